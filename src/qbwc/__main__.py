@@ -1,0 +1,9 @@
+"""``python -m qbwc``."""
+
+from __future__ import annotations
+
+import sys
+
+from qbwc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,293 @@
+"""
+The shared vocabulary of the qbXML models: scalar kinds, field specs, converters,
+and the small aggregates every transaction uses (Ref, Address, DataExt).
+
+Every model field is declared with :func:`qbfield`, which records a :class:`Spec`
+in the attrs field metadata under the key ``"qbxml"``.  Builders, parsers, the
+schema generator and the Hypothesis strategies all read those specs: they are the
+one source of truth, and fields are declared in schema order so that walking
+``attrs.fields(cls)`` emits elements in the order QuickBooks requires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import attrs
+
+__all__ = [
+    "QBXML_KEY",
+    "Address",
+    "DataExt",
+    "Kind",
+    "Ref",
+    "Spec",
+    "Version",
+    "format_version",
+    "parse_version",
+    "qbfield",
+    "spec_of",
+    "specs",
+]
+
+#: A qbXML version as (major, minor), e.g. (13, 0).
+Version = tuple[int, int]
+
+QBXML_KEY: Final = "qbxml"
+
+
+def parse_version(text: str) -> Version:
+    """Turn ``"13.0"`` into ``(13, 0)``; raise ValueError for anything else."""
+    major, sep, minor = text.strip().partition(".")
+    if not sep or not major.isdigit() or not minor.isdigit():
+        msg = f"qbXML version {text!r}: expected MAJOR.MINOR such as '13.0'"
+        raise ValueError(msg)
+    return int(major), int(minor)
+
+
+def format_version(version: Version) -> str:
+    """Turn ``(13, 0)`` into ``"13.0"``."""
+    return f"{version[0]}.{version[1]}"
+
+
+class Kind(enum.Enum):
+    """The qbXML scalar types (qbxmltypes130.xsd), plus AGG for aggregates."""
+
+    STR = "STRTYPE"
+    ID = "IDTYPE"
+    AMT = "AMTTYPE"
+    PRICE = "PRICETYPE"
+    QUAN = "QUANTYPE"
+    PERCENT = "PERCENTTYPE"
+    FLOAT = "FLOATTYPE"
+    INT = "INTTYPE"
+    BOOL = "BOOLTYPE"
+    DATE = "DATETYPE"
+    DATETIME = "DATETIMETYPE"
+    GUID = "GUIDTYPE"
+    ENUM = "ENUMTYPE"
+    AGG = "aggregate"
+
+
+#: Kinds held as Decimal.  AMT has exactly 2 decimals on the wire; PRICE, QUAN
+#: and PERCENT at most 5; FLOAT is an unrestricted xsd:decimal.
+DECIMAL_KINDS: Final = frozenset({Kind.AMT, Kind.PRICE, Kind.QUAN, Kind.PERCENT, Kind.FLOAT})
+
+
+@attrs.frozen
+class Spec:
+    """
+    How one model field maps to qbXML.
+
+    Attributes:
+        tag: the qbXML element (or attribute) name, e.g. ``"RefNumber"``.
+        kind: the scalar type, or AGG for an aggregate.
+        max_len: maximum length in characters (for a Ref: of its FullName).
+        since: the first qbXML version that has the element.
+        required: the element must be present.
+        many: the element repeats; the field holds a tuple.
+        choice: fields with the same choice name are mutually exclusive.
+        model: the aggregate class (or classes, for a mixed sequence).
+        values: the allowed values of an ENUM.
+        attribute: an XML attribute of the aggregate (``defMacro``), not an element.
+        min_count: for a repeated field, how many items at least.
+    """
+
+    tag: str
+    kind: Kind
+    max_len: int | None = None
+    since: Version = (1, 0)
+    required: bool = False
+    many: bool = False
+    choice: str | None = None
+    model: tuple[type, ...] = ()
+    values: tuple[str, ...] = ()
+    attribute: bool = False
+    min_count: int = 0
+
+
+def _owner(instance: Any) -> str:
+    return type(instance).__name__
+
+
+def _to_decimal(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Decimal | None:
+    if value is None or type(value) is Decimal:
+        return value
+    if isinstance(value, float):
+        msg = (
+            f"{_owner(instance)}.{field.name}: float is refused for money, rates and "
+            f"quantities (binary floats are inexact); pass Decimal('{value!r}') or a str"
+        )
+        raise TypeError(msg)
+    if isinstance(value, bool):
+        msg = f"{_owner(instance)}.{field.name}: expected a Decimal, got bool"
+        raise TypeError(msg)
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            msg = f"{_owner(instance)}.{field.name}: {value!r} is not a decimal number"
+            raise ValueError(msg) from None
+        if not result.is_finite():
+            msg = f"{_owner(instance)}.{field.name}: {value!r} is not a finite number"
+            raise ValueError(msg)
+        return result
+    msg = f"{_owner(instance)}.{field.name}: expected a Decimal, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _to_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, (str, bytes)):
+        msg = f"expected a list or tuple, got {type(value).__name__}"
+        raise TypeError(msg)
+    return tuple(value)
+
+
+def _to_guid(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return "{" + str(value).upper() + "}"
+    return value
+
+
+def _to_date(value: Any) -> Any:
+    # A datetime is a date subclass: refuse it rather than silently drop the time.
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value  # reported with its path by the builder
+    return value
+
+
+_DECIMAL_CONVERTER: Final = attrs.Converter(_to_decimal, takes_self=True, takes_field=True)
+
+
+def qbfield(
+    tag: str,
+    kind: Kind,
+    *,
+    max_len: int | None = None,
+    since: Version = (1, 0),
+    required: bool = False,
+    many: bool = False,
+    choice: str | None = None,
+    model: type | tuple[type, ...] = (),
+    values: tuple[str, ...] = (),
+    attribute: bool = False,
+    min_count: int = 0,
+) -> Any:
+    """
+    Declare a model field that maps to the qbXML element *tag*.
+
+    Repeated fields default to ``()`` and accept any iterable; others default
+    to ``None``.  Decimal kinds convert int/str/Decimal and refuse float with a
+    TypeError naming the field; GUID fields accept a UUID; DATE fields accept an
+    ISO string.  Everything else is checked by the builder, with the full path.
+    """
+    spec = Spec(
+        tag=tag,
+        kind=kind,
+        max_len=max_len,
+        since=since,
+        required=required,
+        many=many,
+        choice=choice,
+        model=model if isinstance(model, tuple) else (model,),
+        values=values,
+        attribute=attribute,
+        min_count=min_count,
+    )
+    metadata = {QBXML_KEY: spec}
+    if many:
+        return attrs.field(factory=tuple, converter=_to_tuple, metadata=metadata)
+    if kind in DECIMAL_KINDS:
+        return attrs.field(default=None, converter=_DECIMAL_CONVERTER, metadata=metadata)
+    if kind is Kind.GUID:
+        return attrs.field(default=None, converter=_to_guid, metadata=metadata)
+    if kind is Kind.DATE:
+        return attrs.field(default=None, converter=_to_date, metadata=metadata)
+    return attrs.field(default=None, metadata=metadata)
+
+
+def spec_of(field: attrs.Attribute[Any]) -> Spec:
+    """The :class:`Spec` of one model field."""
+    return field.metadata[QBXML_KEY]  # type: ignore[no-any-return]
+
+
+_SPECS: dict[type, tuple[tuple[str, Spec], ...]] = {}
+
+
+def specs(cls: type) -> tuple[tuple[str, Spec], ...]:
+    """``(attribute name, Spec)`` for every qbXML field of *cls*, in schema order (cached)."""
+    try:
+        return _SPECS[cls]
+    except KeyError:
+        result = tuple(
+            (f.name, spec_of(f)) for f in attrs.fields(cls) if QBXML_KEY in f.metadata
+        )
+        _SPECS[cls] = result
+        return result
+
+
+@attrs.frozen(kw_only=True)
+class Ref:
+    """
+    A reference to a list object (customer, item, class, account, ...).
+
+    Give ``list_id`` (preferred: stable and unique) or ``full_name`` (the
+    colon-separated path, e.g. ``"Acme Corp:Job 7"``).  The FullName length
+    limit depends on the field the Ref sits in and is checked by the builder.
+    """
+
+    list_id: str | None = qbfield("ListID", Kind.ID, max_len=36)
+    full_name: str | None = qbfield("FullName", Kind.STR)
+
+    @classmethod
+    def by_name(cls, full_name: str) -> Ref:
+        """A Ref by FullName."""
+        return cls(full_name=full_name)
+
+    @classmethod
+    def by_id(cls, list_id: str) -> Ref:
+        """A Ref by ListID."""
+        return cls(list_id=list_id)
+
+
+@attrs.frozen(kw_only=True)
+class Address:
+    """A bill-to or ship-to address (qbXML ``BillAddress`` / ``ShipAddress``)."""
+
+    addr1: str | None = qbfield("Addr1", Kind.STR, max_len=41)
+    addr2: str | None = qbfield("Addr2", Kind.STR, max_len=41)
+    addr3: str | None = qbfield("Addr3", Kind.STR, max_len=41)
+    addr4: str | None = qbfield("Addr4", Kind.STR, max_len=41, since=(2, 0))
+    addr5: str | None = qbfield("Addr5", Kind.STR, max_len=41, since=(6, 0))
+    city: str | None = qbfield("City", Kind.STR, max_len=31)
+    state: str | None = qbfield("State", Kind.STR, max_len=21)
+    postal_code: str | None = qbfield("PostalCode", Kind.STR, max_len=13)
+    country: str | None = qbfield("Country", Kind.STR, max_len=31)
+    note: str | None = qbfield("Note", Kind.STR, max_len=41, since=(6, 0))
+
+
+@attrs.frozen(kw_only=True)
+class DataExt:
+    """
+    A custom field value sent with an add (qbXML ``DataExt``).
+
+    ``owner_id`` is ``"0"`` for a public custom field already defined in
+    QuickBooks, or your application's OwnerID GUID (a UUID is accepted).
+    """
+
+    owner_id: str | None = qbfield("OwnerID", Kind.GUID, required=True)
+    data_ext_name: str | None = qbfield("DataExtName", Kind.STR, max_len=31, required=True)
+    data_ext_value: str | None = qbfield("DataExtValue", Kind.STR, required=True)
