@@ -15,7 +15,7 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_page_examples_run(page: Path, tmp_path: Path) -> None:
-    """The page's Python examples run without error (blocks meant not to run use ```pycon or ```text)."""
+    """The page's Python examples run (blocks not meant to run use ```pycon or ```text)."""
     blocks = _BLOCK.findall(page.read_text(encoding="utf-8"))
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     cwd = Path.cwd()
