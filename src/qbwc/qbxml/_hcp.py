@@ -1,0 +1,331 @@
+"""
+The host/company/preferences (HCP) answer of the first ``sendRequestXML``.
+
+On the first ``sendRequestXML`` of a session the Web Connector passes
+``strHCPResponse``: QuickBooks' answers to a ``HostQueryRq``, a
+``CompanyQueryRq`` and a ``PreferencesQueryRq`` in one qbXML response
+document.  It tells which qbXML versions QuickBooks speaks, which company file
+is open (the ``FileID`` stamp the Web Connector wrote under your OwnerID), and
+which features are turned on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+from lxml import etree
+
+from qbwc._xml import parse_untrusted
+from qbwc.exceptions import QBXMLError
+from qbwc.qbxml._parse import MAX_RESPONSE_BYTES, _read, _read_response
+from qbwc.qbxml._responses import DataExtRet
+from qbwc.qbxml._types import Ref, parse_version
+
+__all__ = [
+    "CompanyInfo",
+    "HCPResponse",
+    "HostInfo",
+    "Preferences",
+    "file_id_stamp",
+    "highest_common_version",
+    "parse_hcp",
+]
+
+#: What the Web Connector passes instead when it talks to QuickBooks Point of Sale.
+QBPOS_TEXT: Final = "HOSTQUERY/COMPANYQUERY/PREFQUERY is currently not supported in QBPOS."
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _data_ext_rets(items: Iterable[DataExtRet]) -> tuple[DataExtRet, ...]:
+    return tuple(items)
+
+
+@attrs.frozen(kw_only=True)
+class HostInfo:
+    """
+    ``HostRet``: the QuickBooks product and the qbXML versions it speaks.
+
+    ``major_version``/``minor_version`` are the *product's* version (16 for
+    QuickBooks 2006, 24 for 2014), as text, not the qbXML version.
+    """
+
+    product_name: str | None = None
+    major_version: str | None = None
+    minor_version: str | None = None
+    country: str | None = None
+    supported_qbxml_versions: tuple[str, ...] = attrs.field(factory=tuple, converter=_strings)
+    is_automatic_login: bool | None = None
+    qb_file_mode: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CompanyInfo:
+    """
+    ``CompanyRet``: the open company file.
+
+    ``data_ext_rets`` holds the private data the Web Connector keeps on the
+    company: a ``FileID`` (and an ``AppLock``) under each application's OwnerID.
+    """
+
+    is_sample_company: bool | None = None
+    company_name: str | None = None
+    legal_company_name: str | None = None
+    data_ext_rets: tuple[DataExtRet, ...] = attrs.field(factory=tuple, converter=_data_ext_rets)
+
+
+@attrs.frozen(kw_only=True)
+class Preferences:
+    """
+    ``PreferencesRet``: the company preferences that matter for estimates and invoices.
+
+    ``None`` means QuickBooks did not say.  Adding a transaction dated on or
+    before ``closing_date`` fails with status 3171; an EstimateAdd fails with
+    3250 when ``is_using_estimates`` is off, and so does a ClassRef without
+    class tracking.
+    """
+
+    is_using_class_tracking: bool | None = None
+    closing_date: dt.date | None = None
+    is_using_estimates: bool | None = None
+    is_using_progress_invoicing: bool | None = None
+    is_multicurrency_on: bool | None = None
+    home_currency_ref: Ref | None = None
+    is_using_price_levels: bool | None = None
+    is_automatic_login_allowed: bool | None = None
+    is_personal_data_access_allowed: bool | None = None
+
+
+#: The three parts of an HCP response, by their Ret element.
+HCP_PARTS: Final = ("HostRet", "CompanyRet", "PreferencesRet")
+
+
+def _parts(items: Iterable[str]) -> tuple[str, ...]:
+    parts = tuple(items)
+    for part in parts:
+        if part not in HCP_PARTS:
+            msg = f"missing: {part!r} is not one of {', '.join(HCP_PARTS)}"
+            raise ValueError(msg)
+    return parts
+
+
+@attrs.frozen(kw_only=True)
+class HCPResponse:
+    """
+    The parsed ``strHCPResponse``.
+
+    A part QuickBooks did not deliver (an error status, or no Ret) is left
+    empty (every field ``None``) and named in ``missing``: check
+    :attr:`complete` before concluding that a company has *no* FileID stamp.
+    """
+
+    host: HostInfo = attrs.field(factory=HostInfo)
+    company: CompanyInfo = attrs.field(factory=CompanyInfo)
+    preferences: Preferences = attrs.field(factory=Preferences)
+    missing: tuple[str, ...] = attrs.field(default=(), converter=_parts)
+
+    @property
+    def complete(self) -> bool:
+        """QuickBooks delivered all three parts."""
+        return not self.missing
+
+    def file_id(self, owner_id: uuid.UUID) -> uuid.UUID | None:
+        """
+        The FileID the Web Connector stamped into this company file under *owner_id*.
+
+        GUIDs compare case-insensitively, with or without braces.  ``None``
+        when there is no such stamp (or its value is not a GUID).
+        """
+        for ext in self.company.data_ext_rets:
+            if (ext.data_ext_name or "").casefold() != "fileid":
+                continue
+            if _guid(ext.owner_id) != owner_id:
+                continue
+            return _guid(ext.data_ext_value)
+        return None
+
+
+def _guid(text: str | None) -> uuid.UUID | None:
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
+
+
+def file_id_stamp(owner_id: uuid.UUID, file_id: uuid.UUID) -> DataExtRet:
+    """The ``DataExtRet`` the Web Connector writes when a .QWC is added (for test doubles)."""
+    return DataExtRet(
+        owner_id="{" + str(owner_id) + "}",
+        data_ext_name="FileID",
+        data_ext_type="STR255TYPE",
+        data_ext_value="{" + str(file_id) + "}",
+    )
+
+
+_VERSION: Final = re.compile(r"([A-Za-z]*)([0-9]+)\.([0-9]+)")
+
+
+def highest_common_version(supported: Iterable[str], *, ceiling: str = "16.0") -> str | None:
+    """
+    The highest of the *supported* qbXML versions that is not above *ceiling*.
+
+    *supported* is ``HostRet/SupportedQBXMLVersion`` (``host.supported_qbxml_versions``);
+    the answer is one of those strings, verbatim, ready for ``<?qbxml version?>``.
+    Prefixed versions of old non-US editions (``CA3.0``, ``UK2.0``, ``OZ2.0``)
+    only count when no plain version qualifies.  ``None`` when nothing fits.
+
+    Raises:
+        ValueError: *ceiling* is not a version such as ``"13.0"``.
+    """
+    top = parse_version(ceiling)
+    plain: list[tuple[tuple[int, int], str]] = []
+    prefixed: list[tuple[tuple[int, int], str]] = []
+    for text in supported:
+        candidate = text.strip()
+        m = _VERSION.fullmatch(candidate)
+        if m is None:
+            continue
+        version = (int(m.group(2)), int(m.group(3)))
+        if version > top:
+            continue
+        (prefixed if m.group(1) else plain).append((version, candidate))
+    pool = plain or prefixed
+    return max(pool)[1] if pool else None
+
+
+def _text(parent: etree._Element | None, *path: str) -> str | None:
+    el = parent
+    for tag in path:
+        if el is None:
+            return None
+        el = next((c for c in el if c.tag == tag), None)
+    if el is None:
+        return None
+    return el.text or ""
+
+
+def _bool(parent: etree._Element | None, *path: str) -> bool | None:
+    text = _text(parent, *path)
+    if text is None or not text.strip():
+        return None
+    value = text.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    msg = f"strHCPResponse: {'/'.join(path)}: {text!r} is not a boolean (true or false)"
+    raise QBXMLError(msg)
+
+
+def _date(parent: etree._Element | None, *path: str) -> dt.date | None:
+    text = _text(parent, *path)
+    if text is None or not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        msg = f"strHCPResponse: {'/'.join(path)}: {text!r} is not a date (YYYY-MM-DD)"
+        raise QBXMLError(msg) from None
+
+
+def _ref(parent: etree._Element | None, *path: str) -> Ref | None:
+    if _text(parent, *path) is None:
+        return None
+    return Ref(list_id=_text(parent, *path, "ListID"), full_name=_text(parent, *path, "FullName"))
+
+
+def _host(ret: etree._Element) -> HostInfo:
+    return HostInfo(
+        product_name=_text(ret, "ProductName"),
+        major_version=_text(ret, "MajorVersion"),
+        minor_version=_text(ret, "MinorVersion"),
+        country=_text(ret, "Country"),
+        supported_qbxml_versions=[
+            (c.text or "").strip() for c in ret if c.tag == "SupportedQBXMLVersion"
+        ],
+        is_automatic_login=_bool(ret, "IsAutomaticLogin"),
+        qb_file_mode=_text(ret, "QBFileMode"),
+    )
+
+
+def _company(ret: etree._Element) -> CompanyInfo:
+    return CompanyInfo(
+        is_sample_company=_bool(ret, "IsSampleCompany"),
+        company_name=_text(ret, "CompanyName"),
+        legal_company_name=_text(ret, "LegalCompanyName"),
+        data_ext_rets=[_read(DataExtRet, c, dt.UTC) for c in ret if c.tag == "DataExtRet"],
+    )
+
+
+def _preferences(ret: etree._Element) -> Preferences:
+    accounting = ("AccountingPreferences",)
+    jobs = ("JobsAndEstimatesPreferences",)
+    currency = ("MultiCurrencyPreferences",)
+    rights = ("CurrentAppAccessRights",)
+    return Preferences(
+        is_using_class_tracking=_bool(ret, *accounting, "IsUsingClassTracking"),
+        closing_date=_date(ret, *accounting, "ClosingDate"),
+        is_using_estimates=_bool(ret, *jobs, "IsUsingEstimates"),
+        is_using_progress_invoicing=_bool(ret, *jobs, "IsUsingProgressInvoicing"),
+        is_multicurrency_on=_bool(ret, *currency, "IsMultiCurrencyOn"),
+        home_currency_ref=_ref(ret, *currency, "HomeCurrencyRef"),
+        is_using_price_levels=_bool(
+            ret, "SalesAndCustomersPreferences", "PriceLevels", "IsUsingPriceLevels"
+        ),
+        is_automatic_login_allowed=_bool(ret, *rights, "IsAutomaticLoginAllowed"),
+        is_personal_data_access_allowed=_bool(ret, *rights, "IsPersonalDataAccessAllowed"),
+    )
+
+
+def parse_hcp(text: str) -> HCPResponse:
+    """
+    Parse the ``strHCPResponse`` of the first ``sendRequestXML`` of a session.
+
+    Raises:
+        QBXMLError: *text* is empty (it is only sent on the first call), is
+            the Point of Sale notice (qbwc speaks to QuickBooks Desktop only),
+            is not a qbXML response, or holds a value of the wrong type.
+        XMLParseError: *text* is not well-formed XML.
+    """
+    if not text or not text.strip():
+        msg = (
+            "strHCPResponse is empty: the Web Connector only sends it on the "
+            "first sendRequestXML of a session"
+        )
+        raise QBXMLError(msg)
+    if "not supported in QBPOS" in text:
+        msg = (
+            "strHCPResponse: the Web Connector is connected to QuickBooks Point of "
+            f"Sale ({text.strip()!r}); qbwc works with QuickBooks Desktop only"
+        )
+        raise QBXMLError(msg)
+    root = parse_untrusted(text, max_bytes=MAX_RESPONSE_BYTES, what="strHCPResponse")
+    msgs = next((c for c in root if c.tag == "QBXMLMsgsRs"), None)
+    if root.tag != "QBXML" or msgs is None:
+        msg = "strHCPResponse: not a qbXML response (expected <QBXML><QBXMLMsgsRs>)"
+        raise QBXMLError(msg)
+    rets: dict[str, etree._Element] = {}
+    for rs in msgs:
+        if not isinstance(rs.tag, str) or not _read_response(rs, dt.UTC).ok:
+            continue
+        for child in rs:
+            if child.tag in HCP_PARTS and child.tag not in rets:
+                rets[str(child.tag)] = child
+    host = rets.get("HostRet")
+    company = rets.get("CompanyRet")
+    preferences = rets.get("PreferencesRet")
+    return HCPResponse(
+        host=HostInfo() if host is None else _host(host),
+        company=CompanyInfo() if company is None else _company(company),
+        preferences=Preferences() if preferences is None else _preferences(preferences),
+        missing=[part for part in HCP_PARTS if part not in rets],
+    )

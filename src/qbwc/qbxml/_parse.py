@@ -1,0 +1,570 @@
+"""
+Read QuickBooks' qbXML responses into typed values.
+
+:func:`parse_response` turns a ``<QBXML><QBXMLMsgsRs>`` document into a
+:class:`ResponseSet`.  A status code is data, not an exception: each
+:class:`Response` says whether it worked (:attr:`Response.ok`), what to do
+about it (:func:`classify_status`), and raises only when asked
+(:meth:`Response.raise_for_status`).
+
+Parsing is lenient, because real QuickBooks responses are not always
+schema-valid: missing elements are ``None``, unknown elements are kept as XML
+text in ``unknown``, and only a value that cannot be converted (``"abc"`` as
+an amount) is an error, a :class:`~qbwc.exceptions.QBXMLError` naming the
+element's path.
+
+Speed matters here (the service parses every answer): each model class gets a
+precomputed table ``tag -> (attribute, how to read it)`` built once from its
+specs, and values go straight from the element text to their Python type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+import attrs
+from lxml import etree
+
+from qbwc._xml import parse_untrusted
+from qbwc.exceptions import QBXMLError, QuickBooksError
+from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery, EstimateRet, InvoiceRet
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs
+
+__all__ = [
+    "Response",
+    "ResponseSet",
+    "Severity",
+    "StatusClass",
+    "classify_status",
+    "parse_response",
+]
+
+#: ``statusSeverity``, normalised.
+Severity = Literal["Info", "Warn", "Error"]
+
+#: What to do about a status code; see :func:`classify_status`.
+StatusClass = Literal["ok", "warning", "retry", "fix", "action"]
+
+#: Largest qbXML response accepted (QuickBooks query answers can be large).
+MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
+
+# --- status codes (PROTOCOL §D) ---------------------------------------------
+
+# "There was an error when saving/modifying ... QuickBooks error message: This
+# list has been modified by another user." and the lock texts of 3175/3176.
+_TRANSIENT_TEXT: Final = re.compile(r"modified by another user|lock|in use", re.IGNORECASE)
+_RETRY_CODES: Final = frozenset({1000, 1010, 3170, 3175, 3176})
+_ACTION_CODES: Final = frozenset({3130, 3140, 3200, 3250, 3260, 3261})
+
+
+def classify_status(code: int, message: str = "") -> StatusClass:
+    """
+    Say what to do about a response's *code* (and, for 3180, its *message*).
+
+    - ``"ok"``: 0-499, done (1 is "no match" for a query).
+    - ``"warning"``: 500-999, done, but look at the message; the Ret is there.
+    - ``"retry"``: transient; send the same request again later: 3170, 3175,
+      3176, 3180 when the message speaks of a lock, "in use" or "modified by
+      another user", and 1000/1010 (retry those once).
+    - ``"action"``: it can work after someone does something first: create the
+      missing customer or item (3140) or parent (3130), re-query (3200), turn a
+      feature on (3250) or grant permissions (3260, 3261).
+    - ``"fix"``: everything else; the request itself is wrong, resending the
+      same data will fail the same way.
+
+    The caller bounds the number of retries.
+    """
+    if 0 <= code < 500:
+        return "ok"
+    if 500 <= code < 1000:
+        return "warning"
+    if code in _RETRY_CODES:
+        return "retry"
+    if code == 3180:
+        return "retry" if _TRANSIENT_TEXT.search(message) else "fix"
+    if code in _ACTION_CODES:
+        return "action"
+    return "fix"
+
+
+def _severity(text: str | None, code: int) -> Severity:
+    # Intuit's samples compare against "Warning", QuickBooks sends "Warn":
+    # read case-insensitively; with nothing usable, derive it from the code.
+    if text:
+        low = text.strip().lower()
+        if low.startswith("warn"):
+            return "Warn"
+        if low.startswith("info"):
+            return "Info"
+        if low.startswith("err"):
+            return "Error"
+    if 0 <= code < 500:
+        return "Info"
+    if 500 <= code < 1000:
+        return "Warn"
+    return "Error"
+
+
+def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """
+    One ``*Rs`` element: QuickBooks' answer to one request.
+
+    Attributes:
+        name: the element name, e.g. ``"InvoiceAddRs"``.
+        request_id: the ``requestID`` echoed from the request, if any.
+        status_code: 0 is success; see :func:`classify_status`.
+        status_severity: ``"Info"``, ``"Warn"`` or ``"Error"``.
+        status_message: QuickBooks' text, for logs and people.
+        ret: the typed :class:`InvoiceRet` or :class:`EstimateRet` of an
+            ``InvoiceAddRs`` / ``EstimateAddRs``; ``None`` on error and for
+            every other response type.
+        error_recovery: the :class:`ErrorRecovery` data of a response answered
+            from QuickBooks' error-recovery store.
+        unknown: XML text of unrecognised children of a typed response.
+        raw: the XML text of a response of another type (``CustomerAddRs``,
+            queries, ...), so that nothing is lost; ``None`` for typed ones.
+            Not part of equality.
+    """
+
+    name: str
+    request_id: str | None = None
+    status_code: int = 0
+    status_severity: Severity = "Info"
+    status_message: str = ""
+    ret: InvoiceRet | EstimateRet | None = None
+    error_recovery: ErrorRecovery | None = None
+    unknown: tuple[str, ...] = attrs.field(factory=tuple, converter=_str_tuple)
+    raw: str | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """The request succeeded (status 0-999, warnings included), whatever the severity says."""
+        return 0 <= self.status_code < 1000
+
+    @property
+    def is_warning(self) -> bool:
+        """Succeeded with a warning (500-999): the Ret is there, the message is worth logging."""
+        return 500 <= self.status_code < 1000
+
+    @property
+    def status_class(self) -> StatusClass:
+        """:func:`classify_status` of this response."""
+        return classify_status(self.status_code, self.status_message)
+
+    @property
+    def retryable(self) -> bool:
+        """The same request may succeed if sent again later (status class ``"retry"``)."""
+        return self.status_class == "retry"
+
+    def raise_for_status(self) -> Response:
+        """
+        Raise :class:`~qbwc.exceptions.QuickBooksError` unless :attr:`ok`; return self.
+
+        Raises:
+            QuickBooksError: carrying the code, message, request ID and severity.
+        """
+        if not self.ok:
+            raise QuickBooksError(
+                self.status_code, self.status_message, self.request_id, self.status_severity
+            )
+        return self
+
+
+def _response_tuple(items: Iterable[Response]) -> tuple[Response, ...]:
+    return tuple(items)
+
+
+@attrs.frozen(kw_only=True)
+class ResponseSet:
+    """
+    A whole ``QBXMLMsgsRs``: the responses in request order, and the message-set status.
+
+    ``message_set_id`` and ``message_set_status_code`` are only present when
+    the request used error recovery (``newMessageSetID`` / ``oldMessageSetID``).
+    """
+
+    responses: tuple[Response, ...] = attrs.field(factory=tuple, converter=_response_tuple)
+    message_set_id: str | None = None
+    message_set_status_code: int | None = None
+
+    def __iter__(self) -> Iterator[Response]:
+        return iter(self.responses)
+
+    def __len__(self) -> int:
+        return len(self.responses)
+
+    @property
+    def ok(self) -> bool:
+        """Every response succeeded (warnings included)."""
+        return all(r.ok for r in self.responses)
+
+    @property
+    def error_recoveries(self) -> tuple[ErrorRecovery, ...]:
+        """The :class:`ErrorRecovery` data of every response that carries some."""
+        return tuple(r.error_recovery for r in self.responses if r.error_recovery is not None)
+
+    def get(self, request_id: str) -> Response | None:
+        """The response whose ``requestID`` is *request_id*, or ``None``."""
+        for r in self.responses:
+            if r.request_id == request_id:
+                return r
+        return None
+
+    def raise_for_status(self) -> ResponseSet:
+        """Raise :class:`~qbwc.exceptions.QuickBooksError` for the first failure; return self."""
+        for r in self.responses:
+            r.raise_for_status()
+        return self
+
+
+# --- scalar readers ----------------------------------------------------------
+#
+# Each takes the element text (None for an empty element) and the zone for
+# offset-less datetimes, and raises ValueError/ArithmeticError on bad input;
+# the caller adds the element path.
+
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+\Z")
+_DATETIME: Final = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:T([0-9]{1,2})(?::([0-9]{1,2})(?::([0-9]{1,2})(?:([+-])([0-9]{1,2}):([0-9]{1,2}))?)?)?)?\Z"
+)
+_BOOLS: Final = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _read_int(text: str | None, tz: dt.tzinfo) -> int | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if _INTEGER.match(text) is None:
+        raise ValueError
+    return int(text)
+
+
+def _read_bool(text: str | None, tz: dt.tzinfo) -> bool | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    return _BOOLS[text.lower()]  # KeyError is reported like a ValueError
+
+
+def _read_date(text: str | None, tz: dt.tzinfo) -> dt.date | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) != 10:
+        raise ValueError
+    return dt.date.fromisoformat(text)
+
+
+def _read_datetime(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) == 25:  # the shape QuickBooks sends: 2014-11-27T18:03:44-02:00
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    # DATETIMETYPE also allows 1-digit fields and stopping after any part.
+    m = _DATETIME.match(text)
+    if m is None:
+        raise ValueError
+    year, month, day, hour, minute, second, sign, off_h, off_m = m.groups()
+    zone = tz
+    if sign is not None:
+        offset = dt.timedelta(hours=int(off_h), minutes=int(off_m))
+        zone = dt.timezone(-offset if sign == "-" else offset)
+    return dt.datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        tzinfo=zone,
+    )
+
+
+_Reader = Callable[[str | None, dt.tzinfo], Any]
+
+_READERS: Final[dict[Kind, _Reader]] = {
+    Kind.INT: _read_int,
+    Kind.BOOL: _read_bool,
+    Kind.DATE: _read_date,
+    Kind.DATETIME: _read_datetime,
+}
+
+_WHAT: Final = {
+    Kind.AMT: "an amount (AMTTYPE)",
+    Kind.PRICE: "a price (PRICETYPE)",
+    Kind.QUAN: "a quantity (QUANTYPE)",
+    Kind.PERCENT: "a percentage (PERCENTTYPE)",
+    Kind.FLOAT: "a number (FLOATTYPE)",
+    Kind.INT: "an integer (INTTYPE)",
+    Kind.BOOL: "a boolean (BOOLTYPE: true or false)",
+    Kind.DATE: "a date (DATETYPE: YYYY-MM-DD)",
+    Kind.DATETIME: "a date and time (DATETIMETYPE: YYYY-MM-DDTHH:MM:SS+HH:MM)",
+}
+
+# --- per-class tables --------------------------------------------------------
+
+_STR: Final = 0  # element text as is ("" for an empty element)
+_SCALAR: Final = 1  # converted by a reader
+_ONE: Final = 2  # a nested aggregate
+_MANY: Final = 3  # a repeated aggregate, collected in a list
+_REF: Final = 4  # a Ref: by far the most frequent aggregate, read inline
+_DEC: Final = 5  # a Decimal kind, read inline
+
+#: tag -> (attribute name, mode, reader or model class, kind)
+_Table = dict[str, tuple[str, int, Any, Kind]]
+#: class -> (its table, a constructor taking the values, whether it keeps ``unknown``)
+_Plan = tuple[_Table, Callable[..., Any], bool]
+_PLANS: dict[type, _Plan] = {}
+
+_TEXT_KINDS: Final = frozenset({Kind.STR, Kind.ID, Kind.ENUM, Kind.GUID})
+
+
+def _plan(cls: type) -> _Plan:
+    try:
+        return _PLANS[cls]
+    except KeyError:
+        pass
+    table: _Table = {}
+    for name, spec in specs(cls):
+        if spec.attribute:
+            continue
+        if spec.kind is Kind.AGG:
+            mode = _MANY if spec.many else _REF if spec.model == (Ref,) else _ONE
+            for model in spec.model:
+                # In a mixed sequence (InvoiceLineRet | InvoiceLineGroupRet)
+                # each alternative is named after its model class.
+                tag = model.__name__ if len(spec.model) > 1 else spec.tag
+                table[tag] = (name, mode, model, spec.kind)
+        elif spec.kind in _TEXT_KINDS:
+            table[spec.tag] = (name, _STR, None, spec.kind)
+        elif spec.kind in DECIMAL_KINDS:
+            table[spec.tag] = (name, _DEC, None, spec.kind)
+        else:
+            table[spec.tag] = (name, _SCALAR, _READERS[spec.kind], spec.kind)
+    # Ref and Address are shared with the requests and have no ``unknown``:
+    # anything QuickBooks might add inside them is dropped (documented).
+    keeps_unknown = any(f.name == "unknown" for f in attrs.fields(cls))
+    plan = (table, _constructor(cls), keeps_unknown)
+    _PLANS[cls] = plan
+    return plan
+
+
+def _constructor(cls: type) -> Callable[..., Any]:
+    """
+    A function building *cls* from keyword arguments, without the attrs converters.
+
+    The readers already produce the final types (Decimal, date, str; lists
+    become tuples here), so the converters of the attrs ``__init__`` would only
+    re-check them: for these frozen models the function is that ``__init__``
+    minus the converter calls, which saves a sixth of the parse time (see
+    ``benchmarks/bench_parse.py``).  A class with validators, a post-init hook
+    or other defaults than ``None`` and ``()`` is built by ``cls(**values)``.
+    """
+    fallback: Callable[..., Any] = cls
+    fields = attrs.fields(cls)
+    if (
+        "__slots__" not in cls.__dict__
+        or hasattr(cls, "__attrs_post_init__")
+        or all(f.converter is None for f in fields)  # nothing to save
+    ):
+        return fallback
+    params: list[str] = []
+    body = ["    self = _new(_cls)", "    _set = _bind(self)"]
+    for f in fields:
+        if f.validator is not None or not f.init or f.alias != f.name:
+            return fallback
+        if isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
+            if f.default.factory is not tuple or f.default.takes_self:
+                return fallback
+            params.append(f"{f.name}=()")
+            body.append(f"    _set({f.name!r}, tuple({f.name}))")
+        elif f.default is None:
+            params.append(f"{f.name}=None")
+            body.append(f"    _set({f.name!r}, {f.name})")
+        else:
+            return fallback
+    source = "\n".join([f"def build(*, {', '.join(params)}):", *body, "    return self"])
+    namespace: dict[str, Any] = {
+        "_new": object.__new__,
+        "_bind": object.__setattr__.__get__,
+        "_cls": cls,
+    }
+    # The source is made only of this class's own attribute names.
+    exec(compile(source, f"<qbwc.qbxml parse {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+def _fragment(el: etree._Element) -> str:
+    return etree.tostring(el, encoding="unicode", with_tail=False)
+
+
+def _path(el: etree._Element) -> str:
+    return el.getroottree().getpath(el)
+
+
+def _bad_value(el: etree._Element, kind: Kind) -> QBXMLError:
+    return QBXMLError(f"{_path(el)}: {el.text!r} is not {_WHAT[kind]}")
+
+
+def _read(cls: type, el: etree._Element, tz: dt.tzinfo) -> Any:
+    table, construct, keeps_unknown = _PLANS.get(cls) or _plan(cls)
+    lookup = table.get
+    values: dict[str, Any] = {}
+    unknown: list[str] | None = None
+    for child in el:
+        entry = lookup(child.tag)
+        if entry is not None:
+            name, mode, how, kind = entry
+            if name not in values or mode == _MANY:
+                if mode == _STR:
+                    text = child.text
+                    values[name] = "" if text is None else text
+                elif mode == _DEC:
+                    # Read inline: amounts are most of a Ret's scalars.  Decimal()
+                    # tolerates surrounding blanks but also reads "NaN",
+                    # "Infinity" and "1_000", which are not qbXML numbers.
+                    text = child.text
+                    if text is not None:
+                        try:
+                            number = Decimal(text)
+                        except ArithmeticError:
+                            if text.strip():
+                                raise _bad_value(child, kind) from None
+                            values[name] = None  # an empty element
+                        else:
+                            if "_" in text or not number.is_finite():
+                                raise _bad_value(child, kind)
+                            values[name] = number
+                elif mode == _SCALAR:
+                    try:
+                        values[name] = how(child.text, tz)
+                    except (ValueError, ArithmeticError, KeyError):
+                        raise _bad_value(child, kind) from None
+                elif mode == _REF:
+                    list_id = full_name = None
+                    for part in child:
+                        tag = part.tag
+                        if tag == "ListID":
+                            list_id = part.text or ""
+                        elif tag == "FullName":
+                            full_name = part.text or ""
+                    values[name] = Ref(list_id=list_id, full_name=full_name)
+                elif mode == _MANY:
+                    items = values.get(name)
+                    if items is None:
+                        values[name] = items = []
+                    items.append(_read(how, child, tz))
+                else:
+                    values[name] = _read(how, child, tz)
+                continue
+            # A repeated single element: keep the first, the rest as unknown.
+        elif not isinstance(child.tag, str):
+            continue  # a processing instruction
+        if unknown is None:
+            unknown = []
+        unknown.append(_fragment(child))
+    if unknown is not None and keeps_unknown:
+        values["unknown"] = unknown
+    return construct(**values)
+
+
+def _status_code(rs: etree._Element, attribute: str, *, required: bool) -> int | None:
+    text = rs.get(attribute)
+    if text is None:
+        if required:
+            msg = f"{_path(rs)}: the {attribute} attribute is missing"
+            raise QBXMLError(msg)
+        return None
+    text = text.strip()
+    if _INTEGER.match(text) is None:
+        msg = f"{_path(rs)}/@{attribute}: {text!r} is not an integer"
+        raise QBXMLError(msg)
+    return int(text)
+
+
+def _read_response(rs: etree._Element, tz: dt.tzinfo) -> Response:
+    name = str(rs.tag)
+    code = _status_code(rs, "statusCode", required=True)
+    assert code is not None
+    fields: dict[str, Any] = {
+        "name": name,
+        "request_id": rs.get("requestID"),
+        "status_code": code,
+        "status_severity": _severity(rs.get("statusSeverity"), code),
+        "status_message": rs.get("statusMessage") or "",
+    }
+    typed = RET_MODELS.get(name)
+    if typed is None:
+        fields["raw"] = _fragment(rs)
+        return Response(**fields)
+    ret_tag, ret_model = typed
+    unknown: list[str] = []
+    for child in rs:
+        tag = child.tag
+        if tag == ret_tag and "ret" not in fields:
+            fields["ret"] = _read(ret_model, child, tz)
+        elif tag == "ErrorRecovery" and "error_recovery" not in fields:
+            fields["error_recovery"] = _read(ErrorRecovery, child, tz)
+        elif isinstance(tag, str):
+            unknown.append(_fragment(child))
+    if unknown:
+        fields["unknown"] = unknown
+    return Response(**fields)
+
+
+def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> ResponseSet:
+    """
+    Parse a qbXML response document (what ``receiveResponseXML`` carries).
+
+    ``InvoiceAddRs`` and ``EstimateAddRs`` get a typed ``ret``; every other
+    response keeps its status and its XML text in ``raw``.  QuickBooks writes
+    datetimes with an offset; one without is wall-clock time on the QuickBooks
+    computer, read in *assume_tz* (UTC unless you know that computer's zone).
+
+    Raises:
+        XMLParseError: the document is not well-formed (or too large, or has a DTD).
+        QBXMLError: it is not a qbXML response, a status code is missing, or a
+            value cannot be converted; the message names the element's path.
+    """
+    root = parse_untrusted(data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response")
+    if root.tag != "QBXML":
+        msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
+        raise QBXMLError(msg)
+    # (Plain iteration: ``find`` goes through ElementPath, which costs more here.)
+    msgs = next((child for child in root if child.tag == "QBXMLMsgsRs"), None)
+    if msgs is None:
+        if root.find("QBXMLMsgsRq") is not None:
+            msg = "qbXML response: this is a request (QBXMLMsgsRq), not a response"
+        else:
+            msg = "qbXML response: no <QBXMLMsgsRs> element"
+        raise QBXMLError(msg)
+    responses = [_read_response(rs, assume_tz) for rs in msgs if isinstance(rs.tag, str)]
+    return ResponseSet(
+        responses=responses,
+        message_set_id=msgs.get("newMessageSetID"),
+        message_set_status_code=_status_code(msgs, "messageSetStatusCode", required=False),
+    )
