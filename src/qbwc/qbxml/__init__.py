@@ -13,5 +13,48 @@ from qbwc.qbxml._types import DataExt as DataExt
 from qbwc.qbxml._types import Ref as Ref
 
 # --- requests: models, build_request, parse_request (owned by the request side) ---
+# isort: split
+from qbwc.qbxml._build import SUPPORTED_VERSIONS as SUPPORTED_VERSIONS
+from qbwc.qbxml._build import build_request as build_request
+from qbwc.qbxml._json import dump as dump
+from qbwc.qbxml._json import load as load
+from qbwc.qbxml._read import RequestSet as RequestSet
+from qbwc.qbxml._read import parse_request as parse_request
+from qbwc.qbxml._read import parse_request_set as parse_request_set
+from qbwc.qbxml._requests import EstimateAdd as EstimateAdd
+from qbwc.qbxml._requests import EstimateLineAdd as EstimateLineAdd
+from qbwc.qbxml._requests import EstimateLineGroupAdd as EstimateLineGroupAdd
+from qbwc.qbxml._requests import InvoiceAdd as InvoiceAdd
+from qbwc.qbxml._requests import InvoiceLineAdd as InvoiceLineAdd
+from qbwc.qbxml._requests import InvoiceLineGroupAdd as InvoiceLineGroupAdd
+from qbwc.qbxml._requests import LinkToTxn as LinkToTxn
+from qbwc.qbxml._requests import SetCredit as SetCredit
+from qbwc.qbxml._xsd import validate as validate
 
 # --- responses: Ret models, parse_response, HCP (owned by the response side) ---
+# isort: split
+from qbwc.qbxml._hcp import CompanyInfo as CompanyInfo
+from qbwc.qbxml._hcp import HCPResponse as HCPResponse
+from qbwc.qbxml._hcp import HostInfo as HostInfo
+from qbwc.qbxml._hcp import Preferences as Preferences
+from qbwc.qbxml._hcp import file_id_stamp as file_id_stamp
+from qbwc.qbxml._hcp import highest_common_version as highest_common_version
+from qbwc.qbxml._hcp import parse_hcp as parse_hcp
+from qbwc.qbxml._parse import Response as Response
+from qbwc.qbxml._parse import ResponseSet as ResponseSet
+from qbwc.qbxml._parse import Severity as Severity
+from qbwc.qbxml._parse import StatusClass as StatusClass
+from qbwc.qbxml._parse import classify_status as classify_status
+from qbwc.qbxml._parse import parse_response as parse_response
+from qbwc.qbxml._response_build import build_hcp_response as build_hcp_response
+from qbwc.qbxml._response_build import build_response as build_response
+from qbwc.qbxml._responses import AddressBlock as AddressBlock
+from qbwc.qbxml._responses import DataExtRet as DataExtRet
+from qbwc.qbxml._responses import ErrorRecovery as ErrorRecovery
+from qbwc.qbxml._responses import EstimateLineGroupRet as EstimateLineGroupRet
+from qbwc.qbxml._responses import EstimateLineRet as EstimateLineRet
+from qbwc.qbxml._responses import EstimateRet as EstimateRet
+from qbwc.qbxml._responses import InvoiceLineGroupRet as InvoiceLineGroupRet
+from qbwc.qbxml._responses import InvoiceLineRet as InvoiceLineRet
+from qbwc.qbxml._responses import InvoiceRet as InvoiceRet
+from qbwc.qbxml._responses import LinkedTxn as LinkedTxn

@@ -1,0 +1,893 @@
+"""
+Turn request models into a qbXML document, validating every rule on the way.
+
+For each model class and qbXML version the builder compiles, once, a *plan*
+from the field specs: a straight-line function that checks each field and
+appends its escaped text in a single pass (see "the plan" below).  Nothing is
+returned until the whole document has been checked, so a
+:class:`~qbwc.exceptions.QBXMLValidationError` means nothing was built.
+
+The output is pure ASCII: characters U+00A0 to U+00FF are written as numeric
+character references (``é`` → ``&#233;``), which is what QuickBooks Desktop
+reads reliably.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+from qbwc.exceptions import QBXMLValidationError
+from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
+from qbwc.qbxml._types import Kind, Ref, Spec, Version, format_version, specs
+
+__all__ = [
+    "MESSAGE_SET_ID_MAX",
+    "ON_ERROR_VALUES",
+    "REQUEST_ID_MAX",
+    "SUPPORTED_VERSIONS",
+    "TEXT_POLICIES",
+    "TextPolicy",
+    "build_request",
+    "check_version",
+]
+
+#: The qbXML versions the builder writes (US numbering; 14.0-16.0 add nothing
+#: to invoices and estimates).  Prefixed non-US versions such as ``CA3.0`` are
+#: not supported.
+SUPPORTED_VERSIONS: Final = (
+    "1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0", "6.0", "7.0",
+    "8.0", "9.0", "10.0", "11.0", "12.0", "13.0", "14.0", "15.0", "16.0",
+)  # fmt: skip
+_VERSIONS: Final = {v: tuple(int(p) for p in v.split(".")) for v in SUPPORTED_VERSIONS}
+
+ON_ERROR_VALUES: Final = ("stopOnError", "continueOnError")
+TextPolicy = Literal["strict", "transliterate"]
+TEXT_POLICIES: Final = ("strict", "transliterate")
+
+#: ``requestID`` longer than this gets statusCode 1060 from QuickBooks.
+REQUEST_ID_MAX: Final = 50
+#: QuickBooks answers 9004 above 24 characters; Intuit's attribute table says 23.
+MESSAGE_SET_ID_MAX: Final = 23
+_CLEAR_ALL: Final = "ClearAllMessageSets"
+_ID_MAX: Final = 36
+
+# Exact arithmetic whatever the caller did to the thread's decimal context.
+_CTX: Final = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN, traps=[])
+_CENT: Final = Decimal("0.01")
+_AMT_LIMIT: Final = Decimal(10) ** 13
+_PQP_LIMIT: Final = Decimal(10) ** 10
+_FLOAT_LIMIT: Final = Decimal(10) ** 20
+_FLOAT_PLACES: Final = 20
+_GUID: Final = re.compile(r"0|\{[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}")
+
+Out = Callable[[str], None]
+
+
+def _error(path: str, rule: str) -> QBXMLValidationError:
+    return QBXMLValidationError(path, rule)
+
+
+def _at(path: str, name: str) -> str:
+    """The path of field *name* of the aggregate at *path* ('' = *path* itself)."""
+    return f"{path}.{name}" if name else path
+
+
+def _type_rule(value: object, expected: str) -> str:
+    return f"expected {expected}, got {type(value).__name__}"
+
+
+# --- versions ----------------------------------------------------------------
+
+
+def check_version(version: object) -> tuple[str, Version]:
+    """
+    Return ``(text, (major, minor))`` for a supported qbXML version string.
+
+    Raises:
+        QBXMLValidationError: *version* is not a supported version string.
+    """
+    if not isinstance(version, str):
+        raise _error("version", _type_rule(version, "a str such as '13.0'"))
+    text = version.strip()
+    parsed = _VERSIONS.get(text)
+    if parsed is None:
+        rule = (
+            f"{version!r} is not a supported qbXML version "
+            f"(one of {', '.join(SUPPORTED_VERSIONS)})"
+        )
+        raise _error("version", rule)
+    return text, (parsed[0], parsed[1])
+
+
+# --- text --------------------------------------------------------------------
+
+#: Transliterations for characters outside ISO-8859-1 that NFKD does not
+#: reduce to Latin-1 by itself (smart punctuation, currency, letters with
+#: strokes, ligatures, invisible characters).
+_TRANSLIT: Final[dict[int, str]] = {
+    0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x2035: "'",
+    0x2039: "<", 0x203A: ">",
+    0x201C: '"', 0x201D: '"', 0x201E: '"', 0x201F: '"', 0x2033: '"', 0x2036: '"',
+    0x2010: "-", 0x2011: "-", 0x2012: "-", 0x2013: "-", 0x2014: "-", 0x2015: "-",
+    0x2212: "-", 0x2043: "-",
+    0x2022: "*", 0x2023: "*",
+    0x2026: "...", 0x20AC: "EUR", 0x2122: "TM", 0x2030: "o/oo",
+    0x2190: "<-", 0x2192: "->", 0x2264: "<=", 0x2265: ">=", 0x2260: "!=",
+    0x0141: "L", 0x0142: "l", 0x0110: "D", 0x0111: "d", 0x0126: "H", 0x0127: "h",
+    0x0166: "T", 0x0167: "t", 0x0131: "i", 0x0152: "OE", 0x0153: "oe", 0x0192: "f",
+    0x02C6: "^", 0x02DC: "~", 0x02BC: "'", 0x02B9: "'", 0x02BA: '"',
+    0x200B: "", 0x200C: "", 0x200D: "", 0x2060: "", 0xFEFF: "",
+}  # fmt: skip
+
+
+def _char_name(char: str) -> str:
+    name = unicodedata.name(char, "")
+    code = f"U+{ord(char):04X}"
+    return f"{code} ({name})" if name else code
+
+
+def _translit_char(char: str) -> str | None:
+    code = ord(char)
+    if 0x80 <= code <= 0x9F:  # a cp1252 byte decoded as Latin-1
+        try:
+            char = bytes([code]).decode("cp1252")
+        except UnicodeDecodeError:
+            return None
+        code = ord(char)
+        if code <= 0xFF:
+            return char
+    mapped = _TRANSLIT.get(code)
+    if mapped is not None:
+        return mapped
+    decomposed = unicodedata.normalize("NFKD", char)
+    stripped = unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+    if stripped == char:
+        return None
+    parts: list[str] = []
+    for c in stripped:
+        if ord(c) < 0x7F or 0xA0 <= ord(c) <= 0xFF:
+            parts.append(c)
+        elif (mapped := _TRANSLIT.get(ord(c))) is not None:
+            parts.append(mapped)
+        else:
+            return None
+    return "".join(parts)
+
+
+def _transliterate(value: str, path: str) -> str:
+    value = unicodedata.normalize("NFC", value)
+    if all(ord(c) < 0x7F for c in value):
+        return value
+    out: list[str] = []
+    for index, char in enumerate(value, 1):
+        code = ord(char)
+        if code < 0x7F or 0xA0 <= code <= 0xFF:
+            out.append(char)
+            continue
+        mapped = _translit_char(char)
+        if mapped is None or any(ord(c) > 0xFF or 0x7F <= ord(c) <= 0x9F for c in mapped):
+            rule = (
+                f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
+                "QuickBooks Desktop stores, and it has no ASCII transliteration"
+            )
+            raise _error(path, rule)
+        out.append(mapped)
+    return "".join(out)
+
+
+def _careful(value: str, path: str, strict: bool, attribute: bool) -> tuple[str, str]:
+    """The stored text and its escaped form, for text beyond plain printable ASCII."""
+    if not strict:
+        value = _transliterate(value, path)
+    out: list[str] = []
+    for index, char in enumerate(value, 1):
+        code = ord(char)
+        if 0x20 <= code < 0x7F:
+            if char == "&":
+                out.append("&amp;")
+            elif char == "<":
+                out.append("&lt;")
+            elif char == ">":
+                out.append("&gt;")
+            elif char == '"' and attribute:
+                out.append("&quot;")
+            else:
+                out.append(char)
+        elif char == "\n":
+            out.append("&#10;" if attribute else "\n")
+        elif char == "\t":
+            out.append("&#9;" if attribute else "\t")
+        elif char == "\r":  # parsers turn a raw CR into LF; a reference survives
+            out.append("&#13;")
+        elif 0xA0 <= code <= 0xFF:
+            out.append(f"&#{code};")
+        elif code < 0x20 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+            rule = f"character {index} is {_char_name(char)}, which XML does not allow"
+            raise _error(path, rule)
+        elif code <= 0x9F:
+            rule = (
+                f"character {index} is {_char_name(char)}, a control character QuickBooks "
+                "cannot store (often a Windows-1252 character decoded as Latin-1; "
+                "text_policy='transliterate' maps it)"
+            )
+            raise _error(path, rule)
+        else:
+            rule = (
+                f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
+                "QuickBooks Desktop stores (text_policy='transliterate' maps punctuation "
+                "and accented letters to ASCII)"
+            )
+            raise _error(path, rule)
+    return value, "".join(out)
+
+
+def _escape(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
+    """``(stored text, escaped text)`` for element content of field *name* at *path*."""
+    if value.isascii() and value.isprintable():
+        if "&" in value or "<" in value or ">" in value:
+            escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return value, escaped
+        return value, value
+    return _careful(value, _at(path, name), strict, attribute=False)
+
+
+def _escape_attribute(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
+    """``(stored text, escaped text)`` for a double-quoted attribute value."""
+    if value.isascii() and value.isprintable():
+        if "&" in value or "<" in value or ">" in value or '"' in value:
+            escaped = (
+                value.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace('"', "&quot;")
+            )
+            return value, escaped
+        return value, value
+    return _careful(value, _at(path, name), strict, attribute=True)
+
+
+def _length_rule(length: int, max_len: int) -> str:
+    return f"{length:,} characters, at most {max_len:,}"
+
+
+# --- numbers -----------------------------------------------------------------
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Significant decimal places: ``1.500`` has 1, ``100`` has 0."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent >= 0 or not any(digits):  # an integer, or zero
+        return 0
+    trailing = 0
+    for digit in reversed(digits):
+        if digit or trailing >= -exponent:
+            break
+        trailing += 1
+    return -exponent - trailing
+
+
+def _integer_digits(value: Decimal) -> int:
+    return value.adjusted() + 1
+
+
+def _check_decimal(value: object, path: str, name: str) -> Decimal:
+    if type(value) is not Decimal:
+        path = _at(path, name)
+        if isinstance(value, float):
+            rule = "float is refused for money, rates and quantities; use Decimal or str"
+            raise _error(path, rule)
+        raise _error(path, _type_rule(value, "Decimal"))
+    if not value.is_finite():
+        raise _error(_at(path, name), f"{value} is not a finite number")
+    return value
+
+
+def _format_amount(value: object, path: str, name: str) -> str:
+    if type(value) is Decimal:
+        # Fast path: plain notation, at most 13 integer digits and 2 places.
+        head, _, tail = str(value).partition(".")
+        digits = head[1:] if head[:1] == "-" else head
+        if digits.isdigit() and len(digits) <= 13 and "E" not in tail:
+            if len(tail) > 2:
+                tail = tail.rstrip("0")
+            if len(tail) <= 2:
+                return head + "." + tail.ljust(2, "0")
+    number = _check_decimal(value, path, name)
+    if number.copy_abs() >= _AMT_LIMIT:
+        rule = f"{_integer_digits(number):,} integer digits, at most 13 (qbXML AMTTYPE)"
+        raise _error(_at(path, name), rule)
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent == -2:
+        return str(number)
+    if exponent < -2 and (places := _decimal_places(number)) > 2:
+        rule = f"{number}: {places} decimal places, at most 2 for money (never rounded)"
+        raise _error(_at(path, name), rule)
+    return str(_CTX.quantize(number, _CENT))
+
+
+def _format_pqp(value: object, path: str, name: str, what: str) -> str:
+    if type(value) is Decimal:
+        # Fast path: plain notation, at most 10 integer digits and 5 places.
+        head, _, tail = str(value).partition(".")
+        digits = head[1:] if head[:1] == "-" else head
+        if digits.isdigit() and len(digits) <= 10 and "E" not in tail:
+            tail = tail.rstrip("0")
+            if len(tail) <= 5:
+                return head + "." + tail if tail else head
+    number = _check_decimal(value, path, name)
+    if number.copy_abs() >= _PQP_LIMIT:
+        rule = f"{_integer_digits(number):,} integer digits, at most 10 (qbXML {what})"
+        raise _error(_at(path, name), rule)
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent >= 0:
+        return str(number) if exponent == 0 else format(number, "f")
+    places = _decimal_places(number)
+    if places > 5:
+        rule = f"{number}: {places} decimal places, at most 5 (qbXML {what}; never rounded)"
+        raise _error(_at(path, name), rule)
+    text = format(number, "f").rstrip("0")
+    return text[:-1] if text.endswith(".") else text
+
+
+def _format_float(value: object, path: str, name: str) -> str:
+    number = _check_decimal(value, path, name)
+    if number.copy_abs() >= _FLOAT_LIMIT:
+        rule = f"{_integer_digits(number):,} integer digits, at most 20"
+        raise _error(_at(path, name), rule)
+    places = _decimal_places(number)
+    if places > _FLOAT_PLACES:
+        rule = f"{number}: {places} decimal places, at most {_FLOAT_PLACES} (never rounded)"
+        raise _error(_at(path, name), rule)
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").removesuffix(".")
+    return text
+
+
+# --- the plan ----------------------------------------------------------------
+#
+# Each model class gets, per qbXML version, a *body* function compiled from its
+# specs (the way attrs writes __init__): one straight-line block per field that
+# reads the attribute, takes an inline fast path for the common case (plain
+# ASCII text within its limit, a Ref by FullName, a date, a bool) and otherwise
+# calls the field's *emitter*, which checks every rule and raises with the path.
+
+#: ``emit(value, owner, path, out, strict)``: validate *value* (a present,
+#: non-None field of *owner*, the aggregate at *path*) and append its XML.
+Emit = Callable[[Any, Any, str, Out, bool], None]
+#: ``body(obj, path, out, strict)``: validate *obj* and append its element.
+Body = Callable[[Any, str, Out, bool], None]
+
+_BODIES: dict[tuple[type, Version, str, bool], Body] = {}
+
+
+def _body(cls: type, version: Version, tag: str = "", *, rq_level: bool = False) -> Body:
+    """
+    The compiled body of *cls* at *version*, written as element *tag* (default:
+    the class name), or with *rq_level* the fields that go in its ``*AddRq``.
+    """
+    key = (cls, version, tag, rq_level)
+    body = _BODIES.get(key)
+    if body is None:
+        body = _BODIES[key] = _compile(cls, version, tag or cls.__name__, rq_level)
+    return body
+
+
+def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
+    namespace: dict[str, Any] = {
+        "Ref": Ref,
+        "_date": dt.date,
+        "_error": _error,
+        "_at": _at,
+        "_attribute": _attribute,
+        "_amount": _format_amount,
+        "_pqp": _format_pqp,
+    }
+    code = ["def body(obj, path, out, strict):"]
+    fields = [
+        (name, spec)
+        for name, spec in specs(cls)
+        if ((name in RQ_LEVEL_FIELDS and cls in ADD_MODELS) == rq_level)
+    ]
+    if not rq_level:
+        attributes = [(name, spec) for name, spec in fields if spec.attribute]
+        if attributes:
+            code.append(f"    head = {'<' + tag!r}")
+            for name, spec in attributes:
+                unavailable = _unavailable_rule(spec, version)
+                code += [
+                    f"    v = obj.{name}",
+                    "    if v is not None:",
+                    f"        head += _attribute(v, path, {name!r}, {spec.tag!r}, "
+                    f"{unavailable!r}, strict)",
+                ]
+            code.append("    out(head + '>')")
+        else:
+            code.append(f"    out({'<' + tag + '>'!r})")
+    earlier_in_choice: dict[str, list[str]] = {}
+    for index, (name, spec) in enumerate(fields):
+        if spec.attribute:
+            continue
+        emit = _emitter(name, spec, version)
+        fast = True
+        if spec.choice is not None:
+            others = earlier_in_choice.setdefault(spec.choice, [])
+            if others:
+                emit = _with_choice(emit, name, tuple(others), spec.choice, cls)
+                fast = False
+            others.append(name)
+        if spec.since > version:
+            emit = _unavailable(name, spec, version)
+            fast = False
+        e = f"e{index}"
+        namespace[e] = emit
+        call = f"{e}(v, obj, path, out, strict)"
+        code.append(f"    v = obj.{name}")
+        if spec.many:
+            code += ["    if v:", f"        {call}"]
+            if spec.min_count and spec.since <= version:
+                rule = _min_count_rule(spec.min_count, 0)
+                code += ["    else:", f"        raise _error(_at(path, {name!r}), {rule!r})"]
+            continue
+        code.append("    if v is not None:")
+        code += [
+            "        " + line
+            for line in (_fast_path(name, spec, version, call, namespace) if fast else [call])
+        ]
+        if spec.required:
+            code += ["    else:", f"        raise _error(_at(path, {name!r}), 'required')"]
+    if not rq_level:
+        code.append(f"    out({'</' + tag + '>'!r})")
+    else:
+        code.append("    pass")
+    exec("\n".join(code), namespace)  # noqa: S102 - source built from our own specs
+    body: Body = namespace["body"]
+    body.__qualname__ = f"build_{tag}{'_rq' if rq_level else ''}_{format_version(version)}"
+    return body
+
+
+def _plain(var: str, max_len: int | None) -> str:
+    """A Python condition: *var* is a str that needs no escaping and fits."""
+    condition = (
+        f"type({var}) is str and {var}.isascii() and {var}.isprintable() and "
+        f"'&' not in {var} and '<' not in {var} and '>' not in {var}"
+    )
+    if max_len is not None:
+        condition += f" and len({var}) <= {max_len}"
+    return condition
+
+
+def _fast_path(
+    name: str, spec: Spec, version: Version, call: str, namespace: dict[str, Any]
+) -> list[str]:
+    start, end = f"<{spec.tag}>", f"</{spec.tag}>"
+    kind = spec.kind
+    if kind in (Kind.STR, Kind.ID):
+        max_len = spec.max_len if spec.max_len is not None or kind is Kind.STR else _ID_MAX
+        condition = "type(v) is str and v.isascii() and v.isprintable()"
+        if max_len is not None:
+            condition += f" and len(v) <= {max_len}"
+        return [
+            f"if {condition}:",
+            "    if '&' in v or '<' in v or '>' in v:",
+            "        v = v.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')",
+            f"    out({start!r} + v + {end!r})",
+            "else:",
+            f"    {call}",
+        ]
+    if kind is Kind.AMT:
+        return [f"out({start!r} + _amount(v, path, {name!r}) + {end!r})"]
+    if kind in (Kind.PRICE, Kind.QUAN, Kind.PERCENT):
+        return [f"out({start!r} + _pqp(v, path, {name!r}, {kind.value!r}) + {end!r})"]
+    if kind is Kind.BOOL:
+        return [
+            "if v is True:",
+            f"    out({start + 'true' + end!r})",
+            "elif v is False:",
+            f"    out({start + 'false' + end!r})",
+            "else:",
+            f"    {call}",
+        ]
+    if kind is Kind.DATE:
+        return [
+            "if type(v) is _date:",
+            f"    out({start!r} + v.isoformat() + {end!r})",
+            "else:",
+            f"    {call}",
+        ]
+    if kind is Kind.AGG and spec.model == (Ref,):
+        return [
+            f"if type(v) is Ref and v.list_id is None and "
+            f"{_plain('(f := v.full_name)', spec.max_len)} and f:",
+            f"    out({start + '<FullName>'!r} + f + {'</FullName>' + end!r})",
+            f"elif type(v) is Ref and v.full_name is None and "
+            f"{_plain('(f := v.list_id)', _ID_MAX)} and f:",
+            f"    out({start + '<ListID>'!r} + f + {'</ListID>' + end!r})",
+            "else:",
+            f"    {call}",
+        ]
+    if kind is Kind.AGG and len(spec.model) == 1:
+        (model,) = spec.model
+        sub = f"b_{name}"
+        namespace[sub] = _body(model, version, spec.tag)
+        namespace[model.__name__] = model
+        return [
+            f"if type(v) is {model.__name__}:",
+            f"    {sub}(v, path + {'.' + name!r}, out, strict)",
+            "else:",
+            f"    {call}",
+        ]
+    return [call]
+
+
+def _attribute(  # noqa: PLR0917 - called from compiled code
+    value: object, path: str, name: str, attr: str, unavailable: str | None, strict: bool
+) -> str:
+    if unavailable is not None:
+        raise _error(_at(path, name), unavailable)
+    if type(value) is not str:
+        raise _error(_at(path, name), _type_rule(value, "str"))
+    _, escaped = _escape_attribute(value, path, name, strict)
+    return f' {attr}="{escaped}"'
+
+
+def _unavailable_rule(spec: Spec, version: Version) -> str | None:
+    if spec.since <= version:
+        return None
+    return (
+        f"{spec.tag} needs qbXML {format_version(spec.since)} or later; "
+        f"the request is for qbXML {format_version(version)}"
+    )
+
+
+def _unavailable(name: str, spec: Spec, version: Version) -> Emit:
+    rule = _unavailable_rule(spec, version)
+    assert rule is not None
+
+    def emit(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+        if spec.many and not value:
+            return
+        raise _error(_at(path, name), rule)
+
+    return emit
+
+
+def _min_count_rule(minimum: int, count: int) -> str:
+    noun = "entry" if minimum == 1 else "entries"
+    return f"at least {minimum} {noun} required, got {count}"
+
+
+def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, cls: type) -> Emit:
+    members = [n for n, s in specs(cls) if s.choice == choice]
+
+    def checked(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+        for other in earlier:
+            if getattr(owner, other) is not None:
+                rule = (
+                    f"{other} is already given; {', '.join(members)} are alternatives "
+                    "(give at most one)"
+                )
+                raise _error(_at(path, name), rule)
+        emit(value, owner, path, out, strict)
+
+    return checked
+
+
+def _emitter(name: str, spec: Spec, version: Version) -> Emit:
+    if spec.many:
+        return _many_emitter(name, spec, version)
+    return _single_emitter(name, spec, version)
+
+
+def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
+    tag = spec.tag
+    start, end = f"<{tag}>", f"</{tag}>"
+    kind = spec.kind
+    if kind is Kind.AGG:
+        return _aggregate_emitter(name, spec, version)
+    if kind in (Kind.STR, Kind.ID):
+        max_len = spec.max_len if spec.max_len is not None or kind is Kind.STR else _ID_MAX
+
+        def emit_text(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not str:
+                raise _error(_at(path, name), _type_rule(value, "str"))
+            stored, escaped = _escape(value, path, name, strict)
+            if max_len is not None and len(stored) > max_len:
+                raise _error(_at(path, name), _length_rule(len(stored), max_len))
+            out(start + escaped + end)
+
+        return emit_text
+    if kind is Kind.AMT:
+
+        def emit_amount(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            out(start + _format_amount(value, path, name) + end)
+
+        return emit_amount
+    if kind in (Kind.PRICE, Kind.QUAN, Kind.PERCENT):
+        what = kind.value
+
+        def emit_pqp(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            out(start + _format_pqp(value, path, name, what) + end)
+
+        return emit_pqp
+    if kind is Kind.FLOAT:
+
+        def emit_float(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            out(start + _format_float(value, path, name) + end)
+
+        return emit_float
+    if kind is Kind.BOOL:
+
+        def emit_bool(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if value is True:
+                out(start + "true" + end)
+            elif value is False:
+                out(start + "false" + end)
+            else:
+                raise _error(_at(path, name), _type_rule(value, "bool"))
+
+        return emit_bool
+    if kind is Kind.DATE:
+
+        def emit_date(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not dt.date:
+                raise _error(_at(path, name), _date_rule(value))
+            out(start + value.isoformat() + end)
+
+        return emit_date
+    if kind is Kind.GUID:
+
+        def emit_guid(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if isinstance(value, uuid.UUID):
+                value = "{" + str(value).upper() + "}"
+            if type(value) is not str:
+                raise _error(_at(path, name), _type_rule(value, "a GUID str or UUID"))
+            if _GUID.fullmatch(value) is None:
+                rule = (
+                    f"{value!r} is not a qbXML GUID: '0' or "
+                    "'{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}' (a UUID is accepted)"
+                )
+                raise _error(_at(path, name), rule)
+            out(start + value + end)
+
+        return emit_guid
+    if kind is Kind.ENUM:
+        allowed = spec.values
+
+        def emit_enum(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not str or value not in allowed:
+                rule = f"{value!r} is not one of {', '.join(allowed)}"
+                raise _error(_at(path, name), rule)
+            out(start + value + end)
+
+        return emit_enum
+    msg = f"{kind} is not supported in requests"  # pragma: no cover - a spec bug
+    raise AssertionError(msg)
+
+
+def _date_rule(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return "expected a date, got a datetime (the time would be lost)"
+    if isinstance(value, str):
+        return f"{value!r} is not an ISO date (YYYY-MM-DD)"
+    return _type_rule(value, "datetime.date")
+
+
+def _aggregate_emitter(name: str, spec: Spec, version: Version) -> Emit:
+    tag = spec.tag
+    start, end = f"<{tag}>", f"</{tag}>"
+    (model,) = spec.model
+    if model is Ref:
+        return _ref_emitter(name, start, end, spec.max_len)
+
+    def emit_aggregate(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+        if not isinstance(value, model):
+            raise _error(_at(path, name), _type_rule(value, model.__name__))
+        _body(model, version, tag)(value, _at(path, name), out, strict)
+
+    return emit_aggregate
+
+
+def _ref_emitter(name: str, start: str, end: str, max_len: int | None) -> Emit:
+    id_name, full_name_name = f"{name}.list_id", f"{name}.full_name"
+    if not name:
+        id_name, full_name_name = "list_id", "full_name"
+
+    def emit_ref(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+        if not isinstance(value, Ref):
+            raise _error(_at(path, name), _type_rule(value, "Ref"))
+        list_id, full_name = value.list_id, value.full_name
+        if list_id is None and full_name is None:
+            raise _error(_at(path, name), "give list_id or full_name")
+        parts = [start]
+        if list_id is not None:
+            if type(list_id) is not str:
+                raise _error(_at(path, id_name), _type_rule(list_id, "str"))
+            stored, escaped = _escape(list_id, path, id_name, strict)
+            if not stored:
+                raise _error(_at(path, id_name), "empty")
+            if len(stored) > _ID_MAX:
+                raise _error(_at(path, id_name), _length_rule(len(stored), _ID_MAX))
+            parts.append("<ListID>" + escaped + "</ListID>")
+        if full_name is not None:
+            if type(full_name) is not str:
+                raise _error(_at(path, full_name_name), _type_rule(full_name, "str"))
+            stored, escaped = _escape(full_name, path, full_name_name, strict)
+            if not stored:
+                raise _error(_at(path, full_name_name), "empty")
+            if max_len is not None and len(stored) > max_len:
+                raise _error(_at(path, full_name_name), _length_rule(len(stored), max_len))
+            parts.append("<FullName>" + escaped + "</FullName>")
+        parts.append(end)
+        out("".join(parts))
+
+    return emit_ref
+
+
+def _many_emitter(name: str, spec: Spec, version: Version) -> Emit:
+    single = _single_emitter("", spec, version) if len(spec.model) <= 1 else None
+    models = spec.model
+    minimum = spec.min_count
+    bodies: dict[type, Body] = {}
+
+    def emit_many(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+        if type(value) is not tuple:
+            raise _error(_at(path, name), _type_rule(value, "tuple"))
+        if len(value) < minimum:
+            raise _error(_at(path, name), _min_count_rule(minimum, len(value)))
+        for index, item in enumerate(value):
+            where = f"{path}.{name}[{index}]"
+            if item is None:
+                raise _error(where, "None is not allowed in a sequence")
+            if single is not None:
+                single(item, owner, where, out, strict)
+                continue
+            body = bodies.get(type(item))
+            if body is None:
+                if type(item) not in models:
+                    expected = " or ".join(m.__name__ for m in models)
+                    raise _error(where, _type_rule(item, expected))
+                body = bodies[type(item)] = _body(type(item), version)
+            body(item, where, out, strict)
+
+    return emit_many
+
+
+# --- the public entry points ---------------------------------------------------
+
+
+def build_request(
+    requests: Sequence[object | tuple[str, object]],
+    *,
+    version: str = "13.0",
+    on_error: str = "stopOnError",
+    message_set_id: str | None = None,
+    old_message_set_id: str | None = None,
+    text_policy: TextPolicy = "strict",
+) -> bytes:
+    """
+    Build a qbXML request document (a message set) from request models.
+
+    *requests* holds models (:class:`~qbwc.qbxml.InvoiceAdd`,
+    :class:`~qbwc.qbxml.EstimateAdd`) or ``(request_id, model)`` pairs; a model
+    without an ID gets its 1-based position (``"1"``, ``"2"``, ...).
+
+    *message_set_id* turns on QuickBooks' error recovery for this set.  With
+    *old_message_set_id* and no requests the document asks for the stored
+    status of an earlier set (when *message_set_id* is the same ID) or clears
+    it (when *message_set_id* is None).
+
+    *text_policy* ``"strict"`` refuses text outside ISO-8859-1;
+    ``"transliterate"`` maps it to ASCII where it can (smart quotes, dashes,
+    ``€`` → ``EUR``, ``ł`` → ``l``...) and refuses the rest.
+
+    Raises:
+        QBXMLValidationError: a model or argument breaks a rule; nothing is built.
+    """
+    version_text, parsed = check_version(version)
+    if on_error not in ON_ERROR_VALUES:
+        if on_error == "rollbackOnError":
+            rule = (
+                "rollbackOnError is refused: QuickBooks Desktop does not support it "
+                "(use stopOnError or continueOnError)"
+            )
+        else:
+            rule = f"{on_error!r} is not one of {', '.join(ON_ERROR_VALUES)}"
+        raise _error("on_error", rule)
+    if text_policy not in TEXT_POLICIES:
+        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
+    strict = text_policy == "strict"
+    if type(requests) in ADD_MODELS:
+        rule = (
+            f"expected a list of request models, got one {type(requests).__name__} "
+            "(wrap it in [])"
+        )
+        raise _error("requests", rule)
+    if isinstance(requests, (str, bytes)) or not isinstance(requests, Iterable):
+        raise _error("requests", _type_rule(requests, "a list of request models"))
+    items = list(requests)
+
+    head = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="',
+        version_text,
+        '"?>\n<QBXML><QBXMLMsgsRq onError="',
+        on_error,
+        '"',
+    ]
+    if message_set_id is not None:
+        head.append(' newMessageSetID="' + _set_id(message_set_id, "message_set_id") + '"')
+    if old_message_set_id is not None:
+        head.append(
+            ' oldMessageSetID="' + _set_id(old_message_set_id, "old_message_set_id") + '"'
+        )
+    if not items:
+        if old_message_set_id is None:
+            rule = (
+                "at least one request is required (an empty message set is only for "
+                "error recovery, with old_message_set_id)"
+            )
+            raise _error("requests", rule)
+        head.append("/></QBXML>")
+        return "".join(head).encode("ascii")
+    head.append(">")
+
+    parts: list[str] = head
+    out = parts.append
+    seen: set[str] = set()
+    several = len(items) > 1
+    for position, item in enumerate(items, 1):
+        prefix = f"requests[{position - 1}]"
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                rule = f"expected (request_id, model), got a tuple of {len(item)}"
+                raise _error(prefix, rule)
+            request_id, model = item
+            if type(request_id) is not str:
+                raise _error(f"{prefix}.request_id", _type_rule(request_id, "str"))
+        else:
+            request_id, model = str(position), item
+        cls = type(model)
+        rq_tag = ADD_MODELS.get(cls)
+        if rq_tag is None:
+            names = " or ".join(c.__name__ for c in ADD_MODELS)
+            raise _error(prefix, _type_rule(model, names))
+        stored_id, escaped_id = _escape_attribute(request_id, prefix, "request_id", True)
+        if not stored_id:
+            raise _error(f"{prefix}.request_id", "empty")
+        if len(stored_id) > REQUEST_ID_MAX:
+            rule = _length_rule(len(stored_id), REQUEST_ID_MAX) + " (QuickBooks status 1060)"
+            raise _error(f"{prefix}.request_id", rule)
+        if stored_id in seen:
+            raise _error(f"{prefix}.request_id", f"{stored_id!r} is used by an earlier request")
+        seen.add(stored_id)
+        path = f"{prefix}.{cls.__name__}" if several else cls.__name__
+        out(f'<{rq_tag} requestID="{escaped_id}">')
+        _body(cls, parsed)(model, path, out, strict)
+        _body(cls, parsed, rq_level=True)(model, path, out, strict)
+        out(f"</{rq_tag}>")
+    out("</QBXMLMsgsRq></QBXML>")
+    return "".join(parts).encode("ascii")
+
+
+def _set_id(value: object, where: str) -> str:
+    if type(value) is not str:
+        raise _error(where, _type_rule(value, "str"))
+    stored, escaped = _escape_attribute(value, where, "", True)
+    if not stored:
+        raise _error(where, "empty")
+    if stored != _CLEAR_ALL and len(stored) > MESSAGE_SET_ID_MAX:
+        rule = _length_rule(len(stored), MESSAGE_SET_ID_MAX) + " (QuickBooks status 9004)"
+        raise _error(where, rule)
+    return escaped

@@ -1,0 +1,181 @@
+"""
+A JSON-safe form of the request models, for queues, files and ``qbwc build``.
+
+``dump(model)`` gives ``{"type": "InvoiceAdd", ...}`` with the model's
+snake_case field names; fields that are None or empty are left out.  Decimals
+are strings (``"150.00"``, exactly as held), dates ISO strings, nested
+aggregates dicts, repeated fields lists; each entry of ``lines`` carries its
+``"type"``.  ``load`` reverses it exactly and names the key of anything wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from qbwc.exceptions import QBXMLValidationError
+from qbwc.qbxml._requests import ADD_MODELS, LINE_MODELS
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Spec, specs
+
+__all__ = ["dump", "load"]
+
+#: The models ``load`` accepts at the top level, by name.
+_TOP: Final[dict[str, type]] = {cls.__name__: cls for cls in (*ADD_MODELS, *LINE_MODELS)}
+_TYPE: Final = "type"
+
+
+def _error(path: str, rule: str) -> QBXMLValidationError:
+    return QBXMLValidationError(path, rule)
+
+
+def dump(model: object) -> dict[str, Any]:
+    """
+    Return the JSON-safe dict form of a request model.
+
+    Raises:
+        QBXMLValidationError: *model* is not a request model, or holds a value
+            of a type its field cannot have.
+    """
+    cls = type(model)
+    if cls not in _TOP.values():
+        names = ", ".join(_TOP)
+        raise _error(cls.__name__, f"expected one of {names}")
+    return _dump(model, cls.__name__, with_type=True)
+
+
+def _dump(model: object, path: str, *, with_type: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {_TYPE: type(model).__name__} if with_type else {}
+    for name, spec in specs(type(model)):
+        value = getattr(model, name)
+        if value is None or (spec.many and not value):
+            continue
+        where = f"{path}.{name}"
+        if spec.many:
+            if not isinstance(value, tuple):
+                raise _error(where, f"expected a tuple, got {type(value).__name__}")
+            result[name] = [
+                _dump_one(item, spec, f"{where}[{index}]") for index, item in enumerate(value)
+            ]
+        else:
+            result[name] = _dump_one(value, spec, where)
+    return result
+
+
+def _dump_one(value: Any, spec: Spec, path: str) -> Any:
+    kind = spec.kind
+    if kind is Kind.AGG:
+        if type(value) not in spec.model:
+            expected = " or ".join(m.__name__ for m in spec.model)
+            raise _error(path, f"expected {expected}, got {type(value).__name__}")
+        return _dump(value, path, with_type=len(spec.model) > 1)
+    if kind in DECIMAL_KINDS:
+        if type(value) is not Decimal:
+            raise _error(path, f"expected Decimal, got {type(value).__name__}")
+        return str(value)
+    if kind is Kind.DATE:
+        if type(value) is not dt.date:
+            raise _error(path, f"expected datetime.date, got {type(value).__name__}")
+        return value.isoformat()
+    if kind is Kind.BOOL:
+        if type(value) is not bool:
+            raise _error(path, f"expected bool, got {type(value).__name__}")
+        return value
+    if type(value) is not str:
+        raise _error(path, f"expected str, got {type(value).__name__}")
+    return value
+
+
+def load(data: Mapping[str, Any]) -> Any:
+    """
+    Build a request model from its JSON-safe dict form (see :func:`dump`).
+
+    ``"type"`` names the model (``"InvoiceAdd"``, ``"EstimateAdd"``, or a line
+    model).  Decimals may be strings or integers, never floats.  The result is
+    not checked against the qbXML rules: :func:`~qbwc.qbxml.build_request` does that.
+
+    Raises:
+        QBXMLValidationError: naming the key that is unknown, missing or of the
+            wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise _error("$", f"expected a JSON object, got {type(data).__name__}")
+    type_name = data.get(_TYPE)
+    cls = _TOP.get(type_name) if isinstance(type_name, str) else None
+    if cls is None:
+        names = ", ".join(_TOP)
+        raise _error(_TYPE, f"{type_name!r} is not a request model (one of {names})")
+    return _load(data, cls, cls.__name__)
+
+
+def _load(data: Mapping[str, Any], cls: type, path: str) -> Any:
+    fields = dict(specs(cls))
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == _TYPE:
+            if value != cls.__name__:
+                raise _error(f"{path}.{_TYPE}", f"{value!r} here must be {cls.__name__!r}")
+            continue
+        where = f"{path}.{key}"
+        spec = fields.get(key)
+        if spec is None:
+            raise _error(where, f"unknown key (not a field of {cls.__name__})")
+        if value is None:
+            continue
+        if spec.many:
+            if not isinstance(value, (list, tuple)):
+                raise _error(where, f"expected a list, got {type(value).__name__}")
+            values[key] = tuple(
+                _load_one(item, spec, f"{where}[{index}]") for index, item in enumerate(value)
+            )
+        else:
+            values[key] = _load_one(value, spec, where)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:  # a converter refused a value
+        raise _error(path, str(exc)) from None
+
+
+def _load_one(value: Any, spec: Spec, path: str) -> Any:
+    kind = spec.kind
+    if kind is Kind.AGG:
+        if not isinstance(value, Mapping):
+            raise _error(path, f"expected a JSON object, got {type(value).__name__}")
+        if len(spec.model) == 1:
+            return _load(value, spec.model[0], path)
+        type_name = value.get(_TYPE)
+        for model in spec.model:
+            if model.__name__ == type_name:
+                return _load(value, model, path)
+        names = " or ".join(repr(m.__name__) for m in spec.model)
+        raise _error(f"{path}.{_TYPE}", f"{type_name!r} is not {names}")
+    if kind in DECIMAL_KINDS:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            rule = f"expected a decimal as a string such as \"150.00\", got {type(value).__name__}"
+            raise _error(path, rule)
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise _error(path, f"{value!r} is not a decimal number") from None
+        if not number.is_finite():
+            raise _error(path, f"{value!r} is not a finite number")
+        return number
+    if kind is Kind.DATE:
+        if not isinstance(value, str):
+            raise _error(path, f"expected a date string YYYY-MM-DD, got {type(value).__name__}")
+        try:
+            return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
+        except ValueError:
+            raise _error(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if kind is Kind.BOOL:
+        if not isinstance(value, bool):
+            raise _error(path, f"expected true or false, got {type(value).__name__}")
+        return value
+    if not isinstance(value, str):
+        raise _error(path, f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _bad_date(value: str) -> dt.date:
+    raise ValueError(value)

@@ -1,0 +1,481 @@
+"""
+qbwc's own XML Schema, generated from the model specs (one source of truth).
+
+:func:`generate_xsd` walks any qbfield model: each model class becomes a
+complex type whose sequence follows the spec order, choice groups become
+``xsd:choice``, repeated fields ``maxOccurs="unbounded"``, limits become facets.
+The registry below names the roots: the request models and, when
+``qbwc.qbxml._responses`` is importable, the response models.
+
+``python -m qbwc.qbxml._xsd [PATH]`` writes ``schemas/qbxml.xsd``; a test checks
+that the committed file equals what this module generates.
+
+:func:`validate` checks a document against the shipped schema.  The schema
+cannot see the ``<?qbxml version?>`` processing instruction, so ``validate``
+checks it separately.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Final, cast
+
+from lxml import etree
+
+from qbwc._resources import schema_path
+from qbwc._xml import parse_untrusted
+from qbwc.exceptions import QBXMLValidationError
+from qbwc.qbxml._build import MESSAGE_SET_ID_MAX, ON_ERROR_VALUES, REQUEST_ID_MAX, check_version
+from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
+from qbwc.qbxml._types import Kind, Ref, Spec, specs
+
+__all__ = ["REQUESTS", "RESPONSES", "generate_xsd", "main", "validate"]
+
+#: Request roots: ``(*Rq element, Add model)``.
+REQUESTS: Final = tuple((tag, cls) for cls, tag in ADD_MODELS.items())
+#: Response roots: ``(*Rs element, Ret class name)``, taken from
+#: ``qbwc.qbxml._responses`` when it exists, plus the ``ErrorRecovery`` aggregate.
+RESPONSES: Final = (("InvoiceAddRs", "InvoiceRet"), ("EstimateAddRs", "EstimateRet"))
+_RESPONSE_MODULE: Final = "qbwc.qbxml._responses"
+
+XSD: Final = "http://www.w3.org/2001/XMLSchema"
+_X: Final = "{" + XSD + "}"
+_SCHEMA_FILE: Final = "qbxml.xsd"
+
+
+_SIMPLE: Final[dict[Kind, tuple[str, dict[str, str]]]] = {
+    # kind: (base, {facet: value})
+    Kind.AMT: ("xsd:string", {"pattern": r"[+\-]?[0-9]{1,13}(\.[0-9]{2})?"}),
+    Kind.PRICE: ("xsd:string", {"pattern": r"[+\-]?[0-9]{1,10}(\.[0-9]{1,5})?"}),
+    Kind.QUAN: ("xsd:string", {"pattern": r"[+\-]?[0-9]{1,10}(\.[0-9]{1,5})?"}),
+    Kind.PERCENT: ("xsd:string", {"pattern": r"[+\-]?[0-9]{1,10}(\.[0-9]{1,5})?"}),
+    Kind.FLOAT: ("xsd:decimal", {}),
+    Kind.INT: ("xsd:integer", {}),
+    Kind.BOOL: ("xsd:boolean", {}),
+    Kind.DATE: ("xsd:date", {"pattern": "[0-9]{4}-[0-9]{2}-[0-9]{2}"}),
+    Kind.DATETIME: (
+        "xsd:string",
+        {
+            "pattern": (
+                r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{1,2}(:[0-9]{1,2}"
+                r"(:[0-9]{1,2}([+\-][0-9]{1,2}:[0-9]{1,2})?)?)?)?"
+            )
+        },
+    ),
+    Kind.GUID: (
+        "xsd:string",
+        {"pattern": r"0|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}"},
+    ),
+}
+
+
+def _response_roots() -> list[tuple[str, type]]:
+    try:
+        module = importlib.import_module(_RESPONSE_MODULE)
+    except ImportError:
+        return []
+    roots = []
+    for rs_tag, ret_name in RESPONSES:
+        ret = getattr(module, ret_name, None)
+        if isinstance(ret, type):
+            roots.append((rs_tag, ret))
+    return roots
+
+
+def _error_recovery() -> type | None:
+    try:
+        module = importlib.import_module(_RESPONSE_MODULE)
+    except ImportError:
+        return None
+    found = getattr(module, "ErrorRecovery", None)
+    return found if isinstance(found, type) else None
+
+
+class _Generator:
+    """Collects named types while walking models; emits them sorted by kind of need."""
+
+    def __init__(self) -> None:
+        self.schema = etree.Element(_X + "schema", nsmap={"xsd": XSD})
+        self.schema.set("elementFormDefault", "qualified")
+        self.simple: dict[str, etree._Element] = {}
+        self.complex: dict[str, etree._Element] = {}
+        self.in_progress: set[str] = set()
+
+    # -- simple types --
+
+    def text_type(self, max_len: int | None, min_len: int = 0) -> str:
+        name = "Text" + (str(max_len) if max_len is not None else "")
+        if min_len:
+            name += f"Min{min_len}"
+        if name not in self.simple:
+            facets: dict[str, str] = {}
+            if min_len:
+                facets["minLength"] = str(min_len)
+            if max_len is not None:
+                facets["maxLength"] = str(max_len)
+            self.simple[name] = _simple(name, "xsd:string", facets)
+        return name
+
+    def scalar_type(self, spec: Spec) -> str | etree._Element:
+        kind = spec.kind
+        if kind is Kind.STR:
+            return self.text_type(spec.max_len)
+        if kind is Kind.ID:
+            return self.text_type(spec.max_len or 36)
+        if kind is Kind.ENUM:
+            restriction = etree.Element(_X + "restriction", base="xsd:string")
+            for value in spec.values:
+                etree.SubElement(restriction, _X + "enumeration", value=value)
+            simple = etree.Element(_X + "simpleType")
+            simple.append(restriction)
+            return simple
+        name: str = kind.value
+        if name not in self.simple:
+            base, facets = _SIMPLE[kind]
+            self.simple[name] = _simple(name, base, facets)
+        return name
+
+    # -- complex types --
+
+    def ref_type(self, max_len: int | None, *, response: bool) -> str:
+        suffix = str(max_len) if max_len is not None else ""
+        if response:
+            # QuickBooks' own Refs: ListID and FullName, each optional.
+            name = "RetRef" + suffix
+            if name not in self.complex:
+                complex_type = etree.Element(_X + "complexType", name=name)
+                sequence = etree.SubElement(complex_type, _X + "sequence")
+                for tag, length in (("ListID", 36), ("FullName", max_len)):
+                    etree.SubElement(
+                        sequence,
+                        _X + "element",
+                        name=tag,
+                        type=self.text_type(length),
+                        minOccurs="0",
+                    )
+                self.complex[name] = complex_type
+            return name
+        name = "Ref" + suffix
+        if name not in self.complex:
+            # ListID, then FullName; at least one of them.
+            complex_type = etree.Element(_X + "complexType", name=name)
+            choice = etree.SubElement(complex_type, _X + "choice")
+            sequence = etree.SubElement(choice, _X + "sequence")
+            etree.SubElement(sequence, _X + "element", name="ListID", type=self.text_type(36, 1))
+            etree.SubElement(
+                sequence,
+                _X + "element",
+                name="FullName",
+                type=self.text_type(max_len, 1),
+                minOccurs="0",
+            )
+            etree.SubElement(
+                choice, _X + "element", name="FullName", type=self.text_type(max_len, 1)
+            )
+            self.complex[name] = complex_type
+        return name
+
+    def model_type(
+        self, cls: type, *, response: bool = False, skip: frozenset[str] = frozenset()
+    ) -> str:
+        name = cls.__name__
+        if name in self.complex or name in self.in_progress:
+            return name
+        self.in_progress.add(name)
+        complex_type = etree.Element(_X + "complexType", name=name)
+        sequence = etree.SubElement(complex_type, _X + "sequence")
+        attributes: list[etree._Element] = []
+        fields = [(n, s) for n, s in specs(cls) if n not in skip]
+        for group in _groups(fields):
+            if len(group) == 1 and group[0][1].choice is None:
+                spec = group[0][1]
+                if spec.attribute:
+                    attribute = etree.Element(_X + "attribute", name=spec.tag)
+                    self.set_type(attribute, spec, response=response)
+                    if spec.required:
+                        attribute.set("use", "required")
+                    attributes.append(attribute)
+                    continue
+                sequence.append(
+                    self.particle(spec, optional=not spec.required, response=response)
+                )
+                continue
+            choice = etree.SubElement(sequence, _X + "choice")
+            if not any(spec.required for _, spec in group):
+                choice.set("minOccurs", "0")
+            for _, spec in group:
+                choice.append(self.particle(spec, optional=False, response=response))
+        complex_type.extend(attributes)
+        self.complex[name] = complex_type
+        self.in_progress.discard(name)
+        return name
+
+    def particle(self, spec: Spec, *, optional: bool, response: bool = False) -> etree._Element:
+        if len(spec.model) > 1:
+            choice = etree.Element(_X + "choice")
+            choice.set("minOccurs", str(spec.min_count))
+            choice.set("maxOccurs", "unbounded")
+            for model in spec.model:
+                etree.SubElement(
+                    choice,
+                    _X + "element",
+                    name=model.__name__,
+                    type=self.model_type(model, response=response),
+                )
+            return choice
+        element = etree.Element(_X + "element", name=spec.tag)
+        self.set_type(element, spec, response=response)
+        if spec.many:
+            element.set("minOccurs", str(spec.min_count))
+            element.set("maxOccurs", "unbounded")
+        elif optional:
+            element.set("minOccurs", "0")
+        return element
+
+    def set_type(self, node: etree._Element, spec: Spec, *, response: bool = False) -> None:
+        if spec.kind is Kind.AGG:
+            (model,) = spec.model
+            if model is Ref:
+                name = self.ref_type(spec.max_len, response=response)
+            else:
+                name = self.model_type(model, response=response)
+            node.set("type", name)
+            return
+        found = self.scalar_type(spec)
+        if isinstance(found, str):
+            node.set("type", found)
+        else:
+            node.append(found)
+
+    # -- the envelope --
+
+    def envelope(self) -> None:
+        responses = _response_roots()
+        root = etree.SubElement(self.schema, _X + "element", name="QBXML")
+        root_type = etree.SubElement(root, _X + "complexType")
+        root_choice = etree.SubElement(root_type, _X + "choice")
+        etree.SubElement(root_choice, _X + "element", name="QBXMLMsgsRq", type="QBXMLMsgsRq")
+        if responses:
+            etree.SubElement(
+                root_choice, _X + "element", name="QBXMLMsgsRs", type="QBXMLMsgsRs"
+            )
+
+        msgs = etree.Element(_X + "complexType", name="QBXMLMsgsRq")
+        choice = etree.SubElement(msgs, _X + "choice", minOccurs="0", maxOccurs="unbounded")
+        for rq_tag, cls in REQUESTS:
+            etree.SubElement(choice, _X + "element", name=rq_tag, type=rq_tag)
+            rq = etree.Element(_X + "complexType", name=rq_tag)
+            sequence = etree.SubElement(rq, _X + "sequence")
+            etree.SubElement(
+                sequence,
+                _X + "element",
+                name=cls.__name__,
+                type=self.model_type(cls, skip=RQ_LEVEL_FIELDS),
+            )
+            for name, spec in specs(cls):
+                if name in RQ_LEVEL_FIELDS:
+                    sequence.append(self.particle(spec, optional=True))
+            etree.SubElement(
+                rq, _X + "attribute", name="requestID", type=self.text_type(REQUEST_ID_MAX, 1)
+            )
+            self.complex[rq_tag] = rq
+        on_error = etree.SubElement(msgs, _X + "attribute", name="onError", use="required")
+        simple = etree.SubElement(on_error, _X + "simpleType")
+        restriction = etree.SubElement(simple, _X + "restriction", base="xsd:string")
+        for value in ON_ERROR_VALUES:
+            etree.SubElement(restriction, _X + "enumeration", value=value)
+        set_id = self.text_type(MESSAGE_SET_ID_MAX, 1)
+        etree.SubElement(msgs, _X + "attribute", name="newMessageSetID", type=set_id)
+        etree.SubElement(msgs, _X + "attribute", name="oldMessageSetID", type=set_id)
+        self.complex["QBXMLMsgsRq"] = msgs
+
+        if not responses:
+            return
+        msgs_rs = etree.Element(_X + "complexType", name="QBXMLMsgsRs")
+        choice = etree.SubElement(msgs_rs, _X + "choice", minOccurs="0", maxOccurs="unbounded")
+        recovery = _error_recovery()
+        for rs_tag, ret in responses:
+            etree.SubElement(choice, _X + "element", name=rs_tag, type=rs_tag)
+            rs = etree.Element(_X + "complexType", name=rs_tag)
+            sequence = etree.SubElement(rs, _X + "sequence")
+            etree.SubElement(
+                sequence, _X + "element", name=ret.__name__,
+                type=self.model_type(ret, response=True), minOccurs="0",
+            )  # fmt: skip
+            if recovery is not None:
+                etree.SubElement(
+                    sequence, _X + "element", name="ErrorRecovery",
+                    type=self.model_type(recovery, response=True), minOccurs="0",
+                )  # fmt: skip
+            etree.SubElement(rs, _X + "attribute", name="requestID", type=self.text_type(None))
+            etree.SubElement(
+                rs, _X + "attribute", name="statusCode", type="xsd:integer", use="required"
+            )
+            etree.SubElement(
+                rs, _X + "attribute", name="statusSeverity", type="xsd:string", use="required"
+            )
+            etree.SubElement(
+                rs, _X + "attribute", name="statusMessage", type=self.text_type(None)
+            )
+            self.complex[rs_tag] = rs
+        etree.SubElement(
+            msgs_rs, _X + "attribute", name="newMessageSetID", type=self.text_type(None)
+        )
+        etree.SubElement(
+            msgs_rs, _X + "attribute", name="messageSetStatusCode", type="xsd:integer"
+        )
+        self.complex["QBXMLMsgsRs"] = msgs_rs
+
+    def document(self) -> bytes:
+        self.envelope()
+        self.schema.append(
+            etree.Comment(" complex types, in alphabetical order ")
+        )
+        for name in sorted(self.complex):
+            self.schema.append(self.complex[name])
+        self.schema.append(etree.Comment(" simple types, in alphabetical order "))
+        for name in sorted(self.simple):
+            self.schema.append(self.simple[name])
+        etree.indent(self.schema, space="  ")
+        body = etree.tostring(self.schema, encoding="unicode")
+        header = (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            "<!--\n"
+            "  qbwc's XML Schema for the qbXML it supports: InvoiceAdd and EstimateAdd\n"
+            "  requests (and their responses) inside the QBXML message-set envelope.\n"
+            "  GENERATED from the model specs by `python -m qbwc.qbxml._xsd`: do not edit.\n"
+            "  Stricter than Intuit's schema where qbwc is: references name a ListID or a\n"
+            "  FullName, numbers and dates are never empty.  (qbwc.qbxml.validate also\n"
+            "  checks that text is printable ISO-8859-1, outside the schema for speed.)\n"
+            "-->\n"
+        )
+        return (header + body + "\n").encode("utf-8")
+
+
+def _simple(name: str, base: str, facets: dict[str, str]) -> etree._Element:
+    simple = etree.Element(_X + "simpleType", name=name)
+    restriction = etree.SubElement(simple, _X + "restriction", base=base)
+    for facet in ("minLength", "maxLength", "pattern"):
+        if facet in facets:
+            etree.SubElement(restriction, _X + facet, value=facets[facet])
+    return simple
+
+
+def _groups(fields: list[tuple[str, Spec]]) -> Iterator[list[tuple[str, Spec]]]:
+    """Consecutive fields, with each choice group's members together."""
+    group: list[tuple[str, Spec]] = []
+    for field in fields:
+        choice = field[1].choice
+        if group and choice is not None and group[-1][1].choice == choice:
+            group.append(field)
+            continue
+        if group:
+            yield group
+        group = [field]
+    if group:
+        yield group
+
+
+def generate_xsd() -> bytes:
+    """Return qbwc's XML Schema (``schemas/qbxml.xsd``) as generated from the models."""
+    return _Generator().document()
+
+
+# --- validation ----------------------------------------------------------------
+
+_lock = threading.Lock()
+_schema: etree.XMLSchema | None = None
+
+
+def _load() -> etree.XMLSchema:
+    global _schema  # noqa: PLW0603 - a lazily loaded, process-wide cache
+    with _lock:
+        if _schema is None:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True)
+            document = etree.parse(str(schema_path(_SCHEMA_FILE)), parser)
+            _schema = etree.XMLSchema(document)
+        return _schema
+
+
+def validate(data: bytes | str | etree._Element) -> None:
+    """
+    Check a qbXML document against qbwc's schema (``schemas/qbxml.xsd``).
+
+    *data* is the document (or an already parsed root element).  Text must be
+    printable ISO-8859-1 (what QuickBooks Desktop stores), and request
+    documents must carry a supported ``<?qbxml version?>``.
+
+    Raises:
+        XMLParseError: the document is not well-formed.
+        QBXMLValidationError: *path* is the XPath of the offending node (or
+            ``qbxml`` for the version instruction), *rule* the schema's complaint.
+    """
+    root = data if isinstance(data, etree._Element) else parse_untrusted(data, what="qbXML")
+    schema = _load()
+    with _lock:
+        valid = schema.validate(root)
+        error = None if valid else next(iter(cast(Iterable[Any], schema.error_log)))
+    if error is not None:
+        path = error.path or "/"
+        raise QBXMLValidationError(path, error.message)
+    _check_repertoire(root, data)
+    if root.find("QBXMLMsgsRq") is not None:
+        _check_version_pi(root)
+
+
+def _check_repertoire(root: etree._Element, data: object) -> None:
+    """Refuse text outside printable ISO-8859-1 (tab, LF and CR allowed)."""
+    # Fast paths: ASCII with no character references, or an all-ASCII tree.
+    if isinstance(data, bytes) and data.isascii() and b"&#" not in data:
+        if b"\x7f" not in data:
+            return
+    else:
+        serialized = etree.tostring(root, encoding="unicode")
+        if serialized.isascii() and "\x7f" not in serialized:
+            return
+    for element in root.iter():
+        texts = [element.text, *(str(v) for v in element.attrib.values())]
+        for text in texts:
+            if not text or (text.isascii() and "\x7f" not in text):
+                continue
+            for index, char in enumerate(text, 1):
+                if 0x7F <= ord(char) <= 0x9F or ord(char) > 0xFF:
+                    where = root.getroottree().getpath(element)
+                    rule = (
+                        f"character {index} is U+{ord(char):04X}: not printable ISO-8859-1, "
+                        "which is all QuickBooks Desktop stores"
+                    )
+                    raise QBXMLValidationError(where, rule)
+
+
+def _check_version_pi(root: etree._Element) -> None:
+    for sibling in root.itersiblings(preceding=True):
+        if isinstance(sibling, etree._ProcessingInstruction) and sibling.target == "qbxml":
+            value = sibling.get("version")
+            if value is None:
+                raise QBXMLValidationError("qbxml", "the <?qbxml?> instruction has no version")
+            try:
+                check_version(value)
+            except QBXMLValidationError as exc:
+                raise QBXMLValidationError("qbxml", exc.rule) from None
+            return
+    raise QBXMLValidationError("qbxml", 'missing <?qbxml version="..."?> before <QBXML>')
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the generated schema to PATH (default: the checkout's ``schemas/qbxml.xsd``)."""
+    args = sys.argv[1:] if argv is None else argv
+    checkout = Path(__file__).resolve().parents[3]
+    target = Path(args[0]) if args else checkout / "schemas" / _SCHEMA_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(generate_xsd())
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
