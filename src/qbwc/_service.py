@@ -1,0 +1,1811 @@
+"""
+The Web Connector service: the protocol core joined to a store and to the host's code.
+
+Theory of operation
+-------------------
+
+Every HTTP request carries one call.  :meth:`WebConnectorService.handle` decodes
+it, opens one store transaction, loads the ticket's session, lets the protocol
+core (:class:`~qbwc.Session`) check the call, decides the answer, lets the core
+check the answer, saves everything and commits, then encodes the reply.  A call
+the core refuses raises inside the transaction, so it is rolled back: bad input
+gets a SOAP fault and changes nothing.
+
+Exactly once.  A write leaves the service only as a message set with a fresh
+``newMessageSetID``, and the set (its ID and jobs) is stored as the account's
+*in-flight* set in the same transaction that returns it.  The set stays in
+flight until QuickBooks' answer for it has been recorded.  Whenever a session
+is about to send qbXML and finds a set still in flight, the answer was lost
+(the Web Connector reported a connection error, gave up, timed out, crashed,
+or our process died), so instead of new work it sends QuickBooks' error
+recovery status query (``oldMessageSetID`` = ``newMessageSetID`` = the lost
+ID, no requests; PROTOCOL.md §C.3).  QuickBooks answers with the stored
+responses (recorded as if they had arrived: done or failed), or with
+``messageSetStatusCode`` 600 (never processed: the jobs go back to pending
+and are sent again under a new ID), or with something that proves nothing
+(the jobs fail with code ``unconfirmed`` and are never resent blindly).  When
+stored responses were used, a clear message (``oldMessageSetID`` alone) drops
+them before new work is sent.
+
+One session per account at a time: ``authenticate`` answers ``busy`` while
+another session of the account is live, so two Web Connectors never have
+writes in flight for one account.
+
+Company file.  The first session of an account binds it to the company file
+whose HCP response carries our OwnerID's FileID stamp equal to the FileID in
+the account's QWC file.  Later sessions must show the same stamp, or nothing
+is sent and the user reads which file is linked, which one is open, and how
+to change it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, final
+
+import attrs
+
+from qbwc._events import (
+    AnyCall,
+    AnyReply,
+    AuthenticateCall,
+    Authenticated,
+    Busy,
+    ClientVersionCall,
+    ClientVersionError,
+    ClientVersionOK,
+    ClientVersionUpgrade,
+    ClientVersionWarning,
+    CloseConnectionCall,
+    ConnectionErrorCall,
+    Done,
+    Failed,
+    GetInteractiveURLCall,
+    GetLastErrorCall,
+    GiveUp,
+    Goodbye,
+    InteractiveDoneCall,
+    InteractiveDoneReply,
+    InteractiveMode,
+    InteractiveRejectedCall,
+    InteractiveRejectedReply,
+    InteractiveURL,
+    InvalidUser,
+    LastError,
+    NoOp,
+    NoRequest,
+    NoWork,
+    PauseRequest,
+    Progress,
+    ReceiveResponseXMLCall,
+    RequestXML,
+    SendRequestXMLCall,
+    ServerVersion,
+    ServerVersionCall,
+    TryCompanyFile,
+)
+from qbwc._session import Session
+from qbwc._state import Phase, SessionState
+from qbwc._xml import DEFAULT_MAX_BYTES
+from qbwc.exceptions import (
+    ConfigurationError,
+    LocalProtocolError,
+    QBXMLError,
+    QBXMLValidationError,
+    RemoteProtocolError,
+    XMLParseError,
+)
+from qbwc.store._protocol import (
+    Account,
+    InFlight,
+    Job,
+    JobError,
+    JobResponse,
+    JobStatus,
+    SessionRecord,
+    StaleSessionError,
+    Store,
+    StoreError,
+    StoreTransaction,
+)
+
+if TYPE_CHECKING:
+    from qbwc.qwc import QWCConfig
+
+__all__ = ["CompanyMismatch", "HTTPReply", "WebConnectorService"]
+
+log = logging.getLogger("qbwc.service")
+
+#: Support references use these 32 characters (no 0/O, 1/I: read out over the phone).
+_REFERENCE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_CONTENT_TYPE: Final = "text/xml; charset=utf-8"
+_FINISHED_PHASES: Final = frozenset(
+    {Phase.FINISHED, Phase.CLOSE_DUE, Phase.CLOSED, Phase.STALE, Phase.ERROR}
+)
+
+# HRESULTs after which retrying the connection cannot help (PROTOCOL.md §A.6).
+_CONNECTION_FINAL: Final = frozenset(
+    {
+        "0x80040400",
+        "0x80040401",
+        "0x80040402",
+        "0x8004040d",
+        "0x80040418",
+        "0x8004041a",
+        "0x8004041d",
+        "0x8004041e",
+        "0x8004041f",
+        "0x80040420",
+        "0x80040427",
+        "0x8004042a",
+        "0x8004042c",
+    }
+)
+
+# What a bookkeeper can do about the request processor's HRESULTs (PROTOCOL.md §A.6).
+_HRESULT_ADVICE: Final = {
+    "0x80040400": "QuickBooks could not read the request.",
+    "0x80040401": "QuickBooks could not be reached. Check that QuickBooks is installed and "
+    "can start on this computer.",
+    "0x80040402": "QuickBooks reported an unexpected error (see qbsdklog.txt).",
+    "0x80040403": "QuickBooks could not open the company file. Check that it exists and "
+    "that you can open it in QuickBooks.",
+    "0x80040406": "The company file name is not valid.",
+    "0x80040408": "QuickBooks could not be started. Open QuickBooks and the company file, "
+    "then run the update again.",
+    "0x8004040a": "A different company file is open in QuickBooks. Open the right company "
+    "file, then run the update again.",
+    "0x80040410": "The company file is open in the wrong mode (single-user or multi-user). "
+    "Switch modes in QuickBooks, then run the update again.",
+    "0x80040414": "A window is open in QuickBooks and blocks the update. Close it, then run "
+    "the update again.",
+    "0x80040416": "QuickBooks is not running. Open QuickBooks and the company file, then "
+    "run the update again.",
+    "0x80040417": "No company file is open in QuickBooks. Open the company file, then run "
+    "the update again.",
+    "0x80040418": "This application has not been authorised for the company file. Open the "
+    "company file as the QuickBooks Admin in single-user mode and allow access when "
+    "QuickBooks asks.",
+    "0x8004041a": "This application may not access the company file. Allow it in QuickBooks: "
+    "Edit > Preferences > Integrated Applications.",
+    "0x8004041b": "QuickBooks is busy. The update will try again next time.",
+    "0x8004041d": "This application may not log in automatically. Allow it in QuickBooks: "
+    "Edit > Preferences > Integrated Applications > Properties.",
+    "0x80040420": "A QuickBooks user refused access for this application.",
+    "0x80040422": "Another application is using the company file, or it must be in "
+    "single-user mode. The update will try again next time.",
+    "0x80040423": "This version of QuickBooks does not accept the request version.",
+    "0x80040424": "QuickBooks is still starting. The update will try again next time.",
+}
+
+
+def _advice(hresult: str) -> str:
+    return _HRESULT_ADVICE.get(hresult.strip().lower(), "QuickBooks reported a problem.")
+
+
+# --- passwords --------------------------------------------------------------------
+
+_SCRYPT_R: Final = 8
+_SCRYPT_P: Final = 1
+_HASH_BYTES: Final = 32
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        dklen=_HASH_BYTES,
+        maxmem=256 * r * n + 1024 * 1024,
+    )
+
+
+def hash_password(password: str, *, cost: int = 2**14) -> str:
+    """
+    A salted scrypt hash of *password*: ``scrypt$<n>$<r>$<p>$<salt>$<hash>``.
+
+    *cost* is scrypt's ``n`` (a power of two); the default takes some tens of
+    milliseconds, which is what makes a stolen database expensive to attack.
+    """
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, cost, _SCRYPT_R, _SCRYPT_P)
+    return f"scrypt${cost}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str | None, *, cost: int = 2**14) -> bool:
+    """
+    Whether *password* matches *encoded*, in constant time.
+
+    With *encoded* None (an unknown user) a dummy hash of the same *cost* is
+    still computed, so the answer takes as long as for a real account.
+    """
+    parts = encoded.split("$") if encoded else []
+    try:
+        if len(parts) != 6 or parts[0] != "scrypt":
+            raise ValueError
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, expected = _unb64(parts[4]), _unb64(parts[5])
+    except ValueError:
+        _scrypt(password, b"qbwc-dummy-salt!", cost, _SCRYPT_R, _SCRYPT_P)
+        return False
+    return hmac.compare_digest(_scrypt(password, salt, n, r, p), expected)
+
+
+# --- values the host sees -----------------------------------------------------------
+
+
+@final
+@attrs.frozen(kw_only=True)
+class HTTPReply:
+    """What to answer an HTTP request with: *status*, *headers* and *body*."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CompanyMismatch:
+    """
+    A sync found another company file open than the one the account is linked to.
+
+    Passed to the ``on_company_mismatch`` hook.  Nothing was sent to QuickBooks.
+    ``linked_*`` are None when the account is not linked yet (the open file
+    carries no stamp, or another QWC file's).
+    """
+
+    username: str
+    linked_file_id: uuid.UUID | None
+    linked_company_file: str | None
+    linked_company_name: str | None
+    open_file_id: uuid.UUID | None
+    open_company_file: str
+    open_company_name: str
+    reference: str
+
+
+def _to_datetime(value: dt.datetime | str) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+@attrs.frozen(kw_only=True)
+class _Tally:
+    """The service's bookkeeping for one session (beside the core's SessionState)."""
+
+    version: str | None = None
+    verified: bool = False
+    done: int = 0
+    failed: int = 0
+    deferred: int = 0
+    total: int = 0
+    pauses: int = 0
+    pausing: bool = False
+    message: str = ""
+    reference: str = ""
+    interactive: bool = False
+    tried_path: bool = False
+
+    seen_at: dt.datetime = attrs.field(
+        default=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), converter=_to_datetime
+    )
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed + self.deferred
+
+
+def _dump_record(state: SessionState, tally: _Tally) -> str:
+    service = attrs.asdict(tally)
+    service["seen_at"] = tally.seen_at.isoformat()
+    text = json.dumps({"core": state.to_dict(), "service": service}, separators=(",", ":"))
+    _remember(text, (state, tally))
+    return text
+
+
+# Stored session text -> its parsed values.  Keyed by the text itself, so a record
+# written by another process (different text) is always parsed afresh.
+_PARSED: dict[str, tuple[SessionState, _Tally]] = {}
+_PARSED_MAX: Final = 64
+_PARSED_LOCK: Final = threading.Lock()
+
+
+def _load_record(text: str) -> tuple[SessionState, _Tally]:
+    cached = _PARSED.get(text)
+    if cached is not None:
+        return cached
+    try:
+        data = json.loads(text)
+        parsed = SessionState.from_dict(data["core"]), _Tally(**data["service"])
+    except (ValueError, KeyError, TypeError) as exc:
+        msg = f"a stored session cannot be read ({exc})"
+        raise StoreError(msg) from None
+    _remember(text, parsed)
+    return parsed
+
+
+def _remember(text: str, parsed: tuple[SessionState, _Tally]) -> None:
+    with _PARSED_LOCK:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[text] = parsed
+
+
+@attrs.frozen
+class _Step:
+    """What one handled call produced: the reply and what to tell the host afterwards."""
+
+    reply: AnyReply
+    notices: tuple[tuple[Callable[[Any], None], Any], ...] = ()
+
+
+# --- the service ----------------------------------------------------------------------
+
+
+class WebConnectorService:
+    """
+    A QuickBooks Web Connector SOAP service over a :class:`~qbwc.store.Store`.
+
+    Give it a store and your application's OwnerID (a GUID you generate once and
+    keep), add accounts and enqueue writes; serve it with
+    :func:`qbwc.wsgi.make_wsgi_app` or :func:`qbwc.asgi.make_asgi_app`.
+
+    Args:
+        store: where accounts, jobs and sessions live.
+        owner_id: your application's OwnerID (the same in every QWC file).
+        app_name: your application's name, used in the QWC file and in the
+            messages the Web Connector user reads.
+        authenticator: ``(username, password) -> bool`` to check logins
+            against your own user table instead of :meth:`add_account` hashes.
+        server_version: the ``serverVersion`` answer.
+        min_client_version: the oldest Web Connector accepted (``"2.1.0.30"``);
+            older ones are told to upgrade (``O:``) or refused (``E:``), see
+            *old_client*.
+        old_client: ``"upgrade"`` (``O:<min>``), ``"error"`` (``E:``) or
+            ``"warn"`` (``W:``; the user may go on).
+        max_qbxml_version: the newest qbXML version to write.
+        batch_size: requests per round trip (one message set).
+        max_attempts: sends of one job at most, counting retries of
+            transient failures (3170, 3175, 3176, lock-related 3180, 1000, 1010).
+        max_connection_retries: answers to ``connectionError`` that retry
+            before giving up.
+        session_timeout: seconds of silence after which a ticket expires.
+        busy_timeout: while another session of the account made a call in
+            the last this many seconds, ``authenticate`` answers ``busy``; after
+            that a new session replaces it (and recovers what it had in flight).
+        busy_postpone_seconds: the postpone hint sent with ``busy``.
+        min_run_every_seconds: the scheduler lower bound sent with each
+            ``authenticate`` answer (None: none).
+        open_company_file: answer ``authenticate`` with the linked file's path
+            (the Web Connector then opens it) instead of ``""`` (the open file).
+        pause: ``(username) -> bool``; True makes the Web Connector wait
+            about 5 seconds and ask again (``NoOp``), at most *max_pauses* times.
+        interactive_url: ``(username) -> URL | None``; when a sync finds the
+            wrong company file and this returns a URL, the Web Connector offers
+            to open it (e.g. a page that confirms relinking).
+        on_job_done, on_job_failed: called with the :class:`~qbwc.store.Job`
+            after it is stored as done or failed.
+        on_company_mismatch: called with a :class:`CompanyMismatch`.
+        text_policy: passed to :func:`qbwc.qbxml.build_request`.
+        password_cost: scrypt ``n`` for new password hashes.
+        max_body_bytes: the largest SOAP request accepted.
+        clock: seconds since the epoch (``time.time``).
+        token: ``(nbytes) -> str`` of random URL-safe text
+            (``secrets.token_urlsafe``); tickets, message set IDs and support
+            references come from it.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        owner_id: uuid.UUID | str,
+        app_name: str = "the application",
+        authenticator: Callable[[str, str], bool] | None = None,
+        server_version: str | None = None,
+        min_client_version: str | None = None,
+        old_client: Literal["upgrade", "error", "warn"] = "upgrade",
+        max_qbxml_version: str | None = None,
+        batch_size: int = 1,
+        max_attempts: int = 3,
+        max_connection_retries: int = 2,
+        session_timeout: float = 600.0,
+        busy_timeout: float = 120.0,
+        busy_postpone_seconds: int | None = 60,
+        min_run_every_seconds: int | None = None,
+        open_company_file: bool = False,
+        pause: Callable[[str], bool] | None = None,
+        max_pauses: int = 12,
+        interactive_url: Callable[[str], str | None] | None = None,
+        on_job_done: Callable[[Job], None] | None = None,
+        on_job_failed: Callable[[Job], None] | None = None,
+        on_company_mismatch: Callable[[CompanyMismatch], None] | None = None,
+        text_policy: Literal["strict", "transliterate"] = "strict",
+        password_cost: int = 2**14,
+        max_body_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+        token: Callable[[int], str] = secrets.token_urlsafe,
+    ) -> None:
+        from qbwc.qbxml._build import SUPPORTED_VERSIONS  # noqa: PLC0415
+
+        self.store = store
+        try:
+            self.owner_id = owner_id if isinstance(owner_id, uuid.UUID) else uuid.UUID(owner_id)
+        except (ValueError, TypeError, AttributeError):
+            raise ConfigurationError("owner_id", f"{owner_id!r} is not a GUID") from None
+        self.app_name = _setting_text("app_name", app_name)
+        self._authenticator = authenticator
+        if server_version is None:
+            from qbwc import __version__  # noqa: PLC0415
+
+            server_version = f"qbwc {__version__}"
+        self.server_version = server_version
+        if min_client_version is not None and _version_key(min_client_version) is None:
+            rule = f"{min_client_version!r} is not a dotted version such as '2.1.0.30'"
+            raise ConfigurationError("min_client_version", rule)
+        self.min_client_version = min_client_version
+        if old_client not in ("upgrade", "error", "warn"):
+            raise ConfigurationError("old_client", "expected 'upgrade', 'error' or 'warn'")
+        self.old_client = old_client
+        versions = tuple(SUPPORTED_VERSIONS)
+        if max_qbxml_version is None:
+            max_qbxml_version = versions[-1]
+        if max_qbxml_version not in versions:
+            rule = f"{max_qbxml_version!r} is not one of {', '.join(versions)}"
+            raise ConfigurationError("max_qbxml_version", rule)
+        self.max_qbxml_version = max_qbxml_version
+        self._versions = tuple(v for v in versions if _vkey(v) <= _vkey(max_qbxml_version))
+        self.batch_size = _positive("batch_size", batch_size, 1, 100)
+        self.max_attempts = _positive("max_attempts", max_attempts, 1, 100)
+        self.max_connection_retries = _positive(
+            "max_connection_retries", max_connection_retries, 0, 10
+        )
+        if not 1 <= session_timeout <= 86_400:
+            raise ConfigurationError("session_timeout", "must be 1 to 86,400 seconds")
+        self.session_timeout = float(session_timeout)
+        if not 0 <= busy_timeout <= session_timeout:
+            raise ConfigurationError("busy_timeout", "must be 0 to session_timeout seconds")
+        self.busy_timeout = float(busy_timeout)
+        self.busy_postpone_seconds = busy_postpone_seconds
+        self.min_run_every_seconds = min_run_every_seconds
+        self.open_company_file = open_company_file
+        self._pause = pause
+        self.max_pauses = _positive("max_pauses", max_pauses, 0, 1000)
+        self._interactive_url = interactive_url
+        self._on_job_done = on_job_done
+        self._on_job_failed = on_job_failed
+        self._on_company_mismatch = on_company_mismatch
+        if text_policy not in ("strict", "transliterate"):
+            raise ConfigurationError("text_policy", "expected 'strict' or 'transliterate'")
+        self.text_policy = text_policy
+        if password_cost < 2 or password_cost & (password_cost - 1):
+            raise ConfigurationError("password_cost", "must be a power of two, at least 2")
+        self.password_cost = password_cost
+        self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
+        self._clock = clock
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"<WebConnectorService owner_id={self.owner_id} store={self.store!r}>"
+
+    # -- time, randomness, references -------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+
+    def _new_ticket(self) -> str:
+        return self._token(32)
+
+    def _new_message_set_id(self) -> str:
+        return self._token(12)[:16]
+
+    def new_reference(self) -> str:
+        """A fresh support reference such as ``QBWC-7F3K2Q``."""
+        raw = self._token(8)
+        return "QBWC-" + "".join(_REFERENCE_ALPHABET[ord(c) % 32] for c in raw[:6])
+
+    def _report(self, level: int, what: str, /, **details: object) -> str:
+        """Log *what* happened with *details* under a new support reference; return it."""
+        reference = self.new_reference()
+        extra = " ".join(f"{k}={v!r}" for k, v in details.items())
+        log.log(level, "%s %s%s", reference, what, f" ({extra})" if extra else "")
+        return reference
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def add_account(self, username: str, password: str | None = None) -> Account:
+        """
+        Create the account *username* (the QWC ``UserName``) and return it.
+
+        *password* is stored as a salted scrypt hash; leave it out when an
+        ``authenticator`` checks logins.  The account gets a fresh FileID for
+        its QWC file.
+
+        Raises:
+            ConfigurationError: the username is empty or already taken.
+        """
+        username = _setting_text("username", username)
+        hashed = None if password is None else self._hash(password)
+        from qbwc.qwc import new_file_id  # noqa: PLC0415
+
+        with self.store.transaction() as tx:
+            existing = tx.get_account(username, for_update=True)
+            if existing is not None and existing.password_hash is not None:
+                raise ConfigurationError("username", f"{username!r} already exists")
+            if existing is None:
+                account = Account(username=username, password_hash=hashed, file_id=new_file_id())
+            else:
+                account = attrs.evolve(existing, password_hash=hashed)
+            tx.put_account(account)
+        log.info("account %r added", username)
+        return account
+
+    def set_password(self, username: str, password: str) -> None:
+        """
+        Change the account's password; the next sync must use the new one.
+
+        Raises:
+            ConfigurationError: there is no such account.
+        """
+        hashed = self._hash(password)
+        with self.store.transaction() as tx:
+            account = tx.get_account(username, for_update=True)
+            if account is None:
+                raise ConfigurationError("username", f"no account {username!r}")
+            tx.put_account(attrs.evolve(account, password_hash=hashed))
+        log.info("account %r: password changed", username)
+
+    def _hash(self, password: str) -> str:
+        if not isinstance(password, str) or not password:
+            raise ConfigurationError("password", "must be a non-empty str")
+        return hash_password(password, cost=self.password_cost)
+
+    def account(self, username: str) -> Account | None:
+        """The account, or None."""
+        with self.store.transaction() as tx:
+            return tx.get_account(username)
+
+    def accounts(self) -> tuple[Account, ...]:
+        """Every account, by username."""
+        with self.store.transaction() as tx:
+            return tx.list_accounts()
+
+    def disconnect(self, username: str, *, new_file_id: bool = False) -> Account:
+        """
+        Unlink the account from its company file: the next sync binds the file it finds.
+
+        The next sync binds to the open company file if it carries this
+        account's FileID stamp (the user added the account's QWC file with it
+        open).  *new_file_id* also issues a new FileID, for a company file
+        that needs a fresh QWC file (see ``docs/service.md``).
+
+        Raises:
+            ConfigurationError: there is no such account.
+        """
+        from qbwc.qwc import new_file_id as fresh_file_id  # noqa: PLC0415
+
+        with self.store.transaction() as tx:
+            account = tx.get_account(username, for_update=True)
+            if account is None:
+                raise ConfigurationError("username", f"no account {username!r}")
+            account = attrs.evolve(
+                account,
+                linked_file_id=None,
+                company_file=None,
+                company_name=None,
+                linked_at=None,
+                file_id=fresh_file_id() if new_file_id else account.file_id,
+            )
+            tx.put_account(account)
+        log.info("account %r disconnected from its company file", username)
+        return account
+
+    def qwc_config(
+        self,
+        username: str,
+        *,
+        app_url: str,
+        app_support: str,
+        app_name: str | None = None,
+        app_description: str = "",
+        run_every: dt.timedelta | str | None = None,
+        cert_url: str | None = None,
+    ) -> QWCConfig:
+        """
+        The :class:`~qbwc.qwc.QWCConfig` of the account's QWC file.
+
+        Raises:
+            ConfigurationError: no such account, or a value breaks a QWC rule.
+        """
+        from qbwc.qwc import QWCConfig  # noqa: PLC0415
+
+        account = self.account(username)
+        if account is None:
+            raise ConfigurationError("username", f"no account {username!r}")
+        return QWCConfig(
+            app_name=app_name or self.app_name,
+            app_url=app_url,
+            app_support=app_support,
+            app_description=app_description,
+            user_name=username,
+            owner_id=self.owner_id,
+            file_id=account.file_id,
+            scheduler=run_every,
+            cert_url=cert_url,
+        )
+
+    def qwc(
+        self,
+        username: str,
+        *,
+        app_url: str,
+        app_support: str,
+        app_name: str | None = None,
+        app_description: str = "",
+        run_every: dt.timedelta | str | None = None,
+        cert_url: str | None = None,
+    ) -> bytes:
+        """
+        The account's QWC file: the same bytes every time, until its FileID changes.
+
+        Raises:
+            ConfigurationError: no such account, or a value breaks a QWC rule.
+        """
+        config = self.qwc_config(
+            username,
+            app_url=app_url,
+            app_support=app_support,
+            app_name=app_name,
+            app_description=app_description,
+            run_every=run_every,
+            cert_url=cert_url,
+        )
+        return config.to_xml()
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def enqueue(self, username: str, request: object, *, key: str | None = None) -> Job:
+        """
+        Queue *request* (an InvoiceAdd or EstimateAdd) for the account's company file.
+
+        The request is validated now, at the newest qbXML version this service
+        writes, so a bad one fails here and not at the bookkeeper's desk.  With
+        *key* (your own unique ID, e.g. ``"invoice-1042"``) enqueueing again is
+        harmless: the existing job comes back.
+
+        Raises:
+            QBXMLValidationError: the request breaks a qbXML rule.
+            ConfigurationError: *key* is already used for a different request.
+        """
+        from qbwc.qbxml._build import build_request  # noqa: PLC0415
+        from qbwc.qbxml._json import dump  # noqa: PLC0415
+
+        username = _setting_text("username", username)
+        if key is not None:
+            key = _setting_text("key", key)
+        build_request([request], version=self.max_qbxml_version, text_policy=self.text_policy)
+        text = json.dumps(dump(request), sort_keys=True, separators=(",", ":"))
+        needs, _ = _newest_field(request, type(request).__name__)
+        now = self._now()
+        with self.store.transaction() as tx:
+            account = tx.get_account(username, for_update=True)
+            if account is None:
+                from qbwc.qwc import new_file_id  # noqa: PLC0415
+
+                tx.put_account(Account(username=username, file_id=new_file_id()))
+            if key is not None:
+                existing = tx.find_job(username, key)
+                if existing is not None:
+                    if existing.request != text:
+                        rule = (
+                            f"{key!r} is already used by job {existing.id} for a different "
+                            "request (use a new key for a new request)"
+                        )
+                        raise ConfigurationError("key", rule)
+                    return existing
+            job = tx.add_job(
+                username=username,
+                key=key,
+                request=text,
+                request_type=type(request).__name__,
+                min_version=f"{needs[0]}.{needs[1]}",
+                now=now,
+            )
+        log.info("job %s queued for %r (%s, key %r)", job.id, username, job.request_type, key)
+        return job
+
+    def job(self, job_id: str) -> Job:
+        """
+        The job with *job_id*, as stored now.
+
+        Raises:
+            KeyError: there is no such job.
+        """
+        with self.store.transaction() as tx:
+            job = tx.get_job(str(job_id))
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def jobs(
+        self,
+        username: str | None = None,
+        *,
+        status: JobStatus | None = None,
+        limit: int | None = None,
+    ) -> tuple[Job, ...]:
+        """Jobs, oldest first, optionally of one account and/or one status."""
+        with self.store.transaction() as tx:
+            return tx.list_jobs(username=username, status=status, limit=limit)
+
+    def retry(self, job_id: str) -> Job:
+        """
+        Put a failed job back in the queue (after fixing what QuickBooks refused).
+
+        Careful with code ``unconfirmed``: QuickBooks may have saved it; check
+        first, or it may be created twice.
+
+        Raises:
+            KeyError: there is no such job.
+            ConfigurationError: the job has not failed.
+        """
+        with self.store.transaction() as tx:
+            job = tx.get_job(str(job_id))
+            if job is None:
+                raise KeyError(job_id)
+            if job.status != "failed":
+                raise ConfigurationError("job", f"job {job.id} is {job.status}, not failed")
+            job = attrs.evolve(
+                job, status="pending", attempts=0, deferred_ticket=None, updated_at=self._now()
+            )
+            tx.put_job(job)
+        log.info("job %s requeued", job.id)
+        return job
+
+    def request_of(self, job: Job) -> object:
+        """The job's request model, rebuilt from the queue."""
+        from qbwc.qbxml._json import load  # noqa: PLC0415
+
+        return load(json.loads(job.request))
+
+    # -- HTTP and SOAP ----------------------------------------------------------------------
+
+    def handle(self, body: bytes) -> bytes:
+        """
+        Answer one SOAP request body with a SOAP response body.
+
+        A malformed or illegal call gets a SOAP fault (see :meth:`handle_http`
+        for the HTTP status that goes with it).
+        """
+        return self._respond(body)[1]
+
+    def handle_http(
+        self, method: str, body: bytes = b"", *, query: str = "", url: str = ""
+    ) -> HTTPReply:
+        """
+        Answer one HTTP request: ``POST`` a SOAP call, ``GET ?wsdl`` the WSDL.
+
+        *url* is the service's public address, written into the WSDL.  Faults
+        come with status 500, other methods with 405, bodies over
+        *max_body_bytes* with 413.
+        """
+        from qbwc._soap import wsdl  # noqa: PLC0415
+
+        method = method.upper()
+        if method == "POST":
+            if len(body) > self.max_body_bytes:
+                return self.too_large(len(body))
+            status, data = self._respond(body)
+            return _xml_reply(status, data)
+        if method in ("GET", "HEAD") and _wants_wsdl(query):
+            try:
+                data = wsdl(url or "https://localhost/qbwc")
+            except ConfigurationError:  # a Host header that makes no URL
+                data = wsdl("https://localhost/qbwc")
+            return _xml_reply(200, b"" if method == "HEAD" else data)
+        text = b"Use POST for Web Connector calls, or GET ?wsdl for the WSDL.\n"
+        return HTTPReply(
+            status=405,
+            headers=(("Content-Type", "text/plain; charset=utf-8"), ("Allow", "GET, POST")),
+            body=text,
+        )
+
+    def too_large(self, size: int) -> HTTPReply:
+        """The 413 answer (with a SOAP fault) for a body of *size* bytes (-1: unknown)."""
+        from qbwc._soap import encode_fault  # noqa: PLC0415
+
+        reference = self._report(logging.WARNING, "request body refused", size=size)
+        shown = "of unknown size" if size < 0 else f"{size:,} bytes"
+        message = (
+            f"the request is {shown}; at most {self.max_body_bytes:,} bytes are accepted "
+            f"({reference})"
+        )
+        return _xml_reply(413, encode_fault("soap:Client", message))
+
+    def _respond(self, body: bytes) -> tuple[int, bytes]:
+        from qbwc._soap import decode_call, encode_fault, encode_reply  # noqa: PLC0415
+
+        try:
+            call = decode_call(body, max_bytes=self.max_body_bytes)
+        except RemoteProtocolError as exc:
+            reference = self._report(logging.WARNING, "refused a request", reason=exc.message)
+            return 500, encode_fault(exc.fault_code, f"{exc.message} ({reference})")
+        try:
+            step = self._dispatch(call)
+        except RemoteProtocolError as exc:
+            reference = self._report(
+                logging.WARNING, "refused a call", operation=call.operation, reason=exc.message
+            )
+            return 500, encode_fault(exc.fault_code, f"{exc.message} ({reference})")
+        except StaleSessionError as exc:
+            reference = self._report(
+                logging.WARNING, "concurrent call", operation=call.operation, reason=str(exc)
+            )
+            message = f"another call for this session is in progress; try again ({reference})"
+            return 500, encode_fault("soap:Server", message)
+        except (LocalProtocolError, StoreError) as exc:
+            reference = self._report(
+                logging.ERROR, "internal error", operation=call.operation, reason=str(exc)
+            )
+            message = f"the service could not answer; support reference {reference}"
+            return 500, encode_fault("soap:Server", message)
+        self._notify(step.notices)
+        return 200, encode_reply(step.reply)
+
+    def respond(self, call: AnyCall) -> AnyReply:
+        """
+        Answer one decoded call (the sans-SOAP entry point; :meth:`handle` uses it).
+
+        Raises:
+            RemoteProtocolError: the call is illegal now; nothing changed.
+        """
+        step = self._dispatch(call)
+        self._notify(step.notices)
+        return step.reply
+
+    def _notify(self, notices: Sequence[tuple[Callable[[Any], None], Any]]) -> None:
+        for hook, value in notices:
+            try:
+                hook(value)
+            except Exception as exc:  # the host's hook must not break the sync
+                self._report(
+                    logging.ERROR,
+                    "a hook raised (the job state is stored)",
+                    hook=getattr(hook, "__name__", repr(hook)),
+                    error=repr(exc),
+                )
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _dispatch(self, call: AnyCall) -> _Step:
+        if isinstance(call, ServerVersionCall):
+            return _Step(self._stateless(call, ServerVersion(version=self.server_version)))
+        if isinstance(call, ClientVersionCall):
+            return _Step(self._stateless(call, self._client_version(call.version)))
+        if isinstance(call, AuthenticateCall):
+            return _Step(self._authenticate(call))
+        if isinstance(call, SendRequestXMLCall):
+            return self._ticketed(call, self._send_request)
+        if isinstance(call, ReceiveResponseXMLCall):
+            return self._ticketed(call, self._receive_response)
+        if isinstance(call, ConnectionErrorCall):
+            return self._ticketed(call, self._connection_error)
+        if isinstance(call, GetLastErrorCall):
+            return self._ticketed(call, self._last_error)
+        if isinstance(call, CloseConnectionCall):
+            return self._ticketed(call, self._close)
+        if isinstance(call, GetInteractiveURLCall):
+            return self._ticketed(call, self._interactive_url_call)
+        if isinstance(call, InteractiveDoneCall):
+            return self._ticketed(call, lambda ctx: InteractiveDoneReply(message="Done"))
+        if isinstance(call, InteractiveRejectedCall):
+            return self._ticketed(call, self._interactive_rejected)
+        msg = f"unknown call {call!r}"  # pragma: no cover - AnyCall is exhaustive
+        raise RemoteProtocolError(msg)
+
+    @staticmethod
+    def _stateless(call: AnyCall, reply: AnyReply) -> AnyReply:
+        session = Session()
+        session.receive(call)
+        session.send(reply)
+        return reply
+
+    def _client_version(self, version: str) -> AnyReply:
+        if self.min_client_version is None:
+            return ClientVersionOK()
+        have = _version_key(version)
+        need = _version_key(self.min_client_version)
+        if have is None or need is None or have >= need:
+            return ClientVersionOK()
+        log.info("Web Connector %s is older than %s", version, self.min_client_version)
+        if self.old_client == "upgrade":
+            return ClientVersionUpgrade(version=self.min_client_version)
+        text = (
+            f"This Web Connector is version {version}; {self.app_name} needs version "
+            f"{self.min_client_version} or newer. Download the latest QuickBooks Web Connector "
+            "from Intuit."
+        )
+        if self.old_client == "error":
+            return ClientVersionError(message=text)
+        return ClientVersionWarning(message=text)
+
+    # -- authenticate --------------------------------------------------------------------
+
+    def _check_login(self, username: str, password: str) -> bool:
+        if self._authenticator is not None:
+            return bool(self._authenticator(username, password))
+        with self.store.transaction() as tx:
+            account = tx.get_account(username)
+        stored = None if account is None else account.password_hash
+        return verify_password(password, stored, cost=self.password_cost)
+
+    def _authenticate(self, call: AuthenticateCall) -> AnyReply:
+        session = Session()
+        session.receive(call)
+        username = call.username
+        # The slow hash runs outside the transaction: it must not hold the lock.
+        if not username or not self._check_login(username, call.password):
+            self._report(logging.WARNING, "login refused", username=username)
+            reply: AnyReply = InvalidUser()
+            session.send(reply)
+            return reply
+        now = self._now()
+        ticket = self._new_ticket()
+        with self.store.transaction() as tx:
+            account = tx.get_account(username, for_update=True)
+            if account is None:  # an authenticator vouched for a user we have not seen
+                from qbwc.qwc import new_file_id  # noqa: PLC0415
+
+                account = Account(username=username, file_id=new_file_id())
+                tx.put_account(account)
+            tx.purge_sessions(now)
+            recent = now - dt.timedelta(seconds=self.busy_timeout)
+            others = []
+            for record in tx.sessions_for(username):
+                state, tally = _load_record(record.state)
+                if state.phase not in _FINISHED_PHASES and tally.seen_at >= recent:
+                    log.info("account %r: another session is running; answered busy", username)
+                    reply = Busy(ticket=ticket, postpone_seconds=self.busy_postpone_seconds)
+                    session.send(reply)
+                    return reply
+                others.append(record.ticket)
+            for old in others:
+                # Finished ([PG] p42: drop the old ticket) or silent for busy_timeout:
+                # this run replaces it, and recovery covers what it had in flight.
+                tx.delete_session(old)
+            has_work = tx.get_in_flight(username) is not None or bool(
+                tx.next_pending(username, limit=1)
+            )
+            if not has_work:
+                reply = NoWork(ticket=ticket, min_run_every_seconds=self.min_run_every_seconds)
+                session.send(reply)
+                return reply
+            company = ""
+            if self.open_company_file and account.company_file:
+                company = account.company_file
+            reply = Authenticated(
+                ticket=ticket,
+                company_file=company,
+                min_run_every_seconds=self.min_run_every_seconds,
+            )
+            session.send(reply)
+            tally = _Tally(total=tx.count_jobs(username, "pending"))
+            tx.put_session(self._record(session.state, tally, now), expected_seq=None)
+        log.info("account %r: session started", username)
+        return reply
+
+    def _record(self, state: SessionState, tally: _Tally, now: dt.datetime) -> SessionRecord:
+        return SessionRecord(
+            ticket=state.ticket,
+            username=state.username,
+            state=_dump_record(state, attrs.evolve(tally, seen_at=now)),
+            expires_at=now + dt.timedelta(seconds=self.session_timeout),
+            active=state.phase not in _FINISHED_PHASES,
+        )
+
+    # -- calls that carry a ticket --------------------------------------------------------
+
+    def _ticketed(self, call: Any, handler: Callable[[_Context], AnyReply]) -> _Step:
+        now = self._now()
+        with self.store.transaction() as tx:
+            record = tx.get_session(call.ticket)
+            if record is not None and record.expires_at < now:
+                tx.delete_session(record.ticket)
+                record = None
+            if record is None:
+                return _Step(self._stale(call))
+            account = tx.get_account(record.username, for_update=True)
+            if account is None:
+                tx.delete_session(record.ticket)
+                return _Step(self._stale(call))
+            state, tally = _load_record(record.state)
+            session = Session(state)
+            session.receive(call)
+            ctx = _Context(tx=tx, session=session, tally=tally, account=account, now=now, call=call)
+            reply = handler(ctx)
+            session.send(reply)
+            if isinstance(call, CloseConnectionCall):
+                tx.delete_session(record.ticket)
+            else:
+                tx.put_session(self._record(session.state, ctx.tally, now), expected_seq=record.seq)
+            if ctx.account is not account:
+                tx.put_account(ctx.account)
+        return _Step(reply, tuple(ctx.notices))
+
+    def _stale(self, call: Any) -> AnyReply:
+        """Answer a call whose ticket we do not know (expired, closed, never issued)."""
+        session = Session()
+        session.receive(call)
+        reply: AnyReply
+        if isinstance(call, SendRequestXMLCall):
+            reply = NoRequest()
+        elif isinstance(call, ReceiveResponseXMLCall):
+            self._report(logging.WARNING, "a response arrived for an unknown or expired ticket")
+            reply = Failed(code=-1)
+        elif isinstance(call, ConnectionErrorCall):
+            reply = GiveUp()
+        elif isinstance(call, GetLastErrorCall):
+            reference = self._report(logging.INFO, "getLastError for an unknown or expired ticket")
+            reply = LastError(
+                message=(
+                    f"This update session has ended or expired. Nothing was lost: "
+                    f"{self.app_name} will continue at the next update. ({reference})"
+                )
+            )
+        elif isinstance(call, CloseConnectionCall):
+            reply = Goodbye(message="Connection Closed")
+        else:
+            # Interactive calls on an unknown ticket: the table refuses them.
+            msg = f"{call.operation}: unknown or expired ticket"
+            raise RemoteProtocolError(msg)
+        session.send(reply)
+        return reply
+
+    # -- sendRequestXML --------------------------------------------------------------------
+
+    def _send_request(self, ctx: _Context) -> AnyReply:
+        call = ctx.call(SendRequestXMLCall)
+        if call.hcp_response:
+            problem = self._check_company(ctx, call)
+            if problem is not None:
+                return NoRequest()
+        if not ctx.tally.verified:
+            # QBPOS, or a Web Connector that skipped the HCP document: never
+            # write to a file we could not identify.
+            reference = self._report(
+                logging.WARNING,
+                "no company file check in this session; nothing sent",
+                username=ctx.account.username,
+            )
+            ctx.fail(
+                "QuickBooks did not identify the company file, so nothing was sent. Run the "
+                f"update again; if this repeats, contact {self.app_name} support.",
+                reference,
+            )
+            return NoRequest()
+        pause = self._pause
+        if pause is not None and ctx.tally.pauses < self.max_pauses and pause(ctx.account.username):
+            ctx.tally = attrs.evolve(ctx.tally, pauses=ctx.tally.pauses + 1, pausing=True)
+            return PauseRequest()
+        qbxml = self._next_message_set(ctx)
+        if qbxml is None:
+            if not ctx.tally.message:
+                ctx.tally = attrs.evolve(ctx.tally, message=self._summary(ctx))
+            return NoRequest()
+        return RequestXML(qbxml=qbxml)
+
+    def _check_company(self, ctx: _Context, call: SendRequestXMLCall) -> str | None:
+        """Negotiate the version and verify the company file; a message when refused."""
+        from qbwc.qbxml._hcp import highest_common_version, parse_hcp  # noqa: PLC0415
+
+        username = ctx.account.username
+        try:
+            hcp = parse_hcp(call.hcp_response)
+        except (QBXMLError, XMLParseError) as exc:
+            reference = self._report(
+                logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
+            )
+            return ctx.fail(
+                "QuickBooks' description of the company file could not be read, so nothing "
+                f"was sent. {self.app_name} works with QuickBooks Desktop (not Point of Sale).",
+                reference,
+            )
+        if "CompanyRet" in hcp.missing:
+            reference = self._report(
+                logging.WARNING, "HCP response without CompanyRet", username=username
+            )
+            return ctx.fail(
+                "QuickBooks did not describe the open company file, so it could not be checked "
+                "and nothing was sent. Run the update again.",
+                reference,
+            )
+        supported = tuple(hcp.host.supported_qbxml_versions) or (
+            f"{call.major_version}.{call.minor_version}",
+        )
+        version = highest_common_version(
+            [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
+        )
+        if version is None:
+            reference = self._report(
+                logging.WARNING, "no common qbXML version", username=username, supported=supported
+            )
+            return ctx.fail(
+                f"This QuickBooks supports qbXML {', '.join(supported)}, none of which "
+                f"{self.app_name} can write. Nothing was sent.",
+                reference,
+            )
+        stamp = hcp.file_id(self.owner_id)
+        open_name = hcp.company.company_name or "(no name)"
+        open_path = call.company_file_name
+        account = ctx.account
+        if account.linked_file_id is None and stamp == account.file_id:
+            ctx.account = attrs.evolve(
+                account,
+                linked_file_id=stamp,
+                company_file=open_path,
+                company_name=open_name,
+                linked_at=ctx.now,
+            )
+            log.info("account %r linked to %r (%s)", username, open_name, open_path)
+        elif account.linked_file_id is not None and stamp == account.linked_file_id:
+            if (open_path, open_name) != (account.company_file, account.company_name):
+                log.info("account %r: company file now %r (%s)", username, open_name, open_path)
+                ctx.account = attrs.evolve(account, company_file=open_path, company_name=open_name)
+        else:
+            return self._mismatch(ctx, stamp, open_name, open_path)
+        ctx.tally = attrs.evolve(ctx.tally, verified=True, version=version)
+        return None
+
+    def _mismatch(
+        self, ctx: _Context, stamp: uuid.UUID | None, open_name: str, open_path: str
+    ) -> str:
+        account = ctx.account
+        reference = self._report(
+            logging.WARNING,
+            "company file mismatch; nothing sent",
+            username=account.username,
+            linked_file_id=str(account.linked_file_id),
+            linked_file=account.company_file,
+            open_file_id=str(stamp),
+            open_file=open_path,
+            open_name=open_name,
+        )
+        opened = f'"{open_name}" ({open_path})' if open_path else f'"{open_name}"'
+        if account.linked_file_id is not None:
+            linked = f'"{account.company_name}" ({account.company_file})'
+            message = (
+                f"QuickBooks has the company file {opened} open, but {self.app_name} is linked "
+                f"to {linked}. Nothing was sent. Open {linked} and run the update again. To use "
+                f'{opened} from now on instead, choose "Disconnect" in {self.app_name}, then run '
+                "the update again."
+            )
+        elif stamp is None:
+            message = (
+                f"The company file {opened} has not been set up for {self.app_name}. Nothing "
+                f"was sent. Open the company file you use with {self.app_name}, or add "
+                f"{self.app_name}'s QWC file to the Web Connector while this company file is open."
+            )
+        else:
+            message = (
+                f"The company file {opened} was set up with another QWC file for "
+                f"{self.app_name}. Nothing was sent. Download the current QWC file from "
+                f"{self.app_name}, add it to the Web Connector, and run the update again."
+            )
+        ctx.fail(message, reference)
+        ctx.tally = attrs.evolve(ctx.tally, interactive=self._interactive_url is not None)
+        if self._on_company_mismatch is not None:
+            ctx.notices.append(
+                (
+                    self._on_company_mismatch,
+                    CompanyMismatch(
+                        username=account.username,
+                        linked_file_id=account.linked_file_id,
+                        linked_company_file=account.company_file,
+                        linked_company_name=account.company_name,
+                        open_file_id=stamp,
+                        open_company_file=open_path,
+                        open_company_name=open_name,
+                        reference=reference,
+                    ),
+                )
+            )
+        return message
+
+    def _next_message_set(self, ctx: _Context) -> str | None:
+        """The next qbXML to send (recovery first), persisted as in flight; None if none."""
+        from qbwc.qbxml._build import build_request  # noqa: PLC0415
+
+        tx = ctx.tx
+        username = ctx.account.username
+        version = ctx.tally.version or self.max_qbxml_version
+        in_flight = tx.get_in_flight(username)
+        if in_flight is not None:
+            # The answer to this set never arrived: ask QuickBooks what happened
+            # (or finish clearing) before anything new is sent.
+            if in_flight.kind == "clear":
+                data = build_request(
+                    [], version=in_flight.version, old_message_set_id=in_flight.message_set_id
+                )
+            else:
+                log.info(
+                    "account %r: the answer to message set %s was lost; asking QuickBooks",
+                    username,
+                    in_flight.message_set_id,
+                )
+                in_flight = attrs.evolve(in_flight, kind="check")
+                data = build_request(
+                    [],
+                    version=in_flight.version,
+                    message_set_id=in_flight.message_set_id,
+                    old_message_set_id=in_flight.message_set_id,
+                    on_error="continueOnError",
+                )
+            tx.put_in_flight(attrs.evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
+            return data.decode("ascii")
+        chosen: list[tuple[Job, object]] = []
+        chosen_ids: set[str] = set()
+        while len(chosen) < self.batch_size:
+            # Jobs refused by _admit are failed at once, so each query moves on;
+            # chosen ones are still pending until the set is built.
+            batch = tx.next_pending(username, limit=self.batch_size, exclude_ticket=ctx.ticket)
+            fresh = [job for job in batch if job.id not in chosen_ids]
+            if not fresh:
+                break
+            for job in fresh[: self.batch_size - len(chosen)]:
+                model = self._admit(ctx, job, version)
+                if model is not None:
+                    chosen.append((job, model))
+                    chosen_ids.add(job.id)
+        while chosen:
+            try:
+                data = build_request(
+                    [(job.id, model) for job, model in chosen],
+                    version=version,
+                    on_error="continueOnError",
+                    message_set_id=self._new_message_set_id(),
+                    text_policy=self.text_policy,
+                )
+                break
+            except QBXMLValidationError:
+                kept = [(job, m) for job, m in chosen if self._builds(ctx, job, m, version)]
+                # Each builds alone but not together: send them one at a time.
+                chosen = kept if len(kept) < len(chosen) else kept[:1]
+        else:
+            return None
+        message_set_id = _message_set_id(data)
+        for job, _ in chosen:
+            tx.put_job(
+                attrs.evolve(
+                    job,
+                    status="sent",
+                    attempts=job.attempts + 1,
+                    deferred_ticket=None,
+                    updated_at=ctx.now,
+                )
+            )
+        tx.put_in_flight(
+            InFlight(
+                username=username,
+                message_set_id=message_set_id,
+                job_ids=tuple(job.id for job, _ in chosen),
+                kind="write",
+                version=version,
+                ticket=ctx.ticket,
+                sent_at=ctx.now,
+            )
+        )
+        return data.decode("ascii")
+
+    def _admit(self, ctx: _Context, job: Job, version: str) -> object | None:
+        """The job's model if it can be sent at *version*; otherwise fail the job."""
+        from qbwc.qbxml._json import load  # noqa: PLC0415
+
+        try:
+            model: object = load(json.loads(job.request))
+        except (QBXMLError, ValueError) as exc:
+            self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
+            return None
+        if _vkey(job.min_version) > _vkey(version):
+            _, where = _newest_field(model, job.request_type)
+            self._fail_job(
+                ctx,
+                job,
+                "version",
+                f"{where} needs qbXML {job.min_version}, but this QuickBooks supports qbXML "
+                f"{version} at most. Update QuickBooks, or send the request without it.",
+            )
+            return None
+        return model
+
+    def _builds(self, ctx: _Context, job: Job, model: object, version: str) -> bool:
+        from qbwc.qbxml._build import build_request  # noqa: PLC0415
+
+        try:
+            build_request([model], version=version, text_policy=self.text_policy)
+        except QBXMLValidationError as exc:
+            self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
+            return False
+        return True
+
+    def _fail_job(
+        self,
+        ctx: _Context,
+        job: Job,
+        code: str,
+        message: str,
+        *,
+        response: JobResponse | None = None,
+    ) -> Job:
+        reference = self._report(
+            logging.WARNING,
+            "job failed",
+            job=job.id,
+            key=job.key,
+            username=job.username,
+            code=code,
+            message=message,
+        )
+        failed = attrs.evolve(
+            job,
+            status="failed",
+            error=JobError(code=code, message=message, reference=reference),
+            response=response,
+            deferred_ticket=None,
+            updated_at=ctx.now,
+        )
+        ctx.tx.put_job(failed)
+        ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
+        if self._on_job_failed is not None:
+            ctx.notices.append((self._on_job_failed, failed))
+        return failed
+
+    # -- receiveResponseXML --------------------------------------------------------------------
+
+    def _receive_response(self, ctx: _Context) -> AnyReply:
+        from qbwc.qbxml._parse import parse_response  # noqa: PLC0415
+
+        call = ctx.call(ReceiveResponseXMLCall)
+        username = ctx.account.username
+        in_flight = ctx.tx.get_in_flight(username)
+        if in_flight is None or in_flight.ticket != ctx.ticket:
+            # Nothing of ours is waiting for this answer (already recorded, or taken
+            # over by a later session): record nothing, move on.
+            self._report(
+                logging.WARNING, "a response with nothing in flight was ignored", username=username
+            )
+            return self._progress(ctx)
+        if not call.response:
+            return self._processor_failed(ctx, in_flight, call)
+        try:
+            answer = parse_response(call.response)
+        except (QBXMLError, XMLParseError) as exc:
+            reference = self._report(
+                logging.ERROR,
+                "unreadable response from QuickBooks; will ask again next time",
+                username=username,
+                message_set=in_flight.message_set_id,
+                error=str(exc),
+            )
+            ctx.fail(
+                "QuickBooks' answer could not be read. Nothing is lost: the next update asks "
+                "QuickBooks what was saved.",
+                reference,
+            )
+            return Failed(code=-2)
+        if answer.message_set_id not in (None, in_flight.message_set_id):
+            # An answer to some other message set: not evidence about ours, which
+            # stays in flight and is recovered next time.
+            self._report(
+                logging.WARNING,
+                "a response for another message set was ignored",
+                username=username,
+                expected=in_flight.message_set_id,
+                got=answer.message_set_id,
+            )
+            return self._progress(ctx)
+        if in_flight.kind == "clear":
+            ctx.tx.clear_in_flight(username)
+        elif in_flight.kind == "check":
+            self._recovered(ctx, in_flight, answer)
+        else:
+            code = answer.message_set_status_code
+            if code not in (None, 0) and not answer.responses:
+                self._unconfirmed(ctx, in_flight, code)
+            else:
+                self._apply(ctx, in_flight.job_ids, answer)
+            ctx.tx.clear_in_flight(username)
+        return self._progress(ctx)
+
+    def _processor_failed(
+        self, ctx: _Context, in_flight: InFlight, call: ReceiveResponseXMLCall
+    ) -> AnyReply:
+        """QuickBooks' request processor failed (an HRESULT instead of a response)."""
+        hresult = call.hresult.strip().lower()
+        username = ctx.account.username
+        if hresult == "0x80040400" and in_flight.kind == "write":
+            # A parse error: QuickBooks processed nothing; sending it again fails again.
+            for job_id in in_flight.job_ids:
+                job = ctx.tx.get_job(job_id)
+                if job is not None:
+                    self._fail_job(
+                        ctx,
+                        job,
+                        call.hresult,
+                        f"QuickBooks could not read the request: {call.message}",
+                    )
+            ctx.tx.clear_in_flight(username)
+            return self._progress(ctx)
+        reference = self._report(
+            logging.WARNING,
+            "QuickBooks failed to process a message set; recovery next time",
+            username=username,
+            message_set=in_flight.message_set_id,
+            hresult=call.hresult,
+            message=call.message,
+        )
+        ctx.fail(
+            f"{_advice(hresult)} Nothing is lost: the next update continues where this one "
+            f"stopped. (QuickBooks said: {call.hresult} {call.message})",
+            reference,
+        )
+        return Failed(code=-1)
+
+    def _recovered(self, ctx: _Context, in_flight: InFlight, answer: Any) -> None:
+        """Record QuickBooks' answer to an error-recovery status query."""
+        username = ctx.account.username
+        code = answer.message_set_status_code
+        if code == 600:
+            # QuickBooks never processed the set: it is safe to send it again.
+            log.info(
+                "account %r: message set %s was never processed; its jobs will be sent again",
+                username,
+                in_flight.message_set_id,
+            )
+            for job_id in in_flight.job_ids:
+                job = ctx.tx.get_job(job_id)
+                if job is not None and job.status == "sent":
+                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+            ctx.tx.clear_in_flight(username)
+            return
+        if code in (None, 0) and answer.responses:
+            log.info(
+                "account %r: recovered the stored answer to message set %s",
+                username,
+                in_flight.message_set_id,
+            )
+            self._apply(ctx, in_flight.job_ids, answer)
+        else:
+            self._unconfirmed(ctx, in_flight, code)
+        # Drop QuickBooks' stored state before anything new is sent.
+        ctx.tx.put_in_flight(
+            attrs.evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
+        )
+
+    def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
+        for job_id in in_flight.job_ids:
+            job = ctx.tx.get_job(job_id)
+            if job is not None and job.status == "sent":
+                self._fail_job(
+                    ctx,
+                    job,
+                    "unconfirmed",
+                    "QuickBooks could not confirm whether it saved this request "
+                    f"(message set status {code}). Look for it in QuickBooks before "
+                    "sending it again.",
+                )
+
+    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> None:
+        """Record each job's response from a qbXML response set."""
+        for job_id in job_ids:
+            job = ctx.tx.get_job(job_id)
+            if job is None or job.status != "sent":
+                continue
+            response = answer.get(job_id)
+            if response is None:
+                # Not processed (QuickBooks stopped before it): send it again later.
+                ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                continue
+            summary = _summary_of(response)
+            if response.ok:
+                done = attrs.evolve(
+                    job,
+                    status="done",
+                    txn_id=summary.txn_id,
+                    response=summary,
+                    error=None,
+                    deferred_ticket=None,
+                    updated_at=ctx.now,
+                )
+                ctx.tx.put_job(done)
+                ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
+                if response.is_warning:
+                    log.info(
+                        "job %s done with warning %s: %s",
+                        job.id,
+                        response.status_code,
+                        response.status_message,
+                    )
+                if self._on_job_done is not None:
+                    ctx.notices.append((self._on_job_done, done))
+                continue
+            code = str(response.status_code)
+            if response.retryable and job.attempts < self.max_attempts:
+                reference = self._report(
+                    logging.INFO,
+                    "job will be retried in a later session",
+                    job=job.id,
+                    code=code,
+                    message=response.status_message,
+                    attempts=job.attempts,
+                )
+                ctx.tx.put_job(
+                    attrs.evolve(
+                        job,
+                        status="pending",
+                        error=JobError(
+                            code=code, message=response.status_message, reference=reference
+                        ),
+                        response=summary,
+                        deferred_ticket=ctx.ticket,
+                        updated_at=ctx.now,
+                    )
+                )
+                ctx.tally = attrs.evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
+                continue
+            self._fail_job(ctx, job, code, response.status_message, response=summary)
+
+    def _progress(self, ctx: _Context) -> AnyReply:
+        """Progress (0-99) while there is more to do in this session, else Done."""
+        username = ctx.account.username
+        more = ctx.tx.get_in_flight(username) is not None or bool(
+            ctx.tx.next_pending(username, limit=1, exclude_ticket=ctx.ticket)
+        )
+        if not more:
+            return Done()
+        processed = ctx.tally.processed
+        remaining = ctx.tx.count_jobs(username, "pending")
+        percent = processed * 100 // max(1, processed + remaining)
+        return Progress(percent=max(0, min(99, percent)))
+
+    # -- getLastError, connectionError, closeConnection, interactive ----------------------------
+
+    def _last_error(self, ctx: _Context) -> AnyReply:
+        tally = ctx.tally
+        if tally.pausing:
+            ctx.tally = attrs.evolve(tally, pausing=False)
+            return NoOp()
+        url = self._interactive_url
+        if tally.interactive and url is not None and url(ctx.account.username):
+            return InteractiveMode()
+        message = tally.message or self._summary(ctx)
+        return LastError(message=message)
+
+    def _connection_error(self, ctx: _Context) -> AnyReply:
+        call = ctx.call(ConnectionErrorCall)
+        hresult = call.hresult.strip().lower()
+        attempts = ctx.session.state.connection_error_count
+        account = ctx.account
+        if hresult not in _CONNECTION_FINAL and attempts <= self.max_connection_retries:
+            log.info(
+                "account %r: connectionError %s %s (retry %d)",
+                account.username,
+                call.hresult,
+                call.message,
+                attempts,
+            )
+            if account.company_file and not ctx.tally.tried_path and not self.open_company_file:
+                ctx.tally = attrs.evolve(ctx.tally, tried_path=True)
+                return TryCompanyFile(path=account.company_file)
+            return TryCompanyFile(path="")
+        reference = self._report(
+            logging.WARNING,
+            "could not connect to QuickBooks",
+            username=account.username,
+            hresult=call.hresult,
+            message=call.message,
+            attempts=attempts,
+        )
+        ctx.fail(
+            f"{_advice(hresult)} Nothing is lost: the next update continues. "
+            f"(QuickBooks said: {call.hresult} {call.message})",
+            reference,
+        )
+        return GiveUp()
+
+    def _close(self, ctx: _Context) -> AnyReply:
+        tally = ctx.tally
+        if tally.reference:
+            first = tally.message.split(". ")[0].rstrip(".")
+            text = f"Stopped: {first}. ({tally.reference})"
+        else:
+            text = self._summary(ctx, closing=True)
+        log.info("account %r: session closed: %s", ctx.account.username, text)
+        return Goodbye(message=text)
+
+    def _summary(self, ctx: _Context, *, closing: bool = False) -> str:
+        tally = ctx.tally
+        waiting = ctx.tx.count_jobs(ctx.account.username, "pending") + ctx.tx.count_jobs(
+            ctx.account.username, "sent"
+        )
+        head = "Connection Closed" if closing else "Nothing more to send"
+        parts = [f"{tally.done} done", f"{tally.failed} failed"]
+        if waiting:
+            parts.append(f"{waiting} waiting")
+        text = f"{head}: {', '.join(parts)}."
+        if tally.failed:
+            text += f" See {self.app_name} for the failed ones."
+        return text
+
+    def _interactive_url_call(self, ctx: _Context) -> AnyReply:
+        url = None if self._interactive_url is None else self._interactive_url(ctx.account.username)
+        return InteractiveURL(url=url or "")
+
+    def _interactive_rejected(self, ctx: _Context) -> AnyReply:
+        call = ctx.call(InteractiveRejectedCall)
+        log.info("account %r: interactive mode declined: %s", ctx.account.username, call.reason)
+        message = ctx.tally.message or "Nothing was changed."
+        return InteractiveRejectedReply(message=message)
+
+
+# --- per-call context ----------------------------------------------------------------------
+
+_C = TypeVar("_C")
+
+
+class _Context:
+    """What a handler needs: the transaction, the session, the account, the tally."""
+
+    __slots__ = ("_call", "account", "notices", "now", "session", "tally", "tx")
+
+    def __init__(
+        self,
+        *,
+        tx: StoreTransaction,
+        session: Session,
+        tally: _Tally,
+        account: Account,
+        now: dt.datetime,
+        call: AnyCall,
+    ) -> None:
+        self._call = call
+        self.tx = tx
+        self.session = session
+        self.tally = tally
+        self.account = account
+        self.now = now
+        self.notices: list[tuple[Callable[[Any], None], Any]] = []
+
+    @property
+    def ticket(self) -> str:
+        return self.session.state.ticket
+
+    def call(self, kind: type[_C]) -> _C:
+        """The call being handled, which is a *kind*."""
+        assert isinstance(self._call, kind)
+        return self._call
+
+    def fail(self, message: str, reference: str) -> str:
+        """Remember the message getLastError will show, with its reference."""
+        text = f"{message} ({reference})"
+        self.tally = attrs.evolve(self.tally, message=text, reference=reference)
+        return text
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _xml_reply(status: int, body: bytes) -> HTTPReply:
+    return HTTPReply(
+        status=status,
+        headers=(("Content-Type", _CONTENT_TYPE), ("Content-Length", str(len(body)))),
+        body=body,
+    )
+
+
+def _wants_wsdl(query: str) -> bool:
+    return any(part.split("=")[0].lower() == "wsdl" for part in query.split("&"))
+
+
+def _setting_text(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(field, "must be a non-empty str")
+    if any(ord(c) < 32 for c in value):
+        raise ConfigurationError(field, "must not contain control characters")
+    return value
+
+
+def _positive(field: str, value: object, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise ConfigurationError(field, f"must be an int from {low} to {high:,}")
+    return value
+
+
+def _version_key(text: str) -> tuple[int, ...] | None:
+    parts = text.strip().split(".")
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def _vkey(text: str) -> tuple[int, ...]:
+    return _version_key(text) or (0,)
+
+
+_SET_ID: Final = re.compile(rb'newMessageSetID="([^"]*)"')
+
+
+def _message_set_id(data: bytes) -> str:
+    found = _SET_ID.search(data)
+    assert found is not None
+    return found.group(1).decode("ascii")
+
+
+def _newest_field(model: object, path: str) -> tuple[tuple[int, int], str]:
+    """The newest qbXML version any set field of *model* needs, and that field's path."""
+    from qbwc.qbxml._types import Kind, specs  # noqa: PLC0415
+
+    best: tuple[tuple[int, int], str] = ((1, 0), path)
+    for name, spec in specs(type(model)):
+        value = getattr(model, name)
+        if value is None or value == ():
+            continue
+        here = f"{path}.{name}"
+        if spec.since > best[0]:
+            best = (spec.since, here)
+        if spec.kind is Kind.AGG:
+            items = value if spec.many else (value,)
+            for index, item in enumerate(items):
+                if attrs.has(type(item)):
+                    inner = _newest_field(item, f"{here}[{index}]" if spec.many else here)
+                    if inner[0] > best[0]:
+                        best = inner
+    return best
+
+
+def _summary_of(response: Any) -> JobResponse:
+    ret = response.ret
+    recovery = response.error_recovery
+    total = None
+    if ret is not None:
+        total = getattr(ret, "total_amount", None)
+        if total is None and getattr(ret, "subtotal", None) is not None:
+            total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
+
+    def pick(name: str) -> Any:
+        for source in (ret, recovery):
+            value = getattr(source, name, None) if source is not None else None
+            if value is not None:
+                return value
+        return None
+
+    return JobResponse(
+        status_code=response.status_code,
+        status_severity=response.status_severity,
+        status_message=response.status_message,
+        txn_id=pick("txn_id"),
+        txn_number=pick("txn_number"),
+        ref_number=pick("ref_number"),
+        edit_sequence=pick("edit_sequence"),
+        total=total,
+    )

@@ -1,0 +1,299 @@
+"""
+The service commands: ``qbwc serve``, ``qbwc account ...``, ``qbwc enqueue``, ``qbwc jobs``.
+
+All of them work on one SQLite file (``--db``, default ``qbwc.sqlite``), which
+also keeps the application's OwnerID, created on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from qbwc.exceptions import ConfigurationError
+
+__all__ = ["register"]
+
+_DB_HELP = "the SQLite database (created when missing; default: %(default)s)"
+_OWNER_SETTING = "owner_id"
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve``, ``account``, ``enqueue`` and ``jobs``."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the Web Connector service on a SQLite database",
+        description=(
+            "Run the Web Connector SOAP service with the standard library's WSGI server. "
+            "For production run qbwc.wsgi.make_wsgi_app under gunicorn (or qbwc.asgi under "
+            "uvicorn) behind HTTPS; see docs/integrations.md."
+        ),
+    )
+    _db(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    serve.add_argument("--app-name", default="qbwc", help="name used in messages (%(default)s)")
+    serve.add_argument("--batch-size", type=int, default=1, help="requests per round trip")
+    _owner(serve)
+    serve.set_defaults(func=_serve)
+
+    account = subparsers.add_parser(
+        "account", help="manage Web Connector accounts", description="Manage accounts."
+    )
+    actions = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add an account (prompts for the password)")
+    add.add_argument("user", help="the account's user name (the QWC UserName)")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _db(add)
+    add.set_defaults(func=_account_add)
+    passwd = actions.add_parser("passwd", help="change an account's password")
+    passwd.add_argument("user")
+    passwd.add_argument("--password-stdin", action="store_true")
+    _db(passwd)
+    passwd.set_defaults(func=_account_passwd)
+    listing = actions.add_parser("list", help="list accounts and their company files")
+    _db(listing)
+    listing.set_defaults(func=_account_list)
+    disconnect = actions.add_parser(
+        "disconnect", help="unlink the company file: the next sync links the one it finds"
+    )
+    disconnect.add_argument("user")
+    disconnect.add_argument(
+        "--new-file-id", action="store_true", help="also issue a new FileID (a new QWC file)"
+    )
+    _db(disconnect)
+    disconnect.set_defaults(func=_account_disconnect)
+    qwc = actions.add_parser("qwc", help="write the account's .QWC file")
+    qwc.add_argument("user")
+    qwc.add_argument("--url", required=True, help="AppURL: where the service answers (https)")
+    qwc.add_argument("--support-url", required=True, help="AppSupport: a page on the same host")
+    qwc.add_argument("--app-name", default="qbwc", help="AppName (%(default)s)")
+    qwc.add_argument("--description", default="", help="AppDescription")
+    qwc.add_argument("--every", metavar="INTERVAL", help="auto-run interval: 30s, 15m, 1h")
+    qwc.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    _db(qwc)
+    _owner(qwc)
+    qwc.set_defaults(func=_account_qwc)
+
+    enqueue = subparsers.add_parser(
+        "enqueue",
+        help="queue an invoice or estimate (JSON) for an account",
+        description=(
+            'Queue a request from a JSON file: {"type": "InvoiceAdd", ...} in the form of '
+            "qbwc.qbxml.dump (decimals as strings), or a list of them."
+        ),
+    )
+    enqueue.add_argument("file", help="the JSON file ('-' for standard input)")
+    enqueue.add_argument("--user", required=True, help="the account")
+    enqueue.add_argument("--key", help="idempotency key (one request only)")
+    _db(enqueue)
+    enqueue.set_defaults(func=_enqueue)
+
+    jobs = subparsers.add_parser("jobs", help="show the job queue", description="Show jobs.")
+    jobs.add_argument("--user", help="only this account's jobs")
+    jobs.add_argument("--status", choices=["pending", "sent", "done", "failed"])
+    jobs.add_argument("--limit", type=int, help="at most this many")
+    _db(jobs)
+    jobs.set_defaults(func=_jobs)
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default="qbwc.sqlite", metavar="PATH", help=_DB_HELP)
+
+
+def _owner(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--owner-id", help="the application's OwnerID (default: the one stored in the database)"
+    )
+
+
+def _service(args: argparse.Namespace, **settings: Any) -> Any:
+    from qbwc._service import WebConnectorService  # noqa: PLC0415
+    from qbwc.store import SQLiteStore  # noqa: PLC0415
+
+    store = SQLiteStore(args.db)
+    owner_id = _owner_id(store, getattr(args, "owner_id", None))
+    return WebConnectorService(store=store, owner_id=owner_id, **settings)
+
+
+def _owner_id(store: Any, given: str | None) -> uuid.UUID:
+    """The OwnerID stored in the database; created (or taken from *given*) on first use."""
+    try:
+        wanted = None if given is None else uuid.UUID(given)
+    except ValueError:
+        raise ConfigurationError("owner_id", f"{given!r} is not a GUID") from None
+    with store.transaction() as tx:
+        stored = tx.get_setting(_OWNER_SETTING)
+        if stored is None:
+            owner = wanted or uuid.uuid4()
+            tx.put_setting(_OWNER_SETTING, str(owner))
+            return owner
+    owner = uuid.UUID(stored)
+    if wanted is not None and wanted != owner:
+        rule = (
+            f"{given} differs from the OwnerID stored in the database ({owner}); "
+            "every QWC file of one application must use the same OwnerID"
+        )
+        raise ConfigurationError("owner_id", rule)
+    return owner
+
+
+def _password(args: argparse.Namespace, stdin: TextIO | None = None) -> str:
+    if args.password_stdin:
+        text = (stdin or sys.stdin).readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        text = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != text:
+            raise ConfigurationError("password", "the two passwords differ")
+    else:
+        raise ConfigurationError("password", "use --password-stdin when not on a terminal")
+    if not text:
+        raise ConfigurationError("password", "must not be empty")
+    return text
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server  # noqa: PLC0415
+
+    from qbwc.wsgi import make_wsgi_app  # noqa: PLC0415
+
+    service = _service(args, app_name=args.app_name, batch_size=args.batch_size)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *values: Any) -> None:
+            sys.stderr.write(f"qbwc serve: {self.address_string()} {format % values}\n")
+
+    with make_server(args.host, args.port, make_wsgi_app(service), handler_class=_Quiet) as httpd:
+        print(
+            f"qbwc serve: listening on http://{args.host}:{args.port}/ "
+            f"(database {args.db}, OwnerID {{{str(service.owner_id).upper()}}}); Ctrl+C stops",
+            file=sys.stderr,
+        )
+        httpd.serve_forever()
+    return 0  # pragma: no cover - serve_forever only ends with an exception
+
+
+def _account_add(args: argparse.Namespace) -> int:
+    password = _password(args)
+    service = _service(args)
+    account = service.add_account(args.user, password)
+    print(f"added {account.username!r} (FileID {{{str(account.file_id).upper()}}})")
+    return 0
+
+
+def _account_passwd(args: argparse.Namespace) -> int:
+    password = _password(args)
+    _service(args).set_password(args.user, password)
+    print(f"password of {args.user!r} changed; enter it in the Web Connector too")
+    return 0
+
+
+def _account_list(args: argparse.Namespace) -> int:
+    accounts = _service(args).accounts()
+    if not accounts:
+        print("no accounts (add one with: qbwc account add USER)")
+        return 0
+    rows = [("USER", "COMPANY FILE", "LINKED")]
+    for account in accounts:
+        company = (
+            f"{account.company_name} ({account.company_file})"
+            if account.linked_file_id is not None
+            else "(not linked yet)"
+        )
+        linked = "" if account.linked_at is None else account.linked_at.strftime("%Y-%m-%d %H:%M")
+        rows.append((account.username, company, linked))
+    _table(rows)
+    return 0
+
+
+def _account_disconnect(args: argparse.Namespace) -> int:
+    account = _service(args).disconnect(args.user, new_file_id=args.new_file_id)
+    print(f"{account.username!r} is no longer linked to a company file")
+    if args.new_file_id:
+        print("a new FileID was issued: download the QWC file again (qbwc account qwc)")
+    return 0
+
+
+def _account_qwc(args: argparse.Namespace) -> int:
+    service = _service(args)
+    data = service.qwc(
+        args.user,
+        app_url=args.url,
+        app_support=args.support_url,
+        app_name=args.app_name,
+        app_description=args.description,
+        run_every=args.every,
+    )
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
+def _enqueue(args: argparse.Namespace) -> int:
+    from qbwc.qbxml._json import load  # noqa: PLC0415
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except OSError as exc:
+        print(f"qbwc enqueue: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        data = json.loads(text, parse_float=str)
+    except ValueError as exc:
+        print(f"qbwc enqueue: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return 1
+    items = data if isinstance(data, list) else [data]
+    if args.key is not None and len(items) != 1:
+        print("qbwc enqueue: --key needs a file with one request", file=sys.stderr)
+        return 2
+    models = [load(item) for item in items]  # all checked before anything is queued
+    service = _service(args)
+    for model in models:
+        job = service.enqueue(args.user, model, key=args.key)
+        print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}")
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    jobs = _service(args).jobs(args.user, status=args.status, limit=args.limit)
+    if not jobs:
+        print("no jobs")
+        return 0
+    rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
+    for job in jobs:
+        error = ""
+        if job.error is not None:
+            error = f"{job.error.code} {job.error.message[:60]} [{job.error.reference}]"
+        rows.append(
+            (
+                job.id,
+                job.username,
+                job.key or "",
+                job.request_type,
+                job.status,
+                str(job.attempts),
+                job.txn_id or "",
+                error,
+            )
+        )
+    _table(rows)
+    return 0
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+

@@ -1,0 +1,322 @@
+"""The in-memory store: for tests and single-process use."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final, final
+
+import attrs
+
+from qbwc.store._protocol import (
+    Account,
+    InFlight,
+    Job,
+    JobStatus,
+    SessionRecord,
+    StaleSessionError,
+    StoreError,
+)
+
+__all__ = ["MemoryStore"]
+
+_ABSENT: Final[Any] = object()
+
+
+@final
+class MemoryStore:
+    """
+    A :class:`~qbwc.store.Store` that keeps everything in this process's memory.
+
+    Transactions are serialised by one lock and rolled back from an undo log,
+    so it behaves like the durable stores (the same contract suite runs
+    against it), but everything is gone when the process ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: int | None = None
+        self._accounts: dict[str, Account] = {}
+        self._jobs: dict[str, Job] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+        self._pending: dict[str, list[int]] = {}
+        self._by_user: dict[str, list[int]] = {}
+        self._counts: dict[tuple[str, JobStatus], int] = {}
+        self._sessions: dict[str, SessionRecord] = {}
+        self._in_flight: dict[str, InFlight] = {}
+        self._settings: dict[str, str] = {}
+        self._next_id = 1
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore accounts={len(self._accounts)} jobs={len(self._jobs)}>"
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        """Run the block as one transaction (see :class:`~qbwc.store.Store`)."""
+        with self._lock:
+            if self._owner == threading.get_ident():
+                msg = "transactions do not nest"
+                raise StoreError(msg)
+            self._owner = threading.get_ident()
+            tx = _MemoryTransaction(self)
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            finally:
+                tx.closed = True
+                self._owner = None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _MemoryTransaction:
+    """The operations of one :class:`MemoryStore` transaction."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.s = store
+        self.undo: list[Callable[[], None]] = []
+        self.closed = False
+
+    def rollback(self) -> None:
+        for step in reversed(self.undo):
+            step()
+        self.undo.clear()
+
+    # -- journaled primitives ---------------------------------------------
+    def _check(self) -> None:
+        if self.closed:
+            msg = "the transaction has ended"
+            raise StoreError(msg)
+
+    def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
+        old = mapping.get(key, _ABSENT)
+        mapping[key] = value
+
+        def undo() -> None:
+            if old is _ABSENT:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = old
+
+        self.undo.append(undo)
+
+    def _pop(self, mapping: dict[Any, Any], key: Any) -> None:
+        if key not in mapping:
+            return
+        old = mapping.pop(key)
+        self.undo.append(lambda: mapping.__setitem__(key, old))
+
+    def _insort(self, values: list[int], item: int) -> None:
+        bisect.insort(values, item)
+        self.undo.append(lambda: _discard(values, item))
+
+    def _remove(self, values: list[int], item: int) -> None:
+        if _remove_sorted(values, item):
+            self.undo.append(lambda: _insort(values, item))
+
+    def _count(self, username: str, status: JobStatus, delta: int) -> None:
+        key = (username, status)
+        self._set(self.s._counts, key, self.s._counts.get(key, 0) + delta)
+
+    # -- accounts ---------------------------------------------------------
+    def get_account(self, username: str, *, for_update: bool = False) -> Account | None:
+        self._check()
+        return self.s._accounts.get(username)
+
+    def put_account(self, account: Account) -> None:
+        self._check()
+        self._set(self.s._accounts, account.username, account)
+
+    def list_accounts(self) -> tuple[Account, ...]:
+        self._check()
+        return tuple(self.s._accounts[name] for name in sorted(self.s._accounts))
+
+    # -- jobs -------------------------------------------------------------
+    def add_job(
+        self,
+        *,
+        username: str,
+        key: str | None,
+        request: str,
+        request_type: str,
+        min_version: str,
+        now: dt.datetime,
+    ) -> Job:
+        self._check()
+        if key is not None and (username, key) in self.s._keys:
+            msg = f"account {username!r} already has a job with key {key!r}"
+            raise StoreError(msg)
+        number = self.s._next_id
+        old_next = number
+        self.s._next_id = number + 1
+        self.undo.append(lambda: setattr(self.s, "_next_id", old_next))
+        job = Job(
+            id=str(number),
+            username=username,
+            key=key,
+            request=request,
+            request_type=request_type,
+            min_version=min_version,
+            created_at=now,
+            updated_at=now,
+        )
+        self._set(self.s._jobs, job.id, job)
+        if key is not None:
+            self._set(self.s._keys, (username, key), job.id)
+        self._insort(self._list(self.s._pending, username), number)
+        self._insort(self._list(self.s._by_user, username), number)
+        self._count(username, "pending", 1)
+        return job
+
+    def _list(self, mapping: dict[str, list[int]], username: str) -> list[int]:
+        values = mapping.get(username)
+        if values is None:
+            values = []
+            self._set(mapping, username, values)
+        return values
+
+    def get_job(self, job_id: str) -> Job | None:
+        self._check()
+        return self.s._jobs.get(job_id)
+
+    def find_job(self, username: str, key: str) -> Job | None:
+        self._check()
+        job_id = self.s._keys.get((username, key))
+        return None if job_id is None else self.s._jobs[job_id]
+
+    def put_job(self, job: Job) -> None:
+        self._check()
+        old = self.s._jobs.get(job.id)
+        if old is None:
+            msg = f"job {job.id} does not exist"
+            raise StoreError(msg)
+        if (old.username, old.key, old.request) != (job.username, job.key, job.request):
+            msg = f"job {job.id}: username, key and request cannot change"
+            raise StoreError(msg)
+        self._set(self.s._jobs, job.id, job)
+        if old.status != job.status:
+            self._count(job.username, old.status, -1)
+            self._count(job.username, job.status, 1)
+            pending = self._list(self.s._pending, job.username)
+            if old.status == "pending":
+                self._remove(pending, int(job.id))
+            if job.status == "pending":
+                self._insort(pending, int(job.id))
+
+    def next_pending(
+        self, username: str, *, limit: int, exclude_ticket: str | None = None
+    ) -> tuple[Job, ...]:
+        self._check()
+        found: list[Job] = []
+        for number in self.s._pending.get(username, ()):
+            if len(found) >= limit:
+                break
+            job = self.s._jobs[str(number)]
+            if exclude_ticket is not None and job.deferred_ticket == exclude_ticket:
+                continue
+            found.append(job)
+        return tuple(found)
+
+    def count_jobs(self, username: str, status: JobStatus) -> int:
+        self._check()
+        return self.s._counts.get((username, status), 0)
+
+    def list_jobs(
+        self,
+        *,
+        username: str | None = None,
+        status: JobStatus | None = None,
+        limit: int | None = None,
+    ) -> tuple[Job, ...]:
+        self._check()
+        if username is not None:
+            candidates: Iterator[Job] = (
+                self.s._jobs[str(n)] for n in self.s._by_user.get(username, ())
+            )
+        else:
+            candidates = iter(self.s._jobs.values())
+        found: list[Job] = []
+        for job in candidates:
+            if limit is not None and len(found) >= limit:
+                break
+            if status is None or job.status == status:
+                found.append(job)
+        return tuple(found)
+
+    # -- sessions ---------------------------------------------------------
+    def get_session(self, ticket: str) -> SessionRecord | None:
+        self._check()
+        return self.s._sessions.get(ticket)
+
+    def put_session(self, record: SessionRecord, *, expected_seq: int | None) -> SessionRecord:
+        self._check()
+        current = self.s._sessions.get(record.ticket)
+        stored_seq = None if current is None else current.seq
+        if stored_seq != expected_seq:
+            msg = f"session changed concurrently (seq {stored_seq}, expected {expected_seq})"
+            raise StaleSessionError(msg)
+        if current is not None and current.username != record.username:
+            msg = "a session cannot move to another account"
+            raise StoreError(msg)
+        record = attrs.evolve(record, seq=0 if expected_seq is None else expected_seq + 1)
+        self._set(self.s._sessions, record.ticket, record)
+        return record
+
+    def delete_session(self, ticket: str) -> None:
+        self._check()
+        self._pop(self.s._sessions, ticket)
+
+    def sessions_for(self, username: str) -> tuple[SessionRecord, ...]:
+        self._check()
+        return tuple(r for r in self.s._sessions.values() if r.username == username)
+
+    def purge_sessions(self, now: dt.datetime) -> int:
+        self._check()
+        expired = [t for t, r in self.s._sessions.items() if r.expires_at < now]
+        for ticket in expired:
+            self._pop(self.s._sessions, ticket)
+        return len(expired)
+
+    # -- settings ---------------------------------------------------------
+    def get_setting(self, name: str) -> str | None:
+        self._check()
+        return self.s._settings.get(name)
+
+    def put_setting(self, name: str, value: str) -> None:
+        self._check()
+        self._set(self.s._settings, name, value)
+
+    # -- in flight --------------------------------------------------------
+    def get_in_flight(self, username: str) -> InFlight | None:
+        self._check()
+        return self.s._in_flight.get(username)
+
+    def put_in_flight(self, in_flight: InFlight) -> None:
+        self._check()
+        self._set(self.s._in_flight, in_flight.username, in_flight)
+
+    def clear_in_flight(self, username: str) -> None:
+        self._check()
+        self._pop(self.s._in_flight, username)
+
+
+def _insort(values: list[int], item: int) -> None:
+    bisect.insort(values, item)
+
+
+def _remove_sorted(values: list[int], item: int) -> bool:
+    index = bisect.bisect_left(values, item)
+    if index < len(values) and values[index] == item:
+        del values[index]
+        return True
+    return False
+
+
+def _discard(values: list[int], item: int) -> None:
+    _remove_sorted(values, item)

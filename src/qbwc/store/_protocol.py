@@ -1,0 +1,397 @@
+"""
+The one storage protocol behind :class:`~qbwc.WebConnectorService`, and the records it stores.
+
+A store holds four things: accounts, jobs (the durable queue), sessions (one
+per Web Connector ticket) and, per account, the message set that is in flight
+with QuickBooks.  Every change the service makes happens inside
+``with store.transaction() as tx:`` so that consecutive Web Connector calls
+may land on different worker processes.
+
+Three guarantees make a store correct (the contract suite in
+``tests/test_store_contract.py`` checks them for every store):
+
+- **Atomicity.**  Everything done in one transaction is kept, or nothing is
+  (an exception inside the ``with`` block rolls back).
+- **Serial per account.**  ``tx.get_account(name, for_update=True)`` claims the
+  account row until the transaction ends (``SELECT … FOR UPDATE`` in a server
+  database; SQLite's ``BEGIN IMMEDIATE`` and the memory store's lock give it for
+  free).  The service claims the account before it reads or changes that
+  account's jobs, sessions or in-flight set.
+- **Compare-and-set on sessions.**  ``tx.put_session(record, expected_seq=n)``
+  writes only when the stored record still has ``seq == n`` (``None``: only if
+  there is none) and raises :class:`StaleSessionError` otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+from decimal import Decimal
+from typing import Any, Final, Literal, Protocol, final
+from uuid import UUID
+
+import attrs
+
+from qbwc.exceptions import QBWCError
+
+__all__ = [
+    "JOB_STATUSES",
+    "Account",
+    "InFlight",
+    "Job",
+    "JobError",
+    "JobResponse",
+    "JobStatus",
+    "SessionRecord",
+    "StaleSessionError",
+    "Store",
+    "StoreError",
+    "StoreTransaction",
+]
+
+JobStatus = Literal["pending", "sent", "done", "failed"]
+
+#: Every job status, in lifecycle order.
+JOB_STATUSES: Final[tuple[JobStatus, ...]] = ("pending", "sent", "done", "failed")
+
+
+class StoreError(QBWCError):
+    """The store cannot be used: unknown schema version, corrupt data, ..."""
+
+
+class StaleSessionError(StoreError):
+    """
+    A session was changed by someone else since it was read.
+
+    Raised by :meth:`StoreTransaction.put_session` when the compare-and-set on
+    ``seq`` fails: two calls for one ticket raced.  Nothing was written.
+    """
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Account:
+    """
+    One Web Connector login of your service and the company file it is linked to.
+
+    Attributes:
+        username: the QWC ``UserName``.
+        password_hash: salted scrypt hash (``scrypt$n$r$p$salt$hash``), or None
+            when the host authenticates with its own ``authenticator``.
+        file_id: the FileID written into this account's QWC file.
+        linked_file_id: the FileID stamp of the company file this account is
+            bound to, or None before the first sync (and after ``disconnect``).
+        company_file: full path of the linked company file, as last seen.
+        company_name: its company name, as last seen.
+        linked_at: when the binding was made (UTC).
+    """
+
+    username: str
+    password_hash: str | None = attrs.field(default=None, repr=False)
+    file_id: UUID
+    linked_file_id: UUID | None = None
+    company_file: str | None = None
+    company_name: str | None = None
+    linked_at: dt.datetime | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class JobError:
+    """
+    Why a job failed (or why its last attempt did, while it waits for a retry).
+
+    Attributes:
+        code: QuickBooks' statusCode (``"3140"``), a request processor HRESULT
+            (``"0x80040400"``), or one of qbwc's own: ``"version"`` (QuickBooks
+            is too old for the request), ``"unconfirmed"`` (QuickBooks could not
+            say whether it saved the request; check before resending).
+        message: the text QuickBooks gave, or qbwc's explanation.
+        reference: the support reference (``QBWC-7F3K2Q``) logged with the details.
+    """
+
+    code: str
+    message: str
+    reference: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class JobResponse:
+    """What QuickBooks answered for a job: its status and the created transaction's keys."""
+
+    status_code: int
+    status_severity: str
+    status_message: str
+    txn_id: str | None = None
+    txn_number: int | None = None
+    ref_number: str | None = None
+    edit_sequence: str | None = None
+    total: Decimal | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (Decimal as str)."""
+        data = attrs.asdict(self)
+        if self.total is not None:
+            data["total"] = str(self.total)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobResponse:
+        """The inverse of :meth:`to_dict`."""
+        total = data.get("total")
+        return cls(
+            status_code=int(data["status_code"]),
+            status_severity=str(data["status_severity"]),
+            status_message=str(data["status_message"]),
+            txn_id=data.get("txn_id"),
+            txn_number=data.get("txn_number"),
+            ref_number=data.get("ref_number"),
+            edit_sequence=data.get("edit_sequence"),
+            total=None if total is None else Decimal(total),
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Job:
+    """
+    One queued write (an InvoiceAdd or EstimateAdd) and what became of it.
+
+    Attributes:
+        id: assigned by the store; increasing in enqueue order.
+        username: the account whose company file receives it.
+        key: the host's idempotency key (unique per account), or None.
+        request: the model as JSON text (``qbwc.qbxml.dump``).
+        request_type: the model's class name (``"InvoiceAdd"``).
+        min_version: the lowest qbXML version that has every field it uses.
+        status: ``pending`` → ``sent`` → ``done`` | ``failed`` (``sent`` goes
+            back to ``pending`` when QuickBooks never processed it, or for a
+            retry after a transient error).
+        attempts: how many times it was sent to QuickBooks.
+        txn_id: the TxnID QuickBooks assigned, once done.
+        response: QuickBooks' answer, once done (or failed with a status).
+        error: why it failed (or why the last attempt did).
+        deferred_ticket: a retry waits for a session other than this one.
+        created_at, updated_at: UTC timestamps.
+    """
+
+    id: str
+    username: str
+    key: str | None = None
+    request: str = attrs.field(repr=False)
+    request_type: str
+    min_version: str = "1.0"
+    status: JobStatus = "pending"
+    attempts: int = 0
+    txn_id: str | None = None
+    response: JobResponse | None = None
+    error: JobError | None = None
+    deferred_ticket: str | None = attrs.field(default=None, repr=False)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SessionRecord:
+    """
+    One Web Connector session (ticket) as stored.
+
+    Attributes:
+        ticket: the secret ticket handed to the Web Connector.
+        username: the account it was issued to; it can touch nothing else.
+        state: the serialized session (JSON text), opaque to the store.
+        seq: bumped on every write; the compare-and-set key.
+        expires_at: the ticket is dead after this (UTC); extended on every call.
+        active: False once the session finished (a new session may start).
+    """
+
+    ticket: str = attrs.field(repr=False)
+    username: str
+    state: str
+    seq: int = 0
+    expires_at: dt.datetime
+    active: bool = True
+
+
+@final
+@attrs.frozen(kw_only=True)
+class InFlight:
+    """
+    The message set handed to the Web Connector and not yet answered.
+
+    Persisted *before* the qbXML leaves the service, so that a lost response
+    can be recovered from QuickBooks' error-recovery store in a later session.
+
+    Attributes:
+        username: the account.
+        message_set_id: the ``newMessageSetID`` (at most 23 characters).
+        job_ids: the jobs in the set, in request order (empty for a
+            status check or a clear).
+        kind: ``write`` (jobs), ``check`` (asking QuickBooks for the stored
+            status of *message_set_id*) or ``clear`` (dropping it).
+        version: the qbXML version the set was written in.
+        ticket: the session that sent it.
+        sent_at: when it was handed over (UTC).
+    """
+
+    username: str
+    message_set_id: str
+    job_ids: tuple[str, ...]
+    kind: Literal["write", "check", "clear"] = "write"
+    version: str
+    ticket: str = attrs.field(repr=False)
+    sent_at: dt.datetime
+
+
+class StoreTransaction(Protocol):
+    """**Protocol:** the operations available inside ``store.transaction()``."""
+
+    # -- accounts --------------------------------------------------------
+    def get_account(self, username: str, *, for_update: bool = False) -> Account | None:
+        """The account, or None; *for_update* claims it until the transaction ends."""
+        ...
+
+    def put_account(self, account: Account) -> None:
+        """Insert or replace the account."""
+        ...
+
+    def list_accounts(self) -> tuple[Account, ...]:
+        """Every account, by username."""
+        ...
+
+    # -- jobs ------------------------------------------------------------
+    def add_job(
+        self,
+        *,
+        username: str,
+        key: str | None,
+        request: str,
+        request_type: str,
+        min_version: str,
+        now: dt.datetime,
+    ) -> Job:
+        """
+        Append a pending job and return it with its new id.
+
+        Raises:
+            StoreError: the account already has a job with *key* (callers check
+                with ``find_job`` first, under the account claim).
+        """
+        ...
+
+    def get_job(self, job_id: str) -> Job | None:
+        """The job, or None."""
+        ...
+
+    def find_job(self, username: str, key: str) -> Job | None:
+        """The account's job with idempotency *key*, or None."""
+        ...
+
+    def put_job(self, job: Job) -> None:
+        """Replace a job (it must exist)."""
+        ...
+
+    def next_pending(
+        self, username: str, *, limit: int, exclude_ticket: str | None = None
+    ) -> tuple[Job, ...]:
+        """
+        Up to *limit* pending jobs of the account, oldest first.
+
+        Jobs whose ``deferred_ticket`` equals *exclude_ticket* are skipped.
+        """
+        ...
+
+    def count_jobs(self, username: str, status: JobStatus) -> int:
+        """How many of the account's jobs have *status*."""
+        ...
+
+    def list_jobs(
+        self,
+        *,
+        username: str | None = None,
+        status: JobStatus | None = None,
+        limit: int | None = None,
+    ) -> tuple[Job, ...]:
+        """Jobs, oldest first, optionally of one account and/or one status."""
+        ...
+
+    # -- sessions --------------------------------------------------------
+    def get_session(self, ticket: str) -> SessionRecord | None:
+        """The session with *ticket*, or None."""
+        ...
+
+    def put_session(self, record: SessionRecord, *, expected_seq: int | None) -> SessionRecord:
+        """
+        Write *record* with ``seq = expected_seq + 1`` (or 0 for a new one) and return it.
+
+        Raises:
+            StaleSessionError: the stored seq is not *expected_seq* (or a
+                session exists when *expected_seq* is None).
+        """
+        ...
+
+    def delete_session(self, ticket: str) -> None:
+        """Forget the session (no error if absent)."""
+        ...
+
+    def sessions_for(self, username: str) -> tuple[SessionRecord, ...]:
+        """Every stored session of the account."""
+        ...
+
+    def purge_sessions(self, now: dt.datetime) -> int:
+        """Delete sessions that expired before *now*; return how many."""
+        ...
+
+    # -- settings --------------------------------------------------------
+    def get_setting(self, name: str) -> str | None:
+        """A stored setting of the installation (e.g. ``"owner_id"``), or None."""
+        ...
+
+    def put_setting(self, name: str, value: str) -> None:
+        """Store (or replace) a setting."""
+        ...
+
+    # -- the in-flight message set ---------------------------------------
+    def get_in_flight(self, username: str) -> InFlight | None:
+        """The account's unanswered message set, or None."""
+        ...
+
+    def put_in_flight(self, in_flight: InFlight) -> None:
+        """Record (or replace) the account's unanswered message set."""
+        ...
+
+    def clear_in_flight(self, username: str) -> None:
+        """Forget the account's unanswered message set (no error if absent)."""
+        ...
+
+
+class Store(Protocol):
+    """
+    **Protocol:** durable state of a :class:`~qbwc.WebConnectorService`.
+
+    Implementations: :class:`~qbwc.store.MemoryStore` (tests, a single
+    process) and :class:`~qbwc.store.SQLiteStore` (the embedded default; several
+    worker processes on one machine).
+    """
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """
+        A transaction: committed when the block ends, rolled back on an exception.
+
+        Transactions do not nest.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """Normalise an aware datetime to UTC (naive ones are refused)."""
+    if value.tzinfo is None:
+        msg = "timestamps must be timezone-aware"
+        raise ValueError(msg)
+    return value.astimezone(dt.UTC)

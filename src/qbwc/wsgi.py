@@ -1,0 +1,69 @@
+"""Serve a :class:`~qbwc.WebConnectorService` as a WSGI application (any WSGI server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from qbwc._service import WebConnectorService
+
+__all__ = ["make_wsgi_app"]
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_REASONS = {
+    200: "OK",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
+
+
+def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = None) -> WSGIApp:
+    """
+    A WSGI application that answers the Web Connector.
+
+    ``POST`` a SOAP call → the reply (200) or a SOAP fault (500); ``GET ?wsdl``
+    → the WSDL with this request's URL as the endpoint; other methods → 405;
+    a body over *max_body_bytes* (default: the service's) → 413 with a fault,
+    without reading it.  Mount it at the path in your QWC file's AppURL.
+    """
+    limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        body = b""
+        if method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > limit:
+                reply = service.too_large(length)
+                return _send(start_response, reply)
+            body = environ["wsgi.input"].read(length) if length else b""
+        reply = service.handle_http(
+            method, body, query=str(environ.get("QUERY_STRING", "")), url=_url(environ)
+        )
+        return _send(start_response, reply)
+
+    return app
+
+
+def _send(start_response: StartResponse, reply: Any) -> list[bytes]:
+    reason = _REASONS.get(reply.status, "")
+    start_response(f"{reply.status} {reason}".rstrip(), list(reply.headers))
+    return [reply.body]
+
+
+def _url(environ: dict[str, Any]) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = str(environ.get("SERVER_PORT", ""))
+        if port and port != ("443" if scheme == "https" else "80"):
+            host = f"{host}:{port}"
+    path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    return f"{scheme}://{host}{path or '/'}"

@@ -1,0 +1,225 @@
+"""
+Random Web Connector conversations with faults, checked against the service's invariants.
+
+A Hypothesis state machine enqueues invoices and runs Web Connector sessions
+while losing replies and QuickBooks responses, repeating calls, crashing the
+Web Connector, restarting the service (a new object on the same SQLite file),
+failing QuickBooks, moving the clock and opening another company file.  After
+every step:
+
+- no invoice exists twice in QuickBooks, and none in a company file the
+  account is not linked to;
+- every invoice in QuickBooks belongs to a job that is done (with that TxnID)
+  or still in flight (awaiting recovery);
+- every job is pending, in flight, done with its TxnID, or failed with a code,
+  a message and a support reference;
+- nothing raised.
+
+At the end the faults stop and the Web Connector runs until the queue is
+empty: then every job is done exactly once or failed with a reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from qbwc.store import SQLiteStore
+from qbwc.testing import (
+    Crash,
+    FakeQuickBooks,
+    LoseQuickBooksResponse,
+    LoseReply,
+    RepeatCall,
+)
+from tests.test_service import PASSWORD, REFERENCE, USER, Rig, invoice
+
+_OPERATIONS = (
+    "authenticate",
+    "sendRequestXML",
+    "receiveResponseXML",
+    "getLastError",
+    "closeConnection",
+    "connectionError",
+)
+
+_FAULTS = st.one_of(
+    st.none(),
+    st.just(LoseQuickBooksResponse()),
+    st.builds(LoseReply, operation=st.sampled_from(_OPERATIONS)),
+    st.builds(RepeatCall, operation=st.sampled_from(_OPERATIONS)),
+    st.builds(Crash, operation=st.sampled_from(_OPERATIONS)),
+)
+
+
+class ServiceMachine(RuleBasedStateMachine):
+    """The service under random conversations and faults."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="qbwc-stateful-"))
+        self.rig: Rig | None = None
+        self.other = FakeQuickBooks.sample(company_name="Other Books")
+        self.refs = 0
+        self.bad: set[str] = set()
+        self.password = PASSWORD
+
+    def _store(self) -> SQLiteStore:
+        return SQLiteStore(self.folder / "qbwc.sqlite", synchronous="NORMAL")
+
+    @property
+    def r(self) -> Rig:
+        assert self.rig is not None
+        return self.rig
+
+    @initialize(batch=st.sampled_from([1, 1, 3]), attempts=st.integers(1, 3))
+    def start(self, batch: int, attempts: int) -> None:
+        self.rig = Rig(self._store(), batch_size=batch, max_attempts=attempts)
+
+    # -- the host --------------------------------------------------------------------
+
+    @rule(count=st.integers(1, 3), bad=st.booleans())
+    def enqueue(self, count: int, bad: bool) -> None:
+        for _ in range(count):
+            self.refs += 1
+            ref = str(self.refs)
+            customer = "Nobody Inc" if bad else "Acme Corp"
+            if bad:
+                self.bad.add(ref)
+            self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
+
+    @rule()
+    def enqueue_again(self) -> None:
+        """The host retries its own enqueue: the key makes it harmless."""
+        if self.refs:
+            ref = str(self.refs)
+            customer = "Nobody Inc" if ref in self.bad else "Acme Corp"
+            self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
+
+    @rule()
+    def restart(self) -> None:
+        self.r.restart(self._store())
+
+    @rule(seconds=st.sampled_from([1, 121, 601]))
+    def wait(self, seconds: int) -> None:
+        self.r.clock.advance(seconds)
+
+    # -- the Web Connector and QuickBooks ---------------------------------------------
+
+    @rule(fault=_FAULTS)
+    def sync(self, fault: Any) -> None:
+        if fault is not None:
+            self.r.wc.inject(fault)
+        self.r.run()
+        self.r.wc.faults.clear()
+
+    @rule(code=st.sampled_from([3175, 3170, 1000]))
+    def quickbooks_hiccup(self, code: int) -> None:
+        message = "There was an error when saving a Invoice. Could not lock the record."
+        self.r.qb.fail_next(code, message)
+
+    @rule(hresult=st.sampled_from(["0x80040414", "0x80040408", "0x80040418"]))
+    def cannot_open(self, hresult: str) -> None:
+        self.r.qb.fail_open(hresult)
+
+    @rule(hresult=st.sampled_from(["0x80040402", "0x80040422"]))
+    def processing_fails(self, hresult: str) -> None:
+        self.r.qb.fail_processing(hresult)
+
+    @rule(other=st.booleans())
+    def open_company(self, other: bool) -> None:
+        self.r.qb.switch_company(self.other if other else None)
+
+    @rule()
+    def wrong_password(self) -> None:
+        self.r.wc.set_password("not the password")
+
+    @rule()
+    def change_password(self) -> None:
+        self.password = f"{self.password}!"
+        self.r.service.set_password(USER, self.password)
+        self.r.wc.set_password(self.password)
+
+    # -- invariants ---------------------------------------------------------------------
+
+    @invariant()
+    def nothing_twice_nothing_elsewhere(self) -> None:
+        if self.rig is None:
+            return
+        refs = self.r.ref_numbers()
+        assert len(refs) == len(set(refs)), refs
+        assert self.other.invoices == ()
+        assert not self.bad & set(filter(None, refs))
+
+    @invariant()
+    def jobs_are_accounted_for(self) -> None:
+        if self.rig is None:
+            return
+        with self.r.store.transaction() as tx:
+            in_flight = tx.get_in_flight(USER)
+            jobs = tx.list_jobs(username=USER)
+        flying = set(in_flight.job_ids) if in_flight is not None else set()
+        by_txn = {ret.txn_id: ret for ret in self.r.qb.invoices}
+        done_txns = set()
+        for job in jobs:
+            if job.status == "done":
+                assert job.txn_id in by_txn, job
+                assert f"inv-{by_txn[job.txn_id].ref_number}" == job.key
+                done_txns.add(job.txn_id)
+            elif job.status == "failed":
+                assert job.error is not None
+                assert job.error.code
+                assert job.error.message
+                assert REFERENCE.fullmatch(job.error.reference)
+            elif job.status == "sent":
+                assert job.id in flying, (job, in_flight)
+        # Every invoice in QuickBooks is a done job's, or one whose answer is still awaited.
+        waiting = {f"inv-{ret.ref_number}" for t, ret in by_txn.items() if t not in done_txns}
+        keys_in_flight = {job.key for job in jobs if job.id in flying}
+        assert waiting <= keys_in_flight, (waiting, keys_in_flight)
+
+    @precondition(lambda self: self.rig is not None)
+    @rule()
+    def settle(self) -> None:
+        """Faults stop; the Web Connector runs until the queue is empty."""
+        r = self.r
+        r.wc.faults.clear()
+        r.qb.switch_company(None)
+        r.wc.set_password(self.password)
+        statuses: set[str] = set()
+        for _ in range(40):  # every queued QuickBooks fault costs at most one run
+            r.clock.advance(601)
+            r.run()
+            with r.store.transaction() as tx:
+                statuses = {job.status for job in tx.list_jobs(username=USER)}
+            if statuses <= {"done", "failed"} and not r.qb.pending_faults:
+                break
+        assert statuses <= {"done", "failed"}, statuses
+
+    def teardown(self) -> None:
+        if self.rig is not None:
+            self.settle()
+            self.rig.store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+ServiceMachine.TestCase.settings = settings(
+    ServiceMachine.TestCase.settings,
+    stateful_step_count=20,
+    max_examples=min(ServiceMachine.TestCase.settings.max_examples, 25),
+    deadline=None,
+)
+TestServiceMachine = ServiceMachine.TestCase
+TestServiceMachine.__doc__ = "Random conversations with faults keep every invariant."

@@ -1,0 +1,498 @@
+"""
+One contract suite for every store: the same scenarios and assertions.
+
+A new store (PostgreSQL, ...) joins by adding a factory to ``STORES``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qbwc.store import (
+    Account,
+    InFlight,
+    JobError,
+    JobResponse,
+    MemoryStore,
+    SessionRecord,
+    SQLiteStore,
+    StaleSessionError,
+    Store,
+    StoreError,
+)
+
+T0 = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+
+StoreFactory = Callable[[Path], Store]
+STORES: dict[str, StoreFactory] = {
+    "memory": lambda _path: MemoryStore(),
+    "sqlite": lambda path: SQLiteStore(path / "qbwc.sqlite"),
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = STORES[request.param](tmp_path)
+    yield s
+    s.close()
+
+
+def _account(name: str = "kristy@example.com") -> Account:
+    return Account(
+        username=name,
+        password_hash="scrypt$16$8$1$c2FsdA$aGFzaA",
+        file_id=uuid.UUID("57F3B9B1-86F1-4FCC-B1EE-566DE1813D20"),
+    )
+
+
+def _add(tx: object, username: str = "u", key: str | None = None, n: int = 0) -> str:
+    job = tx.add_job(  # type: ignore[attr-defined]
+        username=username,
+        key=key,
+        request=f'{{"type": "InvoiceAdd", "n": {n}}}',
+        request_type="InvoiceAdd",
+        min_version="13.0",
+        now=T0 + dt.timedelta(seconds=n),
+    )
+    return str(job.id)
+
+
+def _session(ticket: str = "t1", username: str = "u", seq: int = 0) -> SessionRecord:
+    return SessionRecord(
+        ticket=ticket,
+        username=username,
+        state='{"phase": "READY"}',
+        seq=seq,
+        expires_at=T0 + dt.timedelta(minutes=5),
+    )
+
+
+class TestAccounts:
+    def test_put_get_replace_list(self, store: Store) -> None:
+        """An account round-trips exactly, is replaced by put, and lists by name."""
+        account = _account()
+        with store.transaction() as tx:
+            assert tx.get_account(account.username) is None
+            tx.put_account(account)
+            tx.put_account(_account("aaron@example.com"))
+        with store.transaction() as tx:
+            assert account == tx.get_account(account.username, for_update=True)
+            linked = attrs.evolve(
+                account,
+                linked_file_id=uuid.uuid4(),
+                company_file="C:\\Company\\Acme.QBW",
+                company_name="Acme & Sons",
+                linked_at=T0,
+            )
+            tx.put_account(linked)
+        with store.transaction() as tx:
+            assert linked == tx.get_account(account.username)
+            assert [a.username for a in tx.list_accounts()] == [
+                "aaron@example.com",
+                "kristy@example.com",
+            ]
+
+    def test_password_hash_not_in_repr(self) -> None:
+        """The password hash never shows in a repr (logs, tracebacks)."""
+        assert "scrypt" not in repr(_account())
+
+
+class TestJobs:
+    def test_ids_increase_and_key_lookup(self, store: Store) -> None:
+        """Ids increase in enqueue order; a job is found by its key within its account only."""
+        with store.transaction() as tx:
+            a = _add(tx, key="invoice-1", n=1)
+            b = _add(tx, key="invoice-2", n=2)
+            c = _add(tx, username="other", key="invoice-1", n=3)
+        assert int(a) < int(b) < int(c)
+        with store.transaction() as tx:
+            found = tx.find_job("u", "invoice-1")
+            assert found is not None
+            assert a == found.id
+            other = tx.find_job("other", "invoice-1")
+            assert other is not None
+            assert c == other.id
+            assert tx.find_job("u", "nope") is None
+            assert tx.get_job("999999") is None
+            assert tx.get_job("not-a-number") is None
+
+    def test_duplicate_key_refused(self, store: Store) -> None:
+        """A second job with the same key in one account is refused and nothing is added."""
+        with store.transaction() as tx:
+            _add(tx, key="k")
+        with pytest.raises(StoreError, match="already has a job with key 'k'"):  # noqa: SIM117
+            with store.transaction() as tx:
+                _add(tx, key="k", n=1)
+        with store.transaction() as tx:
+            assert tx.count_jobs("u", "pending") == 1
+
+    def test_job_round_trip(self, store: Store) -> None:
+        """Every field of a finished job reads back exactly as written."""
+        with store.transaction() as tx:
+            job_id = _add(tx, key="k")
+        with store.transaction() as tx:
+            job = tx.get_job(job_id)
+            assert job is not None
+            assert job.status == "pending"
+            assert job.created_at == T0
+            done = attrs.evolve(
+                job,
+                status="done",
+                attempts=2,
+                txn_id="1A2-1234567890",
+                response=JobResponse(
+                    status_code=0,
+                    status_severity="Info",
+                    status_message="Status OK",
+                    txn_id="1A2-1234567890",
+                    txn_number=17,
+                    ref_number="1042",
+                    edit_sequence="1234567890",
+                    total=Decimal("1234.50"),
+                ),
+                error=JobError(code="3180", message="locked", reference="QBWC-7F3K2Q"),
+                deferred_ticket="t",
+                updated_at=T0 + dt.timedelta(hours=1),
+            )
+            tx.put_job(done)
+        with store.transaction() as tx:
+            assert done == tx.get_job(job_id)
+
+    def test_unknown_job_refused(self, store: Store) -> None:
+        """put_job of a job that does not exist raises StoreError."""
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+        assert job is not None
+        with pytest.raises(StoreError):  # noqa: SIM117
+            with store.transaction() as tx:
+                tx.put_job(attrs.evolve(job, id="424242"))
+
+    def test_queue_order_limit_and_counts(self, store: Store) -> None:
+        """Queue: oldest first, limited, deferred jobs skipped; a requeued job keeps its place."""
+        with store.transaction() as tx:
+            ids = [_add(tx, n=n) for n in range(5)]
+            _add(tx, username="other", n=9)
+        with store.transaction() as tx:
+            assert ids[:3] == [j.id for j in tx.next_pending("u", limit=3)]
+            first = tx.get_job(ids[0])
+            second = tx.get_job(ids[1])
+            assert first is not None
+            assert second is not None
+            tx.put_job(attrs.evolve(first, status="sent"))
+            tx.put_job(attrs.evolve(second, deferred_ticket="T"))
+            assert tx.count_jobs("u", "pending") == 4
+            assert tx.count_jobs("u", "sent") == 1
+            assert ids[2:4] == [j.id for j in tx.next_pending("u", limit=2, exclude_ticket="T")]
+            assert ids[1:3] == [j.id for j in tx.next_pending("u", limit=2, exclude_ticket="X")]
+        with store.transaction() as tx:
+            tx.put_job(attrs.evolve(first, status="pending"))
+            assert ids[:2] == [j.id for j in tx.next_pending("u", limit=2)]
+            assert tx.count_jobs("u", "pending") == 5
+            assert tx.count_jobs("u", "sent") == 0
+            assert tx.count_jobs("nobody", "pending") == 0
+
+    def test_list_jobs_filters(self, store: Store) -> None:
+        """list_jobs filters by account and status, oldest first, with a limit."""
+        with store.transaction() as tx:
+            a = _add(tx, n=1)
+            b = _add(tx, username="v", n=2)
+            c = _add(tx, n=3)
+            job = tx.get_job(c)
+            assert job is not None
+            tx.put_job(attrs.evolve(job, status="failed"))
+        with store.transaction() as tx:
+            assert [a, b, c] == [j.id for j in tx.list_jobs()]
+            assert [a, c] == [j.id for j in tx.list_jobs(username="u")]
+            assert [c] == [j.id for j in tx.list_jobs(status="failed")]
+            assert [a] == [j.id for j in tx.list_jobs(username="u", status="pending")]
+            assert [a] == [j.id for j in tx.list_jobs(limit=1)]
+
+
+class TestSessions:
+    def test_compare_and_set(self, store: Store) -> None:
+        """A session is created at seq 0; each write needs the current seq and bumps it."""
+        with store.transaction() as tx:
+            created = tx.put_session(_session(), expected_seq=None)
+            assert created.seq == 0
+            with pytest.raises(StaleSessionError):
+                tx.put_session(_session(), expected_seq=None)
+        with store.transaction() as tx:
+            stored = tx.get_session("t1")
+            assert created == stored
+            updated = tx.put_session(attrs.evolve(created, state="{}"), expected_seq=0)
+            assert updated.seq == 1
+            with pytest.raises(StaleSessionError):
+                tx.put_session(attrs.evolve(created, state="stale"), expected_seq=0)
+        with store.transaction() as tx:
+            assert updated == tx.get_session("t1")
+
+    def test_sessions_for_delete_and_purge(self, store: Store) -> None:
+        """Sessions list per account, delete is idempotent, and purge drops only expired ones."""
+        with store.transaction() as tx:
+            tx.put_session(_session("a"), expected_seq=None)
+            tx.put_session(
+                attrs.evolve(_session("b"), expires_at=T0 - dt.timedelta(seconds=1)),
+                expected_seq=None,
+            )
+            tx.put_session(_session("c", username="v"), expected_seq=None)
+        with store.transaction() as tx:
+            assert {"a", "b"} == {r.ticket for r in tx.sessions_for("u")}
+            assert tx.purge_sessions(T0) == 1
+            assert {"a"} == {r.ticket for r in tx.sessions_for("u")}
+            tx.delete_session("a")
+            tx.delete_session("a")
+            assert tx.get_session("a") is None
+            assert tx.get_session("c") is not None
+
+    def test_ticket_not_in_repr(self) -> None:
+        """A ticket is a secret: it never shows in a repr."""
+        assert "secret-ticket" not in repr(_session("secret-ticket"))
+
+
+class TestInFlight:
+    def test_put_get_clear(self, store: Store) -> None:
+        """The in-flight set is one per account, replaced by put, removed by clear."""
+        first = InFlight(
+            username="u",
+            message_set_id="abc",
+            job_ids=("1", "2"),
+            version="13.0",
+            ticket="t",
+            sent_at=T0,
+        )
+        with store.transaction() as tx:
+            assert tx.get_in_flight("u") is None
+            tx.put_in_flight(first)
+        with store.transaction() as tx:
+            assert first == tx.get_in_flight("u")
+            check = attrs.evolve(first, kind="check", job_ids=())
+            tx.put_in_flight(check)
+            assert check == tx.get_in_flight("u")
+            assert tx.get_in_flight("v") is None
+            tx.clear_in_flight("u")
+            tx.clear_in_flight("u")
+            assert tx.get_in_flight("u") is None
+
+
+class TestSettings:
+    def test_put_get_replace(self, store: Store) -> None:
+        """A setting round-trips, is replaced by put, and is None when absent."""
+        with store.transaction() as tx:
+            assert tx.get_setting("owner_id") is None
+            tx.put_setting("owner_id", "{A}")
+        with store.transaction() as tx:
+            assert tx.get_setting("owner_id") == "{A}"
+            tx.put_setting("owner_id", "{B}")
+            assert tx.get_setting("owner_id") == "{B}"
+
+
+class TestTransactions:
+    def test_exception_rolls_everything_back(self, store: Store) -> None:
+        """An exception inside the block undoes every change made in it."""
+        with store.transaction() as tx:
+            kept = _add(tx, key="kept")
+            tx.put_session(_session("keep"), expected_seq=None)
+        with pytest.raises(RuntimeError):
+            self._change_everything_then_fail(store, kept)
+        with store.transaction() as tx:
+            assert tx.list_accounts() == ()
+            job = tx.get_job(kept)
+            assert job is not None
+            assert job.status == "pending"
+            assert [kept] == [j.id for j in tx.next_pending("u", limit=10)]
+            assert tx.count_jobs("u", "pending") == 1
+            assert tx.count_jobs("u", "done") == 0
+            assert tx.find_job("u", "lost") is None
+            assert tx.get_session("new") is None
+            assert tx.get_session("keep") is not None
+            assert tx.get_in_flight("u") is None
+            assert _add(tx, key="lost", n=3) != kept
+
+    @staticmethod
+    def _change_everything_then_fail(store: Store, kept: str) -> None:
+        with store.transaction() as tx:
+            tx.put_account(_account())
+            job = tx.get_job(kept)
+            assert job is not None
+            tx.put_job(attrs.evolve(job, status="done", txn_id="X"))
+            _add(tx, key="lost", n=2)
+            tx.put_session(_session("new"), expected_seq=None)
+            tx.delete_session("keep")
+            tx.put_in_flight(
+                InFlight(
+                    username="u",
+                    message_set_id="m",
+                    job_ids=(kept,),
+                    version="13.0",
+                    ticket="t",
+                    sent_at=T0,
+                )
+            )
+            raise RuntimeError
+
+    def test_no_nesting_and_no_use_after_end(self, store: Store) -> None:
+        """A transaction cannot be nested, and its object is dead once the block ends."""
+        with store.transaction() as tx:
+            with pytest.raises(StoreError):  # noqa: SIM117
+                with store.transaction():
+                    pass
+            tx.get_account("x")
+        with pytest.raises(StoreError):
+            tx.get_account("x")
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(["u", "v"]), st.sampled_from([None, "a", "b"])),
+        st.tuples(
+            st.just("status"),
+            st.integers(0, 6),
+            st.sampled_from(["pending", "sent", "done", "failed"]),
+        ),
+        st.tuples(st.just("defer"), st.integers(0, 6), st.sampled_from([None, "T"])),
+        st.tuples(st.just("rollback"), st.sampled_from(["u", "v"]), st.just(None)),
+    ),
+    max_size=25,
+)
+
+
+class TestSameBehaviour:
+    @given(ops=_OPS)
+    def test_memory_and_sqlite_agree(
+        self, tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, object, object]]
+    ) -> None:
+        """Any sequence of queue operations leaves MemoryStore and SQLiteStore in the same state."""
+        path = tmp_path_factory.mktemp("agree")
+        stores: list[Store] = [MemoryStore(), SQLiteStore(path / "s.sqlite")]
+        try:
+            outcomes = [_replay(s, ops) for s in stores]
+            assert outcomes[0] == outcomes[1]
+        finally:
+            for s in stores:
+                s.close()
+
+
+def _replay(store: Store, ops: list[tuple[Any, Any, Any]]) -> list[object]:
+    seen: list[object] = []
+    ids: list[str] = []
+    for op, a, b in ops:
+        try:
+            with store.transaction() as tx:
+                if op == "add":
+                    ids.append(_add(tx, username=a, key=b, n=len(ids)))
+                elif op == "rollback":
+                    _add(tx, username=a, n=99)
+                    raise KeyError(a)
+                elif ids:
+                    job = tx.get_job(ids[a % len(ids)])
+                    assert job is not None
+                    if op == "status":
+                        tx.put_job(attrs.evolve(job, status=b))
+                    else:
+                        tx.put_job(attrs.evolve(job, deferred_ticket=b))
+        except (StoreError, KeyError) as exc:
+            seen.append(type(exc).__name__)
+    with store.transaction() as tx:
+        for user in ("u", "v"):
+            seen.append([j.id for j in tx.next_pending(user, limit=100, exclude_ticket="T")])
+            seen.append([tx.count_jobs(user, s) for s in ("pending", "sent", "done", "failed")])
+        seen.append([(j.id, j.status, j.key, j.deferred_ticket) for j in tx.list_jobs()])
+    return seen
+
+
+def _enqueue_many(path: str, worker: int, count: int) -> None:
+    store = SQLiteStore(path)
+    for n in range(count):
+        with store.transaction() as tx:
+            tx.add_job(
+                username="u",
+                key=f"w{worker}-{n}",
+                request="{}",
+                request_type="InvoiceAdd",
+                min_version="13.0",
+                now=T0,
+            )
+    store.close()
+
+
+class TestSQLite:
+    def test_wal_and_persistence(self, tmp_path: Path) -> None:
+        """The file uses WAL journaling and a reopened store sees committed data."""
+        path = tmp_path / "q.sqlite"
+        store = SQLiteStore(path)
+        with store.transaction() as tx:
+            tx.put_account(_account())
+            job_id = _add(tx, key="k")
+        store.close()
+        reopened = SQLiteStore(path)
+        with reopened.transaction() as tx:
+            assert _account() == tx.get_account(_account().username)
+            job = tx.get_job(job_id)
+            assert job is not None
+            assert job.key == "k"
+        reopened.close()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    def test_unknown_schema_version(self, tmp_path: Path) -> None:
+        """A file from a newer qbwc is refused with a message saying what to do."""
+        path = tmp_path / "q.sqlite"
+        SQLiteStore(path).close()
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE schema_version SET version = 7")
+        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 1"):
+            SQLiteStore(path)
+
+    def test_foreign_database_refused(self, tmp_path: Path) -> None:
+        """A SQLite file that is not a qbwc database is refused, not modified."""
+        path = tmp_path / "other.sqlite"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE customers (id INTEGER)")
+        with pytest.raises(StoreError, match="not a qbwc database"):
+            SQLiteStore(path)
+
+    def test_not_sqlite_refused(self, tmp_path: Path) -> None:
+        """A file that is not SQLite at all gives a StoreError naming it."""
+        path = tmp_path / "junk.sqlite"
+        path.write_bytes(b"this is not a database" * 100)
+        with pytest.raises(StoreError, match=r"junk\.sqlite"):
+            SQLiteStore(path)
+
+    def test_closed_store_refuses(self, tmp_path: Path) -> None:
+        """A closed store raises StoreError instead of reopening silently."""
+        store = SQLiteStore(tmp_path / "q.sqlite")
+        store.close()
+        with pytest.raises(StoreError, match="closed"):  # noqa: SIM117
+            with store.transaction():
+                pass
+
+    def test_several_processes(self, tmp_path: Path) -> None:
+        """Three worker processes enqueueing at once lose nothing and never share an id."""
+        path = str(tmp_path / "q.sqlite")
+        SQLiteStore(path).close()
+        ctx = multiprocessing.get_context("spawn")
+        workers = [ctx.Process(target=_enqueue_many, args=(path, w, 30)) for w in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+            assert w.exitcode == 0
+        store = SQLiteStore(path)
+        with store.transaction() as tx:
+            jobs = tx.list_jobs()
+        store.close()
+        assert len(jobs) == 90
+        assert len({j.id for j in jobs}) == 90
+        assert {f"w{w}-{n}" for w in range(3) for n in range(30)} == {j.key for j in jobs}
