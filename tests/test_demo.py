@@ -1,0 +1,126 @@
+"""
+``qbwc demo``: one command, real HTTP on localhost, exit code 0 when it behaved as designed.
+
+Each test runs the real command (``qbwc.cli.main``), which starts the service
+on a temporary SQLite store behind the standard library's WSGI server and
+runs the Web Connector double against FakeQuickBooks over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qbwc import _demo
+from qbwc.cli import main
+
+REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    started = time.perf_counter()
+    code = main(["demo", *args])
+    elapsed = time.perf_counter() - started
+    assert elapsed < 10, f"the demo took {elapsed:.1f} s"
+    return code, capsys.readouterr().out
+
+
+class TestDemo:
+    def test_main_run(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The main run creates four documents, shows the 3140 failure with its reference."""
+        code, out = run(capsys)
+        assert code == 0
+        assert "Everything behaved as designed." in out
+        assert re.search(r"Service\s+http://127\.0\.0\.1:\d+/qbwc", out)
+        assert ".sqlite  (SQLite)" in out
+        # Progress as it goes, call by call.
+        for text in ("-> serverVersion", "-> authenticate", "-> sendRequestXML + company data",
+                     "<- 20%", "<- 100% (done)", "-> closeConnection"):  # fmt: skip
+            assert text in out
+        # The table: TxnIDs for what was created, the failure with its reference.
+        table = out.split("\nResult\n")[1].split("\n\n")[0].splitlines()[1:]
+        rows = {line.split()[0]: line for line in table}
+        assert len(rows) == 6
+        for key in ("estimate-2041", "invoice-1187", "invoice-1188", "invoice-1190"):
+            assert re.search(r"done\s+[0-9A-F]+-\d+", rows[key]), rows[key]
+        assert "3140" in rows["invoice-1189"]
+        reference = REFERENCE.search(rows["invoice-1189"])
+        assert reference is not None
+        assert 'There is an invalid reference to QuickBooks Customer "Pinecrest HOA"' in out
+        assert f"Support finds in the log: {reference.group()} job failed" in out
+        # The character outside Latin-1 is refused at enqueue, with the rule.
+        assert "refused  estimate-2042" in out
+        assert "U+0141 (LATIN CAPITAL LETTER L WITH STROKE): outside" in out
+        assert "ISO-8859-1" in out
+        assert "Connection Closed: 4 done, 1 failed." in out
+
+    def test_password_changed(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The old password gets "Invalid password for username"; the new one just works."""
+        code, out = run(capsys, "--scenario", "password-changed")
+        assert code == 0
+        assert '"nvu": wrong username or password' in out
+        assert "Invalid password for username" in out
+        assert out.index("Invalid password") < out.index("types the new password")
+        assert re.search(r"invoice-1187 .* done", out)
+
+    def test_different_company_file(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The wrong file: nothing sent, the message names both files, Disconnect, a reference."""
+        code, out = run(capsys, "--scenario", "different-company-file")
+        assert code == 0
+        assert "Nothing was sent." in out
+        assert '"Summit Ridge Construction (test copy)"' in out
+        assert 'choose "Disconnect" in Summit Ridge Billing' in out
+        assert REFERENCE.search(out)
+        assert "it holds 0 transactions" in out
+        assert re.search(r"invoice-1187 .* done", out)
+
+    def test_lost_response(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A lost response is recovered by asking QuickBooks: the invoice exists once."""
+        code, out = run(capsys, "--scenario", "lost-response")
+        assert code == 0
+        assert "the service still has it as 'sent'" in out
+        assert "status query: lost set" in out
+        assert "clear QuickBooks' stored answer" in out
+        assert "QuickBooks holds invoice #1187 1 time(s)." in out
+
+    def test_exit_code_1_when_something_misbehaves(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When an expectation fails, the demo says what and exits 1."""
+
+        def broken(rig: object, checks: _demo._Checks) -> None:
+            checks.expect(False, "the invoice was created twice")
+
+        monkeypatch.setitem(_demo._RUNNERS, "lost-response", broken)
+        code, out = run(capsys, "--scenario", "lost-response")
+        assert code == 1
+        assert "The demo did NOT behave as designed:" in out
+        assert "- the invoice was created twice" in out
+
+    def test_unknown_scenario(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An unknown --scenario is a usage error naming the choices."""
+        with pytest.raises(SystemExit) as exited:
+            main(["demo", "--scenario", "flood"])
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert "password-changed" in err
+        assert "lost-response" in err
+        with pytest.raises(ValueError, match="scenario='flood'"):
+            _demo.run_demo("flood")
+
+    def test_as_a_command(self) -> None:
+        """``python -m qbwc demo`` works from a shell: exit 0, no traceback, no log noise."""
+        done = subprocess.run(
+            [sys.executable, "-m", "qbwc", "demo"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Everything behaved as designed." in done.stdout
+        assert done.stderr == ""
