@@ -28,6 +28,24 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 _local = threading.local()
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# The prolog: an optional BOM, then white space, processing instructions and
+# comments, in any order.  A DOCTYPE can only stand there.
+_PROLOG_BYTES = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_PROLOG_TEXT = re.compile(r"\ufeff?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_DOCTYPE_BYTES = b"<!DOCTYPE"
+_DOCTYPE_TEXT = "<!DOCTYPE"
+
+
+def _starts_with_doctype(data: bytes | str) -> bool:
+    """Whether the prolog of *data* holds a DOCTYPE: refused before libxml2 reads it at all."""
+    if isinstance(data, bytes):
+        end = _PROLOG_BYTES.match(data)
+        return data.startswith(_DOCTYPE_BYTES, end.end() if end else 0)
+    end_text = _PROLOG_TEXT.match(data)
+    return data.startswith(_DOCTYPE_TEXT, end_text.end() if end_text else 0)
+
+
+_NO_DOCTYPE = "{what}: a DOCTYPE is not allowed (no DTDs or entity declarations)"
 
 
 def _parser() -> etree.XMLParser:
@@ -74,6 +92,8 @@ def parse_untrusted(
     if not data or not data.strip():
         msg = f"{what}: empty"
         raise XMLParseError(msg)
+    if _starts_with_doctype(data):
+        raise XMLParseError(_NO_DOCTYPE.format(what=what))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -82,7 +102,7 @@ def parse_untrusted(
     except ValueError as exc:  # e.g. lxml refusing odd str input
         msg = f"{what}: cannot be parsed ({exc})"
         raise XMLParseError(msg) from None
+    # Still checked after parsing, for encodings the prolog scan cannot read (UTF-16).
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
-        msg = f"{what}: a DOCTYPE is not allowed (no DTDs or entity declarations)"
-        raise XMLParseError(msg)
+        raise XMLParseError(_NO_DOCTYPE.format(what=what))
     return root
