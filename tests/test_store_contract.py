@@ -32,6 +32,7 @@ from qbwc.store import (
     Store,
     StoreError,
 )
+from tests.postgres import fresh_store as fresh_postgres_store
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -39,6 +40,9 @@ StoreFactory = Callable[[Path], Store]
 STORES: dict[str, StoreFactory] = {
     "memory": lambda _path: MemoryStore(),
     "sqlite": lambda path: SQLiteStore(path / "qbwc.sqlite"),
+    # A real server (tests/postgres.py: $QBWC_TEST_POSTGRES_DSN or a throwaway one; skips
+    # without one, fails under CI), emptied for each test.
+    "postgres": lambda _path: fresh_postgres_store(),
 }
 
 

@@ -18,7 +18,18 @@ Register = Callable[[Any], None]
 
 def _registrations() -> list[Register]:
     # Imported here so that ``import qbwc`` stays light.
+    from qbwc._db_cli import register as register_db  # noqa: PLC0415
+    from qbwc._demo import register as register_demo  # noqa: PLC0415
+    from qbwc._qwc_cli import register as register_qwc  # noqa: PLC0415
+    from qbwc._service_cli import register as register_service  # noqa: PLC0415
+    from qbwc.qbxml._cli import register as register_qbxml  # noqa: PLC0415
+
     registrations: list[Register] = []
+    registrations.append(register_qwc)
+    registrations.append(register_qbxml)
+    registrations.append(register_service)
+    registrations.append(register_db)
+    registrations.append(register_demo)
     return registrations
 
 

@@ -1,0 +1,46 @@
+"""What the ``manage.py qbwc_*`` commands share."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from django.core.management.base import CommandError  # type: ignore[import-untyped]
+
+from qbwc.exceptions import QBWCError
+
+
+def run(action: Callable[[], int | None]) -> None:
+    """Run *action*; qbwc's errors become one-line ``CommandError`` messages."""
+    try:
+        action()
+    except QBWCError as exc:
+        raise CommandError(str(exc)) from None
+    except KeyError as exc:
+        raise CommandError(f"not found: {exc.args[0]}") from None
+
+
+def read_password(options: dict[str, Any]) -> str:
+    """The password from stdin (``--password-stdin``) or typed twice at a terminal."""
+    stdin: TextIO = options.get("stdin") or sys.stdin
+    if options.get("password_stdin"):
+        text = stdin.readline().rstrip("\r\n")
+    elif stdin.isatty():
+        text = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != text:
+            raise CommandError("the two passwords differ")
+    else:
+        raise CommandError("use --password-stdin when not on a terminal")
+    if not text:
+        raise CommandError("the password must not be empty")
+    return text
+
+
+def table(out: Any, rows: Sequence[tuple[str, ...]]) -> None:
+    """Write *rows* as aligned columns (the first row is the heading)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.write("  ".join(cells).rstrip())

@@ -1,0 +1,63 @@
+"""``manage.py qbwc_account add|list|password|disconnect``: Web Connector logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
+
+from qbwc.django._conf import get_service
+from qbwc.django.management._common import read_password, run, table
+
+
+class Command(BaseCommand):  # type: ignore[misc]
+    help = "Add, list, re-password or disconnect the accounts the Web Connector logs in with."
+    stealth_options = ("stdin",)  # call_command(..., stdin=io.StringIO("password"))
+
+    def add_arguments(self, parser: Any) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        add = actions.add_parser("add", help="add an account (password from a prompt or stdin)")
+        add.add_argument("user", help="the UserName in the account's QWC file")
+        add.add_argument("--password-stdin", action="store_true", help="read the password")
+        actions.add_parser("list", help="list accounts and their company files")
+        password = actions.add_parser("password", help="change an account's password")
+        password.add_argument("user")
+        password.add_argument("--password-stdin", action="store_true", help="read the password")
+        disconnect = actions.add_parser(
+            "disconnect", help="unlink the company file; the next sync links the open one"
+        )
+        disconnect.add_argument("user")
+        disconnect.add_argument(
+            "--new-file-id", action="store_true", help="also issue a new FileID (new QWC file)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        run(lambda: getattr(self, "_" + options["action"])(options))
+
+    def _add(self, options: dict[str, Any]) -> None:
+        account = get_service().add_account(options["user"], read_password(options))
+        self.stdout.write(f"added {account.username!r} (FileID {{{str(account.file_id).upper()}}})")
+
+    def _password(self, options: dict[str, Any]) -> None:
+        get_service().set_password(options["user"], read_password(options))
+        self.stdout.write(f"password of {options['user']!r} changed; enter it in the Web Connector")
+
+    def _list(self, options: dict[str, Any]) -> None:
+        accounts = get_service().accounts()
+        if not accounts:
+            self.stdout.write("no accounts (add one with: manage.py qbwc_account add USER)")
+            return
+        rows = [("USER", "COMPANY FILE", "LINKED")]
+        for account in accounts:
+            company = "(not linked yet)"
+            if account.linked_file_id is not None:
+                company = f"{account.company_name} ({account.company_file})"
+            linked = "" if account.linked_at is None else f"{account.linked_at:%Y-%m-%d %H:%M}"
+            rows.append((account.username, company, linked))
+        table(self.stdout, rows)
+
+    def _disconnect(self, options: dict[str, Any]) -> None:
+        account = get_service().disconnect(options["user"], new_file_id=options["new_file_id"])
+        self.stdout.write(f"{account.username!r} is no longer linked to a company file")
+        if options["new_file_id"]:
+            self.stdout.write("a new FileID was issued: send the user a new QWC file (qbwc_qwc)")
