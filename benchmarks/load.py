@@ -487,7 +487,10 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 _AREAS = (
     ("scrypt (authenticate)", ("scrypt", "verify_password")),
-    ("store: database driver + SQL", ("psycopg", "sqlite3", "_pg_sql", "_sqlite", "psycopg_pool")),
+    (
+        "store: database driver + SQL",
+        ("psycopg", "sqlite3", "_pg_sql", "_sqlite", "store/_sql", "psycopg_pool"),
+    ),
     ("SOAP decode/encode (lxml)", ("_soap", "lxml", "_xml")),
     ("qbXML build/parse", ("qbxml",)),
     ("protocol core", ("_state", "_session", "_events")),

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import re
 import threading
 import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qbwc.cli import main
 from qbwc.qwc import QWCConfig
 from qbwc.store import SQLiteStore
-from qbwc.testing import FakeQuickBooks, FakeWebConnector
+from qbwc.testing import FakeQuickBooks, FakeWebConnector, http_transport
 from qbwc.wsgi import make_wsgi_app
 
 INVOICE = {
@@ -189,3 +193,141 @@ def test_serve(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         servers[0].shutdown()  # type: ignore[attr-defined]
         thread.join(10)
+
+
+@contextlib.contextmanager
+def _serving(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[int, str, Any]]:
+    """
+    Run ``qbwc serve`` in a thread; yield (the port it says, its first line, the service).
+
+    The port is read from what ``qbwc serve`` prints, not from the server object.
+    """
+    from wsgiref import simple_server
+
+    real_server = simple_server.make_server
+    servers: list[Any] = []
+    services: list[Any] = []
+
+    def tracking_server(*args: Any, **kwargs: Any) -> Any:
+        servers.append(real_server(*args, **kwargs))
+        return servers[-1]
+
+    def tracking_app(service: Any) -> Any:
+        services.append(service)
+        return make_wsgi_app(service)
+
+    monkeypatch.setattr(simple_server, "make_server", tracking_server)
+    monkeypatch.setattr("qbwc.wsgi.make_wsgi_app", tracking_app)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
+    thread.start()
+    err = ""
+    try:
+        for _ in range(400):
+            err += capsys.readouterr().err
+            if "listening on" in err or codes:
+                break
+            threading.Event().wait(0.025)
+        line = next((x for x in err.splitlines() if "listening on" in x), "")
+        assert line, f"qbwc serve did not start: exit {codes}, {err!r}"
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))  # type: ignore[union-attr]
+        yield port, line, services[0]
+    finally:
+        if servers:
+            servers[0].shutdown()
+        thread.join(10)
+    assert codes == [0]
+
+
+class TestServeOptions:
+    def test_port_zero_prints_the_bound_port(
+        self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--port 0 prints the port the system picked, and the service answers there."""
+        argv = ["serve", "--db", db, "--port", "0"]
+        with _serving(argv, monkeypatch, capsys) as (port, line, _service):
+            assert port != 0
+            assert f"(database {db}, OwnerID {{" in line
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/qbwc?wsdl", timeout=10) as r:
+                assert b"wsdl:definitions" in r.read()
+
+    def test_busy_timeout_reaches_the_service(
+        self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--busy-timeout sets the service's busy_timeout; without it the service default holds."""
+        argv = ["serve", "--db", db, "--port", "0"]
+        with _serving([*argv, "--busy-timeout", "7.5"], monkeypatch, capsys) as (*_, service):
+            assert service.busy_timeout == 7.5
+        with _serving(argv, monkeypatch, capsys) as (*_, service):
+            assert service.busy_timeout == 120.0
+
+    def test_bad_busy_timeout_is_one_line(
+        self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A busy timeout out of range exits 1 with the setting named; no server starts."""
+        from wsgiref import simple_server
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the server must not start")
+
+        monkeypatch.setattr(simple_server, "make_server", refuse)
+        assert main(["serve", "--db", db, "--port", "0", "--busy-timeout", "-1"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("qbwc serve: busy_timeout: ")
+        assert err.count("\n") == 1
+
+    def test_db_and_dsn_exclude_each_other(
+        self, db: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--db and --dsn together are a usage error (exit 2): one store or the other."""
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--db", db, "--dsn", "postgresql://x@localhost/x"])
+        assert exit_info.value.code == 2
+        assert "not allowed with argument" in capsys.readouterr().err
+
+    def test_empty_dsn_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An empty --dsn is refused by name, not taken as "the SQLite default"."""
+        assert main(["jobs", "--dsn", " "]) == 1
+        assert "qbwc jobs: dsn: is empty" in capsys.readouterr().err
+
+    def test_serve_postgres_from_the_environment(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """With $QBWC_DSN (or --dsn), the commands and serve use PostgreSQL; --db overrides it."""
+        from tests.postgres import fresh_store, postgres_dsn
+
+        fresh_store().close()  # empties the shared test database
+        dsn = postgres_dsn()
+        monkeypatch.setenv("QBWC_DSN", dsn)
+        monkeypatch.setattr("sys.stdin", io.StringIO("pw\n"))
+        assert main(["account", "add", "kristy", "--password-stdin"]) == 0
+        path = tmp_path / "invoice.json"
+        path.write_text(json.dumps(INVOICE))
+        assert main(["enqueue", str(path), "--user", "kristy", "--dsn", dsn]) == 0
+        assert main(["jobs", "--db", db]) == 0  # --db wins over the environment
+        assert "no jobs" in capsys.readouterr().out
+
+        qb = FakeQuickBooks.sample()
+        with _serving(["serve", "--port", "0"], monkeypatch, capsys) as (port, line, service):
+            assert "(database PostgreSQL 127.0.0.1:" in line
+            url = f"http://127.0.0.1:{port}/qbwc"
+            wc = FakeWebConnector(None, qb, url=url, transport=http_transport(url))
+            qwc = service.qwc(
+                "kristy", app_url="https://localhost/q", app_support="https://localhost/"
+            )
+            wc.add_application(qwc, password="pw")
+            assert wc.run_session().completed
+        assert [i.subtotal for i in qb.invoices] == [Decimal("301.00")]
+        capsys.readouterr()
+        assert main(["jobs", "--dsn", dsn]) == 0
+        out = capsys.readouterr().out
+        txn_id = qb.invoices[0].txn_id
+        assert txn_id is not None
+        assert "done" in out
+        assert txn_id in out

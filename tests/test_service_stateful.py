@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -209,10 +210,16 @@ class ServiceMachine(RuleBasedStateMachine):
         assert statuses <= {"done", "failed"}, statuses
 
     def teardown(self) -> None:
-        if self.rig is not None:
-            self.settle()
-            self.rig.store.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        # The folder goes even when settle() fails: a failure is replayed and
+        # shrunk over hundreds of machines, each with its own folder.
+        try:
+            if self.rig is not None:
+                try:
+                    self.settle()
+                finally:
+                    self.rig.store.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 ServiceMachine.TestCase.settings = settings(
@@ -223,3 +230,18 @@ ServiceMachine.TestCase.settings = settings(
 )
 TestServiceMachine = ServiceMachine.TestCase
 TestServiceMachine.__doc__ = "Random conversations with faults keep every invariant."
+
+
+class TestMachineCleanup:
+    def test_folder_removed_when_settle_fails(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """teardown() removes the machine's folder even when its final settle() fails."""
+        machine = ServiceMachine()
+        machine.start(batch=1, attempts=1)
+
+        def never_settles() -> None:
+            raise AssertionError("the queue never settled")
+
+        monkeypatch.setattr(machine, "settle", never_settles)
+        with pytest.raises(AssertionError, match="never settled"):
+            machine.teardown()
+        assert not machine.folder.exists()

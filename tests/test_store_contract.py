@@ -183,6 +183,18 @@ class TestJobs:
             with store.transaction() as tx:
                 tx.put_job(attrs.evolve(job, id="424242"))
 
+    def test_impossible_ids_are_absent(self, store: Store) -> None:
+        """An id no row can have (non-ASCII digits, too large, signed) is absent, not a crash."""
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+        assert job is not None
+        for job_id in ("²", "٣", "-1", "", "9" * 30):
+            with store.transaction() as tx:
+                assert tx.get_job(job_id) is None
+            with pytest.raises(StoreError):  # noqa: SIM117
+                with store.transaction() as tx:
+                    tx.put_job(attrs.evolve(job, id=job_id))
+
     def test_queue_order_limit_and_counts(self, store: Store) -> None:
         """Queue: oldest first, limited, deferred jobs skipped; a requeued job keeps its place."""
         with store.transaction() as tx:

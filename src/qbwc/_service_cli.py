@@ -1,8 +1,10 @@
 """
 The service commands: ``qbwc serve``, ``qbwc account ...``, ``qbwc enqueue``, ``qbwc jobs``.
 
-All of them work on one SQLite file (``--db``, default ``qbwc.sqlite``), which
-also keeps the application's OwnerID, created on first use.
+All of them work on one store, which also keeps the application's OwnerID
+(created on first use): a SQLite file (``--db``, default ``qbwc.sqlite``) or a
+PostgreSQL database (``--dsn``, or ``$QBWC_DSN`` when ``--db`` is not given;
+its schema is installed with ``qbwc db upgrade``).
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from qbwc._db_cli import DSN_ENV
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
 
-_DB_HELP = "the SQLite database (created when missing; default: %(default)s)"
+_DEFAULT_DB = "qbwc.sqlite"
+_DB_HELP = f"the SQLite database (created when missing; default: {_DEFAULT_DB})"
+_DSN_HELP = f"a PostgreSQL database instead (libpq DSN or URL; default: ${DSN_ENV} unless --db)"
 _OWNER_SETTING = "owner_id"
 
 
@@ -28,7 +34,7 @@ def register(subparsers: Any) -> None:
     """Add ``serve``, ``account``, ``enqueue`` and ``jobs``."""
     serve = subparsers.add_parser(
         "serve",
-        help="run the Web Connector service on a SQLite database",
+        help="run the Web Connector service on a SQLite or PostgreSQL database",
         description=(
             "Run the Web Connector SOAP service with the standard library's WSGI server. "
             "For production run qbwc.wsgi.make_wsgi_app under gunicorn (or qbwc.asgi under "
@@ -40,8 +46,14 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
     serve.add_argument("--app-name", default="qbwc", help="name used in messages (%(default)s)")
     serve.add_argument("--batch-size", type=int, default=1, help="requests per round trip")
+    serve.add_argument(
+        "--busy-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a session silent this long no longer makes a new one busy (default: 120)",
+    )
     _owner(serve)
-    serve.set_defaults(func=_serve)
+    serve.set_defaults(func=_closing(_serve))
 
     account = subparsers.add_parser(
         "account", help="manage Web Connector accounts", description="Manage accounts."
@@ -53,15 +65,15 @@ def register(subparsers: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     _db(add)
-    add.set_defaults(func=_account_add)
+    add.set_defaults(func=_closing(_account_add))
     passwd = actions.add_parser("passwd", help="change an account's password")
     passwd.add_argument("user")
     passwd.add_argument("--password-stdin", action="store_true")
     _db(passwd)
-    passwd.set_defaults(func=_account_passwd)
+    passwd.set_defaults(func=_closing(_account_passwd))
     listing = actions.add_parser("list", help="list accounts and their company files")
     _db(listing)
-    listing.set_defaults(func=_account_list)
+    listing.set_defaults(func=_closing(_account_list))
     disconnect = actions.add_parser(
         "disconnect", help="unlink the company file: the next sync links the one it finds"
     )
@@ -70,7 +82,7 @@ def register(subparsers: Any) -> None:
         "--new-file-id", action="store_true", help="also issue a new FileID (a new QWC file)"
     )
     _db(disconnect)
-    disconnect.set_defaults(func=_account_disconnect)
+    disconnect.set_defaults(func=_closing(_account_disconnect))
     qwc = actions.add_parser("qwc", help="write the account's .QWC file")
     qwc.add_argument("user")
     qwc.add_argument("--url", required=True, help="AppURL: where the service answers (https)")
@@ -81,7 +93,7 @@ def register(subparsers: Any) -> None:
     qwc.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     _db(qwc)
     _owner(qwc)
-    qwc.set_defaults(func=_account_qwc)
+    qwc.set_defaults(func=_closing(_account_qwc))
 
     enqueue = subparsers.add_parser(
         "enqueue",
@@ -95,18 +107,34 @@ def register(subparsers: Any) -> None:
     enqueue.add_argument("--user", required=True, help="the account")
     enqueue.add_argument("--key", help="idempotency key (one request only)")
     _db(enqueue)
-    enqueue.set_defaults(func=_enqueue)
+    enqueue.set_defaults(func=_closing(_enqueue))
 
     jobs = subparsers.add_parser("jobs", help="show the job queue", description="Show jobs.")
     jobs.add_argument("--user", help="only this account's jobs")
     jobs.add_argument("--status", choices=["pending", "sent", "done", "failed"])
     jobs.add_argument("--limit", type=int, help="at most this many")
     _db(jobs)
-    jobs.set_defaults(func=_jobs)
+    jobs.set_defaults(func=_closing(_jobs))
+
+
+def _closing(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run *command*, then close the store it opened (a PostgreSQL pool holds connections)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        finally:
+            store = getattr(args, "opened_store", None)
+            if store is not None:
+                store.close()
+
+    return run
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default="qbwc.sqlite", metavar="PATH", help=_DB_HELP)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--db", metavar="PATH", help=_DB_HELP)
+    where.add_argument("--dsn", help=_DSN_HELP)
 
 
 def _owner(parser: argparse.ArgumentParser) -> None:
@@ -115,13 +143,39 @@ def _owner(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _service(args: argparse.Namespace, **settings: Any) -> Any:
+def _service(args: argparse.Namespace, store: Any = None, **settings: Any) -> Any:
     from qbwc._service import WebConnectorService  # noqa: PLC0415
-    from qbwc.store import SQLiteStore  # noqa: PLC0415
 
-    store = SQLiteStore(args.db)
+    if store is None:
+        store, _ = _store(args)
     owner_id = _owner_id(store, getattr(args, "owner_id", None))
     return WebConnectorService(store=store, owner_id=owner_id, **settings)
+
+
+def _store(args: argparse.Namespace) -> tuple[Any, str]:
+    """
+    The store the options name, and where it is (for messages, without a password).
+
+    ``--dsn``, else ``--db``, else ``$QBWC_DSN``, else ``qbwc.sqlite``.
+    """
+    dsn = args.dsn
+    if dsn is None and args.db is None:
+        dsn = os.environ.get(DSN_ENV) or None
+    if dsn is None:
+        from qbwc.store import SQLiteStore  # noqa: PLC0415
+
+        path = args.db or _DEFAULT_DB
+        args.opened_store = SQLiteStore(path)
+        return args.opened_store, path
+    if not dsn.strip():
+        raise ConfigurationError("dsn", "is empty: give a libpq connection string or URL")
+    try:
+        from qbwc.store import _postgres  # noqa: PLC0415
+    except ImportError as exc:
+        rule = f"needs psycopg 3 and psycopg-pool: pip install 'qbwc-toolkit[postgres]' ({exc})"
+        raise ConfigurationError("dsn", rule) from None
+    args.opened_store = _postgres.PostgresStore(dsn)
+    return args.opened_store, _postgres._where(dsn)
 
 
 def _owner_id(store: Any, given: str | None) -> uuid.UUID:
@@ -165,16 +219,21 @@ def _serve(args: argparse.Namespace) -> int:
 
     from qbwc.wsgi import make_wsgi_app  # noqa: PLC0415
 
-    service = _service(args, app_name=args.app_name, batch_size=args.batch_size)
+    settings: dict[str, Any] = {"app_name": args.app_name, "batch_size": args.batch_size}
+    if args.busy_timeout is not None:
+        settings["busy_timeout"] = args.busy_timeout
+    store, where = _store(args)
+    service = _service(args, store, **settings)
 
     class _Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *values: Any) -> None:
             sys.stderr.write(f"qbwc serve: {self.address_string()} {format % values}\n")
 
     with make_server(args.host, args.port, make_wsgi_app(service), handler_class=_Quiet) as httpd:
+        # With --port 0 the system picks the port: say which.
         print(
-            f"qbwc serve: listening on http://{args.host}:{args.port}/ "
-            f"(database {args.db}, OwnerID {{{str(service.owner_id).upper()}}}); Ctrl+C stops",
+            f"qbwc serve: listening on http://{args.host}:{httpd.server_port}/ "
+            f"(database {where}, OwnerID {{{str(service.owner_id).upper()}}}); Ctrl+C stops",
             file=sys.stderr,
         )
         httpd.serve_forever()
@@ -296,4 +355,3 @@ def _table(rows: Sequence[tuple[str, ...]]) -> None:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
-

@@ -2,8 +2,12 @@
 Where a :class:`~qbwc.WebConnectorService` keeps accounts, the job queue and sessions.
 
 :class:`MemoryStore` is for tests and single-process use; :class:`SQLiteStore`
-is the embedded default.  Both implement the :class:`Store` protocol, which is
-all the service relies on.  See ``docs/service.md``.
+is the embedded default (several worker processes on one machine);
+:class:`PostgresStore` serves several machines from one database (the
+``postgres`` extra: it and its helpers, ``postgres_upgrade`` and friends, are
+imported on first use, so ``import qbwc.store`` never needs psycopg).  All
+implement the :class:`Store` protocol, which is all the service relies on.
+See ``docs/service.md`` and ``docs/scale-out.md``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ The PostgreSQL store: several worker processes on several machines, one database
 
 Needs the ``postgres`` extra (``pip install 'qbwc-toolkit[postgres]'``: psycopg 3
 and psycopg-pool); ``qbwc.store`` imports it on first use only.  The SQL
-itself, which does not depend on the driver, is in ``_pg_sql.py``.
+itself, which does not depend on the driver, is in ``_pg_sql.py`` (and the
+statements shared with SQLite in ``_sql.py``).
 
 Theory of operation
 -------------------

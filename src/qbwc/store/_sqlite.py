@@ -10,20 +10,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal, cast, final
-from uuid import UUID
+from typing import Any, Final, Literal, final
 
-from qbwc.store._protocol import (
-    Account,
-    InFlight,
-    Job,
-    JobError,
-    JobResponse,
-    JobStatus,
-    SessionRecord,
-    StaleSessionError,
-    StoreError,
-)
+from qbwc.store._protocol import StoreError
+from qbwc.store._sql import Dialect, SQLTransaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -87,12 +77,6 @@ INSERT INTO schema_version (version) VALUES (1);
 """
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# Every job query selects the same columns, in this order (see _job).
-_SELECT_JOBS: Final = (
-    "SELECT id, username, key, request, request_type, min_version, status, attempts, txn_id, "
-    "response, error_code, error_message, error_reference, deferred_ticket, created_at, "
-    "updated_at FROM jobs"
-)
 
 
 def _micros(value: dt.datetime) -> int:
@@ -224,7 +208,7 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             msg = f"{self.path}: cannot start a transaction ({exc})"
             raise StoreError(msg) from None
-        tx = _SQLiteTransaction(conn)
+        tx = _SQLiteTransaction(conn, str(self.path))
         try:
             yield tx
         except BaseException:
@@ -243,300 +227,34 @@ class SQLiteStore:
         self._closed = True
 
 
-class _SQLiteTransaction:
-    """The operations of one :class:`SQLiteStore` transaction."""
+class _SQLiteDialect(Dialect):
+    """SQLite: ``?`` markers, ``INSERT OR REPLACE``; timestamps as microseconds, ids as JSON."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.closed = False
+    def stamp(self, value: dt.datetime) -> int:
+        return _micros(value)
 
-    def _x(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        if self.closed:
-            msg = "the transaction has ended"
-            raise StoreError(msg)
-        return self.conn.execute(sql, params)
+    def time(self, value: Any) -> dt.datetime:
+        return _time(value)
 
-    # -- accounts ---------------------------------------------------------
-    def get_account(self, username: str, *, for_update: bool = False) -> Account | None:
-        # BEGIN IMMEDIATE already holds the database's write lock: that is the claim.
-        row = self._x(
-            "SELECT username, password_hash, file_id, linked_file_id, company_file, "
-            "company_name, linked_at FROM accounts WHERE username = ?",
-            (username,),
-        ).fetchone()
-        return None if row is None else _account(row)
+    def job_ids(self, ids: tuple[str, ...]) -> str:
+        return json.dumps(list(ids))
 
-    def put_account(self, account: Account) -> None:
-        self._x(
-            "INSERT OR REPLACE INTO accounts (username, password_hash, file_id, "
-            "linked_file_id, company_file, company_name, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                account.username,
-                account.password_hash,
-                str(account.file_id),
-                None if account.linked_file_id is None else str(account.linked_file_id),
-                account.company_file,
-                account.company_name,
-                None if account.linked_at is None else _micros(account.linked_at),
-            ),
-        )
-
-    def list_accounts(self) -> tuple[Account, ...]:
-        rows = self._x(
-            "SELECT username, password_hash, file_id, linked_file_id, company_file, "
-            "company_name, linked_at FROM accounts ORDER BY username"
-        ).fetchall()
-        return tuple(_account(row) for row in rows)
-
-    # -- jobs -------------------------------------------------------------
-    def add_job(
-        self,
-        *,
-        username: str,
-        key: str | None,
-        request: str,
-        request_type: str,
-        min_version: str,
-        now: dt.datetime,
-    ) -> Job:
-        stamp = _micros(now)
-        try:
-            cursor = self._x(
-                "INSERT INTO jobs (username, key, request, request_type, min_version, status, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (username, key, request, request_type, min_version, stamp, stamp),
-            )
-        except sqlite3.IntegrityError:
-            msg = f"account {username!r} already has a job with key {key!r}"
-            raise StoreError(msg) from None
-        return Job(
-            id=str(cursor.lastrowid),
-            username=username,
-            key=key,
-            request=request,
-            request_type=request_type,
-            min_version=min_version,
-            created_at=_time(stamp),
-            updated_at=_time(stamp),
-        )
-
-    def get_job(self, job_id: str) -> Job | None:
-        if not job_id.isdigit():
-            return None
-        row = self._x(_SELECT_JOBS + " WHERE id = ?", (int(job_id),)).fetchone()
-        return None if row is None else _job(row)
-
-    def find_job(self, username: str, key: str) -> Job | None:
-        row = self._x(_SELECT_JOBS + " WHERE username = ? AND key = ?", (username, key)).fetchone()
-        return None if row is None else _job(row)
-
-    def put_job(self, job: Job) -> None:
-        error = job.error
-        cursor = self._x(
-            "UPDATE jobs SET status = ?, attempts = ?, txn_id = ?, response = ?, "
-            "error_code = ?, error_message = ?, error_reference = ?, deferred_ticket = ?, "
-            "updated_at = ? WHERE id = ? AND username = ? AND request = ?",
-            (
-                job.status,
-                job.attempts,
-                job.txn_id,
-                None if job.response is None else json.dumps(job.response.to_dict()),
-                None if error is None else error.code,
-                None if error is None else error.message,
-                None if error is None else error.reference,
-                job.deferred_ticket,
-                _micros(job.updated_at),
-                int(job.id),
-                job.username,
-                job.request,
-            ),
-        )
-        if cursor.rowcount != 1:
-            msg = f"job {job.id} does not exist (or its account or request changed)"
-            raise StoreError(msg)
-
-    def next_pending(
-        self, username: str, *, limit: int, exclude_ticket: str | None = None
-    ) -> tuple[Job, ...]:
-        rows = self._x(
-            _SELECT_JOBS + " WHERE username = ? AND status = 'pending' "
-            "AND (deferred_ticket IS NULL OR deferred_ticket IS NOT ?) ORDER BY id LIMIT ?",
-            (username, exclude_ticket, limit),
-        ).fetchall()
-        return tuple(_job(row) for row in rows)
-
-    def count_jobs(self, username: str, status: JobStatus) -> int:
-        row = self._x(
-            "SELECT count(*) FROM jobs WHERE username = ? AND status = ?", (username, status)
-        ).fetchone()
-        return int(row[0])
-
-    def list_jobs(
-        self,
-        *,
-        username: str | None = None,
-        status: JobStatus | None = None,
-        limit: int | None = None,
-    ) -> tuple[Job, ...]:
-        where: list[str] = []
-        params: list[Any] = []
-        if username is not None:
-            where.append("username = ?")
-            params.append(username)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        sql = _SELECT_JOBS
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return tuple(_job(row) for row in self._x(sql, tuple(params)).fetchall())
-
-    # -- sessions ---------------------------------------------------------
-    def get_session(self, ticket: str) -> SessionRecord | None:
-        row = self._x(
-            "SELECT ticket, username, state, seq, expires_at, active FROM sessions "
-            "WHERE ticket = ?",
-            (ticket,),
-        ).fetchone()
-        return None if row is None else _session(row)
-
-    def put_session(self, record: SessionRecord, *, expected_seq: int | None) -> SessionRecord:
-        values = (record.username, record.state, _micros(record.expires_at), int(record.active))
-        if expected_seq is None:
-            try:
-                self._x(
-                    "INSERT INTO sessions (ticket, username, state, expires_at, active, seq) "
-                    "VALUES (?, ?, ?, ?, ?, 0)",
-                    (record.ticket, *values),
-                )
-            except sqlite3.IntegrityError:
-                msg = "session changed concurrently (it already exists)"
-                raise StaleSessionError(msg) from None
-            seq = 0
-        else:
-            cursor = self._x(
-                "UPDATE sessions SET username = ?, state = ?, expires_at = ?, active = ?, "
-                "seq = seq + 1 WHERE ticket = ? AND seq = ? AND username = ?",
-                (*values, record.ticket, expected_seq, record.username),
-            )
-            if cursor.rowcount != 1:
-                msg = f"session changed concurrently (expected seq {expected_seq})"
-                raise StaleSessionError(msg)
-            seq = expected_seq + 1
-        return SessionRecord(
-            ticket=record.ticket,
-            username=record.username,
-            state=record.state,
-            seq=seq,
-            expires_at=_time(_micros(record.expires_at)),
-            active=record.active,
-        )
-
-    def delete_session(self, ticket: str) -> None:
-        self._x("DELETE FROM sessions WHERE ticket = ?", (ticket,))
-
-    def sessions_for(self, username: str) -> tuple[SessionRecord, ...]:
-        rows = self._x(
-            "SELECT ticket, username, state, seq, expires_at, active FROM sessions "
-            "WHERE username = ?",
-            (username,),
-        ).fetchall()
-        return tuple(_session(row) for row in rows)
-
-    def purge_sessions(self, now: dt.datetime) -> int:
-        cursor = self._x("DELETE FROM sessions WHERE expires_at < ?", (_micros(now),))
-        return int(cursor.rowcount)
-
-    # -- settings ---------------------------------------------------------
-    def get_setting(self, name: str) -> str | None:
-        row = self._x("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def put_setting(self, name: str, value: str) -> None:
-        self._x("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
-
-    # -- in flight --------------------------------------------------------
-    def get_in_flight(self, username: str) -> InFlight | None:
-        row = self._x(
-            "SELECT username, message_set_id, job_ids, kind, version, ticket, sent_at "
-            "FROM in_flight WHERE username = ?",
-            (username,),
-        ).fetchone()
-        if row is None:
-            return None
-        return InFlight(
-            username=row[0],
-            message_set_id=row[1],
-            job_ids=tuple(json.loads(row[2])),
-            kind=row[3],
-            version=row[4],
-            ticket=row[5],
-            sent_at=_time(row[6]),
-        )
-
-    def put_in_flight(self, in_flight: InFlight) -> None:
-        self._x(
-            "INSERT OR REPLACE INTO in_flight (username, message_set_id, job_ids, kind, "
-            "version, ticket, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                in_flight.username,
-                in_flight.message_set_id,
-                json.dumps(list(in_flight.job_ids)),
-                in_flight.kind,
-                in_flight.version,
-                in_flight.ticket,
-                _micros(in_flight.sent_at),
-            ),
-        )
-
-    def clear_in_flight(self, username: str) -> None:
-        self._x("DELETE FROM in_flight WHERE username = ?", (username,))
+    def read_job_ids(self, value: Any) -> tuple[str, ...]:
+        return tuple(json.loads(value))
 
 
-def _account(row: tuple[Any, ...]) -> Account:
-    return Account(
-        username=row[0],
-        password_hash=row[1],
-        file_id=UUID(row[2]),
-        linked_file_id=None if row[3] is None else UUID(row[3]),
-        company_file=row[4],
-        company_name=row[5],
-        linked_at=None if row[6] is None else _time(row[6]),
-    )
+_DIALECT: Final = _SQLiteDialect(
+    placeholder="?", prefix="", upsert="replace", distinct="IS NOT", returning_id=False
+)
 
 
-def _job(row: tuple[Any, ...]) -> Job:
-    error = None
-    if row[10] is not None:
-        error = JobError(code=row[10], message=row[11] or "", reference=row[12] or "")
-    return Job(
-        id=str(row[0]),
-        username=row[1],
-        key=row[2],
-        request=row[3],
-        request_type=row[4],
-        min_version=row[5],
-        status=cast(JobStatus, row[6]),
-        attempts=row[7],
-        txn_id=row[8],
-        response=None if row[9] is None else JobResponse.from_dict(json.loads(row[9])),
-        error=error,
-        deferred_ticket=row[13],
-        created_at=_time(row[14]),
-        updated_at=_time(row[15]),
-    )
+class _SQLiteTransaction(SQLTransaction):
+    """
+    The operations of one :class:`SQLiteStore` transaction.
 
+    ``BEGIN IMMEDIATE`` already holds the database's write lock, so an account
+    claim (``get_account(name, for_update=True)``) needs nothing more.
+    """
 
-def _session(row: tuple[Any, ...]) -> SessionRecord:
-    return SessionRecord(
-        ticket=row[0],
-        username=row[1],
-        state=row[2],
-        seq=row[3],
-        expires_at=_time(row[4]),
-        active=bool(row[5]),
-    )
+    def __init__(self, conn: sqlite3.Connection, where: str) -> None:
+        super().__init__(conn.execute, _DIALECT, where)
