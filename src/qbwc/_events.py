@@ -72,6 +72,21 @@ INT_MIN: Final = -(2**31)
 
 # XML 1.0 § 2.2 Char, complemented: what an XML document cannot carry at all.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The ASCII characters XML 1.0 cannot carry: the C0 controls but tab, LF and CR.
+_ASCII_CONTROLS: Final = bytes(set(range(32)) - {9, 10, 13})
+
+
+def _xml_safe(value: str) -> bool:
+    """
+    Whether XML 1.0 can carry every character of *value* (``_NOT_XML_CHAR`` finds none).
+
+    ASCII text (the qbXML documents that cross every call) is checked by deleting
+    the forbidden controls from its bytes in C, several times faster than the regex.
+    """
+    if value.isascii():
+        data = value.encode("ascii")
+        return len(data.translate(None, _ASCII_CONTROLS)) == len(data)
+    return _NOT_XML_CHAR.search(value) is None
 
 
 def _fail(inst: Any, attribute: attrs.Attribute[Any], rule: str) -> LocalProtocolError:
@@ -82,6 +97,8 @@ def _text(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A str that XML 1.0 can carry."""
     if type(value) is not str:
         raise _fail(inst, attribute, f"expected str, got {type(value).__name__}")
+    if _xml_safe(value):
+        return
     bad = _NOT_XML_CHAR.search(value)
     if bad is not None:
         char = bad.group()
@@ -117,10 +134,13 @@ def _optional_seconds(inst: Any, attribute: attrs.Attribute[Any], value: Any) ->
 def _not_keyword(*keywords: str, meaning: str) -> Any:
     """Refuse the strings the Web Connector reads as a special answer (any case)."""
     folded = frozenset(k.casefold() for k in keywords)
+    # Case folding never shortens a string, so nothing longer can fold to a keyword
+    # (and a long qbXML document is not copied just to find that out).
+    longest = max(len(k) for k in folded)
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         _text(inst, attribute, value)
-        if value.casefold() in folded:
+        if len(value) <= longest and value.casefold() in folded:
             raise _fail(inst, attribute, f"{value!r} would be read as {meaning}")
 
     return check

@@ -52,7 +52,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, final
+from json.encoder import encode_basestring_ascii as _quote
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeVar, final
 
 import attrs
 
@@ -96,6 +97,7 @@ from qbwc._events import (
     TryCompanyFile,
 )
 from qbwc._session import Session
+from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc._state import Phase, SessionState
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import (
@@ -121,6 +123,7 @@ from qbwc.store._protocol import (
 )
 
 if TYPE_CHECKING:
+    from qbwc.qbxml._hcp import HCPResponse
     from qbwc.qwc import QWCConfig
 
 __all__ = ["CompanyMismatch", "HTTPReply", "WebConnectorService"]
@@ -286,6 +289,48 @@ class CompanyMismatch:
     reference: str
 
 
+_T = TypeVar("_T")
+# attrs class -> a function (instance, changes) -> the evolved copy.
+_EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def _evolve(inst: _T, **changes: Any) -> _T:
+    """
+    ``attrs.evolve(inst, **changes)``: the same copy, through the same ``__init__``.
+
+    attrs.evolve walks the class's field list on every call; this compiles, once per
+    class, a function that passes each field straight to ``__init__`` (a handled
+    call makes several copies of its records).
+    """
+    cls = type(inst)
+    evolver = _EVOLVERS.get(cls)
+    if evolver is None:
+        evolver = _EVOLVERS[cls] = _make_evolver(cls)
+    return evolver(inst, changes)  # type: ignore[no-any-return]
+
+
+def _make_evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    fields = [(f.name, f.alias) for f in attrs.fields(cls) if f.init]
+    known = frozenset(alias for _, alias in fields)
+    arguments = ", ".join(
+        f"{alias}=changes[{alias!r}] if {alias!r} in changes else inst.{name}"
+        for name, alias in fields
+    )
+    source = "\n".join(
+        [
+            "def evolve(inst, changes):",
+            "    if not known(changes):",
+            "        unknown = sorted(set(changes) - set(names))",
+            "        raise TypeError(f'{cls.__name__} has no field(s) {unknown}')",
+            f"    return cls({arguments})",
+        ]
+    )
+    namespace: dict[str, Any] = {"cls": cls, "known": known.issuperset, "names": known}
+    # The source is made only of the class's own field names.
+    exec(compile(source, f"<qbwc evolve {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["evolve"]  # type: ignore[no-any-return]
+
+
 def _to_datetime(value: dt.datetime | str) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
@@ -307,37 +352,96 @@ class _Tally:
     interactive: bool = False
     tried_path: bool = False
 
-    seen_at: dt.datetime = attrs.field(
-        default=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), converter=_to_datetime
-    )
-
     @property
     def processed(self) -> int:
         return self.done + self.failed + self.deferred
 
 
-def _dump_record(state: SessionState, tally: _Tally) -> str:
-    service = attrs.asdict(tally)
-    service["seen_at"] = tally.seen_at.isoformat()
-    text = json.dumps({"core": state.to_dict(), "service": service}, separators=(",", ":"))
-    _remember(text, (state, tally))
+_TALLY_FIELDS: Final = tuple(field.name for field in attrs.fields(_Tally))
+# A stored session also says when its last call came ("seen_at", after the tally's
+# fields): the service reads it back beside the tally (see _load_record).
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# json.dumps(..., separators=(",", ":")), without building an encoder per call.
+_COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
+_BOOL_TEXT: Final = {True: "true", False: "false"}
+
+
+def _dump_record(state: SessionState, tally: _Tally, seen_at: dt.datetime) -> str:
+    """
+    The stored text of a session: ``_dump_record_json`` byte for byte, written faster.
+
+    Every handled call writes one, so the JSON is spelled out here field by field
+    (strings through the json module's own escaper).  A property test holds it equal
+    to the json.dumps reference; a tally holding anything but the plain types it is
+    made of takes the reference path.
+    """
+    t = tally
+    if not (
+        type(t.done) is type(t.failed) is type(t.deferred) is int
+        and type(t.total) is type(t.pauses) is int
+        and type(t.verified) is type(t.pausing) is type(t.interactive) is bool
+        and type(t.tried_path) is bool
+        and type(t.message) is type(t.reference) is str
+        and (t.version is None or type(t.version) is str)
+    ):
+        return _dump_record_json(state, tally, seen_at)
+    q = _quote
+    b = _BOOL_TEXT
+    s = state
+    major = "null" if s.qbxml_major is None else s.qbxml_major
+    minor = "null" if s.qbxml_minor is None else s.qbxml_minor
+    data = ",".join([f"[{q(k)},{q(v)}]" for k, v in s.data])
+    version = "null" if t.version is None else q(t.version)
+    text = (
+        f'{{"core":{{"ticket":{q(s.ticket)},"username":{q(s.username)},'
+        f'"phase":{q(s.phase.value)},"seq":{s.seq},'
+        f'"company_file":{q(s.company_file)},"country":{q(s.country)},'
+        f'"qbxml_major":{major},"qbxml_minor":{minor},'
+        f'"hcp_received":{b[s.hcp_received]},"lost_response":{b[s.lost_response]},'
+        f'"connection_error_count":{s.connection_error_count},'
+        f'"last_error":{q(s.last_error)},"request_count":{s.request_count},'
+        f'"data":[{data}]}},'
+        f'"service":{{"version":{version},"verified":{b[t.verified]},'
+        f'"done":{t.done},"failed":{t.failed},"deferred":{t.deferred},'
+        f'"total":{t.total},"pauses":{t.pauses},"pausing":{b[t.pausing]},'
+        f'"message":{q(t.message)},"reference":{q(t.reference)},'
+        f'"interactive":{b[t.interactive]},"tried_path":{b[t.tried_path]},'
+        f'"seen_at":{q(seen_at.isoformat())}}}}}'
+    )
+    _remember(text, (state, tally, seen_at))
+    return text
+
+
+def _dump_record_json(state: SessionState, tally: _Tally, seen_at: dt.datetime) -> str:
+    """The stored text of a session, by way of json.dumps (the reference for _dump_record)."""
+    service = {name: getattr(tally, name) for name in _TALLY_FIELDS}
+    service["seen_at"] = seen_at.isoformat()
+    text = _COMPACT_JSON.encode({"core": state.to_dict(), "service": service})
+    _remember(text, (state, tally, seen_at))
     return text
 
 
 # Stored session text -> its parsed values.  Keyed by the text itself, so a record
 # written by another process (different text) is always parsed afresh.
-_PARSED: dict[str, tuple[SessionState, _Tally]] = {}
+_PARSED: dict[str, tuple[SessionState, _Tally, dt.datetime]] = {}
 _PARSED_MAX: Final = 64
 _PARSED_LOCK: Final = threading.Lock()
 
 
-def _load_record(text: str) -> tuple[SessionState, _Tally]:
+def _load_record(text: str) -> tuple[SessionState, _Tally, dt.datetime]:
+    """A stored session: its core state, the service's tally, and when it was last seen."""
     cached = _PARSED.get(text)
     if cached is not None:
         return cached
     try:
         data = json.loads(text)
-        parsed = SessionState.from_dict(data["core"]), _Tally(**data["service"])
+        service = data["service"]
+        if not isinstance(service, dict):
+            msg = f"service: expected an object, got {type(service).__name__}"
+            raise TypeError(msg)
+        service = dict(service)
+        seen_at = _to_datetime(service.pop("seen_at", _EPOCH))
+        parsed = SessionState.from_dict(data["core"]), _Tally(**service), seen_at
     except (ValueError, KeyError, TypeError) as exc:
         msg = f"a stored session cannot be read ({exc})"
         raise StoreError(msg) from None
@@ -345,15 +449,59 @@ def _load_record(text: str) -> tuple[SessionState, _Tally]:
     return parsed
 
 
-def _remember(text: str, parsed: tuple[SessionState, _Tally]) -> None:
+def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> None:
     with _PARSED_LOCK:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[text] = parsed
 
 
-@attrs.frozen
-class _Step:
+# strHCPResponse text -> its parse.  The Web Connector sends the HCP document at
+# the start of every session, and for one company file it is the same text each
+# time (QuickBooks' host, company and preferences answers carry no clock); parse_hcp
+# is a pure function of the text and its result is frozen, so one parse serves all
+# of those sessions.  A document that does not parse is not kept (it raises again).
+_HCP_PARSED: dict[str, HCPResponse] = {}
+_HCP_PARSED_MAX: Final = 32
+_HCP_KEPT_CHARS: Final = 256 * 1024
+
+
+def _parse_hcp(text: str) -> HCPResponse:
+    """:func:`~qbwc.qbxml.parse_hcp`, remembered for the last few documents."""
+    last = _HCP_LAST
+    if last is not None and last[0] == text:  # comparing is cheaper than hashing
+        return last[1]
+    cached = _HCP_PARSED.get(text)
+    if cached is not None:
+        _remember_hcp_last(text, cached)
+        return cached
+    from qbwc.qbxml._hcp import parse_hcp  # noqa: PLC0415
+
+    hcp = parse_hcp(text)
+    if len(text) <= _HCP_KEPT_CHARS:
+        with _PARSED_LOCK:
+            if len(_HCP_PARSED) >= _HCP_PARSED_MAX:
+                _HCP_PARSED.pop(next(iter(_HCP_PARSED)))
+            _HCP_PARSED[text] = hcp
+        _remember_hcp_last(text, hcp)
+    return hcp
+
+
+# The document _parse_hcp saw last: usually the one the next session sends.
+_HCP_LAST: tuple[str, HCPResponse] | None = None
+
+
+def _remember_hcp_last(text: str, hcp: HCPResponse) -> None:
+    global _HCP_LAST  # noqa: PLW0603 - a one-entry cache in front of _HCP_PARSED
+    _HCP_LAST = (text, hcp)
+
+
+# (call type, reply type) pairs of serverVersion/clientVersion that a fresh
+# Session has accepted (see WebConnectorService._stateless).
+_STATELESS_CHECKED: set[tuple[type, type]] = set()
+
+
+class _Step(NamedTuple):
     """What one handled call produced: the reply and what to tell the host afterwards."""
 
     reply: AnyReply
@@ -447,7 +595,17 @@ class WebConnectorService:
         clock: Callable[[], float] = time.time,
         token: Callable[[int], str] = secrets.token_urlsafe,
     ) -> None:
-        from qbwc.qbxml._build import SUPPORTED_VERSIONS  # noqa: PLC0415
+        # The qbXML layer is imported here, not with qbwc, to keep ``import qbwc``
+        # light; the call handlers use it through these attributes.
+        from qbwc.qbxml._build import SUPPORTED_VERSIONS, build_request  # noqa: PLC0415
+        from qbwc.qbxml._hcp import highest_common_version  # noqa: PLC0415
+        from qbwc.qbxml._json import load  # noqa: PLC0415
+        from qbwc.qbxml._parse import parse_response  # noqa: PLC0415
+
+        self._build_request = build_request
+        self._highest_common_version = highest_common_version
+        self._load_request = load
+        self._parse_response = parse_response
 
         self.store = store
         try:
@@ -475,7 +633,7 @@ class WebConnectorService:
             rule = f"{max_qbxml_version!r} is not one of {', '.join(versions)}"
             raise ConfigurationError("max_qbxml_version", rule)
         self.max_qbxml_version = max_qbxml_version
-        self._versions = tuple(v for v in versions if _vkey(v) <= _vkey(max_qbxml_version))
+        self._versions = frozenset(v for v in versions if _vkey(v) <= _vkey(max_qbxml_version))
         self.batch_size = _positive("batch_size", batch_size, 1, 100)
         self.max_attempts = _positive("max_attempts", max_attempts, 1, 100)
         self.max_connection_retries = _positive(
@@ -484,6 +642,7 @@ class WebConnectorService:
         if not 1 <= session_timeout <= 86_400:
             raise ConfigurationError("session_timeout", "must be 1 to 86,400 seconds")
         self.session_timeout = float(session_timeout)
+        self._ttl = (self.session_timeout, dt.timedelta(seconds=self.session_timeout))
         if not 0 <= busy_timeout <= session_timeout:
             raise ConfigurationError("busy_timeout", "must be 0 to session_timeout seconds")
         self.busy_timeout = float(busy_timeout)
@@ -505,6 +664,12 @@ class WebConnectorService:
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self._clock = clock
         self._token = token
+        # (HCP document, (owner_id, max version), supported, version, stamp) of the
+        # last document checked: see _check_company.
+        self._hcp_facts: (
+            tuple[HCPResponse, tuple[uuid.UUID, str], tuple[str, ...], str | None, uuid.UUID | None]
+            | None
+        ) = None
 
     def __repr__(self) -> str:
         return f"<WebConnectorService owner_id={self.owner_id} store={self.store!r}>"
@@ -810,8 +975,6 @@ class WebConnectorService:
         come with status 500, other methods with 405, bodies over
         *max_body_bytes* with 413.
         """
-        from qbwc._soap import wsdl  # noqa: PLC0415
-
         method = method.upper()
         if method == "POST":
             if len(body) > self.max_body_bytes:
@@ -833,8 +996,6 @@ class WebConnectorService:
 
     def too_large(self, size: int) -> HTTPReply:
         """The 413 answer (with a SOAP fault) for a body of *size* bytes (-1: unknown)."""
-        from qbwc._soap import encode_fault  # noqa: PLC0415
-
         reference = self._report(logging.WARNING, "request body refused", size=size)
         shown = "of unknown size" if size < 0 else f"{size:,} bytes"
         message = (
@@ -844,8 +1005,6 @@ class WebConnectorService:
         return _xml_reply(413, encode_fault("soap:Client", message))
 
     def _respond(self, body: bytes) -> tuple[int, bytes]:
-        from qbwc._soap import decode_call, encode_fault, encode_reply  # noqa: PLC0415
-
         try:
             call = decode_call(body, max_bytes=self.max_body_bytes)
         except RemoteProtocolError as exc:
@@ -926,9 +1085,14 @@ class WebConnectorService:
 
     @staticmethod
     def _stateless(call: AnyCall, reply: AnyReply) -> AnyReply:
-        session = Session()
-        session.receive(call)
-        session.send(reply)
+        # A call before authenticate, in a fresh session: whether the core accepts
+        # the pair depends on the two types alone, so each pair is checked once.
+        pair = (type(call), type(reply))
+        if pair not in _STATELESS_CHECKED:
+            session = Session()
+            session.receive(call)
+            session.send(reply)
+            _STATELESS_CHECKED.add(pair)
         return reply
 
     def _client_version(self, version: str) -> AnyReply:
@@ -983,8 +1147,8 @@ class WebConnectorService:
             recent = now - dt.timedelta(seconds=self.busy_timeout)
             others = []
             for record in tx.sessions_for(username):
-                state, tally = _load_record(record.state)
-                if state.phase not in _FINISHED_PHASES and tally.seen_at >= recent:
+                state, _, seen_at = _load_record(record.state)
+                if state.phase not in _FINISHED_PHASES and seen_at >= recent:
                     log.info("account %r: another session is running; answered busy", username)
                     reply = Busy(ticket=ticket, postpone_seconds=self.busy_postpone_seconds)
                     session.send(reply)
@@ -1011,16 +1175,25 @@ class WebConnectorService:
             )
             session.send(reply)
             tally = _Tally(total=tx.count_jobs(username, "pending"))
-            tx.put_session(self._record(session.state, tally, now), expected_seq=None)
+            tx.put_session(self._record(session.state, tally, now, None), expected_seq=None)
         log.info("account %r: session started", username)
         return reply
 
-    def _record(self, state: SessionState, tally: _Tally, now: dt.datetime) -> SessionRecord:
+    def _record(
+        self, state: SessionState, tally: _Tally, now: dt.datetime, expected_seq: int | None
+    ) -> SessionRecord:
+        timeout, ttl = self._ttl
+        if timeout != self.session_timeout:  # changed after __init__
+            ttl = dt.timedelta(seconds=self.session_timeout)
+            self._ttl = (self.session_timeout, ttl)
         return SessionRecord(
             ticket=state.ticket,
             username=state.username,
-            state=_dump_record(state, attrs.evolve(tally, seen_at=now)),
-            expires_at=now + dt.timedelta(seconds=self.session_timeout),
+            state=_dump_record(state, tally, now),
+            # The seq the store will give it (it sets its own): a store may keep this
+            # record as it is rather than copy it.
+            seq=0 if expected_seq is None else expected_seq + 1,
+            expires_at=now + ttl,
             active=state.phase not in _FINISHED_PHASES,
         )
 
@@ -1039,7 +1212,7 @@ class WebConnectorService:
             if account is None:
                 tx.delete_session(record.ticket)
                 return _Step(self._stale(call))
-            state, tally = _load_record(record.state)
+            state, tally, _ = _load_record(record.state)
             session = Session(state)
             session.receive(call)
             ctx = _Context(tx=tx, session=session, tally=tally, account=account, now=now, call=call)
@@ -1048,7 +1221,10 @@ class WebConnectorService:
             if isinstance(call, CloseConnectionCall):
                 tx.delete_session(record.ticket)
             else:
-                tx.put_session(self._record(session.state, ctx.tally, now), expected_seq=record.seq)
+                tx.put_session(
+                    self._record(session.state, ctx.tally, now, record.seq),
+                    expected_seq=record.seq,
+                )
             if ctx.account is not account:
                 tx.put_account(ctx.account)
         return _Step(reply, tuple(ctx.notices))
@@ -1106,22 +1282,20 @@ class WebConnectorService:
             return NoRequest()
         pause = self._pause
         if pause is not None and ctx.tally.pauses < self.max_pauses and pause(ctx.account.username):
-            ctx.tally = attrs.evolve(ctx.tally, pauses=ctx.tally.pauses + 1, pausing=True)
+            ctx.tally = _evolve(ctx.tally, pauses=ctx.tally.pauses + 1, pausing=True)
             return PauseRequest()
         qbxml = self._next_message_set(ctx)
         if qbxml is None:
             if not ctx.tally.message:
-                ctx.tally = attrs.evolve(ctx.tally, message=self._summary(ctx))
+                ctx.tally = _evolve(ctx.tally, message=self._summary(ctx))
             return NoRequest()
         return RequestXML(qbxml=qbxml)
 
     def _check_company(self, ctx: _Context, call: SendRequestXMLCall) -> str | None:
         """Negotiate the version and verify the company file; a message when refused."""
-        from qbwc.qbxml._hcp import highest_common_version, parse_hcp  # noqa: PLC0415
-
         username = ctx.account.username
         try:
-            hcp = parse_hcp(call.hcp_response)
+            hcp = _parse_hcp(call.hcp_response)
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
@@ -1140,12 +1314,25 @@ class WebConnectorService:
                 "and nothing was sent. Run the update again.",
                 reference,
             )
-        supported = tuple(hcp.host.supported_qbxml_versions) or (
-            f"{call.major_version}.{call.minor_version}",
-        )
-        version = highest_common_version(
-            [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
-        )
+        facts = self._hcp_facts
+        if (
+            facts is not None
+            and facts[0] is hcp
+            and facts[1] == (self.owner_id, self.max_qbxml_version)
+        ):
+            # The same (memoized) document as last time: same versions, same stamp.
+            supported, version, stamp = facts[2], facts[3], facts[4]
+        else:
+            supported = tuple(hcp.host.supported_qbxml_versions) or (
+                f"{call.major_version}.{call.minor_version}",
+            )
+            version = self._highest_common_version(
+                [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
+            )
+            stamp = hcp.file_id(self.owner_id)
+            if hcp.host.supported_qbxml_versions:  # else *supported* came from the call
+                key = (self.owner_id, self.max_qbxml_version)
+                self._hcp_facts = (hcp, key, supported, version, stamp)
         if version is None:
             reference = self._report(
                 logging.WARNING, "no common qbXML version", username=username, supported=supported
@@ -1155,12 +1342,11 @@ class WebConnectorService:
                 f"{self.app_name} can write. Nothing was sent.",
                 reference,
             )
-        stamp = hcp.file_id(self.owner_id)
         open_name = hcp.company.company_name or "(no name)"
         open_path = call.company_file_name
         account = ctx.account
         if account.linked_file_id is None and stamp == account.file_id:
-            ctx.account = attrs.evolve(
+            ctx.account = _evolve(
                 account,
                 linked_file_id=stamp,
                 company_file=open_path,
@@ -1171,10 +1357,10 @@ class WebConnectorService:
         elif account.linked_file_id is not None and stamp == account.linked_file_id:
             if (open_path, open_name) != (account.company_file, account.company_name):
                 log.info("account %r: company file now %r (%s)", username, open_name, open_path)
-                ctx.account = attrs.evolve(account, company_file=open_path, company_name=open_name)
+                ctx.account = _evolve(account, company_file=open_path, company_name=open_name)
         else:
             return self._mismatch(ctx, stamp, open_name, open_path)
-        ctx.tally = attrs.evolve(ctx.tally, verified=True, version=version)
+        ctx.tally = _evolve(ctx.tally, verified=True, version=version)
         return None
 
     def _mismatch(
@@ -1213,7 +1399,7 @@ class WebConnectorService:
                 f"{self.app_name}, add it to the Web Connector, and run the update again."
             )
         ctx.fail(message, reference)
-        ctx.tally = attrs.evolve(ctx.tally, interactive=self._interactive_url is not None)
+        ctx.tally = _evolve(ctx.tally, interactive=self._interactive_url is not None)
         if self._on_company_mismatch is not None:
             ctx.notices.append(
                 (
@@ -1234,8 +1420,6 @@ class WebConnectorService:
 
     def _next_message_set(self, ctx: _Context) -> str | None:
         """The next qbXML to send (recovery first), persisted as in flight; None if none."""
-        from qbwc.qbxml._build import build_request  # noqa: PLC0415
-
         tx = ctx.tx
         username = ctx.account.username
         version = ctx.tally.version or self.max_qbxml_version
@@ -1244,7 +1428,7 @@ class WebConnectorService:
             # The answer to this set never arrived: ask QuickBooks what happened
             # (or finish clearing) before anything new is sent.
             if in_flight.kind == "clear":
-                data = build_request(
+                data = self._build_request(
                     [], version=in_flight.version, old_message_set_id=in_flight.message_set_id
                 )
             else:
@@ -1253,15 +1437,15 @@ class WebConnectorService:
                     username,
                     in_flight.message_set_id,
                 )
-                in_flight = attrs.evolve(in_flight, kind="check")
-                data = build_request(
+                in_flight = _evolve(in_flight, kind="check")
+                data = self._build_request(
                     [],
                     version=in_flight.version,
                     message_set_id=in_flight.message_set_id,
                     old_message_set_id=in_flight.message_set_id,
                     on_error="continueOnError",
                 )
-            tx.put_in_flight(attrs.evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
+            tx.put_in_flight(_evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
             return data.decode("ascii")
         chosen: list[tuple[Job, object]] = []
         chosen_ids: set[str] = set()
@@ -1279,7 +1463,7 @@ class WebConnectorService:
                     chosen_ids.add(job.id)
         while chosen:
             try:
-                data = build_request(
+                data = self._build_request(
                     [(job.id, model) for job, model in chosen],
                     version=version,
                     on_error="continueOnError",
@@ -1296,7 +1480,7 @@ class WebConnectorService:
         message_set_id = _message_set_id(data)
         for job, _ in chosen:
             tx.put_job(
-                attrs.evolve(
+                _evolve(
                     job,
                     status="sent",
                     attempts=job.attempts + 1,
@@ -1319,10 +1503,8 @@ class WebConnectorService:
 
     def _admit(self, ctx: _Context, job: Job, version: str) -> object | None:
         """The job's model if it can be sent at *version*; otherwise fail the job."""
-        from qbwc.qbxml._json import load  # noqa: PLC0415
-
         try:
-            model: object = load(json.loads(job.request))
+            model: object = self._load_request(json.loads(job.request))
         except (QBXMLError, ValueError) as exc:
             self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
             return None
@@ -1366,7 +1548,7 @@ class WebConnectorService:
             code=code,
             message=message,
         )
-        failed = attrs.evolve(
+        failed = _evolve(
             job,
             status="failed",
             error=JobError(code=code, message=message, reference=reference),
@@ -1375,7 +1557,7 @@ class WebConnectorService:
             updated_at=ctx.now,
         )
         ctx.tx.put_job(failed)
-        ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
+        ctx.tally = _evolve(ctx.tally, failed=ctx.tally.failed + 1)
         if self._on_job_failed is not None:
             ctx.notices.append((self._on_job_failed, failed))
         return failed
@@ -1383,8 +1565,6 @@ class WebConnectorService:
     # -- receiveResponseXML --------------------------------------------------------------------
 
     def _receive_response(self, ctx: _Context) -> AnyReply:
-        from qbwc.qbxml._parse import parse_response  # noqa: PLC0415
-
         call = ctx.call(ReceiveResponseXMLCall)
         username = ctx.account.username
         in_flight = ctx.tx.get_in_flight(username)
@@ -1398,7 +1578,7 @@ class WebConnectorService:
         if not call.response:
             return self._processor_failed(ctx, in_flight, call)
         try:
-            answer = parse_response(call.response)
+            answer = self._parse_response(call.response)
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.ERROR,
@@ -1485,7 +1665,7 @@ class WebConnectorService:
             for job_id in in_flight.job_ids:
                 job = ctx.tx.get_job(job_id)
                 if job is not None and job.status == "sent":
-                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                    ctx.tx.put_job(_evolve(job, status="pending", updated_at=ctx.now))
             ctx.tx.clear_in_flight(username)
             return
         if code in (None, 0) and answer.responses:
@@ -1499,7 +1679,7 @@ class WebConnectorService:
             self._unconfirmed(ctx, in_flight, code)
         # Drop QuickBooks' stored state before anything new is sent.
         ctx.tx.put_in_flight(
-            attrs.evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
+            _evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
         )
 
     def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
@@ -1524,11 +1704,11 @@ class WebConnectorService:
             response = answer.get(job_id)
             if response is None:
                 # Not processed (QuickBooks stopped before it): send it again later.
-                ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                ctx.tx.put_job(_evolve(job, status="pending", updated_at=ctx.now))
                 continue
             summary = _summary_of(response)
             if response.ok:
-                done = attrs.evolve(
+                done = _evolve(
                     job,
                     status="done",
                     txn_id=summary.txn_id,
@@ -1538,7 +1718,7 @@ class WebConnectorService:
                     updated_at=ctx.now,
                 )
                 ctx.tx.put_job(done)
-                ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
+                ctx.tally = _evolve(ctx.tally, done=ctx.tally.done + 1)
                 if response.is_warning:
                     log.info(
                         "job %s done with warning %s: %s",
@@ -1560,7 +1740,7 @@ class WebConnectorService:
                     attempts=job.attempts,
                 )
                 ctx.tx.put_job(
-                    attrs.evolve(
+                    _evolve(
                         job,
                         status="pending",
                         error=JobError(
@@ -1571,7 +1751,7 @@ class WebConnectorService:
                         updated_at=ctx.now,
                     )
                 )
-                ctx.tally = attrs.evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
+                ctx.tally = _evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
                 continue
             self._fail_job(ctx, job, code, response.status_message, response=summary)
 
@@ -1593,7 +1773,7 @@ class WebConnectorService:
     def _last_error(self, ctx: _Context) -> AnyReply:
         tally = ctx.tally
         if tally.pausing:
-            ctx.tally = attrs.evolve(tally, pausing=False)
+            ctx.tally = _evolve(tally, pausing=False)
             return NoOp()
         url = self._interactive_url
         if tally.interactive and url is not None and url(ctx.account.username):
@@ -1615,7 +1795,7 @@ class WebConnectorService:
                 attempts,
             )
             if account.company_file and not ctx.tally.tried_path and not self.open_company_file:
-                ctx.tally = attrs.evolve(ctx.tally, tried_path=True)
+                ctx.tally = _evolve(ctx.tally, tried_path=True)
                 return TryCompanyFile(path=account.company_file)
             return TryCompanyFile(path="")
         reference = self._report(
@@ -1708,7 +1888,7 @@ class _Context:
     def fail(self, message: str, reference: str) -> str:
         """Remember the message getLastError will show, with its reference."""
         text = f"{message} ({reference})"
-        self.tally = attrs.evolve(self.tally, message=text, reference=reference)
+        self.tally = _evolve(self.tally, message=text, reference=reference)
         return text
 
 
@@ -1749,7 +1929,15 @@ def _version_key(text: str) -> tuple[int, ...] | None:
 
 
 def _vkey(text: str) -> tuple[int, ...]:
-    return _version_key(text) or (0,)
+    key = _VKEYS.get(text)
+    if key is None:
+        key = _version_key(text) or (0,)
+        if len(_VKEYS) < 256:  # a handful of qbXML versions; bounded all the same
+            _VKEYS[text] = key
+    return key
+
+
+_VKEYS: dict[str, tuple[int, ...]] = {}
 
 
 _SET_ID: Final = re.compile(rb'newMessageSetID="([^"]*)"')
@@ -1792,9 +1980,11 @@ def _summary_of(response: Any) -> JobResponse:
         if total is None and getattr(ret, "subtotal", None) is not None:
             total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
 
+    sources = (ret,) if recovery is None else (ret, recovery)
+
     def pick(name: str) -> Any:
-        for source in (ret, recovery):
-            value = getattr(source, name, None) if source is not None else None
+        for source in sources:
+            value = getattr(source, name, None)
             if value is not None:
                 return value
         return None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import attrs
-
 from qbwc._events import AnyCall, AnyReply
 from qbwc._soap import decode_call, encode_reply
-from qbwc._state import Phase, SessionState, apply_call, apply_reply, errored
+from qbwc._state import INITIAL, Phase, SessionState, apply_call, apply_reply, errored, evolve
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import LocalProtocolError
 
@@ -31,7 +29,7 @@ class Session:
     __slots__ = ("_state",)
 
     def __init__(self, state: SessionState | None = None) -> None:
-        self._state = state if state is not None else SessionState()
+        self._state = state if state is not None else INITIAL
 
     def __repr__(self) -> str:
         return f"<Session phase={self._state.phase.value} seq={self._state.seq}>"
@@ -94,8 +92,8 @@ class Session:
             pairs.pop(key, None)
         else:
             pairs[key] = value
-        self._state = attrs.evolve(self._state, data=pairs, seq=self._state.seq + 1)
+        self._state = evolve(self._state, {"data": pairs, "seq": self._state.seq + 1})
 
     def clear_lost_response(self) -> None:
         """Mark the lost response as dealt with (after error recovery)."""
-        self._state = attrs.evolve(self._state, lost_response=False, seq=self._state.seq + 1)
+        self._state = evolve(self._state, {"lost_response": False, "seq": self._state.seq + 1})

@@ -177,11 +177,22 @@ class _Reader:
     lookup: Mapping[str, _Param]
     # serverVersion: accept whatever children come (strVersion, ticket, nothing).
     any_children: bool = False
+    # The tags as the Web Connector writes them ({INTUIT_NS}wire, or no namespace)
+    # → parameter: one dict lookup for the usual case; others go through *lookup*.
+    exact: Mapping[str, _Param] = MappingProxyType({})
 
 
 def _reader(call_type: type[Call], *params: _Param, any_children: bool = False) -> _Reader:
     lookup = {name.casefold(): p for p in params for name in (p.wire, *p.aliases)}
-    return _Reader(call_type, params, MappingProxyType(lookup), any_children)
+    exact = {
+        tag: p
+        for p in params
+        for name in (p.wire, *p.aliases)
+        for tag in (f"{{{INTUIT_NS}}}{name}", name)
+    }
+    return _Reader(
+        call_type, params, MappingProxyType(lookup), any_children, MappingProxyType(exact)
+    )
 
 
 _TICKET = _Param("ticket", "ticket", required=True)
@@ -247,11 +258,11 @@ def _payload(body: bytes | str, max_bytes: int, what: str) -> etree._Element:
         root = parse_untrusted(body, max_bytes=max_bytes, what=what)
     except XMLParseError as exc:
         raise _remote(str(exc)) from exc
-    ns, local = _split(root.tag)
-    if local != "Envelope":
-        msg = f"{what}: the root element is <{_show(local)[1:-1]}>, not a SOAP Envelope"
-        raise _remote(msg)
-    if ns != SOAP11_ENV_NS:
+    if root.tag != _ENV:
+        ns, local = _split(root.tag)
+        if local != "Envelope":
+            msg = f"{what}: the root element is <{_show(local)[1:-1]}>, not a SOAP Envelope"
+            raise _remote(msg)
         found = "a SOAP 1.2 envelope" if ns == SOAP12_ENV_NS else f"envelope namespace {_show(ns)}"
         msg = f"{what}: {found} is not supported; the Web Connector speaks SOAP 1.1"
         raise _remote(msg, "soap:VersionMismatch")
@@ -312,6 +323,20 @@ def _int_of(text: str, where: str) -> int:
     return value
 
 
+def _param_of(reader: _Reader, local: str, tag: object) -> _Param:
+    """The parameter a child element of *local* names, in any case; or RemoteProtocolError."""
+    if not isinstance(tag, str):
+        msg = f"{local}: unexpected markup inside the operation element"
+        raise _remote(msg)
+    cns, clocal = _split(tag)
+    param = reader.lookup.get(clocal.casefold())
+    if param is None or cns not in (INTUIT_NS, None):
+        shown = clocal if cns in (INTUIT_NS, None) else tag
+        msg = f"{local}: unexpected parameter {_show(shown)}"
+        raise _remote(msg)
+    return param
+
+
 def decode_call(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> AnyCall:
     """
     Decode one SOAP 1.1 request body from the Web Connector.
@@ -339,26 +364,26 @@ def decode_call(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> AnyCall:
     values: dict[str, str | int | None] = {}
     if not reader.any_children:
         _check_no_text(op_el.text, local)
+        exact = reader.exact
         for child in op_el:
             tag = child.tag
-            if not isinstance(tag, str):
-                msg = f"{local}: unexpected markup inside the operation element"
-                raise _remote(msg)
-            cns, clocal = _split(tag)
-            param = reader.lookup.get(clocal.casefold())
-            if param is None or cns not in (INTUIT_NS, None):
-                shown = clocal if cns in (INTUIT_NS, None) else tag
-                msg = f"{local}: unexpected parameter {_show(shown)}"
-                raise _remote(msg)
-            where = f"{local}.{param.wire}"
+            param = exact.get(tag)  # None for a processing instruction (a function tag)
+            if param is None:
+                param = _param_of(reader, local, tag)
             if param.field in values:
-                msg = f"{where}: given twice"
+                msg = f"{local}.{param.wire}: given twice"
                 raise _remote(msg)
-            _check_no_text(child.tail, local)
-            text = _text_of(child, where)
-            values[param.field] = (
-                _int_of(text, where) if param.is_int and text is not None else text
-            )
+            tail = child.tail
+            if tail is not None:
+                _check_no_text(tail, local)
+            if len(child) or (child.attrib and child.get(_NIL) is not None):
+                text = _text_of(child, f"{local}.{param.wire}")
+            else:  # what _text_of answers for an element with text only
+                text = child.text or ""
+            if param.is_int and text is not None:
+                values[param.field] = _int_of(text, f"{local}.{param.wire}")
+            else:
+                values[param.field] = text
     kwargs: dict[str, str | int] = {}
     for param in reader.params:
         value = values.get(param.field)
@@ -610,6 +635,38 @@ def _result(reply: AnyReply) -> str | list[str]:
             assert_never(reply)
 
 
+# encode_reply writes these frames around the escaped result text: byte for byte
+# what _encode_reply_tree (the lxml reference) serializes; a property test holds
+# the two to equality for every reply type.
+_ENVELOPE_OPEN: Final = (
+    f'<soap:Envelope xmlns:soap="{SOAP11_ENV_NS}" xmlns:xsi="{XSI_NS}" xmlns:xsd="{XSD_NS}">'
+    "<soap:Body>"
+)
+_FRAMES: Final[Mapping[str, tuple[bytes, bytes]]] = MappingProxyType(
+    {
+        op: (
+            _DECLARATION
+            + f'{_ENVELOPE_OPEN}<{op}Response xmlns="{INTUIT_NS}"><{op}Result>'.encode(),
+            f"</{op}Result></{op}Response></soap:Body></soap:Envelope>".encode(),
+        )
+        for op in OPERATIONS
+    }
+)
+
+
+def _escape(text: str) -> str:
+    """*text* as XML character data, escaped as libxml2 writes it (CR as ``&#13;``)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
 def encode_reply(reply: AnyReply) -> bytes:
     """
     The SOAP response body for *reply*: UTF-8, the XML declaration first.
@@ -618,6 +675,19 @@ def encode_reply(reply: AnyReply) -> bytes:
     toolkit that dropped them got "authentication failed"); receiveResponseXML's
     result is an ``xsd:int``; qbXML is escaped text.
     """
+    value = _result(reply)
+    head, tail = _FRAMES[reply.operation]
+    if isinstance(value, list):
+        text = "".join([f"<string>{_escape(slot)}</string>" for slot in value])
+    else:
+        text = _escape(value)
+    # Every reply's text is XML-safe (checked when the reply was built), so it
+    # encodes: no lone surrogates.
+    return head + text.encode("utf-8") + tail
+
+
+def _encode_reply_tree(reply: AnyReply) -> bytes:
+    """:func:`encode_reply` by way of an lxml tree: the reference its frames are tested against."""
     value = _result(reply)
     operation = reply.operation
     envelope, element = _envelope(f"{operation}Response")

@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import enum
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, final
 
@@ -343,6 +343,8 @@ def _flag(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _phase(value: Any) -> Phase:
+    if type(value) is Phase:  # Phase(value) would return it, more slowly
+        return value
     try:
         return Phase(value)
     except ValueError:
@@ -396,14 +398,9 @@ class SessionState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe primitives (str, int, bool, None, lists) for a store."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(SessionState):
-            value = getattr(self, field.name)
-            if field.name == "phase":
-                value = value.value
-            elif field.name == "data":
-                value = [[k, v] for k, v in value]
-            out[field.name] = value
+        out: dict[str, Any] = {name: getattr(self, name) for name in _FIELD_NAMES}
+        out["phase"] = self.phase.value
+        out["data"] = [[k, v] for k, v in self.data]
         return out
 
     @classmethod
@@ -429,6 +426,60 @@ class SessionState:
                 raise ValueError(msg)
             kwargs["data"] = [tuple(p) if isinstance(p, list) else p for p in raw]
         return cls(**kwargs)
+
+
+_FIELDS: Final = attrs.fields(SessionState)
+_FIELD_NAMES: Final = tuple(field.name for field in _FIELDS)
+# name -> (field, its converter or None, its validator or None)
+_CHECKS: Final[Mapping[str, tuple[attrs.Attribute[Any], Any, Any]]] = MappingProxyType(
+    {field.name: (field, field.converter, field.validator) for field in _FIELDS}
+)
+_KNOWN: Final = frozenset(_FIELD_NAMES).issuperset
+_set = object.__setattr__
+
+
+def _make_copy() -> Any:
+    """A function returning a field-by-field copy of a SessionState, bypassing __init__."""
+    lines = ["def copy(state):", "    new = _new(_cls)"]
+    lines += [f"    _set(new, {name!r}, state.{name})" for name in _FIELD_NAMES]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_set": _set, "_cls": SessionState}
+    # The source is made only of SessionState's own field names.
+    exec(compile("\n".join(lines), "<qbwc SessionState copy>", "exec"), namespace)  # noqa: S102
+    return namespace["copy"]
+
+
+_copy: Final[Callable[[SessionState], SessionState]] = _make_copy()
+
+#: The state of a session with no call yet (a frozen value, so one can be shared).
+INITIAL: Final = SessionState()
+
+
+def evolve(state: SessionState, changes: Mapping[str, Any]) -> SessionState:
+    """
+    ``attrs.evolve(state, **changes)``, checking only the fields that change.
+
+    Each changed value goes through its field's converter and validator, as in
+    ``__init__``; the others were checked when *state* was built and cannot have
+    changed since (it is frozen), so they are copied as they are.  Every step
+    makes one of these, which is why it avoids ``attrs.evolve``.
+
+    Raises:
+        ValueError: a changed value is of the wrong type (as ``__init__`` would).
+        TypeError: *changes* names a field SessionState does not have.
+    """
+    if not _KNOWN(changes):
+        unknown = sorted(set(changes) - set(_FIELD_NAMES))
+        msg = f"SessionState has no field(s) {', '.join(map(repr, unknown))}"
+        raise TypeError(msg)
+    new = _copy(state)
+    for name, given in changes.items():
+        field, convert, validate = _CHECKS[name]
+        value = given if convert is None else convert(given)
+        if validate is not None:
+            validate(new, field, value)
+        _set(new, name, value)
+    return new
 
 
 # --- the step functions (Session applies these) -------------------------------
@@ -469,15 +520,12 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
 
     if isinstance(call, AuthenticateCall):
         # A new run.  Per-run fields reset now; the ticket arrives with the reply.
+        # Every other field is a per-run one, back to its default: INITIAL's.
         same_user = call.username == state.username
-        fresh = SessionState()
-        for field in attrs.fields(SessionState):
-            if field.name not in {"phase", "seq", "lost_response", "data"}:
-                changes[field.name] = getattr(fresh, field.name)
         changes["username"] = call.username
         changes["lost_response"] = lost and same_user
         changes["data"] = state.data if same_user else ()
-        return attrs.evolve(state, **changes)
+        return evolve(INITIAL, changes)
 
     ticket: str | None = getattr(call, "ticket", None)
     if ticket is not None:
@@ -501,7 +549,7 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
         changes["last_error"] = _reported(call.hresult, call.message)
     elif isinstance(call, ReceiveResponseXMLCall) and (call.hresult or call.message):
         changes["last_error"] = _reported(call.hresult, call.message)
-    return attrs.evolve(state, **changes)
+    return evolve(state, changes)
 
 
 def _reported(hresult: str, message: str) -> str:
@@ -532,12 +580,12 @@ def apply_reply(state: SessionState, reply: AnyReply) -> SessionState:
         changes["ticket"] = reply.ticket
     elif isinstance(reply, RequestXML):
         changes["request_count"] = state.request_count + 1
-    return attrs.evolve(state, **changes)
+    return evolve(state, changes)
 
 
 def errored(state: SessionState) -> SessionState:
     """*state* moved to ERROR (after an illegal reply)."""
-    return attrs.evolve(state, phase=P.ERROR, seq=state.seq + 1)
+    return evolve(state, {"phase": P.ERROR, "seq": state.seq + 1})
 
 
 # --- the table, described -------------------------------------------------------

@@ -32,7 +32,9 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method != "POST":
+            method = str(method).upper()
         body = b""
         if method == "POST":
             try:
@@ -43,6 +45,9 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
                 reply = service.too_large(length)
                 return _send(start_response, reply)
             body = environ["wsgi.input"].read(length) if length else b""
+            # The URL only goes into the WSDL: a POST does not need it.
+            reply = service.handle_http(method, body)
+            return _send(start_response, reply)
         reply = service.handle_http(
             method, body, query=str(environ.get("QUERY_STRING", "")), url=_url(environ)
         )
@@ -51,9 +56,12 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     return app
 
 
+_STATUS_LINES = {status: f"{status} {reason}" for status, reason in _REASONS.items()}
+
+
 def _send(start_response: StartResponse, reply: Any) -> list[bytes]:
-    reason = _REASONS.get(reply.status, "")
-    start_response(f"{reply.status} {reason}".rstrip(), list(reply.headers))
+    status = _STATUS_LINES.get(reply.status) or str(reply.status)
+    start_response(status, list(reply.headers))
     return [reply.body]
 
 

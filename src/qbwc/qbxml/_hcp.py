@@ -22,8 +22,8 @@ from lxml import etree
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError
-from qbwc.qbxml._parse import MAX_RESPONSE_BYTES, _read, _read_response
-from qbwc.qbxml._responses import DataExtRet
+from qbwc.qbxml._parse import MAX_RESPONSE_BYTES, _read, _read_response, _status_code
+from qbwc.qbxml._responses import RET_MODELS, DataExtRet
 from qbwc.qbxml._types import Ref, parse_version
 
 __all__ = [
@@ -190,30 +190,90 @@ def highest_common_version(supported: Iterable[str], *, ceiling: str = "16.0") -
     plain: list[tuple[tuple[int, int], str]] = []
     prefixed: list[tuple[tuple[int, int], str]] = []
     for text in supported:
-        candidate = text.strip()
-        m = _VERSION.fullmatch(candidate)
-        if m is None:
+        read = _VERSIONS_READ.get(text) if type(text) is str else None
+        if read is None:
+            read = _read_version(text)
+        version, is_prefixed, candidate = read
+        if version is None or version > top:
             continue
-        version = (int(m.group(2)), int(m.group(3)))
-        if version > top:
-            continue
-        (prefixed if m.group(1) else plain).append((version, candidate))
+        (prefixed if is_prefixed else plain).append((version, candidate))
     pool = plain or prefixed
     return max(pool)[1] if pool else None
 
 
-def _text(parent: etree._Element | None, *path: str) -> str | None:
-    el = parent
-    for tag in path:
-        if el is None:
+# SupportedQBXMLVersion text -> what _read_version makes of it.  The same few
+# strings come in every session; the bound keeps odd input from growing it.
+_VERSIONS_READ: dict[str, tuple[tuple[int, int] | None, bool, str]] = {}
+_VERSIONS_READ_MAX: Final = 256
+
+
+def _read_version(text: str) -> tuple[tuple[int, int] | None, bool, str]:
+    """(version or None, has a country prefix, the stripped text) of one supported version."""
+    candidate = text.strip()
+    m = _VERSION.fullmatch(candidate)
+    read = (
+        (None, False, candidate)
+        if m is None
+        else ((int(m.group(2)), int(m.group(3))), bool(m.group(1)), candidate)
+    )
+    if len(_VERSIONS_READ) < _VERSIONS_READ_MAX:
+        _VERSIONS_READ[text] = read
+    return read
+
+
+class _Node:
+    """
+    An element with the first child of each tag at hand (what ``_text`` looks up).
+
+    The children are indexed once, on first use, so reading a dozen fields of one
+    Ret walks its children once instead of once per field.
+    """
+
+    __slots__ = ("_first", "_nodes", "element")
+
+    def __init__(self, element: etree._Element) -> None:
+        self.element = element
+        self._first: dict[object, etree._Element] | None = None
+        self._nodes: dict[str, _Node | None] = {}
+
+    def first(self, tag: str) -> etree._Element | None:
+        """The first child element named *tag*, or None."""
+        first = self._first
+        if first is None:
+            first = {}
+            for c in self.element:
+                if c.tag not in first:
+                    first[c.tag] = c
+            self._first = first
+        return first.get(tag)
+
+    def node(self, tag: str) -> _Node | None:
+        """:meth:`first`, as a node of its own (kept, so its index is built once)."""
+        try:
+            return self._nodes[tag]
+        except KeyError:
+            pass
+        el = self.first(tag)
+        node = None if el is None else _Node(el)
+        self._nodes[tag] = node
+        return node
+
+
+def _text(parent: _Node | None, *path: str) -> str | None:
+    node = parent
+    for tag in path[:-1]:
+        if node is None:
             return None
-        el = next((c for c in el if c.tag == tag), None)
+        node = node.node(tag)
+    if node is None:
+        return None
+    el = node.first(path[-1])
     if el is None:
         return None
     return el.text or ""
 
 
-def _bool(parent: etree._Element | None, *path: str) -> bool | None:
+def _bool(parent: _Node | None, *path: str) -> bool | None:
     text = _text(parent, *path)
     if text is None or not text.strip():
         return None
@@ -226,7 +286,7 @@ def _bool(parent: etree._Element | None, *path: str) -> bool | None:
     raise QBXMLError(msg)
 
 
-def _date(parent: etree._Element | None, *path: str) -> dt.date | None:
+def _date(parent: _Node | None, *path: str) -> dt.date | None:
     text = _text(parent, *path)
     if text is None or not text.strip():
         return None
@@ -237,36 +297,39 @@ def _date(parent: etree._Element | None, *path: str) -> dt.date | None:
         raise QBXMLError(msg) from None
 
 
-def _ref(parent: etree._Element | None, *path: str) -> Ref | None:
+def _ref(parent: _Node | None, *path: str) -> Ref | None:
     if _text(parent, *path) is None:
         return None
     return Ref(list_id=_text(parent, *path, "ListID"), full_name=_text(parent, *path, "FullName"))
 
 
-def _host(ret: etree._Element) -> HostInfo:
+def _host(element: etree._Element) -> HostInfo:
+    ret = _Node(element)
     return HostInfo(
         product_name=_text(ret, "ProductName"),
         major_version=_text(ret, "MajorVersion"),
         minor_version=_text(ret, "MinorVersion"),
         country=_text(ret, "Country"),
         supported_qbxml_versions=[
-            (c.text or "").strip() for c in ret if c.tag == "SupportedQBXMLVersion"
+            (c.text or "").strip() for c in element if c.tag == "SupportedQBXMLVersion"
         ],
         is_automatic_login=_bool(ret, "IsAutomaticLogin"),
         qb_file_mode=_text(ret, "QBFileMode"),
     )
 
 
-def _company(ret: etree._Element) -> CompanyInfo:
+def _company(element: etree._Element) -> CompanyInfo:
+    ret = _Node(element)
     return CompanyInfo(
         is_sample_company=_bool(ret, "IsSampleCompany"),
         company_name=_text(ret, "CompanyName"),
         legal_company_name=_text(ret, "LegalCompanyName"),
-        data_ext_rets=[_read(DataExtRet, c, dt.UTC) for c in ret if c.tag == "DataExtRet"],
+        data_ext_rets=[_read(DataExtRet, c, dt.UTC) for c in element if c.tag == "DataExtRet"],
     )
 
 
-def _preferences(ret: etree._Element) -> Preferences:
+def _preferences(element: etree._Element) -> Preferences:
+    ret = _Node(element)
     accounting = ("AccountingPreferences",)
     jobs = ("JobsAndEstimatesPreferences",)
     currency = ("MultiCurrencyPreferences",)
@@ -315,7 +378,14 @@ def parse_hcp(text: str) -> HCPResponse:
         raise QBXMLError(msg)
     rets: dict[str, etree._Element] = {}
     for rs in msgs:
-        if not isinstance(rs.tag, str) or not _read_response(rs, dt.UTC).ok:
+        # Only the status matters here: whether the part was delivered (Response.ok).
+        if not isinstance(rs.tag, str):
+            continue
+        if rs.tag in RET_MODELS:  # not an HCP part, but read (and checked) all the same
+            code: int | None = _read_response(rs, dt.UTC).status_code
+        else:
+            code = _status_code(rs, "statusCode", required=True)
+        if code is None or not 0 <= code < 1000:
             continue
         for child in rs:
             if child.tag in HCP_PARTS and child.tag not in rets:

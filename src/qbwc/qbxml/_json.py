@@ -11,7 +11,7 @@ aggregates dicts, repeated fields lists; each entry of ``lines`` carries its
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -24,6 +24,9 @@ __all__ = ["dump", "load"]
 #: The models ``load`` accepts at the top level, by name.
 _TOP: Final[dict[str, type]] = {cls.__name__: cls for cls in (*ADD_MODELS, *LINE_MODELS)}
 _TYPE: Final = "type"
+# DECIMAL_KINDS as a tuple: ``in`` compares by identity, where the frozenset
+# would call Enum.__hash__, a Python function.
+_DECIMAL_KINDS: Final = tuple(DECIMAL_KINDS)
 
 
 def _error(path: str, rule: str) -> QBXMLValidationError:
@@ -99,7 +102,7 @@ def load(data: Mapping[str, Any]) -> Any:
         QBXMLValidationError: naming the key that is unknown, missing or of the
             wrong type.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise _error("$", f"expected a JSON object, got {type(data).__name__}")
     type_name = data.get(_TYPE)
     cls = _TOP.get(type_name) if isinstance(type_name, str) else None
@@ -109,38 +112,58 @@ def load(data: Mapping[str, Any]) -> Any:
     return _load(data, cls, cls.__name__)
 
 
+# Each model's specs by field name, and a constructor that skips the attrs
+# converters, built once (load runs for every queued job that is sent).
+_PLANS: dict[type, tuple[dict[str, Spec], Callable[..., Any]]] = {}
+
+
+def _plan(cls: type) -> tuple[dict[str, Spec], Callable[..., Any]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        from qbwc.qbxml._parse import _constructor  # noqa: PLC0415
+
+        # _load_one gives every value its final type (Decimal, date, str, bool, a
+        # model, a tuple), on which each converter returns its input unchanged.
+        plan = _PLANS[cls] = (dict(specs(cls)), _constructor(cls))
+    return plan
+
+
 def _load(data: Mapping[str, Any], cls: type, path: str) -> Any:
-    fields = dict(specs(cls))
+    fields, construct = _PLANS.get(cls) or _plan(cls)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key == _TYPE:
             if value != cls.__name__:
                 raise _error(f"{path}.{_TYPE}", f"{value!r} here must be {cls.__name__!r}")
             continue
-        where = f"{path}.{key}"
         spec = fields.get(key)
         if spec is None:
-            raise _error(where, f"unknown key (not a field of {cls.__name__})")
+            raise _error(f"{path}.{key}", f"unknown key (not a field of {cls.__name__})")
         if value is None:
             continue
         if spec.many:
-            if not isinstance(value, (list, tuple)):
-                raise _error(where, f"expected a list, got {type(value).__name__}")
+            if type(value) is not list and not isinstance(value, (list, tuple)):
+                raise _error(f"{path}.{key}", f"expected a list, got {type(value).__name__}")
+            where = f"{path}.{key}"
             values[key] = tuple(
-                _load_one(item, spec, f"{where}[{index}]") for index, item in enumerate(value)
+                [_load_one(item, spec, f"{where}[{index}]") for index, item in enumerate(value)]
             )
+        elif spec.kind is Kind.STR and type(value) is str:  # the most frequent case
+            values[key] = value
         else:
-            values[key] = _load_one(value, spec, where)
+            values[key] = _load_one(value, spec, f"{path}.{key}")
     try:
-        return cls(**values)
+        return construct(**values)
     except (TypeError, ValueError) as exc:  # a converter refused a value
         raise _error(path, str(exc)) from None
 
 
 def _load_one(value: Any, spec: Spec, path: str) -> Any:
     kind = spec.kind
+    if kind is Kind.STR and type(value) is str:  # the most frequent case, first
+        return value
     if kind is Kind.AGG:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _error(path, f"expected a JSON object, got {type(value).__name__}")
         if len(spec.model) == 1:
             return _load(value, spec.model[0], path)
@@ -150,7 +173,7 @@ def _load_one(value: Any, spec: Spec, path: str) -> Any:
                 return _load(value, model, path)
         names = " or ".join(repr(m.__name__) for m in spec.model)
         raise _error(f"{path}.{_TYPE}", f"{type_name!r} is not {names}")
-    if kind in DECIMAL_KINDS:
+    if kind in _DECIMAL_KINDS:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             rule = f"expected a decimal as a string such as \"150.00\", got {type(value).__name__}"
             raise _error(path, rule)

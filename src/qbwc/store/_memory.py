@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Any, Final, final
 
 import attrs
@@ -24,6 +24,17 @@ from qbwc.store._protocol import (
 __all__ = ["MemoryStore"]
 
 _ABSENT: Final[Any] = object()
+# put_session copies a SessionRecord field by field: fail at import if it grows one.
+if tuple(f.name for f in attrs.fields(SessionRecord)) != (
+    "ticket",
+    "username",
+    "state",
+    "seq",
+    "expires_at",
+    "active",
+):  # pragma: no cover - a development-time tripwire
+    msg = "SessionRecord changed: update MemoryStore.put_session"
+    raise ImportError(msg)
 
 
 @final
@@ -53,26 +64,56 @@ class MemoryStore:
     def __repr__(self) -> str:
         return f"<MemoryStore accounts={len(self._accounts)} jobs={len(self._jobs)}>"
 
-    @contextmanager
-    def transaction(self) -> Iterator[_MemoryTransaction]:
+    def transaction(self) -> _Scope:
         """Run the block as one transaction (see :class:`~qbwc.store.Store`)."""
-        with self._lock:
-            if self._owner == threading.get_ident():
-                msg = "transactions do not nest"
-                raise StoreError(msg)
-            self._owner = threading.get_ident()
-            tx = _MemoryTransaction(self)
-            try:
-                yield tx
-            except BaseException:
-                tx.rollback()
-                raise
-            finally:
-                tx.closed = True
-                self._owner = None
+        return _Scope(self)
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class _Scope:
+    """
+    ``with store.transaction() as tx``: hold the store's lock, roll back on any exception.
+
+    A class rather than a ``@contextmanager`` generator: the service opens a
+    transaction for every call, and this is the cheaper way to do the same.
+    """
+
+    __slots__ = ("_store", "_tx")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._tx: _MemoryTransaction | None = None
+
+    def __enter__(self) -> _MemoryTransaction:
+        store = self._store
+        store._lock.acquire()
+        me = threading.get_ident()
+        if store._owner == me:
+            store._lock.release()
+            msg = "transactions do not nest"
+            raise StoreError(msg)
+        store._owner = me
+        tx = self._tx = _MemoryTransaction(store)
+        return tx
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        store = self._store
+        tx = self._tx
+        assert tx is not None
+        try:
+            if exc_type is not None:
+                tx.rollback()
+        finally:
+            tx.closed = True
+            store._owner = None
+            store._lock.release()
 
 
 class _MemoryTransaction:
@@ -80,12 +121,21 @@ class _MemoryTransaction:
 
     def __init__(self, store: MemoryStore) -> None:
         self.s = store
-        self.undo: list[Callable[[], None]] = []
+        # Each entry undoes one change: a function to call, or (mapping, key, old
+        # value or _ABSENT) for a dict entry (the most frequent: no closure to build).
+        self.undo: list[Callable[[], None] | tuple[dict[Any, Any], Any, Any]] = []
         self.closed = False
 
     def rollback(self) -> None:
         for step in reversed(self.undo):
-            step()
+            if isinstance(step, tuple):
+                mapping, key, old = step
+                if old is _ABSENT:
+                    mapping.pop(key, None)
+                else:
+                    mapping[key] = old
+            else:
+                step()
         self.undo.clear()
 
     # -- journaled primitives ---------------------------------------------
@@ -95,22 +145,13 @@ class _MemoryTransaction:
             raise StoreError(msg)
 
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
-        old = mapping.get(key, _ABSENT)
+        self.undo.append((mapping, key, mapping.get(key, _ABSENT)))
         mapping[key] = value
-
-        def undo() -> None:
-            if old is _ABSENT:
-                mapping.pop(key, None)
-            else:
-                mapping[key] = old
-
-        self.undo.append(undo)
 
     def _pop(self, mapping: dict[Any, Any], key: Any) -> None:
         if key not in mapping:
             return
-        old = mapping.pop(key)
-        self.undo.append(lambda: mapping.__setitem__(key, old))
+        self.undo.append((mapping, key, mapping.pop(key)))
 
     def _insort(self, values: list[int], item: int) -> None:
         bisect.insort(values, item)
@@ -264,7 +305,16 @@ class _MemoryTransaction:
         if current is not None and current.username != record.username:
             msg = "a session cannot move to another account"
             raise StoreError(msg)
-        record = attrs.evolve(record, seq=0 if expected_seq is None else expected_seq + 1)
+        seq = 0 if expected_seq is None else expected_seq + 1
+        if record.seq != seq:  # attrs.evolve(record, seq=seq), spelled out: once per call
+            record = SessionRecord(
+                ticket=record.ticket,
+                username=record.username,
+                state=record.state,
+                seq=seq,
+                expires_at=record.expires_at,
+                active=record.active,
+            )
         self._set(self.s._sessions, record.ticket, record)
         return record
 

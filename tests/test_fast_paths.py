@@ -1,0 +1,404 @@
+"""
+The service's fast paths, each held equal to the slower reference it replaced.
+
+A Web Connector session runs these on every call (see benchmarks/bench_service.py):
+string templates instead of an lxml tree for SOAP replies, a C-level XML character
+check, copies of frozen records that only check what changes, a hand-written JSON
+encoder for stored sessions, memoized HCP parses.  Each test here states the
+equivalence with the reference implementation or the attrs behaviour it stands for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qbwc import (
+    AuthenticateCall,
+    ClientVersionCall,
+    ClientVersionOK,
+    LastError,
+    LocalProtocolError,
+    RequestXML,
+    ServerVersion,
+    ServerVersionCall,
+    SessionState,
+)
+from qbwc._events import _NOT_XML_CHAR, _xml_safe
+from qbwc._service import (
+    _HCP_PARSED,
+    _PARSED,
+    WebConnectorService,
+    _dump_record,
+    _dump_record_json,
+    _evolve,
+    _load_record,
+    _parse_hcp,
+    _Tally,
+)
+from qbwc._soap import _encode_reply_tree, encode_reply
+from qbwc._state import INITIAL, Phase, apply_call, evolve
+from qbwc.exceptions import QBXMLError, XMLParseError
+from qbwc.qbxml import build_request, highest_common_version, parse_hcp
+from qbwc.qbxml._json import dump, load
+from qbwc.qbxml._response_build import build_hcp_response
+from qbwc.store import Account, Job, MemoryStore, StoreError
+from qbwc.testing.strategies import hcp_responses, request_models
+from tests.protocol_strategies import REPLIES, session_states, xml_text
+
+UTC = dt.UTC
+
+# Any text at all, including what XML cannot carry (C0 controls, lone surrogates,
+# U+FFFE/U+FFFF) and long ASCII runs such as a qbXML document.
+any_text = st.one_of(
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=40),
+    st.text(st.characters(max_codepoint=0x7F), max_size=40),
+    st.lists(st.sampled_from(["<a>", "&amp;", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "x"])).map(
+        "".join
+    ),
+)
+
+
+class TestSoapReplies:
+    """encode_reply writes precomputed frames around escaped text."""
+
+    @given(st.one_of(*REPLIES.values()))
+    def test_equals_the_lxml_tree(self, reply: Any) -> None:
+        """Byte for byte what the lxml tree serializes, for every reply type and text."""
+        assert encode_reply(reply) == _encode_reply_tree(reply)
+
+    def test_escaping(self) -> None:
+        """Markup characters and CR are escaped as libxml2 escapes them."""
+        body = encode_reply(RequestXML(qbxml='<a b="1">&\'\r\n]]></a>'))
+
+        assert b'&lt;a b="1"&gt;&amp;\'&#13;\n]]&gt;&lt;/a&gt;' in body
+        assert body == _encode_reply_tree(RequestXML(qbxml='<a b="1">&\'\r\n]]></a>'))
+
+
+class TestXMLCharacterCheck:
+    """_xml_safe answers what the regex over XML 1.0's Char production answers."""
+
+    @given(any_text)
+    def test_equals_the_regex(self, text: str) -> None:
+        """For ASCII and non-ASCII text, with and without forbidden characters."""
+        assert _xml_safe(text) is (_NOT_XML_CHAR.search(text) is None)
+
+    @pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\ud800"])
+    def test_refused_in_a_long_document(self, char: str) -> None:
+        """One bad character in a long ASCII document is still found, and named."""
+        text = "<QBXML>" + "x" * 5000 + char + "</QBXML>"
+
+        with pytest.raises(LocalProtocolError, match=f"U\\+{ord(char):04X} at index 5007"):
+            RequestXML(qbxml=text)
+
+
+class TestKeywordCheck:
+    """A reply text that the Web Connector reads as a keyword is refused in any case."""
+
+    @given(st.sampled_from(["NoOp", "Interactive mode"]), st.data())
+    def test_keywords_in_any_case(self, keyword: str, data: st.DataObject) -> None:
+        """Every casing of a keyword is refused, however the length check shortcuts."""
+        flips = data.draw(st.lists(st.booleans(), min_size=len(keyword), max_size=len(keyword)))
+        text = "".join(c.upper() if f else c.lower() for c, f in zip(keyword, flips, strict=True))
+
+        with pytest.raises(LocalProtocolError, match="would be read as"):
+            LastError(message=text)
+
+    @given(xml_text)
+    def test_other_text(self, text: str) -> None:
+        """Anything that does not fold to a keyword is accepted (casefold never shortens)."""
+        folded = text.casefold()
+        if folded in {"noop", "interactive mode"}:
+            with pytest.raises(LocalProtocolError):
+                LastError(message=text)
+        else:
+            assert LastError(message=text).message == text
+
+    def test_long_documents_are_not_keywords(self) -> None:
+        """A qbXML document is far longer than any keyword."""
+        assert RequestXML(qbxml="<QBXML/>" * 100).qbxml.startswith("<QBXML/>")
+
+
+_STATE_CHANGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "ticket": xml_text,
+        "phase": st.sampled_from(Phase),
+        "seq": st.integers(0, 2**40),
+        "lost_response": st.booleans(),
+        "company_file": xml_text,
+        "qbxml_major": st.none() | st.integers(0, 99),
+        "data": st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+    },
+)
+
+
+class TestSessionStateEvolve:
+    """_state.evolve is attrs.evolve, checking only the fields that change."""
+
+    @given(session_states, _STATE_CHANGES)
+    def test_equals_attrs_evolve(self, state: SessionState, changes: dict[str, Any]) -> None:
+        """The same value as attrs.evolve, for any state and any valid changes."""
+        assert evolve(state, changes) == attrs.evolve(state, **changes)
+
+    @given(
+        session_states,
+        st.sampled_from(
+            [
+                {"seq": -1},
+                {"seq": True},
+                {"phase": "NOT_A_PHASE"},
+                {"lost_response": 1},
+                {"ticket": 7},
+                {"qbxml_minor": "1"},
+                {"data": [("k", 1)]},
+            ]
+        ),
+    )
+    def test_refuses_what_attrs_refuses(self, state: SessionState, bad: dict[str, Any]) -> None:
+        """A bad changed value raises the ValueError __init__ raises, with its message."""
+        with pytest.raises(ValueError, match="SessionState") as reference:
+            attrs.evolve(state, **bad)
+        with pytest.raises(ValueError, match="SessionState") as fast:
+            evolve(state, bad)
+
+        assert str(fast.value) == str(reference.value)
+
+    def test_unknown_field(self) -> None:
+        """A field SessionState does not have is a TypeError, as with attrs.evolve."""
+        with pytest.raises(TypeError, match="'nope'"):
+            evolve(INITIAL, {"nope": 1})
+
+    @given(session_states, xml_text)
+    def test_authenticate_starts_from_the_initial_state(
+        self, state: SessionState, username: str
+    ) -> None:
+        """apply_call(authenticate) equals the per-field reset it replaced."""
+        call = AuthenticateCall(username=username, password="p")
+        same_user = username == state.username
+        lost = state.lost_response or state.phase in {
+            Phase.REQUEST_DUE,
+            Phase.AWAITING_RESPONSE,
+            Phase.ERROR,
+        }
+        fresh = SessionState()
+        reset = {
+            f.name: getattr(fresh, f.name)
+            for f in attrs.fields(SessionState)
+            if f.name not in {"phase", "seq", "lost_response", "data", "username"}
+        }
+        expected = attrs.evolve(
+            state,
+            **reset,
+            phase=Phase.AUTH_DUE,
+            seq=state.seq + 1,
+            username=username,
+            lost_response=lost and same_user,
+            data=state.data if same_user else (),
+        )
+
+        assert apply_call(state, call) == expected
+
+
+class TestServiceEvolve:
+    """_service._evolve is attrs.evolve, with the field list compiled once per class."""
+
+    @given(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "status": st.sampled_from(["pending", "sent", "done", "failed"]),
+                "attempts": st.integers(0, 9),
+                "txn_id": st.none() | st.text(max_size=8),
+                "deferred_ticket": st.none() | st.text(max_size=8),
+                "updated_at": st.datetimes(timezones=st.just(UTC)),
+            },
+        )
+    )
+    def test_job(self, changes: dict[str, Any]) -> None:
+        """Jobs: the same copy as attrs.evolve."""
+        now = dt.datetime(2024, 1, 2, tzinfo=UTC)
+        job = Job(
+            id="1",
+            username="u",
+            request="{}",
+            request_type="InvoiceAdd",
+            created_at=now,
+            updated_at=now,
+        )
+
+        assert _evolve(job, **changes) == attrs.evolve(job, **changes)
+
+    @given(st.integers(0, 99), st.booleans(), st.none() | st.text(max_size=5))
+    def test_tally_and_account(self, done: int, verified: bool, version: str | None) -> None:
+        """The tally and accounts too; an unknown field is a TypeError."""
+        tally = _Tally(total=3)
+        account = Account(username="u", file_id=uuid.UUID(int=1))
+
+        assert _evolve(tally, done=done, verified=verified, version=version) == attrs.evolve(
+            tally, done=done, verified=verified, version=version
+        )
+        assert _evolve(account, company_file=version) == attrs.evolve(account, company_file=version)
+        with pytest.raises(TypeError, match="nope"):
+            _evolve(tally, nope=1)
+
+
+_TALLIES = st.builds(
+    _Tally,
+    version=st.none() | st.sampled_from(["13.0", "16.0", "CA3.0"]),
+    verified=st.booleans(),
+    done=st.integers(0, 10**6),
+    failed=st.integers(0, 10**6),
+    deferred=st.integers(0, 10**6),
+    total=st.integers(0, 10**6),
+    pauses=st.integers(0, 100),
+    pausing=st.booleans(),
+    message=st.text(),
+    reference=st.text(max_size=12),
+    interactive=st.booleans(),
+    tried_path=st.booleans(),
+)
+
+
+class TestStoredSession:
+    """_dump_record writes json.dumps' exact bytes; _load_record reads them back."""
+
+    @given(session_states, _TALLIES, st.datetimes(timezones=st.just(UTC)))
+    def test_equals_json_dumps(self, state: SessionState, tally: _Tally, seen: dt.datetime) -> None:
+        """Byte for byte the json.dumps reference, for any state and tally."""
+        assert _dump_record(state, tally, seen) == _dump_record_json(state, tally, seen)
+
+    @given(session_states, _TALLIES, st.datetimes(timezones=st.just(UTC)))
+    def test_round_trip(self, state: SessionState, tally: _Tally, seen: dt.datetime) -> None:
+        """Another process (no cache) reads back the same state, tally and time."""
+        text = _dump_record(state, tally, seen)
+        _PARSED.clear()
+
+        assert _load_record(text) == (state, tally, seen)
+        assert json.loads(text)["service"]["seen_at"] == seen.isoformat()
+
+    def test_odd_tally_takes_the_reference_path(self) -> None:
+        """A tally holding a value of another type is written by json.dumps."""
+        state = SessionState(ticket="t", username="u")
+        tally = _Tally(done=True)
+        seen = dt.datetime(2024, 1, 2, tzinfo=UTC)
+
+        text = _dump_record(state, tally, seen)
+
+        assert text == _dump_record_json(state, tally, seen)
+        assert json.loads(text)["service"]["done"] is True
+
+    def test_unreadable_service_part(self) -> None:
+        """A stored session whose service part is not an object cannot be read."""
+        text = json.dumps({"core": SessionState().to_dict(), "service": ["ab", "cd"]})
+
+        with pytest.raises(StoreError, match="cannot be read"):
+            _load_record(text)
+
+
+class TestHCP:
+    """The HCP reader indexes children once; the service memoizes parses by text."""
+
+    def test_first_child_of_a_tag_wins(self) -> None:
+        """A repeated element is read from its first occurrence, as before."""
+        text = (
+            "<QBXML><QBXMLMsgsRs>"
+            '<HostQueryRs statusCode="0"><HostRet><ProductName>One</ProductName>'
+            "<ProductName>Two</ProductName><SupportedQBXMLVersion>13.0</SupportedQBXMLVersion>"
+            "<SupportedQBXMLVersion>16.0</SupportedQBXMLVersion></HostRet></HostQueryRs>"
+            '<PreferencesQueryRs statusCode="0"><PreferencesRet><AccountingPreferences>'
+            "<IsUsingClassTracking>true</IsUsingClassTracking>"
+            "<IsUsingClassTracking>false</IsUsingClassTracking></AccountingPreferences>"
+            "<AccountingPreferences><ClosingDate>2020-01-01</ClosingDate></AccountingPreferences>"
+            "</PreferencesRet></PreferencesQueryRs>"
+            "</QBXMLMsgsRs></QBXML>"
+        )
+
+        hcp = parse_hcp(text)
+
+        assert hcp.host.product_name == "One"
+        assert hcp.host.supported_qbxml_versions == ("13.0", "16.0")
+        assert hcp.preferences.is_using_class_tracking is True
+        assert hcp.preferences.closing_date is None  # only the first group counts
+        assert hcp.missing == ("CompanyRet",)
+
+    def test_typed_responses_are_still_read(self) -> None:
+        """A typed response inside the HCP document is read (and checked) as before."""
+        text = (
+            '<QBXML><QBXMLMsgsRs><InvoiceAddRs statusCode="0"><InvoiceRet>'
+            "<Subtotal>abc</Subtotal></InvoiceRet></InvoiceAddRs></QBXMLMsgsRs></QBXML>"
+        )
+
+        with pytest.raises(QBXMLError, match="Subtotal"):
+            parse_hcp(text)
+
+    @given(st.lists(st.sampled_from(["13.0", "16.0", " 2.1 ", "CA3.0", "x", "99.0"])))
+    def test_highest_common_version_twice(self, supported: list[str]) -> None:
+        """The remembered reading of each version string gives the same answer again."""
+        first = highest_common_version(supported, ceiling="16.0")
+
+        assert highest_common_version(supported, ceiling="16.0") == first
+
+    @given(hcp_responses())
+    def test_memo_equals_a_fresh_parse(self, hcp: Any) -> None:
+        """The service's memoized parse equals a fresh one, and is kept for the same text."""
+        text = build_hcp_response(hcp)
+
+        assert _parse_hcp(text) == parse_hcp(text)
+        assert _parse_hcp(text) is _parse_hcp(text)
+
+    def test_unreadable_documents_are_not_kept(self) -> None:
+        """A document that does not parse raises every time and is not remembered."""
+        size = len(_HCP_PARSED)
+        for _ in range(2):
+            with pytest.raises(XMLParseError):
+                _parse_hcp("<QBXML><QBXMLMsgsRs>")
+        assert len(_HCP_PARSED) == size
+
+
+class TestRequestsFromTheQueue:
+    """load builds models without re-running converters that would change nothing."""
+
+    @given(request_models("16.0"))
+    def test_same_model_same_bytes(self, model: Any) -> None:
+        """load(dump(model)) equals the model and builds the same qbXML."""
+        loaded = load(json.loads(json.dumps(dump(model))))
+
+        assert loaded == model
+        assert build_request([loaded], version="16.0") == build_request([model], version="16.0")
+
+    def test_values_keep_their_types(self) -> None:
+        """Decimals, dates and tuples come out as such."""
+        data = {
+            "type": "InvoiceAdd",
+            "customer_ref": {"full_name": "Acme"},
+            "txn_date": "2024-01-31",
+            "lines": [{"type": "InvoiceLineAdd", "quantity": "2.50", "amount": 3}],
+        }
+
+        model = load(data)
+
+        assert model.txn_date == dt.date(2024, 1, 31)
+        assert isinstance(model.lines, tuple)
+        assert model.lines[0].quantity == Decimal("2.50")
+        assert str(model.lines[0].quantity) == "2.50"
+        assert model.lines[0].amount == Decimal(3)
+
+
+class TestStatelessCalls:
+    """serverVersion and clientVersion pairs are checked by the core once per type pair."""
+
+    def test_answers_unchanged(self) -> None:
+        """The answers are the same on the first and later calls."""
+        service = WebConnectorService(store=MemoryStore(), owner_id=uuid.uuid4())
+        for _ in range(2):
+            assert service.respond(ClientVersionCall(version="2.3.0.215")) == ClientVersionOK()
+            assert isinstance(service.respond(ServerVersionCall()), ServerVersion)
