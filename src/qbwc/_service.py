@@ -456,44 +456,17 @@ def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> No
         _PARSED[text] = parsed
 
 
-# strHCPResponse text -> its parse.  The Web Connector sends the HCP document at
-# the start of every session, and for one company file it is the same text each
-# time (QuickBooks' host, company and preferences answers carry no clock); parse_hcp
-# is a pure function of the text and its result is frozen, so one parse serves all
-# of those sessions.  A document that does not parse is not kept (it raises again).
-_HCP_PARSED: dict[str, HCPResponse] = {}
-_HCP_PARSED_MAX: Final = 32
-_HCP_KEPT_CHARS: Final = 256 * 1024
-
-
 def _parse_hcp(text: str) -> HCPResponse:
-    """:func:`~qbwc.qbxml.parse_hcp`, remembered for the last few documents."""
-    last = _HCP_LAST
-    if last is not None and last[0] == text:  # comparing is cheaper than hashing
-        return last[1]
-    cached = _HCP_PARSED.get(text)
-    if cached is not None:
-        _remember_hcp_last(text, cached)
-        return cached
+    """
+    :func:`~qbwc.qbxml.parse_hcp`, parsed afresh for every session.
+
+    Not cached: the Web Connector's AppLock stamp in the CompanyRet carries the
+    .NET ticks of the moment the session started, so no two sessions send the
+    same text (PROTOCOL.md §B.4).
+    """
     from qbwc.qbxml._hcp import parse_hcp  # noqa: PLC0415
 
-    hcp = parse_hcp(text)
-    if len(text) <= _HCP_KEPT_CHARS:
-        with _PARSED_LOCK:
-            if len(_HCP_PARSED) >= _HCP_PARSED_MAX:
-                _HCP_PARSED.pop(next(iter(_HCP_PARSED)))
-            _HCP_PARSED[text] = hcp
-        _remember_hcp_last(text, hcp)
-    return hcp
-
-
-# The document _parse_hcp saw last: usually the one the next session sends.
-_HCP_LAST: tuple[str, HCPResponse] | None = None
-
-
-def _remember_hcp_last(text: str, hcp: HCPResponse) -> None:
-    global _HCP_LAST  # noqa: PLW0603 - a one-entry cache in front of _HCP_PARSED
-    _HCP_LAST = (text, hcp)
+    return parse_hcp(text)
 
 
 # (call type, reply type) pairs of serverVersion/clientVersion that a fresh
