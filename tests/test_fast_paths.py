@@ -18,8 +18,9 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from lxml import etree
 
 from qbwc import (
     AuthenticateCall,
@@ -41,16 +42,20 @@ from qbwc._service import (
     _evolve,
     _load_record,
     _parse_hcp,
+    _summary_of,
     _Tally,
 )
 from qbwc._soap import _encode_reply_tree, encode_reply
 from qbwc._state import INITIAL, Phase, apply_call, evolve
-from qbwc.exceptions import QBXMLError
+from qbwc.exceptions import QBXMLError, XMLParseError
 from qbwc.qbxml import build_request, highest_common_version, parse_hcp
+from qbwc.qbxml._hcp import HCP_PARTS, QBPOS_TEXT, _guid, parse_hcp_essentials
 from qbwc.qbxml._json import dump, load
-from qbwc.qbxml._response_build import build_hcp_response
+from qbwc.qbxml._parse import parse_response, parse_response_summary
+from qbwc.qbxml._response_build import build_hcp_response, build_response
+from qbwc.qbxml._responses import RET_MODELS
 from qbwc.store import Account, Job, MemoryStore, StoreError
-from qbwc.testing.strategies import hcp_responses, request_models
+from qbwc.testing.strategies import hcp_responses, request_models, response_sets
 from tests.protocol_strategies import REPLIES, session_states, xml_text
 
 UTC = dt.UTC
@@ -348,10 +353,10 @@ class TestHCP:
 
     @given(hcp_responses())
     def test_service_reads_hcp_like_parse_hcp(self, hcp: Any) -> None:
-        """The service's HCP reading equals parse_hcp, and is not cached across sessions."""
+        """The service reads the HCP essentials (see TestLeanReading), never cached."""
         text = build_hcp_response(hcp)
 
-        assert _parse_hcp(text) == parse_hcp(text)
+        assert _parse_hcp(text) == parse_hcp_essentials(text)
         assert _parse_hcp(text) is not _parse_hcp(text)
 
 
@@ -393,3 +398,205 @@ class TestStatelessCalls:
         for _ in range(2):
             assert service.respond(ClientVersionCall(version="2.3.0.215")) == ClientVersionOK()
             assert isinstance(service.respond(ServerVersionCall()), ServerVersion)
+
+
+# --- lean reading of what the service uses ----------------------------------------------------
+
+_SUMMARY_TAGS = frozenset(
+    {"TxnID", "TxnNumber", "RefNumber", "EditSequence", "TotalAmount", "Subtotal", "SalesTaxTotal"}
+)
+_BAD_VALUES = ("abc", "NaN", "1_000", "2020-13-45", "maybe")
+
+
+def _service_view(answer: Any) -> Any:
+    """Everything _receive_response, _recovered and _apply read of a parsed response set."""
+    return (
+        answer.message_set_id,
+        answer.message_set_status_code,
+        bool(answer.responses),
+        [
+            (
+                r.request_id,
+                r.status_code,
+                r.status_severity,
+                r.status_message,
+                r.ok,
+                r.is_warning,
+                r.retryable,
+                _summary_of(r),
+                r.error_recovery,
+            )
+            for r in answer.responses
+        ],
+    )
+
+
+def _hcp_view(hcp: Any, owners: list[uuid.UUID]) -> Any:
+    """Everything _check_company reads of a parsed HCP response."""
+    return (
+        hcp.host.supported_qbxml_versions,
+        hcp.company.company_name,
+        hcp.missing,
+        [hcp.file_id(owner) for owner in owners],
+    )
+
+
+def _outcome(parse: Any, data: Any) -> tuple[type[Exception] | None, Any]:
+    try:
+        return None, parse(data)
+    except (QBXMLError, XMLParseError) as exc:
+        return type(exc), None
+
+
+def _leaves(root: etree._Element) -> list[etree._Element]:
+    return [el for el in root.iter() if isinstance(el.tag, str) and len(el) == 0]
+
+
+def _is_summary_field(el: etree._Element) -> bool:
+    parent = el.getparent()
+    if parent is None:
+        return False
+    if parent.tag == "ErrorRecovery":
+        return True
+    rs = parent.getparent()
+    return (
+        rs is not None
+        and rs.tag in RET_MODELS
+        and parent.tag == RET_MODELS[rs.tag][0]
+        and el.tag in _SUMMARY_TAGS
+    )
+
+
+class TestLeanReading:
+    """The service reads only what it uses of HCP and qbXML responses, with the same results."""
+
+    @given(response_sets())
+    def test_response_summary_equals_the_full_parse(self, answer: Any) -> None:
+        """Statuses, txn keys, totals, error recovery and message-set attributes are the same."""
+        data = build_response(answer)
+
+        assert _service_view(parse_response_summary(data)) == _service_view(parse_response(data))
+
+    @given(response_sets(), st.data())
+    def test_bad_value_in_a_response(self, answer: Any, data: st.DataObject) -> None:
+        """
+        A bad value fails both readings when the service uses it; elsewhere the
+        lean reading records what QuickBooks said, as if the value were fine.
+        """
+        original = build_response(answer)
+        root = etree.fromstring(original)
+        leaves = _leaves(root)
+        assume(leaves)
+        leaf = data.draw(st.sampled_from(leaves))
+        leaf.text = data.draw(st.sampled_from(_BAD_VALUES))
+        mutated = etree.tostring(root)
+
+        full_error, full = _outcome(parse_response, mutated)
+        lean_error, lean = _outcome(parse_response_summary, mutated)
+
+        if full_error is None:
+            assert lean_error is None
+            assert _service_view(lean) == _service_view(full)
+        elif _is_summary_field(leaf):
+            assert lean_error is full_error
+        else:
+            assert lean_error is None
+            assert _service_view(lean) == _service_view(parse_response(original))
+
+    @pytest.mark.parametrize(
+        "document",
+        [
+            b"<QBXML><QBXMLMsgsRs><InvoiceAddRs/></QBXMLMsgsRs></QBXML>",
+            b'<QBXML><QBXMLMsgsRs><InvoiceAddRs statusCode="x"/></QBXMLMsgsRs></QBXML>',
+            b'<QBXML><QBXMLMsgsRs><CustomerAddRs statusCode=""/></QBXMLMsgsRs></QBXML>',
+            b'<QBXML><QBXMLMsgsRs messageSetStatusCode="ok"/></QBXML>',
+            b"<QBXML><QBXMLMsgsRq/></QBXML>",
+            b"<QBXML/>",
+            b"<Other/>",
+            b"<QBXML><QBXMLMsgsRs>",
+            b'<!DOCTYPE QBXML [<!ENTITY a "b">]><QBXML/>',
+            b"",
+        ],
+    )
+    def test_malformed_responses(self, document: bytes) -> None:
+        """Documents the full parse refuses, the lean one refuses with the same exception type."""
+        full_error, _ = _outcome(parse_response, document)
+        lean_error, _ = _outcome(parse_response_summary, document)
+
+        assert full_error is not None
+        assert lean_error is full_error
+
+    def test_bad_line_amount_does_not_fail_the_job(self) -> None:
+        """An unreadable line amount no longer hides the TxnID QuickBooks assigned."""
+        document = (
+            '<QBXML><QBXMLMsgsRs><InvoiceAddRs requestID="j1" statusCode="0"><InvoiceRet>'
+            "<TxnID>1-2</TxnID><TxnNumber>7</TxnNumber><Subtotal>10.00</Subtotal>"
+            "<InvoiceLineRet><Amount>abc</Amount></InvoiceLineRet>"
+            "</InvoiceRet></InvoiceAddRs></QBXMLMsgsRs></QBXML>"
+        )
+
+        with pytest.raises(QBXMLError, match="Amount"):
+            parse_response(document)
+        summary = _summary_of(parse_response_summary(document).get("j1"))
+
+        assert (summary.txn_id, summary.txn_number, summary.total) == ("1-2", 7, Decimal("10.00"))
+
+    @given(hcp_responses(), st.uuids())
+    def test_hcp_essentials_equal_parse_hcp(self, hcp: Any, stranger: uuid.UUID) -> None:
+        """Versions, company name, missing parts and the FileID for each owner are the same."""
+        text = build_hcp_response(hcp)
+        owners = [_guid(ext.owner_id) or stranger for ext in hcp.company.data_ext_rets]
+        owners.append(stranger)
+
+        assert _hcp_view(parse_hcp_essentials(text), owners) == _hcp_view(parse_hcp(text), owners)
+
+    @given(hcp_responses(), st.data())
+    def test_bad_value_in_the_hcp(self, hcp: Any, data: st.DataObject) -> None:
+        """A bad preference or flag no longer stops the session; what is read stays the same."""
+        text = build_hcp_response(hcp)
+        owners = [_guid(ext.owner_id) or uuid.UUID(int=0) for ext in hcp.company.data_ext_rets]
+        root = etree.fromstring(text.encode())
+        leaf = data.draw(st.sampled_from(_leaves(root)))
+        leaf.text = data.draw(st.sampled_from(_BAD_VALUES))
+        mutated = etree.tostring(root, encoding="unicode")
+
+        full_error, full = _outcome(parse_hcp, mutated)
+        lean_error, lean = _outcome(parse_hcp_essentials, mutated)
+
+        if full_error is None:
+            assert lean_error is None
+            assert _hcp_view(lean, owners) == _hcp_view(full, owners)
+        else:
+            # Only typed values fail parse_hcp, and the service reads none of them.
+            assert lean_error is None
+            assert _hcp_view(lean, owners) == _hcp_view(parse_hcp(text), owners)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "  ",
+            QBPOS_TEXT,
+            "<QBXML><QBXMLMsgsRs><HostQueryRs/></QBXMLMsgsRs></QBXML>",
+            '<QBXML><QBXMLMsgsRs><HostQueryRs statusCode="x"/></QBXMLMsgsRs></QBXML>',
+            "<QBXML/>",
+            "<Other><QBXMLMsgsRs/></Other>",
+            "<QBXML>",
+        ],
+    )
+    def test_malformed_hcp(self, text: str) -> None:
+        """What parse_hcp refuses, the essentials refuse with the same exception type."""
+        full_error, _ = _outcome(parse_hcp, text)
+        lean_error, _ = _outcome(parse_hcp_essentials, text)
+
+        assert full_error is not None
+        assert lean_error is full_error
+
+    def test_typed_response_in_the_hcp_is_not_read(self) -> None:
+        """A typed response inside the HCP document counts only by its status code."""
+        text = (
+            '<QBXML><QBXMLMsgsRs><InvoiceAddRs statusCode="0"><InvoiceRet>'
+            "<Subtotal>abc</Subtotal></InvoiceRet></InvoiceAddRs></QBXMLMsgsRs></QBXML>"
+        )
+
+        assert parse_hcp_essentials(text).missing == HCP_PARTS

@@ -458,15 +458,17 @@ def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> No
 
 def _parse_hcp(text: str) -> HCPResponse:
     """
-    :func:`~qbwc.qbxml.parse_hcp`, parsed afresh for every session.
+    What the service uses of :func:`~qbwc.qbxml.parse_hcp`, parsed afresh for every session.
 
-    Not cached: the Web Connector's AppLock stamp in the CompanyRet carries the
+    Only the versions, the company name and the FileID stamps are read
+    (``parse_hcp_essentials``): a bad value in a preference does not stop the
+    session.  Not cached: the Web Connector's AppLock stamp in the CompanyRet carries the
     .NET ticks of the moment the session started, so no two sessions send the
     same text (PROTOCOL.md §B.4).
     """
-    from qbwc.qbxml._hcp import parse_hcp  # noqa: PLC0415
+    from qbwc.qbxml._hcp import parse_hcp_essentials  # noqa: PLC0415
 
-    return parse_hcp(text)
+    return parse_hcp_essentials(text)
 
 
 # (call type, reply type) pairs of serverVersion/clientVersion that a fresh
@@ -573,12 +575,15 @@ class WebConnectorService:
         from qbwc.qbxml._build import SUPPORTED_VERSIONS, build_request  # noqa: PLC0415
         from qbwc.qbxml._hcp import highest_common_version  # noqa: PLC0415
         from qbwc.qbxml._json import load  # noqa: PLC0415
-        from qbwc.qbxml._parse import parse_response  # noqa: PLC0415
+        from qbwc.qbxml._parse import parse_response_summary  # noqa: PLC0415
 
         self._build_request = build_request
         self._highest_common_version = highest_common_version
         self._load_request = load
-        self._parse_response = parse_response
+        # Only the statuses, message-set attributes, the Ret fields of a job's
+        # summary and the ErrorRecovery are read: a bad value elsewhere in a Ret
+        # does not stop the job from recording what QuickBooks said.
+        self._parse_response = parse_response_summary
 
         self.store = store
         try:

@@ -310,9 +310,7 @@ def _host(element: etree._Element) -> HostInfo:
         major_version=_text(ret, "MajorVersion"),
         minor_version=_text(ret, "MinorVersion"),
         country=_text(ret, "Country"),
-        supported_qbxml_versions=[
-            (c.text or "").strip() for c in element if c.tag == "SupportedQBXMLVersion"
-        ],
+        supported_qbxml_versions=_versions(element),
         is_automatic_login=_bool(ret, "IsAutomaticLogin"),
         qb_file_mode=_text(ret, "QBFileMode"),
     )
@@ -371,6 +369,52 @@ def parse_hcp(text: str) -> HCPResponse:
             f"Sale ({text.strip()!r}); qbwc works with QuickBooks Desktop only"
         )
         raise QBXMLError(msg)
+    rets = _delivered(text, essentials=False)
+    host = rets.get("HostRet")
+    company = rets.get("CompanyRet")
+    preferences = rets.get("PreferencesRet")
+    return HCPResponse(
+        host=HostInfo() if host is None else _host(host),
+        company=CompanyInfo() if company is None else _company(company),
+        preferences=Preferences() if preferences is None else _preferences(preferences),
+        missing=[part for part in HCP_PARTS if part not in rets],
+    )
+
+
+def _versions(element: etree._Element) -> list[str]:
+    return [(c.text or "").strip() for c in element if c.tag == "SupportedQBXMLVersion"]
+
+
+def parse_hcp_essentials(text: str) -> HCPResponse:
+    """
+    :func:`parse_hcp`, reading only what the service uses.
+
+    The same document checks and the same errors for what it reads; the result
+    holds ``host.supported_qbxml_versions``, ``company.company_name``,
+    ``company.data_ext_rets`` (for :meth:`HCPResponse.file_id`) and ``missing``,
+    every other field ``None``.  A value of the wrong type in a field it does
+    not read (``IsSampleCompany``, a preference, a typed response that is not
+    an HCP part) is not an error.
+    """
+    if not text or not text.strip() or "not supported in QBPOS" in text:
+        return parse_hcp(text)  # raises the same errors
+    rets = _delivered(text, essentials=True)
+    host = rets.get("HostRet")
+    company = rets.get("CompanyRet")
+    return HCPResponse(
+        host=HostInfo() if host is None else HostInfo(supported_qbxml_versions=_versions(host)),
+        company=CompanyInfo()
+        if company is None
+        else CompanyInfo(
+            company_name=_text(_Node(company), "CompanyName"),
+            data_ext_rets=[_read(DataExtRet, c, dt.UTC) for c in company if c.tag == "DataExtRet"],
+        ),
+        missing=[part for part in HCP_PARTS if part not in rets],
+    )
+
+
+def _delivered(text: str, *, essentials: bool) -> dict[str, etree._Element]:
+    """The Ret element of each HCP part delivered with a success status."""
     root = parse_untrusted(text, max_bytes=MAX_RESPONSE_BYTES, what="strHCPResponse")
     msgs = next((c for c in root if c.tag == "QBXMLMsgsRs"), None)
     if root.tag != "QBXML" or msgs is None:
@@ -381,7 +425,8 @@ def parse_hcp(text: str) -> HCPResponse:
         # Only the status matters here: whether the part was delivered (Response.ok).
         if not isinstance(rs.tag, str):
             continue
-        if rs.tag in RET_MODELS:  # not an HCP part, but read (and checked) all the same
+        if rs.tag in RET_MODELS and not essentials:
+            # Not an HCP part, but read (and checked) all the same.
             code: int | None = _read_response(rs, dt.UTC).status_code
         else:
             code = _status_code(rs, "statusCode", required=True)
@@ -390,12 +435,4 @@ def parse_hcp(text: str) -> HCPResponse:
         for child in rs:
             if child.tag in HCP_PARTS and child.tag not in rets:
                 rets[str(child.tag)] = child
-    host = rets.get("HostRet")
-    company = rets.get("CompanyRet")
-    preferences = rets.get("PreferencesRet")
-    return HCPResponse(
-        host=HostInfo() if host is None else _host(host),
-        company=CompanyInfo() if company is None else _company(company),
-        preferences=Preferences() if preferences is None else _preferences(preferences),
-        missing=[part for part in HCP_PARTS if part not in rets],
-    )
+    return rets

@@ -430,8 +430,33 @@ def _bad_value(el: etree._Element, kind: Kind) -> QBXMLError:
     return QBXMLError(f"{_path(el)}: {el.text!r} is not {_WHAT[kind]}")
 
 
-def _read(cls: type, el: etree._Element, tz: dt.tzinfo) -> Any:
-    table, construct, keeps_unknown = _PLANS.get(cls) or _plan(cls)
+#: The fields of a Ret the service keeps in a job's summary (see _service._summary_of).
+_SUMMARY_FIELDS: Final = frozenset(
+    {
+        "txn_id",
+        "txn_number",
+        "ref_number",
+        "edit_sequence",
+        "total_amount",
+        "subtotal",
+        "sales_tax_total",
+    }
+)
+_SUMMARY_PLANS: dict[type, _Plan] = {}
+
+
+def _summary_plan(cls: type) -> _Plan:
+    """:func:`_plan` of *cls* restricted to :data:`_SUMMARY_FIELDS` (nothing else is read)."""
+    plan = _SUMMARY_PLANS.get(cls)
+    if plan is None:
+        table, construct, _ = _plan(cls)
+        lean = {tag: entry for tag, entry in table.items() if entry[0] in _SUMMARY_FIELDS}
+        plan = _SUMMARY_PLANS[cls] = (lean, construct, False)
+    return plan
+
+
+def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = None) -> Any:
+    table, construct, keeps_unknown = plan or _PLANS.get(cls) or _plan(cls)
     lookup = table.get
     values: dict[str, Any] = {}
     unknown: list[str] | None = None
@@ -484,6 +509,8 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo) -> Any:
             # A repeated single element: keep the first, the rest as unknown.
         elif not isinstance(child.tag, str):
             continue  # a processing instruction
+        if not keeps_unknown:
+            continue
         if unknown is None:
             unknown = []
         unknown.append(_fragment(child))
@@ -506,7 +533,14 @@ def _status_code(rs: etree._Element, attribute: str, *, required: bool) -> int |
     return int(text)
 
 
-def _read_response(rs: etree._Element, tz: dt.tzinfo) -> Response:
+def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) -> Response:
+    """
+    One ``*Rs`` element; with *summary*, only what the service keeps of it.
+
+    A summary reads the status, the :data:`_SUMMARY_FIELDS` of the Ret and the
+    ErrorRecovery, and nothing else: no ``unknown``, no ``raw``, and a bad
+    value in a field it does not read is not an error.
+    """
     name = str(rs.tag)
     code = _status_code(rs, "statusCode", required=True)
     assert code is not None
@@ -519,17 +553,19 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo) -> Response:
     }
     typed = RET_MODELS.get(name)
     if typed is None:
-        fields["raw"] = _fragment(rs)
+        if not summary:
+            fields["raw"] = _fragment(rs)
         return Response(**fields)
     ret_tag, ret_model = typed
+    plan = _summary_plan(ret_model) if summary else None
     unknown: list[str] = []
     for child in rs:
         tag = child.tag
         if tag == ret_tag and "ret" not in fields:
-            fields["ret"] = _read(ret_model, child, tz)
+            fields["ret"] = _read(ret_model, child, tz, plan)
         elif tag == "ErrorRecovery" and "error_recovery" not in fields:
             fields["error_recovery"] = _read(ErrorRecovery, child, tz)
-        elif isinstance(tag, str):
+        elif isinstance(tag, str) and not summary:
             unknown.append(_fragment(child))
     if unknown:
         fields["unknown"] = unknown
@@ -550,6 +586,10 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
         QBXMLError: it is not a qbXML response, a status code is missing, or a
             value cannot be converted; the message names the element's path.
     """
+    return _parse_response(data, assume_tz, summary=False)
+
+
+def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> ResponseSet:
     root = parse_untrusted(data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response")
     if root.tag != "QBXML":
         msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
@@ -562,9 +602,22 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
         else:
             msg = "qbXML response: no <QBXMLMsgsRs> element"
         raise QBXMLError(msg)
-    responses = [_read_response(rs, assume_tz) for rs in msgs if isinstance(rs.tag, str)]
+    responses = [_read_response(rs, tz, summary=summary) for rs in msgs if isinstance(rs.tag, str)]
     return ResponseSet(
         responses=responses,
         message_set_id=msgs.get("newMessageSetID"),
         message_set_status_code=_status_code(msgs, "messageSetStatusCode", required=False),
     )
+
+
+def parse_response_summary(data: bytes | str) -> ResponseSet:
+    """
+    :func:`parse_response`, reading only what the service keeps of each response.
+
+    The same document checks, message-set attributes and statuses, and the same
+    errors for them; each typed ``ret`` holds only :data:`_SUMMARY_FIELDS` (the
+    rest ``None``), ``error_recovery`` is read in full, and ``unknown``/``raw``
+    stay empty.  A value that cannot be converted in a field it does not read is
+    not an error: the job records what QuickBooks said about it.
+    """
+    return _parse_response(data, dt.UTC, summary=True)
