@@ -600,3 +600,127 @@ class TestLeanReading:
         )
 
         assert parse_hcp_essentials(text).missing == HCP_PARTS
+
+
+class TestNegotiatedVersion:
+    """The service negotiates each supported-versions list once, keyed on the list alone."""
+
+    @given(
+        st.lists(st.sampled_from(["13.0", "16.0", "2.1", "CA3.0", "UK2.0", "x", "99.0", "14.0"])),
+        st.sampled_from(["13.0", "14.0", "16.0"]),
+    )
+    def test_equals_highest_common_version(self, supported: list[str], ceiling: str) -> None:
+        """Asked once or twice, the answer is highest_common_version of the writable ones."""
+        service = WebConnectorService(
+            store=MemoryStore(), owner_id=uuid.uuid4(), max_qbxml_version=ceiling
+        )
+        expected = highest_common_version(
+            [v for v in supported if v in service._versions], ceiling=ceiling
+        )
+
+        assert service._common_version(tuple(supported)) == expected
+        assert service._common_version(tuple(supported)) == expected
+
+    def test_follows_a_changed_ceiling(self) -> None:
+        """Changing max_qbxml_version after construction is not answered from the cache."""
+        service = WebConnectorService(store=MemoryStore(), owner_id=uuid.uuid4())
+        supported = ("13.0", "16.0")
+        assert service._common_version(supported) == "16.0"
+
+        service.max_qbxml_version = "13.0"
+
+        assert service._common_version(supported) == "13.0"
+
+    def test_bounded(self) -> None:
+        """Odd input cannot grow the cache without bound."""
+        service = WebConnectorService(store=MemoryStore(), owner_id=uuid.uuid4())
+
+        for n in range(500):
+            service._common_version((f"{n}.0",))
+
+        assert len(service._negotiated) <= 64
+
+
+class TestSummaryPick:
+    """A job's summary takes each field from the Ret, else from the ErrorRecovery."""
+
+    @given(
+        st.sampled_from([None, "R"]),
+        st.sampled_from([None, "E"]),
+        st.booleans(),
+    )
+    def test_equals_the_first_non_none_source(
+        self, in_ret: str | None, in_recovery: str | None, has_recovery: bool
+    ) -> None:
+        """Same answer as the loop over (ret, recovery) it replaced."""
+
+        @attrs.frozen
+        class Source:
+            txn_id: str | None
+            txn_number: int | None = None
+            ref_number: str | None = None
+            edit_sequence: str | None = None
+
+        @attrs.frozen
+        class Response:
+            ret: Any
+            error_recovery: Any
+            status_code: int = 0
+            status_severity: str = "Info"
+            status_message: str = "Status OK"
+
+        ret = Source(txn_id=in_ret)
+        recovery = Source(txn_id=in_recovery) if has_recovery else None
+        sources = (ret,) if recovery is None else (ret, recovery)
+        expected = next((s.txn_id for s in sources if s.txn_id is not None), None)
+
+        assert _summary_of(Response(ret=ret, error_recovery=recovery)).txn_id == expected
+        assert _summary_of(Response(ret=None, error_recovery=recovery)).txn_id == (
+            None if recovery is None else recovery.txn_id
+        )
+
+
+class TestMemoryStoreCounts:
+    """put_job's inlined journal rolls counts and jobs back exactly as before."""
+
+    def test_rollback_restores_counts_and_job(self) -> None:
+        """A status change undone by an exception leaves the job and its counts as they were."""
+        store = MemoryStore()
+        now = dt.datetime(2024, 1, 1, tzinfo=UTC)
+        with store.transaction() as tx:
+            job = tx.add_job(
+                username="u",
+                key=None,
+                request="{}",
+                request_type="InvoiceAdd",
+                min_version="1.0",
+                now=now,
+            )
+
+        def send_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.put_job(attrs.evolve(job, status="sent"))
+                assert tx.count_jobs("u", "sent") == 1
+                assert tx.count_jobs("u", "pending") == 0
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            send_then_fail()
+
+        with store.transaction() as tx:
+            assert tx.get_job(job.id) == job
+            assert tx.count_jobs("u", "pending") == 1
+            assert tx.count_jobs("u", "sent") == 0
+            assert tx.next_pending("u", limit=5) == (job,)
+            assert store._counts.get(("u", "sent"), 0) == 0
+
+    def test_ended_transaction_refuses(self) -> None:
+        """Every operation after the block ends still raises StoreError."""
+        store = MemoryStore()
+        with store.transaction() as tx:
+            pass
+
+        with pytest.raises(StoreError, match="has ended"):
+            tx.get_session("t")
+        with pytest.raises(StoreError, match="has ended"):
+            tx.count_jobs("u", "pending")

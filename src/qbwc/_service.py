@@ -642,12 +642,9 @@ class WebConnectorService:
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self._clock = clock
         self._token = token
-        # (HCP document, (owner_id, max version), supported, version, stamp) of the
-        # last document checked: see _check_company.
-        self._hcp_facts: (
-            tuple[HCPResponse, tuple[uuid.UUID, str], tuple[str, ...], str | None, uuid.UUID | None]
-            | None
-        ) = None
+        # (supported versions, max version, writable versions) -> the version to write:
+        # see _common_version.
+        self._negotiated: dict[tuple[tuple[str, ...], str, frozenset[str]], str | None] = {}
 
     def __repr__(self) -> str:
         return f"<WebConnectorService owner_id={self.owner_id} store={self.store!r}>"
@@ -1122,9 +1119,11 @@ class WebConnectorService:
                 account = Account(username=username, file_id=new_file_id())
                 tx.put_account(account)
             tx.purge_sessions(now)
-            recent = now - dt.timedelta(seconds=self.busy_timeout)
+            records = tx.sessions_for(username)
             others = []
-            for record in tx.sessions_for(username):
+            if records:  # usually none: the last session closed
+                recent = now - dt.timedelta(seconds=self.busy_timeout)
+            for record in records:
                 state, _, seen_at = _load_record(record.state)
                 if state.phase not in _FINISHED_PHASES and seen_at >= recent:
                     log.info("account %r: another session is running; answered busy", username)
@@ -1292,25 +1291,11 @@ class WebConnectorService:
                 "and nothing was sent. Run the update again.",
                 reference,
             )
-        facts = self._hcp_facts
-        if (
-            facts is not None
-            and facts[0] is hcp
-            and facts[1] == (self.owner_id, self.max_qbxml_version)
-        ):
-            # The same (memoized) document as last time: same versions, same stamp.
-            supported, version, stamp = facts[2], facts[3], facts[4]
-        else:
-            supported = tuple(hcp.host.supported_qbxml_versions) or (
-                f"{call.major_version}.{call.minor_version}",
-            )
-            version = self._highest_common_version(
-                [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
-            )
-            stamp = hcp.file_id(self.owner_id)
-            if hcp.host.supported_qbxml_versions:  # else *supported* came from the call
-                key = (self.owner_id, self.max_qbxml_version)
-                self._hcp_facts = (hcp, key, supported, version, stamp)
+        supported = tuple(hcp.host.supported_qbxml_versions) or (
+            f"{call.major_version}.{call.minor_version}",
+        )
+        version = self._common_version(supported)
+        stamp = hcp.file_id(self.owner_id)
         if version is None:
             reference = self._report(
                 logging.WARNING, "no common qbXML version", username=username, supported=supported
@@ -1340,6 +1325,26 @@ class WebConnectorService:
             return self._mismatch(ctx, stamp, open_name, open_path)
         ctx.tally = _evolve(ctx.tally, verified=True, version=version)
         return None
+
+    def _common_version(self, supported: tuple[str, ...]) -> str | None:
+        """
+        The qbXML version to write, of those QuickBooks *supported*; None if none fits.
+
+        A function of the version list alone (never of the HCP text, whose AppLock
+        stamp differs every session), and every session of a QuickBooks sends the
+        same list: so each list is negotiated once (bounded: odd input cannot grow it).
+        """
+        key = (supported, self.max_qbxml_version, self._versions)
+        negotiated = self._negotiated
+        if key in negotiated:
+            return negotiated[key]
+        version = self._highest_common_version(
+            [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
+        )
+        if len(negotiated) >= 64:
+            negotiated.clear()
+        negotiated[key] = version
+        return version
 
     def _mismatch(
         self, ctx: _Context, stamp: uuid.UUID | None, open_name: str, open_path: str
@@ -1958,22 +1963,21 @@ def _summary_of(response: Any) -> JobResponse:
         if total is None and getattr(ret, "subtotal", None) is not None:
             total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
 
-    sources = (ret,) if recovery is None else (ret, recovery)
-
-    def pick(name: str) -> Any:
-        for source in sources:
-            value = getattr(source, name, None)
-            if value is not None:
-                return value
-        return None
-
     return JobResponse(
         status_code=response.status_code,
         status_severity=response.status_severity,
         status_message=response.status_message,
-        txn_id=pick("txn_id"),
-        txn_number=pick("txn_number"),
-        ref_number=pick("ref_number"),
-        edit_sequence=pick("edit_sequence"),
+        txn_id=_pick(ret, recovery, "txn_id"),
+        txn_number=_pick(ret, recovery, "txn_number"),
+        ref_number=_pick(ret, recovery, "ref_number"),
+        edit_sequence=_pick(ret, recovery, "edit_sequence"),
         total=total,
     )
+
+
+def _pick(ret: Any, recovery: Any, name: str) -> Any:
+    """The Ret's *name*, else the ErrorRecovery's (either may be None), else None."""
+    value = getattr(ret, name, None)
+    if value is None and recovery is not None:
+        value = getattr(recovery, name, None)
+    return value

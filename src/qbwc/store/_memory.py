@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Final, final
+from typing import Any, Final, NoReturn, final
 
 import attrs
 
@@ -64,30 +64,36 @@ class MemoryStore:
     def __repr__(self) -> str:
         return f"<MemoryStore accounts={len(self._accounts)} jobs={len(self._jobs)}>"
 
-    def transaction(self) -> _Scope:
+    def transaction(self) -> _MemoryTransaction:
         """Run the block as one transaction (see :class:`~qbwc.store.Store`)."""
-        return _Scope(self)
+        return _MemoryTransaction(self)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-class _Scope:
+class _MemoryTransaction:
     """
-    ``with store.transaction() as tx``: hold the store's lock, roll back on any exception.
+    The operations of one :class:`MemoryStore` transaction, and its ``with`` block.
 
-    A class rather than a ``@contextmanager`` generator: the service opens a
-    transaction for every call, and this is the cheaper way to do the same.
+    ``with store.transaction() as tx``: hold the store's lock, roll back on any
+    exception.  The transaction is its own context manager (not a ``@contextmanager``
+    generator, nor a separate scope object): the service opens one for every call,
+    and this is the cheapest way to do the same.  Outside its block it refuses
+    every operation.
     """
 
-    __slots__ = ("_store", "_tx")
+    __slots__ = ("closed", "s", "undo")
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._tx: _MemoryTransaction | None = None
+        self.s = store
+        # Each entry undoes one change: a function to call, or (mapping, key, old
+        # value or _ABSENT) for a dict entry (the most frequent: no closure to build).
+        self.undo: list[Callable[[], None] | tuple[dict[Any, Any], Any, Any]] = []
+        self.closed = True  # until __enter__ holds the lock
 
     def __enter__(self) -> _MemoryTransaction:
-        store = self._store
+        store = self.s
         store._lock.acquire()
         me = threading.get_ident()
         if store._owner == me:
@@ -95,8 +101,9 @@ class _Scope:
             msg = "transactions do not nest"
             raise StoreError(msg)
         store._owner = me
-        tx = self._tx = _MemoryTransaction(store)
-        return tx
+        self.undo = []
+        self.closed = False
+        return self
 
     def __exit__(
         self,
@@ -104,27 +111,14 @@ class _Scope:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        store = self._store
-        tx = self._tx
-        assert tx is not None
+        store = self.s
         try:
             if exc_type is not None:
-                tx.rollback()
+                self.rollback()
         finally:
-            tx.closed = True
+            self.closed = True
             store._owner = None
             store._lock.release()
-
-
-class _MemoryTransaction:
-    """The operations of one :class:`MemoryStore` transaction."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self.s = store
-        # Each entry undoes one change: a function to call, or (mapping, key, old
-        # value or _ABSENT) for a dict entry (the most frequent: no closure to build).
-        self.undo: list[Callable[[], None] | tuple[dict[Any, Any], Any, Any]] = []
-        self.closed = False
 
     def rollback(self) -> None:
         for step in reversed(self.undo):
@@ -139,11 +133,6 @@ class _MemoryTransaction:
         self.undo.clear()
 
     # -- journaled primitives ---------------------------------------------
-    def _check(self) -> None:
-        if self.closed:
-            msg = "the transaction has ended"
-            raise StoreError(msg)
-
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
         self.undo.append((mapping, key, mapping.get(key, _ABSENT)))
         mapping[key] = value
@@ -163,19 +152,25 @@ class _MemoryTransaction:
 
     def _count(self, username: str, status: JobStatus, delta: int) -> None:
         key = (username, status)
-        self._set(self.s._counts, key, self.s._counts.get(key, 0) + delta)
+        counts = self.s._counts
+        old = counts.get(key, _ABSENT)
+        self.undo.append((counts, key, old))  # self._set, reading the entry once
+        counts[key] = (0 if old is _ABSENT else old) + delta
 
     # -- accounts ---------------------------------------------------------
     def get_account(self, username: str, *, for_update: bool = False) -> Account | None:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._accounts.get(username)
 
     def put_account(self, account: Account) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         self._set(self.s._accounts, account.username, account)
 
     def list_accounts(self) -> tuple[Account, ...]:
-        self._check()
+        if self.closed:
+            _ended()
         return tuple(self.s._accounts[name] for name in sorted(self.s._accounts))
 
     # -- jobs -------------------------------------------------------------
@@ -189,7 +184,8 @@ class _MemoryTransaction:
         min_version: str,
         now: dt.datetime,
     ) -> Job:
-        self._check()
+        if self.closed:
+            _ended()
         if key is not None and (username, key) in self.s._keys:
             msg = f"account {username!r} already has a job with key {key!r}"
             raise StoreError(msg)
@@ -223,16 +219,19 @@ class _MemoryTransaction:
         return values
 
     def get_job(self, job_id: str) -> Job | None:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._jobs.get(job_id)
 
     def find_job(self, username: str, key: str) -> Job | None:
-        self._check()
+        if self.closed:
+            _ended()
         job_id = self.s._keys.get((username, key))
         return None if job_id is None else self.s._jobs[job_id]
 
     def put_job(self, job: Job) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         old = self.s._jobs.get(job.id)
         if old is None:
             msg = f"job {job.id} does not exist"
@@ -240,7 +239,8 @@ class _MemoryTransaction:
         if (old.username, old.key, old.request) != (job.username, job.key, job.request):
             msg = f"job {job.id}: username, key and request cannot change"
             raise StoreError(msg)
-        self._set(self.s._jobs, job.id, job)
+        self.undo.append((self.s._jobs, job.id, old))  # self._set, knowing the old value
+        self.s._jobs[job.id] = job
         if old.status != job.status:
             self._count(job.username, old.status, -1)
             self._count(job.username, job.status, 1)
@@ -253,7 +253,8 @@ class _MemoryTransaction:
     def next_pending(
         self, username: str, *, limit: int, exclude_ticket: str | None = None
     ) -> tuple[Job, ...]:
-        self._check()
+        if self.closed:
+            _ended()
         found: list[Job] = []
         for number in self.s._pending.get(username, ()):
             if len(found) >= limit:
@@ -265,7 +266,8 @@ class _MemoryTransaction:
         return tuple(found)
 
     def count_jobs(self, username: str, status: JobStatus) -> int:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._counts.get((username, status), 0)
 
     def list_jobs(
@@ -275,7 +277,8 @@ class _MemoryTransaction:
         status: JobStatus | None = None,
         limit: int | None = None,
     ) -> tuple[Job, ...]:
-        self._check()
+        if self.closed:
+            _ended()
         if username is not None:
             candidates: Iterator[Job] = (
                 self.s._jobs[str(n)] for n in self.s._by_user.get(username, ())
@@ -292,11 +295,13 @@ class _MemoryTransaction:
 
     # -- sessions ---------------------------------------------------------
     def get_session(self, ticket: str) -> SessionRecord | None:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._sessions.get(ticket)
 
     def put_session(self, record: SessionRecord, *, expected_seq: int | None) -> SessionRecord:
-        self._check()
+        if self.closed:
+            _ended()
         current = self.s._sessions.get(record.ticket)
         stored_seq = None if current is None else current.seq
         if stored_seq != expected_seq:
@@ -319,15 +324,18 @@ class _MemoryTransaction:
         return record
 
     def delete_session(self, ticket: str) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         self._pop(self.s._sessions, ticket)
 
     def sessions_for(self, username: str) -> tuple[SessionRecord, ...]:
-        self._check()
+        if self.closed:
+            _ended()
         return tuple(r for r in self.s._sessions.values() if r.username == username)
 
     def purge_sessions(self, now: dt.datetime) -> int:
-        self._check()
+        if self.closed:
+            _ended()
         expired = [t for t, r in self.s._sessions.items() if r.expires_at < now]
         for ticket in expired:
             self._pop(self.s._sessions, ticket)
@@ -335,25 +343,36 @@ class _MemoryTransaction:
 
     # -- settings ---------------------------------------------------------
     def get_setting(self, name: str) -> str | None:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._settings.get(name)
 
     def put_setting(self, name: str, value: str) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         self._set(self.s._settings, name, value)
 
     # -- in flight --------------------------------------------------------
     def get_in_flight(self, username: str) -> InFlight | None:
-        self._check()
+        if self.closed:
+            _ended()
         return self.s._in_flight.get(username)
 
     def put_in_flight(self, in_flight: InFlight) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         self._set(self.s._in_flight, in_flight.username, in_flight)
 
     def clear_in_flight(self, username: str) -> None:
-        self._check()
+        if self.closed:
+            _ended()
         self._pop(self.s._in_flight, username)
+
+
+def _ended() -> NoReturn:
+    """Refuse an operation after the transaction ended (checked inline: no call per operation)."""
+    msg = "the transaction has ended"
+    raise StoreError(msg)
 
 
 def _insort(values: list[int], item: int) -> None:
