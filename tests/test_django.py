@@ -180,6 +180,19 @@ _CHECKS = textwrap.dedent(
         answer = web_connector(too_big)
         assert answer.status_code == 413, answer.status_code
         assert b"soap:Fault" in answer.content or b"Fault" in answer.content
+    with override_settings(QBWC=config):
+        import io
+        get_service().add_account("kristy", "pw")
+        out = io.StringIO()
+        call_command("qbwc_account", "rename", "kristy", "kristy.new", stdout=out)
+        assert "'kristy' is now 'kristy.new'" in out.getvalue(), out.getvalue()
+        assert get_service().account("kristy.new") is not None
+        try:
+            call_command("qbwc_account", "rename", "kristy", "x")
+        except CommandError as exc:
+            assert str(exc) == "old: no account 'kristy'", str(exc)
+        else:
+            raise AssertionError("renamed an unknown account")
     reset_service()
     with override_settings(QBWC=dict(config, SERVICE={"app_name": "Other"})):
         assert get_service().app_name == "Other"  # the setting change rebuilt it
@@ -235,7 +248,8 @@ _DJANGO_STORE = textwrap.dedent(
 
     ran = []
     for cls in (contract.TestAccounts, contract.TestJobs, contract.TestSessions,
-                contract.TestInFlight, contract.TestSettings, contract.TestTransactions):
+                contract.TestInFlight, contract.TestSettings, contract.TestTransactions,
+                contract.TestRenameAccount):
         for name, test in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("test_") and list(inspect.signature(test).parameters) == [
                 "self", "store"

@@ -1066,3 +1066,105 @@ class TestSettings:
         """The repr names the OwnerID and the store."""
         assert str(OWNER) in repr(rig.service)
         assert attrs.has(Job)
+
+
+NEW_USER = "kristy.new@example.com"
+
+
+class TestRenameAccount:
+    @staticmethod
+    def _rename_and_readd(r: Rig) -> None:
+        """The host renames the account and the user adds the new QWC file."""
+        r.service.rename_account(USER, NEW_USER)
+        r.wc.add_application(r.qwc(NEW_USER), password=PASSWORD)  # no QBWC1039
+
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_new_name_syncs_same_file_no_qbwc1039(self, store: str, tmp_path: Path) -> None:
+        """After a rename the new QWC replaces the old, binds the same file and sends the queue."""
+        r = _sqlite_rig(tmp_path) if store == "sqlite" else Rig()
+        r.enqueue("1")
+        assert r.run().completed
+        before = r.service.account(USER)
+        assert before is not None
+        old_qwc = r.qwc(USER)
+        waiting = r.enqueue("2", "3")
+        renamed = r.service.rename_account(USER, NEW_USER)
+        assert renamed == attrs.evolve(before, username=NEW_USER)
+        assert r.service.account(USER) is None
+        new_qwc = r.qwc(NEW_USER)
+        assert new_qwc == old_qwc.replace(USER.encode(), NEW_USER.encode())
+        r.wc.add_application(new_qwc, password=PASSWORD)
+        assert list(r.wc.applications) == ["Acme Billing"]  # replaced, not added
+        result = r.run()
+        assert result.completed
+        assert r.service.account(NEW_USER) == renamed  # the same link, not rebound
+        _all_done_once(r, [*waiting], ["1", "2", "3"])
+        assert [job.username for job in r.service.jobs(NEW_USER)] == [NEW_USER] * 3
+        assert r.service.jobs(USER) == ()
+
+    def test_old_name_gets_nvu(self, rig: Rig) -> None:
+        """The Web Connector still holding the old QWC file is refused ("nvu"); nothing sent."""
+        (job,) = rig.enqueue("1")
+        rig.service.rename_account(USER, NEW_USER)
+        refused = rig.run()
+        assert refused.status == "Invalid password for username"
+        assert rig.qb.invoices == ()
+        assert rig.job(job).status == "pending"
+        rig.wc.add_application(rig.qwc(NEW_USER), password=PASSWORD)
+        assert rig.run().completed
+        assert rig.ref_numbers() == ["1"]
+
+    def test_lost_response_recovered_once_after_rename(self, rig: Rig) -> None:
+        """A message set in flight at the rename is recovered (not resent) under the new name."""
+        jobs = rig.enqueue("1", "2")
+        rig.wc.inject(LoseQuickBooksResponse())
+        rig.run()
+        assert rig.job(jobs[0]).status == "sent"
+        self._rename_and_readd(rig)
+        result = rig.run()  # the old session was ended: no busy_timeout to wait out
+        assert result.completed
+        assert "oldMessageSetID" in result.requests[0]
+        assert "InvoiceAdd" not in result.requests[0]
+        _all_done_once(rig, jobs, ["1", "2"])
+        assert rig.service.jobs(NEW_USER, status="sent") == ()
+
+    def test_live_session_ends_politely(self, rig: Rig) -> None:
+        """A session running at the rename gets the stale-ticket answers; the next one works."""
+        (job,) = rig.enqueue("1")
+
+        def rename_mid_session(call: object) -> None:
+            if isinstance(call, SendRequestXMLCall):
+                rig.wc.before_call = None
+                rig.service.rename_account(USER, NEW_USER)
+
+        rig.wc.before_call = rename_mid_session
+        ended = rig.run()
+        assert ended.calls[-3:] == ("sendRequestXML", "getLastError", "closeConnection")
+        assert isinstance(ended.replies[-3], NoRequest)
+        assert ended.last_error is not None
+        assert ended.last_error.startswith("This update session has ended or expired.")
+        assert ended.requests == ()
+        assert rig.job(job).status == "pending"
+        rig.wc.add_application(rig.qwc(NEW_USER), password=PASSWORD)
+        assert rig.run().completed
+        assert rig.ref_numbers() == ["1"]
+
+    @pytest.mark.parametrize(
+        ("old", "new", "field"),
+        [
+            ("nobody@example.com", NEW_USER, "old"),
+            (USER, "other@example.com", "new"),
+            (USER, USER, "new"),
+            (USER, "", "new"),
+        ],
+    )
+    def test_refused_names_the_field(self, rig: Rig, old: str, new: str, field: str) -> None:
+        """Unknown old name, taken or empty new name: ConfigurationError naming it; no change."""
+        rig.service.add_account("other@example.com", "pw")
+        jobs = rig.enqueue("1")
+        with pytest.raises(ConfigurationError) as info:
+            rig.service.rename_account(old, new)
+        assert info.value.field == field
+        assert rig.service.account(USER) is not None
+        assert rig.service.jobs(USER) == (rig.job(jobs[0]),)
+        assert rig.run().completed

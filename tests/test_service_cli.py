@@ -111,6 +111,34 @@ class TestAccount:
         assert main(["account", "disconnect", "kristy", "--new-file-id", "--db", db]) == 0
         assert "download the QWC file again" in capsys.readouterr().out
 
+    def test_rename(
+        self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """rename keeps the FileID (the new QWC differs only in UserName); bad names exit 1."""
+        _add(db, monkeypatch)
+        _add(db, monkeypatch, user="aaron")
+        capsys.readouterr()
+        qwc = ["--url", "https://a.example.com/q", "--support-url", "https://a.example.com/"]
+        assert main(["account", "qwc", "kristy", *qwc, "--db", db]) == 0
+        before = QWCConfig.from_xml(capsys.readouterr().out)
+        assert main(["account", "rename", "kristy", "kristy.new", "--db", db]) == 0
+        out = capsys.readouterr().out
+        assert "'kristy' is now 'kristy.new'" in out
+        assert "qbwc account qwc" in out
+        assert main(["account", "qwc", "kristy.new", *qwc, "--db", db]) == 0
+        after = QWCConfig.from_xml(capsys.readouterr().out)
+        assert (after.user_name, after.file_id, after.owner_id) == (
+            "kristy.new",
+            before.file_id,
+            before.owner_id,
+        )
+        assert main(["account", "rename", "kristy", "x", "--db", db]) == 1
+        assert "old: no account 'kristy'" in capsys.readouterr().err
+        assert main(["account", "rename", "kristy.new", "aaron", "--db", db]) == 1
+        err = capsys.readouterr().err
+        assert "new: 'aaron' already exists" in err
+        assert "Traceback" not in err
+
 
 class TestEnqueueAndJobs:
     def test_enqueue_sync_jobs(

@@ -302,6 +302,113 @@ class TestInFlight:
             assert tx.get_in_flight("u") is None
 
 
+class TestRenameAccount:
+    @staticmethod
+    def _fill(store: Store) -> tuple[Account, InFlight, list[str], str]:
+        account = attrs.evolve(
+            _account("u"),
+            linked_file_id=uuid.uuid4(),
+            company_file="C:\\Company\\Acme.QBW",
+            company_name="Acme",
+            linked_at=T0,
+        )
+        in_flight = InFlight(
+            username="u", message_set_id="m1", job_ids=("1",), version="13.0", ticket="t1",
+            sent_at=T0,
+        )  # fmt: skip
+        with store.transaction() as tx:
+            tx.put_account(account)
+            tx.put_account(_account("other"))
+            ids = [_add(tx, key="a", n=1), _add(tx, key="b", n=2), _add(tx, n=3)]
+            sent = tx.get_job(ids[0])
+            assert sent is not None
+            tx.put_job(attrs.evolve(sent, status="sent", attempts=1))
+            other = _add(tx, "other", key="a", n=4)
+            tx.put_session(_session("t1"), expected_seq=None)
+            tx.put_session(_session("t2", username="other"), expected_seq=None)
+            tx.put_in_flight(in_flight)
+        return account, in_flight, ids, other
+
+    def test_everything_moves_sessions_end(self, store: Store) -> None:
+        """The account, its jobs (keys too) and in-flight set move; its sessions are deleted."""
+        account, in_flight, ids, other = self._fill(store)
+        with store.transaction() as tx:
+            renamed = tx.rename_account("u", "v")
+        assert renamed == attrs.evolve(account, username="v")
+        with store.transaction() as tx:
+            assert tx.get_account("u") is None
+            assert tx.get_account("v", for_update=True) == renamed
+            assert [a.username for a in tx.list_accounts()] == ["other", "v"]
+            assert [(j.id, j.username) for j in tx.list_jobs(username="v")] == [
+                (i, "v") for i in ids
+            ]
+            assert tx.list_jobs(username="u") == ()
+            assert [j.id for j in tx.next_pending("v", limit=10)] == ids[1:]
+            assert tx.next_pending("u", limit=10) == ()
+            assert (tx.count_jobs("v", "pending"), tx.count_jobs("v", "sent")) == (2, 1)
+            assert (tx.count_jobs("u", "pending"), tx.count_jobs("u", "sent")) == (0, 0)
+            found = tx.find_job("v", "a")
+            assert found is not None
+            assert found.id == ids[0]
+            assert tx.find_job("u", "a") is None
+            with pytest.raises(StoreError):
+                _add(tx, "v", key="b", n=5)  # keys stay unique per account
+            assert tx.get_session("t1") is None
+            assert tx.sessions_for("v") == ()
+            assert tx.get_session("t2") is not None
+            assert tx.get_in_flight("u") is None
+            assert tx.get_in_flight("v") == attrs.evolve(in_flight, username="v")
+            moved = tx.get_job(ids[1])
+            assert moved is not None
+            tx.put_job(attrs.evolve(moved, status="done", txn_id="T-1"))
+            assert tx.count_jobs("v", "done") == 1
+            other_job = tx.get_job(other)
+            assert other_job is not None
+            assert other_job.username == "other"
+        with store.transaction() as tx:
+            assert _add(tx, "u", key="a", n=6) not in ids  # the old name's keys are free
+
+    def test_refused_changes_nothing(self, store: Store) -> None:
+        """An unknown old name, a taken new name, or one that has jobs: StoreError."""
+        account, _, ids, _ = self._fill(store)
+        with store.transaction() as tx:
+            _add(tx, "orphan", n=9)
+        for old, new in [("nobody", "v"), ("u", "other"), ("u", "orphan")]:
+            with store.transaction() as tx, pytest.raises(StoreError):
+                tx.rename_account(old, new)
+        with store.transaction() as tx:
+            assert tx.get_account("u") == account
+            assert [j.id for j in tx.list_jobs(username="u")] == ids
+            assert tx.get_session("t1") is not None
+
+    def test_rolled_back_with_the_transaction(self, store: Store) -> None:
+        """A rename inside a transaction that fails leaves every record as it was."""
+        account, in_flight, ids, _ = self._fill(store)
+
+        def rename_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.rename_account("u", "v")
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            rename_then_fail()
+        with store.transaction() as tx:
+            assert tx.get_account("u") == account
+            assert tx.get_account("v") is None
+            assert [j.username for j in tx.list_jobs(username="u")] == ["u"] * 3
+            assert tx.list_jobs(username="v") == ()
+            assert [j.id for j in tx.next_pending("u", limit=10)] == ids[1:]
+            assert tx.count_jobs("u", "pending") == 2
+            assert tx.count_jobs("v", "pending") == 0
+            found = tx.find_job("u", "b")
+            assert found is not None
+            assert found.id == ids[1]
+            assert tx.find_job("v", "b") is None
+            assert tx.get_session("t1") is not None
+            assert tx.get_in_flight("u") == in_flight
+            assert tx.get_in_flight("v") is None
+
+
 class TestSettings:
     def test_put_get_replace(self, store: Store) -> None:
         """A setting round-trips, is replaced by put, and is None when absent."""

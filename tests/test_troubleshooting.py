@@ -186,6 +186,18 @@ class TestNewUserEmailOrComputer:
         assert laptop.run_session().status == TEXTS["closed"]
         assert office.job(job).status == "done"
 
+    def test_new_email_rename_account_then_new_qwc(self, office: Office) -> None:
+        """rename_account keeps the FileID: the new QWC replaces the old one, no QBWC1039."""
+        office.enqueue("1001")
+        office.wc.run_session()
+        job = office.enqueue("1002")  # waiting when the email changes
+        office.service.rename_account(USER, "kristy.new@example.com")
+        assert office.wc.run_session().status == TEXTS["nvu"]  # the old QWC's UserName
+        office.wc.add_application(office.qwc("kristy.new@example.com"), password=PASSWORD)
+        assert office.wc.run_session().status == TEXTS["closed"]
+        assert office.job(job).status == "done"
+        assert office.job(job).username == "kristy.new@example.com"
+
 
 class TestDifferentCompanyFile:
     def test_wrong_file_nothing_sent_until_reopened(self, office: Office) -> None:

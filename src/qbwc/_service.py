@@ -761,6 +761,36 @@ class WebConnectorService:
         log.info("account %r disconnected from its company file", username)
         return account
 
+    def rename_account(self, old: str, new: str) -> Account:
+        """
+        Give the account *old* the username *new* (e.g. the customer's login email changed).
+
+        The account keeps its password, FileID and company-file link, its jobs
+        (queued, sent and finished) and the message set in flight; sessions of
+        *old* end (their tickets go stale).  Its QWC file from :meth:`qwc` has
+        the same FileID and OwnerID with the new UserName: added in the Web
+        Connector, it replaces the application, and the company file's stamp
+        still matches.  One transaction: all of it happens, or none.
+
+        Raises:
+            ConfigurationError: *old* is not an account, or *new* is empty or
+                already taken.
+        """
+        old = _setting_text("old", old)
+        new = _setting_text("new", new)
+        with self.store.transaction() as tx:
+            # Claim both names in a fixed order: two renames cannot deadlock.
+            claimed = {name: tx.get_account(name, for_update=True) for name in sorted({old, new})}
+            if claimed[old] is None:
+                raise ConfigurationError("old", f"no account {old!r}")
+            if claimed[new] is not None:
+                raise ConfigurationError("new", f"{new!r} already exists")
+            if tx.list_jobs(username=new, limit=1):
+                raise ConfigurationError("new", f"{new!r} already has jobs")
+            account = tx.rename_account(old, new)
+        log.info("account %r renamed to %r", old, new)
+        return account
+
     def qwc_config(
         self,
         username: str,

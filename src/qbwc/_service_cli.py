@@ -83,6 +83,13 @@ def register(subparsers: Any) -> None:
     )
     _db(disconnect)
     disconnect.set_defaults(func=_closing(_account_disconnect))
+    rename = actions.add_parser(
+        "rename", help="rename an account (a new login email); keeps its FileID, file and jobs"
+    )
+    rename.add_argument("old", help="the account's current user name")
+    rename.add_argument("new", help="its new user name")
+    _db(rename)
+    rename.set_defaults(func=_closing(_account_rename))
     qwc = actions.add_parser("qwc", help="write the account's .QWC file")
     qwc.add_argument("user")
     qwc.add_argument("--url", required=True, help="AppURL: where the service answers (https)")
@@ -278,6 +285,13 @@ def _account_disconnect(args: argparse.Namespace) -> int:
     print(f"{account.username!r} is no longer linked to a company file")
     if args.new_file_id:
         print("a new FileID was issued: download the QWC file again (qbwc account qwc)")
+    return 0
+
+
+def _account_rename(args: argparse.Namespace) -> int:
+    account = _service(args).rename_account(args.old, args.new)
+    print(f"{args.old!r} is now {account.username!r} (same FileID, company file and jobs)")
+    print("give the user the new QWC file (qbwc account qwc) to add in the Web Connector")
     return 0
 
 

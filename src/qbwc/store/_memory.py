@@ -12,6 +12,7 @@ from typing import Any, Final, NoReturn, final
 import attrs
 
 from qbwc.store._protocol import (
+    JOB_STATUSES,
     Account,
     InFlight,
     Job,
@@ -172,6 +173,46 @@ class _MemoryTransaction:
         if self.closed:
             _ended()
         return tuple(self.s._accounts[name] for name in sorted(self.s._accounts))
+
+    def rename_account(self, old: str, new: str) -> Account:
+        if self.closed:
+            _ended()
+        s = self.s
+        account = s._accounts.get(old)
+        if account is None:
+            msg = f"no account {old!r}"
+            raise StoreError(msg)
+        if new in s._accounts or s._by_user.get(new):
+            msg = f"account {new!r} already exists (or has jobs)"
+            raise StoreError(msg)
+        renamed = attrs.evolve(account, username=new)
+        self._pop(s._accounts, old)
+        self._set(s._accounts, new, renamed)
+        for number in s._by_user.get(old, ()):
+            job = s._jobs[str(number)]
+            self._set(s._jobs, job.id, attrs.evolve(job, username=new))
+            if job.key is not None:
+                self._pop(s._keys, (old, job.key))
+                self._set(s._keys, (new, job.key), job.id)
+        for mapping in (s._pending, s._by_user):
+            self._move(mapping, old, new)
+        for status in JOB_STATUSES:
+            self._move(s._counts, (old, status), (new, status))
+        for ticket in [t for t, r in s._sessions.items() if r.username == old]:
+            self._pop(s._sessions, ticket)
+        in_flight = s._in_flight.get(old)
+        if in_flight is not None:
+            self._pop(s._in_flight, old)
+            self._set(s._in_flight, new, attrs.evolve(in_flight, username=new))
+        return renamed
+
+    def _move(self, mapping: dict[Any, Any], old: Any, new: Any) -> None:
+        if old in mapping:
+            value = mapping[old]
+            self._pop(mapping, old)
+            self._set(mapping, new, value)
+        else:
+            self._pop(mapping, new)
 
     # -- jobs -------------------------------------------------------------
     def add_job(

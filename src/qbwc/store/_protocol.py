@@ -261,6 +261,21 @@ class StoreTransaction(Protocol):
         """Every account, by username."""
         ...
 
+    def rename_account(self, old: str, new: str) -> Account:
+        """
+        Give the account *old* the username *new*, and return it renamed.
+
+        Everything else about the account stays (password hash, FileID,
+        company-file link); its jobs (with their idempotency keys) and its
+        in-flight message set move with it.  Its sessions are deleted: a
+        session never moves to another account, so their tickets go stale.
+
+        Raises:
+            StoreError: there is no account *old*, or *new* already has an
+                account or jobs.
+        """
+        ...
+
     # -- jobs ------------------------------------------------------------
     def add_job(
         self,

@@ -113,6 +113,13 @@ class Dialect:
         self.get_account = self.select_accounts + self.sql(" WHERE username = ?")
         self.put_account = self._upsert("accounts", _ACCOUNT_COLUMNS, casts)
         self.list_accounts = self.select_accounts + " ORDER BY username" + binary_order
+        # rename_account: the account row, then everything keyed by its name.
+        self.has_jobs = self.sql(f"SELECT 1 FROM {jobs} WHERE username = ? LIMIT 1")
+        self.rename = tuple(
+            self.sql(f"UPDATE {prefix}{table} SET username = ? WHERE username = ?")
+            for table in ("accounts", "jobs", "in_flight")
+        )
+        self.delete_sessions_for = self.sql(f"DELETE FROM {prefix}sessions WHERE username = ?")
 
         self.select_jobs = f"SELECT {_JOB_COLUMNS} FROM {jobs}"
         self.add_job = self._insert_new(
@@ -250,6 +257,20 @@ class SQLTransaction:
     def list_accounts(self) -> tuple[Account, ...]:
         rows = self._x(self.dialect.list_accounts).fetchall()
         return tuple(self._account(row) for row in rows)
+
+    def rename_account(self, old: str, new: str) -> Account:
+        d = self.dialect
+        account = self.get_account(old)
+        if account is None:
+            msg = f"no account {old!r}"
+            raise StoreError(msg)
+        if self.get_account(new) is not None or self._x(d.has_jobs, (new,)).fetchone() is not None:
+            msg = f"account {new!r} already exists (or has jobs)"
+            raise StoreError(msg)
+        for statement in d.rename:
+            self._x(statement, (new, old))
+        self._x(d.delete_sessions_for, (old,))
+        return attrs.evolve(account, username=new)
 
     # -- jobs -------------------------------------------------------------
     def add_job(

@@ -1,4 +1,4 @@
-"""``manage.py qbwc_account add|list|password|disconnect``: Web Connector logins."""
+"""``manage.py qbwc_account add|list|password|disconnect|rename``: Web Connector logins."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from qbwc.django.management._common import read_password, run, table
 
 
 class Command(BaseCommand):  # type: ignore[misc]
-    help = "Add, list, re-password or disconnect the accounts the Web Connector logs in with."
+    help = (
+        "Add, list, re-password, disconnect or rename the accounts the Web Connector logs in with."
+    )
     stealth_options = ("stdin",)  # call_command(..., stdin=io.StringIO("password"))
 
     def add_arguments(self, parser: Any) -> None:
@@ -30,6 +32,11 @@ class Command(BaseCommand):  # type: ignore[misc]
         disconnect.add_argument(
             "--new-file-id", action="store_true", help="also issue a new FileID (new QWC file)"
         )
+        rename = actions.add_parser(
+            "rename", help="rename an account (a new login email); keeps FileID, file and jobs"
+        )
+        rename.add_argument("old", help="the account's current user name")
+        rename.add_argument("new", help="its new user name")
 
     def handle(self, *args: Any, **options: Any) -> None:
         run(lambda: getattr(self, "_" + options["action"])(options))
@@ -61,3 +68,10 @@ class Command(BaseCommand):  # type: ignore[misc]
         self.stdout.write(f"{account.username!r} is no longer linked to a company file")
         if options["new_file_id"]:
             self.stdout.write("a new FileID was issued: send the user a new QWC file (qbwc_qwc)")
+
+    def _rename(self, options: dict[str, Any]) -> None:
+        account = get_service().rename_account(options["old"], options["new"])
+        self.stdout.write(
+            f"{options['old']!r} is now {account.username!r} (same FileID, company file and jobs)"
+        )
+        self.stdout.write("give the user the new QWC file (qbwc_qwc) to add in the Web Connector")
