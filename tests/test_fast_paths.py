@@ -724,3 +724,142 @@ class TestMemoryStoreCounts:
             tx.get_session("t")
         with pytest.raises(StoreError, match="has ended"):
             tx.count_jobs("u", "pending")
+
+
+def _parse_untrusted_reference(data: bytes | str, what: str = "document") -> etree._Element:
+    """``parse_untrusted`` as it was: strip() for emptiness, the prolog regex every time."""
+    from qbwc import _xml
+
+    if isinstance(data, str):
+        data = _xml._DECLARATION.sub("", data, count=1)
+    if not data or not data.strip():
+        raise XMLParseError(f"{what}: empty")
+    if _xml._starts_with_doctype(data):
+        raise XMLParseError(_xml._NO_DOCTYPE.format(what=what))
+    try:
+        root = etree.fromstring(data, _xml._parser())
+    except etree.XMLSyntaxError as exc:
+        raise XMLParseError(f"{what}: not well-formed XML ({exc.msg})") from None
+    except ValueError as exc:
+        raise XMLParseError(f"{what}: cannot be parsed ({exc})") from None
+    if root.getroottree().docinfo.doctype:
+        raise XMLParseError(_xml._NO_DOCTYPE.format(what=what))
+    return root
+
+
+_PROLOG_PARTS = st.sampled_from(
+    [
+        "",
+        " ",
+        "\n\t",
+        "\u2003",
+        "\ufeff",
+        '<?xml version="1.0"?>',
+        "<?xml?>",
+        "<?xml>",
+        "<?pi x?>",
+        "<!-- c -->",
+        "<!DOCTYPE a>",
+        '<!DOCTYPE a [<!ENTITY e "x">]>',
+        "<!doctype a>",
+    ]
+)
+
+
+class TestParseUntrustedFastPath:
+    """parse_untrusted's cheap emptiness, declaration and DOCTYPE checks."""
+
+    @given(
+        prolog=st.lists(_PROLOG_PARTS, max_size=4).map("".join),
+        body=st.sampled_from(["", "<a/>", "<a>&e;</a>", "<a><!DOCTYPE b></a>", "  ", "<a"]),
+        as_bytes=st.booleans(),
+    )
+    def test_same_as_reference(self, prolog: str, body: str, as_bytes: bool) -> None:
+        """Every prolog/body mix parses to the same tree or fails with the same message."""
+        from qbwc._xml import parse_untrusted
+
+        text = prolog + body
+        data: bytes | str = text.encode("utf-8") if as_bytes else text
+
+        def outcome(parse: Any) -> tuple[str | None, bytes | None]:
+            try:
+                return None, etree.tostring(parse(data, what="doc"))
+            except XMLParseError as exc:
+                return str(exc), None
+
+        assert outcome(parse_untrusted) == outcome(_parse_untrusted_reference)
+
+    @given(st.text(alphabet=" \t\r\n\x0b\x0c\u2003\u00a0", max_size=5), st.booleans())
+    def test_white_space_is_empty(self, blank: str, as_bytes: bool) -> None:
+        """White space only (as strip() sees it) is refused as empty, bytes or str."""
+        from qbwc._xml import parse_untrusted
+
+        data: bytes | str = blank.encode("utf-8") if as_bytes else blank
+        expected = not data.strip()
+        with pytest.raises(XMLParseError) as caught:
+            parse_untrusted(data, what="doc")
+        assert (str(caught.value) == "doc: empty") == expected
+
+
+_NOISE = st.sampled_from(["<?pi x?>", '<x:{tag} xmlns:x="urn:x">n</x:{tag}>', "<Other>o</Other>"])
+
+
+class TestTagFilteredChildren:
+    """iterchildren(tag) picks the children the ``c.tag == tag`` loops picked."""
+
+    @given(
+        versions=st.lists(st.sampled_from(["13.0", " 16.0 ", "CA3.0", ""]), max_size=4),
+        noise=st.lists(_NOISE, max_size=4),
+        name=st.sampled_from(["", "<CompanyName>Acme</CompanyName>"]),
+        seed=st.randoms(use_true_random=False),
+    )
+    def test_hcp_essentials(
+        self, versions: list[str], noise: list[str], name: str, seed: Any
+    ) -> None:
+        """Versions, company name and stamps read with PIs and namespaced look-alikes about."""
+        host_parts = [f"<SupportedQBXMLVersion>{v}</SupportedQBXMLVersion>" for v in versions]
+        host_parts += [n.format(tag="SupportedQBXMLVersion") for n in noise]
+        seed.shuffle(host_parts)
+        stamp = (
+            "<DataExtRet><OwnerID>0</OwnerID><DataExtName>FileID</DataExtName>"
+            "<DataExtType>STR255TYPE</DataExtType><DataExtValue>v</DataExtValue></DataExtRet>"
+        )
+        company_parts = [name, stamp, *(n.format(tag="DataExtRet") for n in noise)]
+        company_parts += [n.format(tag="CompanyName") for n in noise]
+        seed.shuffle(company_parts)
+        ok = 'statusCode="0" statusSeverity="Info"'
+        text = (
+            "<QBXML><?pi x?><QBXMLMsgsRs>"
+            f"<HostQueryRs {ok}><HostRet>{''.join(host_parts)}</HostRet></HostQueryRs>"
+            f"<CompanyQueryRs {ok}><CompanyRet>{''.join(company_parts)}</CompanyRet>"
+            "</CompanyQueryRs></QBXMLMsgsRs></QBXML>"
+        )
+        lean = parse_hcp_essentials(text)
+        full = parse_hcp(text)
+        assert lean.host.supported_qbxml_versions == full.host.supported_qbxml_versions
+        assert lean.company.company_name == full.company.company_name
+        assert lean.company.data_ext_rets == full.company.data_ext_rets
+        assert lean.missing == full.missing
+
+    @given(noise=st.lists(_NOISE, max_size=4), seed=st.randoms(use_true_random=False))
+    def test_summary_ret(self, noise: list[str], seed: Any) -> None:
+        """A summary Ret reads the same fields with PIs, repeats and look-alikes among them."""
+        parts = [
+            "<TxnID>1-1</TxnID>",
+            "<TxnID>2-2</TxnID>",
+            "<RefNumber>7</RefNumber>",
+            "<Subtotal>1.50</Subtotal>",
+            "<Memo>m</Memo>",
+            *(n.format(tag="TxnID") for n in noise),
+        ]
+        seed.shuffle(parts)
+        text = (
+            '<QBXML><QBXMLMsgsRs><InvoiceAddRs statusCode="0" statusSeverity="Info">'
+            f"<InvoiceRet>{''.join(parts)}</InvoiceRet></InvoiceAddRs></QBXMLMsgsRs></QBXML>"
+        )
+        lean = parse_response_summary(text).responses[0].ret
+        full = parse_response(text).responses[0].ret
+        assert lean is not None
+        assert full is not None
+        for name in ("txn_id", "txn_number", "ref_number", "edit_sequence", "subtotal"):
+            assert getattr(lean, name) == getattr(full, name)

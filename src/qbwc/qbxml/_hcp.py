@@ -382,7 +382,14 @@ def parse_hcp(text: str) -> HCPResponse:
 
 
 def _versions(element: etree._Element) -> list[str]:
-    return [(c.text or "").strip() for c in element if c.tag == "SupportedQBXMLVersion"]
+    # iterchildren(tag) filters in C: the same children as ``c.tag == tag``, fewer proxies.
+    return [(c.text or "").strip() for c in element.iterchildren("SupportedQBXMLVersion")]
+
+
+def _first_text(element: etree._Element, tag: str) -> str | None:
+    """``_text(_Node(element), tag)`` for one field, without indexing every child."""
+    el = next(element.iterchildren(tag), None)
+    return None if el is None else el.text or ""
 
 
 def parse_hcp_essentials(text: str) -> HCPResponse:
@@ -406,8 +413,10 @@ def parse_hcp_essentials(text: str) -> HCPResponse:
         company=CompanyInfo()
         if company is None
         else CompanyInfo(
-            company_name=_text(_Node(company), "CompanyName"),
-            data_ext_rets=[_read(DataExtRet, c, dt.UTC) for c in company if c.tag == "DataExtRet"],
+            company_name=_first_text(company, "CompanyName"),
+            data_ext_rets=[
+                _read(DataExtRet, c, dt.UTC) for c in company.iterchildren("DataExtRet")
+            ],
         ),
         missing=[part for part in HCP_PARTS if part not in rets],
     )
@@ -416,7 +425,7 @@ def parse_hcp_essentials(text: str) -> HCPResponse:
 def _delivered(text: str, *, essentials: bool) -> dict[str, etree._Element]:
     """The Ret element of each HCP part delivered with a success status."""
     root = parse_untrusted(text, max_bytes=MAX_RESPONSE_BYTES, what="strHCPResponse")
-    msgs = next((c for c in root if c.tag == "QBXMLMsgsRs"), None)
+    msgs = next(root.iterchildren("QBXMLMsgsRs"), None)
     if root.tag != "QBXML" or msgs is None:
         msg = "strHCPResponse: not a qbXML response (expected <QBXML><QBXMLMsgsRs>)"
         raise QBXMLError(msg)

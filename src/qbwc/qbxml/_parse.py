@@ -460,7 +460,10 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = Non
     lookup = table.get
     values: dict[str, Any] = {}
     unknown: list[str] | None = None
-    for child in el:
+    # A lean plan keeps nothing it does not name: let lxml pick those children in C
+    # (the same ones, in the same order) instead of wrapping every child of the Ret.
+    children = el.iterchildren(*table) if plan is not None and not keeps_unknown else el
+    for child in children:
         entry = lookup(child.tag)
         if entry is not None:
             name, mode, how, kind = entry
