@@ -16,7 +16,9 @@ Don't subclass these: they are ``@final``, and the table keys on the exact type.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Final, final
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Final, TypeVar, final
 
 import attrs
 
@@ -632,4 +634,55 @@ REPLY_TYPES: Final[tuple[type[Reply], ...]] = (
     InteractiveURL,
     InteractiveDoneReply,
     InteractiveRejectedReply,
+)
+
+
+_C = TypeVar("_C", bound=Call)
+
+
+def _from_parse(cls: type[_C]) -> Callable[..., _C]:
+    """
+    A constructor of call class *cls* for values read out of a parsed SOAP body.
+
+    Only ``_soap.decode_call`` uses it.  It takes every field by keyword and skips
+    exactly one validator, ``_text`` (a str XML 1.0 can carry), because the decoder
+    already guarantees both halves of it:
+
+    * every string is an element's text from lxml (``child.text or ""``) or the
+      ``""`` of an absent parameter: always a ``str``; every int comes from
+      ``_soap._int_of``: always an ``int``;
+    * libxml2 (``recover=False``) refuses a document holding any character outside
+      XML 1.0 ``Char``: raw, as a character reference, in any encoding, also under
+      ``version="1.1"``; so no element text it returns can contain one.
+
+    Every other validator still runs, in field order, raising the same
+    LocalProtocolError as ``__init__``: the int ranges (a negative qbXML version),
+    and any check added later that is not exactly ``_text`` (``_ticket`` or
+    ``_not_keyword`` call ``_text`` and then check more, so they would run in full).
+    Fields are set as attrs' own ``__init__`` sets them on a frozen slotted class
+    (``object.__setattr__``), so the value equals the public constructor's; a
+    property test holds the two to equality, refusals included.
+    """
+    fields = attrs.fields(cls)  # type: ignore[arg-type]  # every Call subclass is attrs
+    checked = [(i, f) for i, f in enumerate(fields) if f.validator not in (None, _text)]
+    names = [f.name for f in fields]
+    lines = [f"def make(*, {', '.join(names)}):" if names else "def make():"]
+    lines.append("    new = _new(_cls)")
+    lines += [f"    _set(new, {name!r}, {name})" for name in names]
+    lines += [f"    _v{i}(new, _f{i}, {f.name})" for i, f in checked]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    for i, f in checked:
+        namespace[f"_v{i}"] = f.validator
+        namespace[f"_f{i}"] = f
+    # The source is made only of *cls*'s own field names (Python identifiers).
+    source = "\n".join(lines)
+    exec(compile(source, f"<qbwc {cls.__name__} from parse>", "exec"), namespace)  # noqa: S102
+    make: Callable[..., _C] = namespace["make"]
+    return make
+
+
+#: Call type -> its constructor for decoded values (see :func:`_from_parse`).
+FROM_PARSE: Final[Mapping[type[Call], Callable[..., Call]]] = MappingProxyType(
+    {cls: _from_parse(cls) for cls in CALL_TYPES}
 )
