@@ -28,6 +28,7 @@ import attrs
 from lxml import etree
 
 from qbwc._events import (
+    _NOT_XML_CHAR,
     FROM_PARSE,
     INT_MAX,
     INT_MIN,
@@ -134,7 +135,6 @@ _ENV_NSMAP: Final = {"soap": SOAP11_ENV_NS, "xsi": XSI_NS, "xsd": XSD_NS}
 _INTUIT_NSMAP: Final = {None: INTUIT_NS}
 
 _INT_TEXT = re.compile(r"\s*([+-]?[0-9]{1,11})\s*\Z")
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _split(tag: str) -> tuple[str | None, str]:
