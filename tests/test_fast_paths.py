@@ -960,3 +960,122 @@ class TestDecodedCallsFastPath:
             }
             names = FROM_PARSE[call_type].__code__.co_names
             assert sum(n.startswith("_v") for n in names) == len(source_checked), call_type
+
+
+def _reference_apply_call(state: SessionState, call: Any) -> SessionState:
+    """apply_call as it was: every change through attrs.evolve (so every check runs)."""
+    from qbwc._events import ConnectionErrorCall, ReceiveResponseXMLCall, SendRequestXMLCall
+    from qbwc._state import IN_FLIGHT, TRANSITIONS, _reported, _tickets_match
+    from qbwc.exceptions import RemoteProtocolError
+
+    target = TRANSITIONS[state.phase].get(type(call))
+    if target is None:
+        raise RemoteProtocolError("illegal")
+    lost = state.lost_response or (
+        state.phase in IN_FLIGHT and not isinstance(call, ReceiveResponseXMLCall)
+    )
+    if isinstance(call, AuthenticateCall):
+        return apply_call(state, call)  # held by TestSessionStateEvolve
+    changes: dict[str, Any] = {"phase": target, "seq": state.seq + 1}
+    ticket = getattr(call, "ticket", None)
+    if ticket is not None:
+        if not state.ticket:
+            changes["ticket"] = ticket
+        elif not _tickets_match(state.ticket, ticket):
+            raise RemoteProtocolError("ticket")
+    changes["lost_response"] = lost
+    if isinstance(call, SendRequestXMLCall) and target is Phase.REQUEST_DUE:
+        changes.update(
+            company_file=call.company_file_name,
+            country=call.country,
+            qbxml_major=call.major_version,
+            qbxml_minor=call.minor_version,
+            hcp_received=state.hcp_received or bool(call.hcp_response),
+        )
+    elif isinstance(call, ConnectionErrorCall):
+        changes["connection_error_count"] = state.connection_error_count + 1
+        changes["last_error"] = _reported(call.hresult, call.message)
+    elif isinstance(call, ReceiveResponseXMLCall) and (call.hresult or call.message):
+        changes["last_error"] = _reported(call.hresult, call.message)
+    return attrs.evolve(state, **changes)
+
+
+def _reference_apply_reply(state: SessionState, reply: Any) -> SessionState:
+    """apply_reply as it was: every change through attrs.evolve."""
+    from qbwc._events import Authenticated, Busy, NoWork
+    from qbwc._state import TRANSITIONS
+
+    target = TRANSITIONS[state.phase].get(type(reply))
+    if target is None:
+        raise LocalProtocolError("illegal")
+    changes: dict[str, Any] = {"phase": target, "seq": state.seq + 1}
+    if isinstance(reply, Authenticated | NoWork | Busy):
+        changes["ticket"] = reply.ticket
+    elif isinstance(reply, RequestXML):
+        changes["request_count"] = state.request_count + 1
+    return attrs.evolve(state, **changes)
+
+
+def _events(kinds: dict[Any, Any]) -> Any:
+    return st.sampled_from(sorted(kinds, key=lambda t: t.__name__)).flatmap(lambda t: kinds[t])
+
+
+class TestStepCopies:
+    """apply_call / apply_reply / errored copy only what changes, equal to attrs.evolve."""
+
+    @given(session_states, st.data(), st.booleans())
+    def test_apply_call_equals_reference(
+        self, state: SessionState, data: st.DataObject, own_ticket: bool
+    ) -> None:
+        """The same state (or the same refusal) as evolving every change through attrs."""
+        import contextlib
+
+        from qbwc.exceptions import RemoteProtocolError
+        from tests.protocol_strategies import CALLS
+
+        call = data.draw(_events(CALLS))
+        if own_ticket and state.ticket and hasattr(call, "ticket"):
+            with contextlib.suppress(ValueError, LocalProtocolError):
+                call = attrs.evolve(call, ticket=state.ticket)
+        try:
+            expected = _reference_apply_call(state, call)
+        except RemoteProtocolError:
+            with pytest.raises(RemoteProtocolError):
+                apply_call(state, call)
+            return
+        got = apply_call(state, call)
+        assert got == expected
+        assert got.to_dict() == expected.to_dict()
+        assert type(got.phase) is Phase
+
+    @given(session_states, st.data())
+    def test_apply_reply_equals_reference(self, state: SessionState, data: st.DataObject) -> None:
+        """The same state (or the same refusal) as evolving every change through attrs."""
+        from qbwc._state import apply_reply
+
+        reply = data.draw(_events(REPLIES))
+        try:
+            expected = _reference_apply_reply(state, reply)
+        except LocalProtocolError:
+            with pytest.raises(LocalProtocolError):
+                apply_reply(state, reply)
+            return
+        got = apply_reply(state, reply)
+        assert got == expected
+        assert got.to_dict() == expected.to_dict()
+
+    @given(session_states)
+    def test_errored_equals_reference(self, state: SessionState) -> None:
+        """errored is attrs.evolve to ERROR with seq one higher."""
+        from qbwc._state import errored
+
+        assert errored(state) == attrs.evolve(state, phase=Phase.ERROR, seq=state.seq + 1)
+        assert state.phase is not Phase.ERROR or errored(state).seq == state.seq + 1
+
+    @given(session_states, st.sampled_from([7, None, b"t"]))
+    def test_reply_ticket_still_checked(self, state: SessionState, bad: Any) -> None:
+        """A ticket that is not a str is refused as __init__ would, even on the fast copy."""
+        from qbwc._state import _checked, _step
+
+        with pytest.raises(ValueError, match=r"SessionState\.ticket"):
+            _checked(_step(state, Phase.READY, state.seq + 1), {"ticket": bad})

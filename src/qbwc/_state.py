@@ -451,6 +451,25 @@ def _make_copy() -> Any:
 
 _copy: Final[Callable[[SessionState], SessionState]] = _make_copy()
 
+
+def _make_step() -> Any:
+    """A function returning a copy of a SessionState with a new phase and seq (unchecked)."""
+    lines = ["def step(state, phase, seq):", "    new = _new(_cls)"]
+    lines += [
+        f"    _set(new, {name!r}, {name if name in ('phase', 'seq') else 'state.' + name})"
+        for name in _FIELD_NAMES
+    ]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_set": _set, "_cls": SessionState}
+    # The source is made only of SessionState's own field names.
+    exec(compile("\n".join(lines), "<qbwc SessionState step>", "exec"), namespace)  # noqa: S102
+    return namespace["step"]
+
+
+# The copy every step makes: *phase* comes from TRANSITIONS (always a Phase) and *seq*
+# is the checked seq plus one, so neither needs its converter or validator.
+_step: Final[Callable[[SessionState, Phase, int], SessionState]] = _make_step()
+
 #: The state of a session with no call yet (a frozen value, so one can be shared).
 INITIAL: Final = SessionState()
 
@@ -472,7 +491,11 @@ def evolve(state: SessionState, changes: Mapping[str, Any]) -> SessionState:
         unknown = sorted(set(changes) - set(_FIELD_NAMES))
         msg = f"SessionState has no field(s) {', '.join(map(repr, unknown))}"
         raise TypeError(msg)
-    new = _copy(state)
+    return _checked(_copy(state), changes)
+
+
+def _checked(new: SessionState, changes: Mapping[str, Any]) -> SessionState:
+    """Set *changes* on *new* (a copy no one else holds yet), each through its checks."""
     for name, given in changes.items():
         field, convert, validate = _CHECKS[name]
         value = given if convert is None else convert(given)
@@ -513,7 +536,6 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
             f"allowed: {_legal_names(phase, Call)})"
         )
         raise RemoteProtocolError(msg)
-    changes: dict[str, Any] = {"phase": target, "seq": state.seq + 1}
     lost = state.lost_response or (
         phase in IN_FLIGHT and not isinstance(call, ReceiveResponseXMLCall)
     )
@@ -522,10 +544,19 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
         # A new run.  Per-run fields reset now; the ticket arrives with the reply.
         # Every other field is a per-run one, back to its default: INITIAL's.
         same_user = call.username == state.username
-        changes["username"] = call.username
-        changes["lost_response"] = lost and same_user
-        changes["data"] = state.data if same_user else ()
-        return evolve(INITIAL, changes)
+        return evolve(
+            INITIAL,
+            {
+                "phase": target,
+                "seq": state.seq + 1,
+                "username": call.username,
+                "lost_response": lost and same_user,
+                "data": state.data if same_user else (),
+            },
+        )
+    # phase, seq and lost_response are right by construction (a Phase from the
+    # table, a checked int plus one, a bool); what the call brings is checked.
+    changes: dict[str, Any] = {}
 
     ticket: str | None = getattr(call, "ticket", None)
     if ticket is not None:
@@ -534,8 +565,6 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
         elif not _tickets_match(state.ticket, ticket):
             msg = f"{call.operation}: the ticket does not belong to this session"
             raise RemoteProtocolError(msg)
-    changes["lost_response"] = lost
-
     if isinstance(call, SendRequestXMLCall) and target is P.REQUEST_DUE:
         changes.update(
             company_file=call.company_file_name,
@@ -549,7 +578,9 @@ def apply_call(state: SessionState, call: AnyCall) -> SessionState:
         changes["last_error"] = _reported(call.hresult, call.message)
     elif isinstance(call, ReceiveResponseXMLCall) and (call.hresult or call.message):
         changes["last_error"] = _reported(call.hresult, call.message)
-    return evolve(state, changes)
+    new = _step(state, target, state.seq + 1)
+    _set(new, "lost_response", lost)
+    return _checked(new, changes) if changes else new
 
 
 def _reported(hresult: str, message: str) -> str:
@@ -575,17 +606,17 @@ def apply_reply(state: SessionState, reply: AnyReply) -> SessionState:
             f"allowed: {_legal_names(phase, Reply)})"
         )
         raise LocalProtocolError(msg)
-    changes: dict[str, Any] = {"phase": target, "seq": state.seq + 1}
+    new = _step(state, target, state.seq + 1)
     if isinstance(reply, Authenticated | NoWork | Busy):
-        changes["ticket"] = reply.ticket
-    elif isinstance(reply, RequestXML):
-        changes["request_count"] = state.request_count + 1
-    return evolve(state, changes)
+        return _checked(new, {"ticket": reply.ticket})
+    if isinstance(reply, RequestXML):
+        _set(new, "request_count", state.request_count + 1)  # a checked int plus one
+    return new
 
 
 def errored(state: SessionState) -> SessionState:
     """*state* moved to ERROR (after an illegal reply)."""
-    return evolve(state, {"phase": P.ERROR, "seq": state.seq + 1})
+    return _step(state, P.ERROR, state.seq + 1)
 
 
 # --- the table, described -------------------------------------------------------
