@@ -1168,3 +1168,45 @@ class TestRenameAccount:
         assert rig.service.account(USER) is not None
         assert rig.service.jobs(USER) == (rig.job(jobs[0]),)
         assert rig.run().completed
+
+
+class TestMessageSetIdAsGenerated:
+    def test_id_needing_escapes_is_recovered_exactly_once(self) -> None:
+        """An in-flight set whose ID had to be escaped matches QuickBooks' echo after a loss."""
+        import itertools
+        import uuid
+        from decimal import Decimal
+
+        from qbwc import WebConnectorService
+        from qbwc.qbxml import InvoiceAdd, InvoiceLineAdd, Ref
+        from qbwc.store import MemoryStore
+        from qbwc.testing import FakeQuickBooks, FakeWebConnector, LoseQuickBooksResponse
+        from qbwc.wsgi import make_wsgi_app
+
+        counter = itertools.count()
+        clock = [1_767_225_600.0]
+        service = WebConnectorService(
+            store=MemoryStore(),
+            owner_id=uuid.uuid4(),
+            clock=lambda: clock[0],
+            password_cost=2,
+            token=lambda n: f"a&b<{next(counter):06d}" + "x" * n,
+        )
+        service.add_account("kristy", password="pw")
+        quickbooks = FakeQuickBooks.sample()
+        web_connector = FakeWebConnector(make_wsgi_app(service), quickbooks)
+        qwc = service.qwc("kristy", app_url="https://localhost/q", app_support="https://localhost/")
+        web_connector.add_application(qwc, password="pw")
+        line = InvoiceLineAdd(item_ref=Ref(full_name="Consulting"), quantity=Decimal(1))
+        invoice = InvoiceAdd(customer_ref=Ref(full_name="Acme Corp"), lines=[line])
+        job = service.enqueue("kristy", invoice)
+
+        web_connector.inject(LoseQuickBooksResponse())
+        web_connector.run_session()
+        clock[0] += 600
+        second = web_connector.run_session()
+
+        assert second.completed
+        assert 'oldMessageSetID="a&amp;b&lt;' in second.requests[0]
+        assert len(quickbooks.invoices) == 1
+        assert quickbooks.invoices[0].txn_id == service.job(job.id).txn_id

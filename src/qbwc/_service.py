@@ -46,7 +46,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 import threading
 import time
@@ -1474,13 +1473,16 @@ class WebConnectorService:
                 if model is not None:
                     chosen.append((job, model))
                     chosen_ids.add(job.id)
+        # The ID as generated, not as read back from the document: QuickBooks echoes
+        # the attribute's value, which is this string even where it had to be escaped.
+        message_set_id = self._new_message_set_id()
         while chosen:
             try:
                 data = self._build_request(
                     [(job.id, model) for job, model in chosen],
                     version=version,
                     on_error="continueOnError",
-                    message_set_id=self._new_message_set_id(),
+                    message_set_id=message_set_id,
                     text_policy=self.text_policy,
                 )
                 break
@@ -1490,7 +1492,6 @@ class WebConnectorService:
                 chosen = kept if len(kept) < len(chosen) else kept[:1]
         else:
             return None
-        message_set_id = _message_set_id(data)
         for job, _ in chosen:
             tx.put_job(
                 _evolve(
@@ -1951,15 +1952,6 @@ def _vkey(text: str) -> tuple[int, ...]:
 
 
 _VKEYS: dict[str, tuple[int, ...]] = {}
-
-
-_SET_ID: Final = re.compile(rb'newMessageSetID="([^"]*)"')
-
-
-def _message_set_id(data: bytes) -> str:
-    found = _SET_ID.search(data)
-    assert found is not None
-    return found.group(1).decode("ascii")
 
 
 def _newest_field(model: object, path: str) -> tuple[tuple[int, int], str]:
