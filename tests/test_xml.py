@@ -68,3 +68,26 @@ class TestParseUntrusted:
         """Whatever comes in, the result is an element or XMLParseError."""
         with contextlib.suppress(XMLParseError):
             parse_untrusted(data)
+
+
+class TestSharedXMLText:
+    @given(st.text())
+    def test_xml_safe_is_the_char_production(self, text: str) -> None:
+        """xml_safe agrees with NOT_XML_CHAR, the one definition of what XML 1.0 can carry."""
+        from qbwc._xml import NOT_XML_CHAR, xml_safe
+
+        assert xml_safe(text) == (NOT_XML_CHAR.search(text) is None)
+
+    @given(st.text())
+    def test_escape_text_is_what_lxml_writes(self, text: str) -> None:
+        """escape_text gives the bytes lxml writes for the same element text."""
+        from lxml import etree
+
+        from qbwc._xml import NOT_XML_CHAR, escape_text
+
+        text = NOT_XML_CHAR.sub("", text)
+        element = etree.Element("a")
+        element.text = text or None
+        written = etree.tostring(element, encoding="unicode")
+
+        assert f"<a>{escape_text(text)}</a>" == (written if text else "<a></a>")

@@ -28,7 +28,6 @@ import attrs
 from lxml import etree
 
 from qbwc._events import (
-    _NOT_XML_CHAR,
     FROM_PARSE,
     INT_MAX,
     INT_MIN,
@@ -75,9 +74,11 @@ from qbwc._resources import schema_path
 from qbwc._xml import (
     DEFAULT_MAX_BYTES,
     INTUIT_NS,
+    NOT_XML_CHAR,
     SOAP11_ENV_NS,
     SOAP12_ENV_NS,
     XSI_NS,
+    escape_text,
     parse_untrusted,
 )
 from qbwc.exceptions import (
@@ -664,19 +665,6 @@ _FRAMES: Final[Mapping[str, tuple[bytes, bytes]]] = MappingProxyType(
 )
 
 
-def _escape(text: str) -> str:
-    """*text* as XML character data, escaped as libxml2 writes it (CR as ``&#13;``)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    return text
-
-
 def encode_reply(reply: AnyReply) -> bytes:
     """
     The SOAP response body for *reply*: UTF-8, the XML declaration first.
@@ -688,9 +676,9 @@ def encode_reply(reply: AnyReply) -> bytes:
     value = _result(reply)
     head, tail = _FRAMES[reply.operation]
     if isinstance(value, list):
-        text = "".join([f"<string>{_escape(slot)}</string>" for slot in value])
+        text = "".join([f"<string>{escape_text(slot)}</string>" for slot in value])
     else:
-        text = _escape(value)
+        text = escape_text(value)
     # Every reply's text is XML-safe (checked when the reply was built), so it
     # encodes: no lone surrogates.
     return head + text.encode("utf-8") + tail
@@ -728,7 +716,7 @@ def encode_fault(fault_code: str, message: str) -> bytes:
 
 
 def _printable(text: str) -> str:
-    return _NOT_XML_CHAR.sub(lambda m: repr(m.group())[1:-1], text)
+    return NOT_XML_CHAR.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 # --- WSDL ---------------------------------------------------------------------
@@ -748,7 +736,7 @@ def wsdl(address: str) -> bytes:
     global _WSDL_ROOT  # noqa: PLW0603 - a read-only cache of a shipped file
     if type(address) is not str or not re.match(r"https?://\S+\Z", address):
         raise ConfigurationError("address", f"{address!r} is not an absolute http(s) URL")
-    bad = _NOT_XML_CHAR.search(address)
+    bad = NOT_XML_CHAR.search(address)
     if bad is not None:
         raise ConfigurationError("address", f"contains U+{ord(bad.group()):04X}")
     if _WSDL_ROOT is None:

@@ -12,16 +12,51 @@ from qbwc.exceptions import XMLParseError
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "INTUIT_NS",
+    "NOT_XML_CHAR",
     "SOAP11_ENV_NS",
     "SOAP12_ENV_NS",
     "XSI_NS",
+    "escape_text",
     "parse_untrusted",
+    "xml_safe",
 ]
 
 SOAP11_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV_NS = "http://www.w3.org/2003/05/soap-envelope"
 INTUIT_NS = "http://developer.intuit.com/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+#: XML 1.0 § 2.2 Char, complemented: what an XML document cannot carry at all.
+NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The ASCII characters XML 1.0 cannot carry: the C0 controls but tab, LF and CR.
+_ASCII_CONTROLS = bytes(set(range(32)) - {9, 10, 13})
+
+
+def xml_safe(value: str) -> bool:
+    """
+    Whether XML 1.0 can carry every character of *value* (``NOT_XML_CHAR`` finds none).
+
+    ASCII text (the qbXML documents that cross every call) is checked by deleting
+    the forbidden controls from its bytes in C, several times faster than the regex.
+    """
+    if value.isascii():
+        data = value.encode("ascii")
+        return len(data.translate(None, _ASCII_CONTROLS)) == len(data)
+    return NOT_XML_CHAR.search(value) is None
+
+
+def escape_text(text: str) -> str:
+    """*text* as XML character data, escaped as libxml2 writes it (CR as ``&#13;``)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
 
 #: Default upper bound for one document from the network (10 MiB).
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

@@ -19,7 +19,8 @@ from typing import Any, Final
 
 from lxml import etree
 
-from qbwc._xml import parse_untrusted
+from qbwc._xml import NOT_XML_CHAR, parse_untrusted
+from qbwc._xml import escape_text as _escape_text
 from qbwc.exceptions import QBXMLValidationError, XMLParseError
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo, Preferences
 from qbwc.qbxml._parse import Response, ResponseSet
@@ -34,8 +35,6 @@ __all__ = [
     "format_value",
 ]
 
-_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_TEXT_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTR_ESCAPES: Final = str.maketrans(
     {
         "&": "&amp;",
@@ -50,7 +49,7 @@ _ATTR_ESCAPES: Final = str.maketrans(
 
 
 def _check_chars(text: str, path: str) -> None:
-    bad = _ILLEGAL.search(text)
+    bad = NOT_XML_CHAR.search(text)
     if bad is not None:
         rule = f"character U+{ord(bad.group()):04X} at position {bad.start()} cannot appear in XML"
         raise QBXMLValidationError(path, rule)
@@ -59,7 +58,7 @@ def _check_chars(text: str, path: str) -> None:
 def escape_text(text: str, path: str) -> str:
     """Escape *text* for element content (a CR survives as ``&#13;``)."""
     _check_chars(text, path)
-    return text.translate(_TEXT_ESCAPES)
+    return _escape_text(text)
 
 
 def escape_attribute(text: str, path: str) -> str:
