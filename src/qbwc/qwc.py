@@ -38,6 +38,7 @@ from lxml import etree
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import ConfigurationError, XMLParseError
+from qbwc.qbxml._types import format_guid
 
 __all__ = [
     "AuthFlags",
@@ -476,7 +477,7 @@ def _values_of(config: QWCConfig) -> dict[str, Any]:
 
 def _format(value: object) -> str:
     if isinstance(value, uuid.UUID):
-        return "{" + str(value).upper() + "}"
+        return format_guid(value)
     if isinstance(value, AuthFlags):
         return _format_flags(value)
     if isinstance(value, bool):

@@ -25,7 +25,7 @@ from typing import Any, Final, Literal
 
 from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
-from qbwc.qbxml._types import Kind, Ref, Spec, Version, format_version, specs
+from qbwc.qbxml._types import Kind, Ref, Spec, Version, format_guid, format_version, specs
 
 __all__ = [
     "MESSAGE_SET_ID_MAX",
@@ -651,7 +651,7 @@ def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
 
         def emit_guid(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
             if isinstance(value, uuid.UUID):
-                value = "{" + str(value).upper() + "}"
+                value = format_guid(value)
             if type(value) is not str:
                 raise _error(_at(path, name), _type_rule(value, "a GUID str or UUID"))
             if _GUID.fullmatch(value) is None:

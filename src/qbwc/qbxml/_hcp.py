@@ -24,7 +24,7 @@ from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError
 from qbwc.qbxml._parse import MAX_RESPONSE_BYTES, _read, _read_response, _status_code
 from qbwc.qbxml._responses import RET_MODELS, DataExtRet
-from qbwc.qbxml._types import Ref, parse_version
+from qbwc.qbxml._types import Ref, format_guid, parse_version
 
 __all__ = [
     "CompanyInfo",
@@ -164,10 +164,10 @@ def _guid(text: str | None) -> uuid.UUID | None:
 def file_id_stamp(owner_id: uuid.UUID, file_id: uuid.UUID) -> DataExtRet:
     """The ``DataExtRet`` the Web Connector writes when a .QWC is added (for test doubles)."""
     return DataExtRet(
-        owner_id="{" + str(owner_id) + "}",
+        owner_id=format_guid(owner_id),
         data_ext_name="FileID",
         data_ext_type="STR255TYPE",
-        data_ext_value="{" + str(file_id) + "}",
+        data_ext_value=format_guid(file_id),
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Ref",
     "Spec",
     "Version",
+    "format_guid",
     "format_version",
     "parse_version",
     "qbfield",
@@ -153,9 +154,14 @@ def _to_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def format_guid(value: uuid.UUID) -> str:
+    """A GUID as QuickBooks and the Web Connector write it: ``{UPPER-CASE}`` in braces."""
+    return "{" + str(value).upper() + "}"
+
+
 def _to_guid(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
-        return "{" + str(value).upper() + "}"
+        return format_guid(value)
     return value
 
 

@@ -48,7 +48,7 @@ from qbwc.qbxml._responses import (
     InvoiceLineRet,
     InvoiceRet,
 )
-from qbwc.qbxml._types import Address, DataExt, Kind, Ref, Version, specs
+from qbwc.qbxml._types import Address, DataExt, Kind, Ref, Version, format_guid, specs
 from qbwc.qbxml._xsd import validate as validate_schema
 from qbwc.testing._interface import RequestProcessorError
 from qbwc.testing._quickbooks_state import (
@@ -1265,7 +1265,7 @@ def _guid(value: uuid.UUID | str) -> str:
     """The braced upper-case form QuickBooks stores GUIDs in."""
     if isinstance(value, str):
         value = uuid.UUID(value)
-    return "{" + str(value).upper() + "}"
+    return format_guid(value)
 
 
 class _Creation:
