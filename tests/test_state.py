@@ -551,13 +551,18 @@ class TestDuplicatesAndStaleTickets:
 
     def test_stale_paths(self) -> None:
         """receiveResponseXML gets a negative code and connectionError gets "done"."""
-        walk(Session(), response(ticket="x"), Failed(code=-1), GetLastErrorCall(ticket="x"))
-        walk(
+        unknown = walk(
+            Session(), response(ticket="x"), Failed(code=-1), GetLastErrorCall(ticket="x")
+        )
+        closed = walk(
             Session(SessionState(ticket=T, phase=Phase.CLOSED)),
             ConnectionErrorCall(ticket=T, hresult="", message=""),
             GiveUp(),
             CloseConnectionCall(ticket=T),
         )
+
+        assert unknown.phase == Phase.STALE_LAST_ERROR_DUE
+        assert closed.phase == Phase.CLOSE_DUE
 
     def test_stale_ticket_never_gets_qbxml(self) -> None:
         """Sending qbXML on a ticket we did not issue is a local error: ERROR."""
