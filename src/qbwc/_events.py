@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Final, TypeVar, final
 
 import attrs
 
+from qbwc._direct import compile_constructor
 from qbwc._xml import NOT_XML_CHAR as _NOT_XML_CHAR
 from qbwc._xml import xml_safe as _xml_safe
 from qbwc.exceptions import LocalProtocolError
@@ -646,21 +647,14 @@ def _from_parse(cls: type[_C]) -> Callable[..., _C]:
     property test holds the two to equality, refusals included.
     """
     fields = attrs.fields(cls)  # type: ignore[arg-type]  # every Call subclass is attrs
-    checked = [(i, f) for i, f in enumerate(fields) if f.validator not in (None, _text)]
     names = [f.name for f in fields]
-    lines = [f"def make(*, {', '.join(names)}):" if names else "def make():"]
-    lines.append("    new = _new(_cls)")
-    lines += [f"    _set(new, {name!r}, {name})" for name in names]
-    lines += [f"    _v{i}(new, _f{i}, {f.name})" for i, f in checked]
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
-    for i, f in checked:
-        namespace[f"_v{i}"] = f.validator
-        namespace[f"_f{i}"] = f
-    # The source is made only of *cls*'s own field names (Python identifiers).
-    source = "\n".join(lines)
-    exec(compile(source, f"<qbwc {cls.__name__} from parse>", "exec"), namespace)  # noqa: S102
-    make: Callable[..., _C] = namespace["make"]
+    make: Callable[..., _C] = compile_constructor(
+        cls,
+        signature=f"*, {', '.join(names)}" if names else "",
+        values={name: name for name in names},
+        checks=[f for f in fields if f.validator not in (None, _text)],
+        name="make",
+    )
     return make
 
 

@@ -95,6 +95,7 @@ from typing import Any, Final, final
 
 import attrs
 
+from qbwc._direct import compile_constructor
 from qbwc._events import (
     CALL_TYPES,
     REPLY_TYPES,
@@ -440,13 +441,12 @@ _set = object.__setattr__
 
 def _make_copy() -> Any:
     """A function returning a field-by-field copy of a SessionState, bypassing __init__."""
-    lines = ["def copy(state):", "    new = _new(_cls)"]
-    lines += [f"    _set(new, {name!r}, state.{name})" for name in _FIELD_NAMES]
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_set": _set, "_cls": SessionState}
-    # The source is made only of SessionState's own field names.
-    exec(compile("\n".join(lines), "<qbwc SessionState copy>", "exec"), namespace)  # noqa: S102
-    return namespace["copy"]
+    return compile_constructor(
+        SessionState,
+        signature="state",
+        values={name: f"state.{name}" for name in _FIELD_NAMES},
+        name="copy",
+    )
 
 
 _copy: Final[Callable[[SessionState], SessionState]] = _make_copy()
@@ -454,16 +454,11 @@ _copy: Final[Callable[[SessionState], SessionState]] = _make_copy()
 
 def _make_step() -> Any:
     """A function returning a copy of a SessionState with a new phase and seq (unchecked)."""
-    lines = ["def step(state, phase, seq):", "    new = _new(_cls)"]
-    lines += [
-        f"    _set(new, {name!r}, {name if name in ('phase', 'seq') else 'state.' + name})"
-        for name in _FIELD_NAMES
-    ]
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_set": _set, "_cls": SessionState}
-    # The source is made only of SessionState's own field names.
-    exec(compile("\n".join(lines), "<qbwc SessionState step>", "exec"), namespace)  # noqa: S102
-    return namespace["step"]
+    values = {name: f"state.{name}" for name in _FIELD_NAMES}
+    values.update(phase="phase", seq="seq")
+    return compile_constructor(
+        SessionState, signature="state, phase, seq", values=values, name="step"
+    )
 
 
 # The copy every step makes: *phase* comes from TRANSITIONS (always a Phase) and *seq*

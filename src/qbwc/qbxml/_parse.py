@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 import attrs
 from lxml import etree
 
+from qbwc._direct import compile_constructor
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError, QuickBooksError
 from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery, EstimateRet, InvoiceRet
@@ -393,7 +394,7 @@ def _constructor(cls: type) -> Callable[..., Any]:
     ):
         return fallback
     params: list[str] = []
-    body = ["    self = _new(_cls)", "    _set = _bind(self)"]
+    values: dict[str, str] = {}
     for f in fields:
         if f.validator is not None or not f.init or f.alias != f.name:
             return fallback
@@ -401,21 +402,13 @@ def _constructor(cls: type) -> Callable[..., Any]:
             if f.default.factory is not tuple or f.default.takes_self:
                 return fallback
             params.append(f"{f.name}=()")
-            body.append(f"    _set({f.name!r}, tuple({f.name}))")
+            values[f.name] = f"tuple({f.name})"
         elif f.default is None:
             params.append(f"{f.name}=None")
-            body.append(f"    _set({f.name!r}, {f.name})")
+            values[f.name] = f.name
         else:
             return fallback
-    source = "\n".join([f"def build(*, {', '.join(params)}):", *body, "    return self"])
-    namespace: dict[str, Any] = {
-        "_new": object.__new__,
-        "_bind": object.__setattr__.__get__,
-        "_cls": cls,
-    }
-    # The source is made only of this class's own attribute names.
-    exec(compile(source, f"<qbwc.qbxml parse {cls.__name__}>", "exec"), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+    return compile_constructor(cls, signature="*, " + ", ".join(params), values=values)
 
 
 def _fragment(el: etree._Element) -> str:
