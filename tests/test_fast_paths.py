@@ -41,7 +41,6 @@ from qbwc._service import (
     _dump_record_json,
     _evolve,
     _load_record,
-    _parse_hcp,
     _summary_of,
     _Tally,
 )
@@ -356,8 +355,10 @@ class TestHCP:
         """The service reads the HCP essentials (see TestLeanReading), never cached."""
         text = build_hcp_response(hcp)
 
-        assert _parse_hcp(text) == parse_hcp_essentials(text)
-        assert _parse_hcp(text) is not _parse_hcp(text)
+        service = WebConnectorService(store=MemoryStore(), owner_id=uuid.uuid4())
+
+        assert service._parse_hcp(text) == parse_hcp_essentials(text)
+        assert service._parse_hcp(text) is not service._parse_hcp(text)
 
 
 class TestRequestsFromTheQueue:

@@ -122,7 +122,6 @@ from qbwc.store._protocol import (
 )
 
 if TYPE_CHECKING:
-    from qbwc.qbxml._hcp import HCPResponse
     from qbwc.qwc import QWCConfig
 
 __all__ = ["CompanyMismatch", "HTTPReply", "WebConnectorService"]
@@ -455,21 +454,6 @@ def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> No
         _PARSED[text] = parsed
 
 
-def _parse_hcp(text: str) -> HCPResponse:
-    """
-    What the service uses of :func:`~qbwc.qbxml.parse_hcp`, parsed afresh for every session.
-
-    Only the versions, the company name and the FileID stamps are read
-    (``parse_hcp_essentials``): a bad value in a preference does not stop the
-    session.  Not cached: the Web Connector's AppLock stamp in the CompanyRet carries the
-    .NET ticks of the moment the session started, so no two sessions send the
-    same text (PROTOCOL.md §B.4).
-    """
-    from qbwc.qbxml._hcp import parse_hcp_essentials  # noqa: PLC0415
-
-    return parse_hcp_essentials(text)
-
-
 # (call type, reply type) pairs of serverVersion/clientVersion that a fresh
 # Session has accepted (see WebConnectorService._stateless).
 _STATELESS_CHECKED: set[tuple[type, type]] = set()
@@ -572,7 +556,7 @@ class WebConnectorService:
         # The qbXML layer is imported here, not with qbwc, to keep ``import qbwc``
         # light; the call handlers use it through these attributes.
         from qbwc.qbxml._build import SUPPORTED_VERSIONS, build_request  # noqa: PLC0415
-        from qbwc.qbxml._hcp import highest_common_version  # noqa: PLC0415
+        from qbwc.qbxml._hcp import highest_common_version, parse_hcp_essentials  # noqa: PLC0415
         from qbwc.qbxml._json import load  # noqa: PLC0415
         from qbwc.qbxml._parse import parse_response_summary  # noqa: PLC0415
 
@@ -583,6 +567,12 @@ class WebConnectorService:
         # summary and the ErrorRecovery are read: a bad value elsewhere in a Ret
         # does not stop the job from recording what QuickBooks said.
         self._parse_response = parse_response_summary
+        # Of the HCP document only the versions, the company name and the FileID
+        # stamps are read: a bad value in a preference does not stop the session.
+        # Parsed afresh each session: the Web Connector's AppLock stamp carries the
+        # .NET ticks of the moment the session started, so no two sessions send the
+        # same text (PROTOCOL.md §B.4).
+        self._parse_hcp = parse_hcp_essentials
 
         self.store = store
         try:
@@ -1301,7 +1291,7 @@ class WebConnectorService:
         """Negotiate the version and verify the company file; a message when refused."""
         username = ctx.account.username
         try:
-            hcp = _parse_hcp(call.hcp_response)
+            hcp = self._parse_hcp(call.hcp_response)
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
