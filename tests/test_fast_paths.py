@@ -356,9 +356,10 @@ class TestHCP:
         text = build_hcp_response(hcp)
 
         service = WebConnectorService(store=MemoryStore(), owner_id=uuid.uuid4())
+        owner = service.owner_id
 
-        assert service._parse_hcp(text) == parse_hcp_essentials(text)
-        assert service._parse_hcp(text) is not service._parse_hcp(text)
+        assert service._parse_hcp(text, owner) == parse_hcp_essentials(text, owner)
+        assert service._parse_hcp(text, owner) is not service._parse_hcp(text, owner)
 
 
 class TestRequestsFromTheQueue:
@@ -440,6 +441,18 @@ def _hcp_view(hcp: Any, owners: list[uuid.UUID]) -> Any:
         hcp.missing,
         [hcp.file_id(owner) for owner in owners],
     )
+
+
+def _lean_view(text: str, owners: list[uuid.UUID]) -> Any:
+    """_hcp_view of parse_hcp, from parse_hcp_essentials (once per owner)."""
+    reads = [parse_hcp_essentials(text, owner) for owner in owners]
+    first = reads[0]
+    assert all(read[:2] + read[3:] == first[:2] + first[3:] for read in reads)
+    return (first.versions, first.company_name, first.missing, [read.file_id for read in reads])
+
+
+def _lean_outcome(text: str, owners: list[uuid.UUID]) -> tuple[type[Exception] | None, Any]:
+    return _outcome(lambda data: _lean_view(data, owners), text)
 
 
 def _outcome(parse: Any, data: Any) -> tuple[type[Exception] | None, Any]:
@@ -549,7 +562,7 @@ class TestLeanReading:
         owners = [_guid(ext.owner_id) or stranger for ext in hcp.company.data_ext_rets]
         owners.append(stranger)
 
-        assert _hcp_view(parse_hcp_essentials(text), owners) == _hcp_view(parse_hcp(text), owners)
+        assert _lean_view(text, owners) == _hcp_view(parse_hcp(text), owners)
 
     @given(hcp_responses(), st.data())
     def test_bad_value_in_the_hcp(self, hcp: Any, data: st.DataObject) -> None:
@@ -562,15 +575,16 @@ class TestLeanReading:
         mutated = etree.tostring(root, encoding="unicode")
 
         full_error, full = _outcome(parse_hcp, mutated)
-        lean_error, lean = _outcome(parse_hcp_essentials, mutated)
+        owners.append(uuid.UUID(int=0))
+        lean_error, lean = _lean_outcome(mutated, owners)
 
         if full_error is None:
             assert lean_error is None
-            assert _hcp_view(lean, owners) == _hcp_view(full, owners)
+            assert lean == _hcp_view(full, owners)
         else:
             # Only typed values fail parse_hcp, and the service reads none of them.
             assert lean_error is None
-            assert _hcp_view(lean, owners) == _hcp_view(parse_hcp(text), owners)
+            assert lean == _hcp_view(parse_hcp(text), owners)
 
     @pytest.mark.parametrize(
         "text",
@@ -588,7 +602,7 @@ class TestLeanReading:
     def test_malformed_hcp(self, text: str) -> None:
         """What parse_hcp refuses, the essentials refuse with the same exception type."""
         full_error, _ = _outcome(parse_hcp, text)
-        lean_error, _ = _outcome(parse_hcp_essentials, text)
+        lean_error, _ = _lean_outcome(text, [uuid.UUID(int=0)])
 
         assert full_error is not None
         assert lean_error is full_error
@@ -600,7 +614,28 @@ class TestLeanReading:
             "<Subtotal>abc</Subtotal></InvoiceRet></InvoiceAddRs></QBXMLMsgsRs></QBXML>"
         )
 
-        assert parse_hcp_essentials(text).missing == HCP_PARTS
+        assert parse_hcp_essentials(text, uuid.UUID(int=0)).missing == HCP_PARTS
+
+    @given(
+        st.uuids(),
+        st.uuids(),
+        st.sampled_from([str, lambda u: f" {{{u}}} ", lambda u: str(u).upper(), lambda u: u.hex]),
+        st.sampled_from(["FileID", "fileid", "FILEID"]),
+    )
+    def test_stamp_owner_in_any_spelling(
+        self, owner: uuid.UUID, file_id: uuid.UUID, spell: Any, name: str
+    ) -> None:
+        """An OwnerID not written {UPPER} still matches (by GUID), as in parse_hcp."""
+        text = (
+            '<QBXML><QBXMLMsgsRs><CompanyQueryRs statusCode="0"><CompanyRet>'
+            f"<DataExtRet><OwnerID>{spell(owner)}</OwnerID><DataExtName>{name}</DataExtName>"
+            f"<DataExtType>STR255TYPE</DataExtType><DataExtValue>{file_id}</DataExtValue>"
+            "</DataExtRet></CompanyRet></CompanyQueryRs></QBXMLMsgsRs></QBXML>"
+        )
+        owners = [owner, uuid.UUID(int=owner.int ^ 1)]
+
+        assert _lean_view(text, owners) == _hcp_view(parse_hcp(text), owners)
+        assert parse_hcp_essentials(text, owner).file_id == file_id
 
 
 class TestNegotiatedVersion:
@@ -822,8 +857,9 @@ class TestTagFilteredChildren:
         host_parts += [n.format(tag="SupportedQBXMLVersion") for n in noise]
         seed.shuffle(host_parts)
         stamp = (
-            "<DataExtRet><OwnerID>0</OwnerID><DataExtName>FileID</DataExtName>"
-            "<DataExtType>STR255TYPE</DataExtType><DataExtValue>v</DataExtValue></DataExtRet>"
+            "<DataExtRet><OwnerID>{00000000-0000-0000-0000-000000000001}</OwnerID>"
+            "<DataExtName>FileID</DataExtName><DataExtType>STR255TYPE</DataExtType>"
+            "<DataExtValue>{00000000-0000-0000-0000-00000000000A}</DataExtValue></DataExtRet>"
         )
         company_parts = [name, stamp, *(n.format(tag="DataExtRet") for n in noise)]
         company_parts += [n.format(tag="CompanyName") for n in noise]
@@ -835,12 +871,9 @@ class TestTagFilteredChildren:
             f"<CompanyQueryRs {ok}><CompanyRet>{''.join(company_parts)}</CompanyRet>"
             "</CompanyQueryRs></QBXMLMsgsRs></QBXML>"
         )
-        lean = parse_hcp_essentials(text)
         full = parse_hcp(text)
-        assert lean.host.supported_qbxml_versions == full.host.supported_qbxml_versions
-        assert lean.company.company_name == full.company.company_name
-        assert lean.company.data_ext_rets == full.company.data_ext_rets
-        assert lean.missing == full.missing
+        owners = [uuid.UUID(int=0), uuid.UUID(int=1)]
+        assert _lean_view(text, owners) == _hcp_view(full, owners)
 
     @given(noise=st.lists(_NOISE, max_size=4), seed=st.randoms(use_true_random=False))
     def test_summary_ret(self, noise: list[str], seed: Any) -> None:

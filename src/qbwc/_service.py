@@ -567,8 +567,8 @@ class WebConnectorService:
         # summary and the ErrorRecovery are read: a bad value elsewhere in a Ret
         # does not stop the job from recording what QuickBooks said.
         self._parse_response = parse_response_summary
-        # Of the HCP document only the versions, the company name and the FileID
-        # stamps are read: a bad value in a preference does not stop the session.
+        # Of the HCP document only the versions, the company name and our FileID
+        # stamp are read: a bad value in a preference does not stop the session.
         # Parsed afresh each session: the Web Connector's AppLock stamp carries the
         # .NET ticks of the moment the session started, so no two sessions send the
         # same text (PROTOCOL.md §B.4).
@@ -1291,7 +1291,7 @@ class WebConnectorService:
         """Negotiate the version and verify the company file; a message when refused."""
         username = ctx.account.username
         try:
-            hcp = self._parse_hcp(call.hcp_response)
+            hcp = self._parse_hcp(call.hcp_response, self.owner_id)
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
@@ -1310,11 +1310,9 @@ class WebConnectorService:
                 "and nothing was sent. Run the update again.",
                 reference,
             )
-        supported = tuple(hcp.host.supported_qbxml_versions) or (
-            f"{call.major_version}.{call.minor_version}",
-        )
+        supported = hcp.versions or (f"{call.major_version}.{call.minor_version}",)
         version = self._common_version(supported)
-        stamp = hcp.file_id(self.owner_id)
+        stamp = hcp.file_id
         if version is None:
             reference = self._report(
                 logging.WARNING, "no common qbXML version", username=username, supported=supported
@@ -1324,7 +1322,7 @@ class WebConnectorService:
                 f"{self.app_name} can write. Nothing was sent.",
                 reference,
             )
-        open_name = hcp.company.company_name or "(no name)"
+        open_name = hcp.company_name or "(no name)"
         open_path = call.company_file_name
         account = ctx.account
         if account.linked_file_id is None and stamp == account.file_id:

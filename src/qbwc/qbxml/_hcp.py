@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NamedTuple
 
 import attrs
 from lxml import etree
@@ -392,34 +392,74 @@ def _first_text(element: etree._Element, tag: str) -> str | None:
     return None if el is None else el.text or ""
 
 
-def parse_hcp_essentials(text: str) -> HCPResponse:
+class HCPEssentials(NamedTuple):
+    """What the service reads of an HCP document (see :func:`parse_hcp_essentials`)."""
+
+    #: ``host.supported_qbxml_versions``.
+    versions: tuple[str, ...]
+    #: ``company.company_name``.
+    company_name: str | None
+    #: ``file_id(owner_id)``: the FileID stamped under the owner asked about.
+    file_id: uuid.UUID | None
+    #: ``missing``.
+    missing: tuple[str, ...]
+
+
+def parse_hcp_essentials(text: str, owner_id: uuid.UUID) -> HCPEssentials:
     """
-    :func:`parse_hcp`, reading only what the service uses.
+    What the service reads of :func:`parse_hcp`, read straight from the tree.
 
     The same document checks and the same errors for what it reads; the result
-    holds ``host.supported_qbxml_versions``, ``company.company_name``,
-    ``company.data_ext_rets`` (for :meth:`HCPResponse.file_id`) and ``missing``,
-    every other field ``None``.  A value of the wrong type in a field it does
-    not read (``IsSampleCompany``, a preference, a typed response that is not
-    an HCP part) is not an error.
+    equals ``(host.supported_qbxml_versions, company.company_name,
+    file_id(owner_id), missing)`` of :func:`parse_hcp`.  A value of the wrong type
+    in a field it does not read (``IsSampleCompany``, a preference, a DataExtRet's
+    type, a typed response that is not an HCP part) is not an error, and no
+    model is built for a DataExtRet.
     """
     if not text or not text.strip() or "not supported in QBPOS" in text:
-        return parse_hcp(text)  # raises the same errors
+        parse_hcp(text)  # raises the same errors
     rets = _delivered(text, essentials=True)
     host = rets.get("HostRet")
     company = rets.get("CompanyRet")
-    return HCPResponse(
-        host=HostInfo() if host is None else HostInfo(supported_qbxml_versions=_versions(host)),
-        company=CompanyInfo()
-        if company is None
-        else CompanyInfo(
-            company_name=_first_text(company, "CompanyName"),
-            data_ext_rets=[
-                _read(DataExtRet, c, dt.UTC) for c in company.iterchildren("DataExtRet")
-            ],
-        ),
-        missing=[part for part in HCP_PARTS if part not in rets],
+    name = stamp = None
+    if company is not None:
+        name = _first_text(company, "CompanyName")
+        stamp = _file_id(company, owner_id)
+    return HCPEssentials(
+        () if host is None else tuple(_versions(host)),
+        name,
+        stamp,
+        tuple([part for part in HCP_PARTS if part not in rets]),
     )
+
+
+def _file_id(company: etree._Element, owner_id: uuid.UUID) -> uuid.UUID | None:
+    """
+    ``HCPResponse.file_id(owner_id)`` of this CompanyRet, without DataExtRet models.
+
+    Each DataExtRet's first OwnerID, DataExtName and DataExtValue, as ``_read``
+    keeps them (an empty element is ``""``); the OwnerID as the Web Connector
+    writes it (``{UPPER}``) matches without parsing it as a GUID.
+    """
+    owner_text = format_guid(owner_id)
+    for ext in company.iterchildren("DataExtRet"):
+        owner = ext_name = value = None
+        for part in ext:
+            tag = part.tag
+            if tag == "OwnerID":
+                if owner is None:
+                    owner = part.text or ""
+            elif tag == "DataExtName":
+                if ext_name is None:
+                    ext_name = part.text or ""
+            elif tag == "DataExtValue" and value is None:
+                value = part.text or ""
+        if (ext_name or "").casefold() != "fileid":
+            continue
+        if owner != owner_text and _guid(owner) != owner_id:
+            continue
+        return _guid(value)
+    return None
 
 
 def _delivered(text: str, *, essentials: bool) -> dict[str, etree._Element]:
