@@ -39,3 +39,27 @@ class TestCompileConstructor:
         """Forgetting a field is refused when the constructor is made, not later."""
         with pytest.raises(TypeError, match=r"no value for \['y'\]"):
             compile_constructor(_Point, signature="x", values={"x": "x"})
+
+    def test_same_object_as_init_slotted_dict_and_inherited(self) -> None:
+        """Slot setters, the object.__setattr__ fallback and inherited slots: as __init__."""
+
+        @attrs.frozen(kw_only=True)
+        class Child(_Point):
+            z: str = "z"
+
+        @attrs.frozen(kw_only=True, slots=False)
+        class Plain:
+            a: int = 0
+            b: tuple[int, ...] = ()
+
+        child = compile_constructor(
+            Child, signature="x, y, z", values={"x": "x", "y": "y", "z": "z"}
+        )(1, 2, "w")
+        plain = compile_constructor(Plain, signature="a", values={"a": "a", "b": "(a,)"})(3)
+
+        assert child == Child(x=1, y=2, z="w")
+        assert type(child) is Child
+        assert plain == Plain(a=3, b=(3,))
+        assert plain.__dict__ == {"a": 3, "b": (3,)}
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            child.x = 5  # type: ignore[misc]

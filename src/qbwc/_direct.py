@@ -10,6 +10,7 @@ phase, a call decoded from XML), and is the one place such code is generated.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MemberDescriptorType
 from typing import Any
 
 import attrs
@@ -43,8 +44,16 @@ def compile_constructor(
         msg = f"compile_constructor({cls.__name__}): no value for {missing}"
         raise TypeError(msg)
     lines = [f"def {name}({signature}):", "    new = _new(_cls)"]
-    lines += [f"    _set(new, {f.name!r}, {values[f.name]})" for f in fields]
     namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    for index, field in enumerate(fields):
+        slot = getattr(cls, field.name, None)
+        if type(slot) is MemberDescriptorType:
+            # The slot's own setter: what object.__setattr__ finds and calls, without
+            # looking the name up through the class each time.
+            namespace[f"_s{index}"] = slot.__set__
+            lines.append(f"    _s{index}(new, {values[field.name]})")
+        else:
+            lines.append(f"    _set(new, {field.name!r}, {values[field.name]})")
     for index, field in enumerate(checks):
         namespace[f"_v{index}"] = field.validator
         namespace[f"_f{index}"] = field
