@@ -11,6 +11,7 @@ equivalence with the reference implementation or the attrs behaviour it stands f
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import uuid
 from decimal import Decimal
@@ -26,9 +27,12 @@ from qbwc import (
     AuthenticateCall,
     ClientVersionCall,
     ClientVersionOK,
+    CloseConnectionCall,
+    GetLastErrorCall,
     LastError,
     LocalProtocolError,
     RequestXML,
+    SendRequestXMLCall,
     ServerVersion,
     ServerVersionCall,
     SessionState,
@@ -44,10 +48,10 @@ from qbwc._service import (
     _summary_of,
     _Tally,
 )
-from qbwc._soap import _encode_reply_tree, encode_reply
+from qbwc._soap import _encode_reply_tree, encode_call, encode_reply
 from qbwc._state import INITIAL, Phase, apply_call, evolve
 from qbwc.exceptions import QBXMLError, XMLParseError
-from qbwc.qbxml import build_request, highest_common_version, parse_hcp
+from qbwc.qbxml import InvoiceAdd, Ref, build_request, highest_common_version, parse_hcp
 from qbwc.qbxml._hcp import HCP_PARTS, QBPOS_TEXT, _guid, parse_hcp_essentials
 from qbwc.qbxml._json import dump, load
 from qbwc.qbxml._parse import parse_response, parse_response_summary
@@ -401,6 +405,76 @@ class TestStatelessCalls:
             assert service.respond(ClientVersionCall(version="2.3.0.215")) == ClientVersionOK()
             assert isinstance(service.respond(ServerVersionCall()), ServerVersion)
 
+
+
+def _twin_service(limit: int) -> WebConnectorService:
+    """A service whose tickets, references and clock are the same on every run."""
+    counter = iter(range(10**6))
+    ticks = iter(range(10**6))
+    service = WebConnectorService(
+        store=MemoryStore(),
+        owner_id=uuid.UUID(int=7),
+        authenticator=lambda username, password: password == "pw",
+        token=lambda nbytes: f"tok{next(counter):08d}",
+        clock=lambda: 1.7e9 + next(ticks),
+        max_body_bytes=limit,
+    )
+    service.enqueue("kim", InvoiceAdd(customer_ref=Ref(full_name="A")))
+    return service
+
+
+_TICKET = "tok00000000"  # the first token a _twin_service mints after enqueue's none
+_POSTS = st.sampled_from(
+    [
+        encode_call(ClientVersionCall(version="2.3.0.215")),
+        encode_call(AuthenticateCall(username="kim", password="pw")),
+        encode_call(AuthenticateCall(username="kim", password="no")),
+        encode_call(
+            SendRequestXMLCall(
+                ticket=_TICKET,
+                hcp_response="",
+                company_file_name="C:\\a.qbw",
+                country="US",
+                major_version=13,
+                minor_version=0,
+            )
+        ),
+        encode_call(GetLastErrorCall(ticket=_TICKET)),
+        encode_call(CloseConnectionCall(ticket=_TICKET)),
+        b"<not-soap/>",
+        b"\x00\xff",
+        b"",
+        b"x" * 1500,
+    ]
+) | st.binary(max_size=40)
+
+
+class TestWSGIPost:
+    """The WSGI app answers a POST as handle_http does, without an HTTPReply in between."""
+
+    @given(st.lists(_POSTS, max_size=8), st.sampled_from([1024, 100_000]))
+    def test_same_answers_as_handle_http(self, bodies: list[bytes], limit: int) -> None:
+        """Status line, headers and body, call after call, faults and 413s included."""
+        from qbwc.wsgi import make_wsgi_app
+
+        direct, through = _twin_service(limit), _twin_service(limit)
+        app = make_wsgi_app(through, max_body_bytes=100_000)
+        for body in bodies:
+            expected = direct.handle_http("POST", body)
+            seen: list[Any] = []
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+            }
+            data = b"".join(app(environ, lambda *args, seen=seen: seen.append(args)))
+
+            line = f"{expected.status} {_REASON[expected.status]}"
+            assert seen == [(line, list(expected.headers))]
+            assert data == expected.body
+
+
+_REASON = {200: "OK", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 # --- lean reading of what the service uses ----------------------------------------------------
 
