@@ -144,7 +144,9 @@ def parse_untrusted(
     except ValueError as exc:  # e.g. lxml refusing odd str input
         msg = f"{what}: cannot be parsed ({exc})"
         raise XMLParseError(msg) from None
-    # Still checked after parsing, for encodings the prolog scan cannot read (UTF-16).
-    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
+    # Bytes are checked again after parsing, for encodings the prolog scan cannot
+    # read (UTF-16).  Text is already decoded and its declaration gone: a DOCTYPE
+    # in it is the literal "<!DOCTYPE" in the prolog, which the scan refused.
+    if doctype is _DOCTYPE_BYTES and root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     return root
