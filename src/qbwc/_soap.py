@@ -22,7 +22,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Final, assert_never
+from typing import Any, Final, assert_never
 
 import attrs
 from lxml import etree
@@ -293,6 +293,8 @@ def _payload(body: bytes | str, max_bytes: int, what: str) -> etree._Element:
     if body_el is None:
         msg = f"{what}: the Envelope has no SOAP 1.1 Body"
         raise _remote(msg)
+    if len(body_el) == 1 and isinstance(body_el[0].tag, str):  # the usual Body
+        return body_el[0]
     elements = [c for c in body_el if isinstance(c.tag, str)]
     if len(elements) != 1:
         msg = f"{what}: the Body holds {len(elements)} elements, expected exactly one"
@@ -394,16 +396,20 @@ def decode_call(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> AnyCall:
                 values[param.field] = _int_of(text, f"{local}.{param.wire}")
             else:
                 values[param.field] = text
-    kwargs: dict[str, str | int] = {}
-    for param in reader.params:
-        value = values.get(param.field)
-        if value is None:
-            if param.required:
-                state = "is nil" if param.field in values else "is missing"
-                msg = f"{local}.{param.wire}: {state} (required)"
-                raise _remote(msg)
-            value = ""
-        kwargs[param.field] = value
+    if len(values) == len(reader.params) and None not in values.values():
+        # Every parameter given, none nil (the Web Connector's calls): as they are.
+        kwargs: dict[str, Any] = values
+    else:
+        kwargs = {}
+        for param in reader.params:
+            value = values.get(param.field)
+            if value is None:
+                if param.required:
+                    state = "is nil" if param.field in values else "is missing"
+                    msg = f"{local}.{param.wire}: {state} (required)"
+                    raise _remote(msg)
+                value = ""
+            kwargs[param.field] = value
     make = reader.make or reader.call_type
     try:
         call: AnyCall = make(**kwargs)  # type: ignore[assignment]
