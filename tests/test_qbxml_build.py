@@ -34,6 +34,7 @@ from qbwc.qbxml import (
     parse_request_set,
     validate,
 )
+from qbwc.qbxml._build import frame_requests, render_request
 from qbwc.qbxml._xsd import generate_xsd
 from qbwc.testing.strategies import request_models, versions
 from tests.reference import reference_path
@@ -618,3 +619,94 @@ class TestCLI:
         assert out.splitlines() == (
             [f"{qwc}: {p}" for p in expected] if expected else [f"{qwc}: OK"]
         )
+
+
+def _outcome(build: Any) -> tuple[str | None, bytes | str | None]:
+    try:
+        return None, build()
+    except QBXMLValidationError as exc:
+        return str(exc), None
+
+
+class TestRenderedRequests:
+    """render_request once, frame_requests at every sync: build_request's bytes."""
+
+    @given(st.lists(request_models("16.0"), min_size=1, max_size=3), st.data())
+    def test_framed_equals_built(self, models: list[Any], data: st.DataObject) -> None:
+        """Rendered at 16.0 and framed at any version that has the fields: build_request."""
+        from qbwc._service import _newest_field
+
+        newest = max(_newest_field(m, "m")[0] for m in models)
+        version = data.draw(versions(min_version=f"{newest[0]}.{newest[1]}"))
+        on_error = data.draw(st.sampled_from(["stopOnError", "continueOnError"]))
+        set_id = data.draw(st.none() | st.sampled_from(["1", "a&b<'\"", "x" * 23]))
+        policy = data.draw(st.sampled_from(["strict", "transliterate"]))
+        ids = [str(n) for n in range(7, 7 + len(models))]
+        rendered = [render_request(m, version="16.0", text_policy=policy) for m in models]
+
+        framed = frame_requests(
+            [(i, type(m).__name__, r) for i, m, r in zip(ids, models, rendered, strict=True)],
+            version=version,
+            on_error=on_error,
+            message_set_id=set_id,
+        )
+
+        assert framed == build_request(
+            list(zip(ids, models, strict=True)),
+            version=version,
+            on_error=on_error,
+            message_set_id=set_id,
+            text_policy=policy,
+        )
+        assert [render_request(m, version=version, text_policy=policy) for m in models] == rendered
+
+    @given(request_models("16.0"), st.data())
+    def test_same_errors_as_build_request(self, model: Any, data: st.DataObject) -> None:
+        """A model build_request refuses, render_request refuses with the same path and rule."""
+        target, name = data.draw(_fields_of(model))
+        object.__setattr__(target, name, data.draw(_HOSTILE))
+
+        built_error, built = _outcome(lambda: build_request([model], version="16.0"))
+        rendered_error, rendered = _outcome(lambda: render_request(model, version="16.0"))
+
+        assert rendered_error == built_error
+        if built is not None:
+            assert isinstance(rendered, str)
+            assert frame_requests([("1", type(model).__name__, rendered)], version="16.0") == built
+
+    def test_fields_newer_than_the_version(self) -> None:
+        """A field the version does not have is refused, as by build_request."""
+        model = invoice(other="x")  # Other: qbXML 6.0
+
+        with pytest.raises(QBXMLValidationError, match=r"InvoiceAdd\.other: .*needs qbXML 6\.0"):
+            render_request(model, version="5.0")
+        assert render_request(model, version="6.0") == render_request(model)
+
+    @pytest.mark.parametrize(
+        ("rendered", "kwargs", "match"),
+        [
+            ([], {}, r"rendered: at least one request is required"),
+            ([("1", "CustomerAdd", "<x/>")], {}, r"rendered\[0\]: 'CustomerAdd' is not"),
+            ([("1", "InvoiceAdd", "<Memo>é</Memo>")], {}, r"rendered\[0\]: expected the ASCII"),
+            ([("1", "InvoiceAdd", b"<x/>")], {}, r"rendered\[0\]: expected the ASCII"),
+            ([("1", "InvoiceAdd", "<x/>"), ("1", "EstimateAdd", "<y/>")], {}, "used by an earl"),
+            ([("", "InvoiceAdd", "<x/>")], {}, r"rendered\[0\]\.request_id: empty"),
+            ([(1, "InvoiceAdd", "<x/>")], {}, r"request_id: expected str, got int"),
+            ([("1", "InvoiceAdd", "<x/>")], {"on_error": "rollbackOnError"}, "not support"),
+            ([("1", "InvoiceAdd", "<x/>")], {"version": "CA3.0"}, "version"),
+            ([("1", "InvoiceAdd", "<x/>")], {"message_set_id": "x" * 24}, "9004"),
+        ],
+    )
+    def test_frame_refusals(self, rendered: Any, kwargs: dict[str, Any], match: str) -> None:
+        """Each rule of frame_requests, with the item it concerns."""
+        with pytest.raises(QBXMLValidationError, match=match):
+            frame_requests(rendered, **kwargs)
+
+    def test_render_refusals(self) -> None:
+        """Not a request model, an unknown text policy, an unsupported version."""
+        with pytest.raises(QBXMLValidationError, match="model: expected InvoiceAdd or Est"):
+            render_request(Ref(full_name="x"))
+        with pytest.raises(QBXMLValidationError, match="text_policy"):
+            render_request(invoice(), text_policy="loose")  # type: ignore[arg-type]
+        with pytest.raises(QBXMLValidationError, match="version"):
+            render_request(invoice(), version="99.0")

@@ -798,6 +798,92 @@ class TestFailuresAreData:
             rig.service.retry(job.id)
 
 
+_SET_ID = re.compile(r' newMessageSetID="[^"]*"')
+
+
+class TestRenderedWhenQueued:
+    """Each request is checked and rendered once, at enqueue; a sync frames the stored text."""
+
+    def test_enqueue_keeps_the_rendered_request_until_it_is_done(self, rig: Rig) -> None:
+        """job.qbxml is render_request's text; the set sent holds it; done clears it."""
+        from qbwc.qbxml import build_request, render_request
+
+        model = invoice("1")
+        (job,) = rig.enqueue("1")
+        assert job.qbxml == render_request(model, version=rig.service.max_qbxml_version)
+
+        result = rig.run()
+
+        assert len(result.requests) == 1
+        sent = result.requests[0]
+        assert job.qbxml in sent
+        set_id = re.search(r'newMessageSetID="([^"]+)"', sent)
+        assert set_id is not None
+        expected = build_request(
+            [(job.id, model)],
+            version="16.0",
+            on_error="continueOnError",
+            message_set_id=set_id.group(1),
+        )
+        assert sent == expected.decode("ascii")
+        assert rig.job(job).status == "done"
+        assert rig.job(job).qbxml is None
+
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_a_job_without_it_is_rendered_at_the_sync(self, tmp_path: Path, store: str) -> None:
+        """A job stored without its qbXML (a retry, another store) sends the same bytes."""
+        with_text = _sqlite_rig(tmp_path) if store == "sqlite" else Rig()
+        without = Rig()
+        for r in (with_text, without):
+            r.enqueue("1", "2")
+        with without.store.transaction() as tx:
+            for job in tx.list_jobs():
+                tx.put_job(attrs.evolve(job, qbxml=None))
+
+        sent = [[_SET_ID.sub("", text) for text in r.run().requests] for r in (with_text, without)]
+
+        assert sent[0] == sent[1]
+        assert len(sent[0]) == 2  # one per round trip (batch_size 1)
+        assert [j.status for j in without.service.jobs(USER)] == ["done", "done"]
+
+    def test_damaged_text_fails_only_its_job(self, rig: Rig) -> None:
+        """Stored qbXML that is not ASCII fails that job; a retry renders it again."""
+        bad, good = rig.enqueue("1", "2")
+        stored = rig.job(bad)
+        with rig.store.transaction() as tx:
+            tx.put_job(attrs.evolve(stored, qbxml="<InvoiceAdd>\u00e9</InvoiceAdd>"))
+
+        rig.run()
+
+        failed = rig.job(bad)
+        assert failed.status == "failed"
+        assert failed.error is not None
+        assert failed.error.code == "invalid"
+        assert "stored qbXML is damaged" in failed.error.message
+        assert failed.qbxml is None
+        assert rig.job(good).status == "done"
+        rig.service.retry(bad.id)
+        rig.run()
+        assert rig.job(bad).status == "done"
+        assert rig.ref_numbers() == ["2", "1"]
+
+    def test_version_checked_before_the_text(self, rig: Rig) -> None:
+        """A job newer than QuickBooks fails with the field named, its text never sent."""
+        rig.qb = FakeQuickBooks.sample(qbxml_version="5.0")
+        rig.wc = FakeWebConnector(make_wsgi_app(rig.service), rig.qb)
+        rig.wc.add_application(rig.qwc(), password=PASSWORD)
+        (job,) = rig.enqueue("1", other="x")
+
+        result = rig.run()
+
+        assert result.requests == ()
+        failed = rig.job(job)
+        assert failed.status == "failed"
+        assert failed.error is not None
+        assert failed.error.code == "version"
+        assert "InvoiceAdd.other needs qbXML 6.0" in failed.error.message
+
+
 # --- 7. support references -----------------------------------------------------------------------
 
 

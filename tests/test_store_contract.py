@@ -174,6 +174,37 @@ class TestJobs:
         with store.transaction() as tx:
             assert done == tx.get_job(job_id)
 
+    def test_rendered_qbxml_kept_then_cleared(self, store: Store) -> None:
+        """The qbXML given to add_job reads back as given; put_job replaces it (None clears it)."""
+        text = '<InvoiceAdd><CustomerRef><FullName>A &amp; B</FullName></CustomerRef></InvoiceAdd>'
+        with store.transaction() as tx:
+            job = tx.add_job(
+                username="u",
+                key=None,
+                request='{"type": "InvoiceAdd"}',
+                request_type="InvoiceAdd",
+                min_version="13.0",
+                now=T0,
+                qbxml=text,
+            )
+            assert job.qbxml == text
+            plain_id = _add(tx, n=1)
+        with store.transaction() as tx:
+            stored = tx.get_job(job.id)
+            assert stored == job
+            assert stored is not None
+            assert stored.qbxml == text
+            assert tx.next_pending("u", limit=5)[0].qbxml == text
+            assert tx.list_jobs(username="u")[0].qbxml == text
+            plain = tx.get_job(plain_id)
+            assert plain is not None
+            assert plain.qbxml is None
+            tx.put_job(attrs.evolve(stored, status="done", qbxml=None, updated_at=T0))
+        with store.transaction() as tx:
+            finished = tx.get_job(job.id)
+            assert finished is not None
+            assert (finished.status, finished.qbxml) == ("done", None)
+
     def test_unknown_job_refused(self, store: Store) -> None:
         """put_job of a job that does not exist raises StoreError."""
         with store.transaction() as tx:

@@ -555,12 +555,21 @@ class WebConnectorService:
     ) -> None:
         # The qbXML layer is imported here, not with qbwc, to keep ``import qbwc``
         # light; the call handlers use it through these attributes.
-        from qbwc.qbxml._build import SUPPORTED_VERSIONS, build_request  # noqa: PLC0415
+        from qbwc.qbxml._build import (  # noqa: PLC0415
+            _RQ_TAGS,
+            SUPPORTED_VERSIONS,
+            build_request,
+            frame_requests,
+            render_request,
+        )
         from qbwc.qbxml._hcp import highest_common_version, parse_hcp_essentials  # noqa: PLC0415
         from qbwc.qbxml._json import load  # noqa: PLC0415
         from qbwc.qbxml._parse import parse_response_summary  # noqa: PLC0415
 
         self._build_request = build_request
+        self._render_request = render_request
+        self._frame_requests = frame_requests
+        self._request_types = frozenset(_RQ_TAGS)
         self._highest_common_version = highest_common_version
         self._load_request = load
         # Only the statuses, message-set attributes, the Ret fields of a job's
@@ -857,13 +866,16 @@ class WebConnectorService:
             QBXMLValidationError: the request breaks a qbXML rule.
             ConfigurationError: *key* is already used for a different request.
         """
-        from qbwc.qbxml._build import build_request  # noqa: PLC0415
         from qbwc.qbxml._json import dump  # noqa: PLC0415
 
         username = _setting_text("username", username)
         if key is not None:
             key = _setting_text("key", key)
-        build_request([request], version=self.max_qbxml_version, text_policy=self.text_policy)
+        # Checked and rendered once, here: a sync only puts the rendered text into
+        # message sets (the same at every version that has the request's fields).
+        qbxml = self._render_request(
+            request, version=self.max_qbxml_version, text_policy=self.text_policy
+        )
         text = json.dumps(dump(request), sort_keys=True, separators=(",", ":"))
         needs, _ = _newest_field(request, type(request).__name__)
         now = self._now()
@@ -890,6 +902,7 @@ class WebConnectorService:
                 request_type=type(request).__name__,
                 min_version=f"{needs[0]}.{needs[1]}",
                 now=now,
+                qbxml=qbxml,
             )
         log.info("job %s queued for %r (%s, key %r)", job.id, username, job.request_type, key)
         return job
@@ -1447,7 +1460,7 @@ class WebConnectorService:
                 )
             tx.put_in_flight(_evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
             return data.decode("ascii")
-        chosen: list[tuple[Job, object]] = []
+        chosen: list[tuple[Job, str]] = []
         chosen_ids: set[str] = set()
         while len(chosen) < self.batch_size:
             # Jobs refused by _admit are failed at once, so each query moves on;
@@ -1457,29 +1470,23 @@ class WebConnectorService:
             if not fresh:
                 break
             for job in fresh[: self.batch_size - len(chosen)]:
-                model = self._admit(ctx, job, version)
-                if model is not None:
-                    chosen.append((job, model))
+                rendered = self._admit(ctx, job, version)
+                if rendered is not None:
+                    chosen.append((job, rendered))
                     chosen_ids.add(job.id)
+        if not chosen:
+            return None
         # The ID as generated, not as read back from the document: QuickBooks echoes
         # the attribute's value, which is this string even where it had to be escaped.
         message_set_id = self._new_message_set_id()
-        while chosen:
-            try:
-                data = self._build_request(
-                    [(job.id, model) for job, model in chosen],
-                    version=version,
-                    on_error="continueOnError",
-                    message_set_id=message_set_id,
-                    text_policy=self.text_policy,
-                )
-                break
-            except QBXMLValidationError:
-                kept = [(job, m) for job, m in chosen if self._builds(ctx, job, m, version)]
-                # Each builds alone but not together: send them one at a time.
-                chosen = kept if len(kept) < len(chosen) else kept[:1]
-        else:
-            return None
+        # Each request was checked when it was rendered, and job IDs are unique
+        # digits: framing them cannot fail.
+        data = self._frame_requests(
+            [(job.id, job.request_type, rendered) for job, rendered in chosen],
+            version=version,
+            on_error="continueOnError",
+            message_set_id=message_set_id,
+        )
         for job, _ in chosen:
             tx.put_job(
                 _evolve(
@@ -1503,14 +1510,12 @@ class WebConnectorService:
         )
         return data.decode("ascii")
 
-    def _admit(self, ctx: _Context, job: Job, version: str) -> object | None:
-        """The job's model if it can be sent at *version*; otherwise fail the job."""
-        try:
-            model: object = self._load_request(json.loads(job.request))
-        except (QBXMLError, ValueError) as exc:
-            self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
-            return None
+    def _admit(self, ctx: _Context, job: Job, version: str) -> str | None:
+        """The job's rendered qbXML if it can be sent at *version*; otherwise fail the job."""
         if _vkey(job.min_version) > _vkey(version):
+            model = self._stored_model(ctx, job)
+            if model is None:
+                return None
             _, where = _newest_field(model, job.request_type)
             self._fail_job(
                 ctx,
@@ -1520,17 +1525,37 @@ class WebConnectorService:
                 f"{version} at most. Update QuickBooks, or send the request without it.",
             )
             return None
-        return model
+        rendered = job.qbxml
+        if rendered is None:  # a retried job (or a store that did not keep it): render now
+            model = self._stored_model(ctx, job)
+            if model is None:
+                return None
+            try:
+                rendered = self._render_request(
+                    model, version=version, text_policy=self.text_policy
+                )
+            except QBXMLValidationError as exc:
+                self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
+                return None
+        elif job.request_type not in self._request_types or not rendered.isascii():
+            self._fail_job(
+                ctx,
+                job,
+                "invalid",
+                "the stored qbXML is damaged (not ASCII, or not an InvoiceAdd or EstimateAdd); "
+                "retry the job to render it again from its request",
+            )
+            return None
+        return rendered
 
-    def _builds(self, ctx: _Context, job: Job, model: object, version: str) -> bool:
-        from qbwc.qbxml._build import build_request  # noqa: PLC0415
-
+    def _stored_model(self, ctx: _Context, job: Job) -> object | None:
+        """The job's request model, rebuilt from its JSON; if it cannot be, None (job failed)."""
         try:
-            build_request([model], version=version, text_policy=self.text_policy)
-        except QBXMLValidationError as exc:
-            self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
-            return False
-        return True
+            model: object = self._load_request(json.loads(job.request))
+        except (QBXMLError, ValueError) as exc:
+            self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
+            return None
+        return model
 
     def _fail_job(
         self,
@@ -1556,6 +1581,7 @@ class WebConnectorService:
             error=JobError(code=code, message=message, reference=reference),
             response=response,
             deferred_ticket=None,
+            qbxml=None,
             updated_at=ctx.now,
         )
         ctx.tx.put_job(failed)
@@ -1717,6 +1743,7 @@ class WebConnectorService:
                     response=summary,
                     error=None,
                     deferred_ticket=None,
+                    qbxml=None,
                     updated_at=ctx.now,
                 )
                 ctx.tx.put_job(done)

@@ -16,6 +16,8 @@ from qbwc.qbxml._types import Ref as Ref
 # isort: split
 from qbwc.qbxml._build import SUPPORTED_VERSIONS as SUPPORTED_VERSIONS
 from qbwc.qbxml._build import build_request as build_request
+from qbwc.qbxml._build import frame_requests as frame_requests
+from qbwc.qbxml._build import render_request as render_request
 from qbwc.qbxml._json import dump as dump
 from qbwc.qbxml._json import load as load
 from qbwc.qbxml._read import RequestSet as RequestSet

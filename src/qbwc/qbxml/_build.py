@@ -36,6 +36,8 @@ __all__ = [
     "TextPolicy",
     "build_request",
     "check_version",
+    "frame_requests",
+    "render_request",
 ]
 
 #: The qbXML versions the builder writes (US numbering; 14.0-16.0 add nothing
@@ -797,18 +799,8 @@ def build_request(
         QBXMLValidationError: a model or argument breaks a rule; nothing is built.
     """
     version_text, parsed = check_version(version)
-    if on_error not in ON_ERROR_VALUES:
-        if on_error == "rollbackOnError":
-            rule = (
-                "rollbackOnError is refused: QuickBooks Desktop does not support it "
-                "(use stopOnError or continueOnError)"
-            )
-        else:
-            rule = f"{on_error!r} is not one of {', '.join(ON_ERROR_VALUES)}"
-        raise _error("on_error", rule)
-    if text_policy not in TEXT_POLICIES:
-        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
-    strict = text_policy == "strict"
+    _check_on_error(on_error)
+    strict = _strict(text_policy)
     if type(requests) in ADD_MODELS:
         rule = (
             f"expected a list of request models, got one {type(requests).__name__} "
@@ -819,19 +811,7 @@ def build_request(
         raise _error("requests", _type_rule(requests, "a list of request models"))
     items = list(requests)
 
-    head = [
-        '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="',
-        version_text,
-        '"?>\n<QBXML><QBXMLMsgsRq onError="',
-        on_error,
-        '"',
-    ]
-    if message_set_id is not None:
-        head.append(' newMessageSetID="' + _set_id(message_set_id, "message_set_id") + '"')
-    if old_message_set_id is not None:
-        head.append(
-            ' oldMessageSetID="' + _set_id(old_message_set_id, "old_message_set_id") + '"'
-        )
+    head = _head(version_text, on_error, message_set_id, old_message_set_id)
     if not items:
         if old_message_set_id is None:
             rule = (
@@ -863,15 +843,7 @@ def build_request(
         if rq_tag is None:
             names = " or ".join(c.__name__ for c in ADD_MODELS)
             raise _error(prefix, _type_rule(model, names))
-        stored_id, escaped_id = _escape_attribute(request_id, prefix, "request_id", True)
-        if not stored_id:
-            raise _error(f"{prefix}.request_id", "empty")
-        if len(stored_id) > REQUEST_ID_MAX:
-            rule = _length_rule(len(stored_id), REQUEST_ID_MAX) + " (QuickBooks status 1060)"
-            raise _error(f"{prefix}.request_id", rule)
-        if stored_id in seen:
-            raise _error(f"{prefix}.request_id", f"{stored_id!r} is used by an earlier request")
-        seen.add(stored_id)
+        escaped_id = _request_id(request_id, prefix, seen)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
         out(f'<{rq_tag} requestID="{escaped_id}">')
         _body(cls, parsed)(model, path, out, strict)
@@ -879,6 +851,132 @@ def build_request(
         out(f"</{rq_tag}>")
     out("</QBXMLMsgsRq></QBXML>")
     return "".join(parts).encode("ascii")
+
+
+# The Rq element of each request model, by class name (how a queue names the type).
+_RQ_TAGS: Final = {cls.__name__: tag for cls, tag in ADD_MODELS.items()}
+
+
+def render_request(
+    model: object, *, version: str = "16.0", text_policy: TextPolicy = "strict"
+) -> str:
+    """
+    What :func:`build_request` writes inside *model*'s ``<…AddRq>`` element, checked.
+
+    For a queue: render each request once, when it is queued, and put rendered
+    requests into message sets with :func:`frame_requests` (the same bytes as
+    :func:`build_request`).  The text is the same at every *version* that has
+    all of *model*'s fields: a version only decides which fields are available.
+
+    Raises:
+        QBXMLValidationError: *model* or an argument breaks a rule.
+    """
+    _, parsed = check_version(version)
+    strict = _strict(text_policy)
+    cls = type(model)
+    if cls not in ADD_MODELS:
+        names = " or ".join(c.__name__ for c in ADD_MODELS)
+        raise _error("model", _type_rule(model, names))
+    parts: list[str] = []
+    out = parts.append
+    _body(cls, parsed)(model, cls.__name__, out, strict)
+    _body(cls, parsed, rq_level=True)(model, cls.__name__, out, strict)
+    return "".join(parts)
+
+
+def frame_requests(
+    rendered: Sequence[tuple[str, str, str]],
+    *,
+    version: str = "13.0",
+    on_error: str = "stopOnError",
+    message_set_id: str | None = None,
+) -> bytes:
+    """
+    A message set of requests rendered by :func:`render_request`.
+
+    *rendered* holds ``(request_id, model class name, rendered text)`` triples;
+    the result equals :func:`build_request` of the ``(request_id, model)`` pairs
+    with the same arguments.
+
+    Raises:
+        QBXMLValidationError: an argument or request ID breaks a rule, a class
+            name is not a request model's, or a text is not ASCII (as
+            :func:`render_request` writes it).
+    """
+    version_text, _ = check_version(version)
+    _check_on_error(on_error)
+    items = list(rendered)
+    if not items:
+        raise _error("rendered", "at least one request is required")
+    parts = _head(version_text, on_error, message_set_id, None)
+    parts.append(">")
+    seen: set[str] = set()
+    for position, (request_id, type_name, text) in enumerate(items):
+        prefix = f"rendered[{position}]"
+        rq_tag = _RQ_TAGS.get(type_name)
+        if rq_tag is None:
+            names = " or ".join(_RQ_TAGS)
+            raise _error(prefix, f"{type_name!r} is not {names}")
+        if type(text) is not str or not text.isascii():
+            raise _error(prefix, "expected the ASCII text render_request writes")
+        if type(request_id) is not str:
+            raise _error(f"{prefix}.request_id", _type_rule(request_id, "str"))
+        escaped_id = _request_id(request_id, prefix, seen)
+        parts += (f'<{rq_tag} requestID="{escaped_id}">', text, f"</{rq_tag}>")
+    parts.append("</QBXMLMsgsRq></QBXML>")
+    return "".join(parts).encode("ascii")
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ON_ERROR_VALUES:
+        if on_error == "rollbackOnError":
+            rule = (
+                "rollbackOnError is refused: QuickBooks Desktop does not support it "
+                "(use stopOnError or continueOnError)"
+            )
+        else:
+            rule = f"{on_error!r} is not one of {', '.join(ON_ERROR_VALUES)}"
+        raise _error("on_error", rule)
+
+
+def _strict(text_policy: str) -> bool:
+    if text_policy not in TEXT_POLICIES:
+        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
+    return text_policy == "strict"
+
+
+def _head(
+    version_text: str, on_error: str, message_set_id: str | None, old_message_set_id: str | None
+) -> list[str]:
+    """The start of a message set, up to the attributes of QBXMLMsgsRq (not its ``>``)."""
+    head = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="',
+        version_text,
+        '"?>\n<QBXML><QBXMLMsgsRq onError="',
+        on_error,
+        '"',
+    ]
+    if message_set_id is not None:
+        head.append(' newMessageSetID="' + _set_id(message_set_id, "message_set_id") + '"')
+    if old_message_set_id is not None:
+        head.append(
+            ' oldMessageSetID="' + _set_id(old_message_set_id, "old_message_set_id") + '"'
+        )
+    return head
+
+
+def _request_id(request_id: str, prefix: str, seen: set[str]) -> str:
+    """*request_id* escaped for its attribute, after its rules (and not used before)."""
+    stored_id, escaped_id = _escape_attribute(request_id, prefix, "request_id", True)
+    if not stored_id:
+        raise _error(f"{prefix}.request_id", "empty")
+    if len(stored_id) > REQUEST_ID_MAX:
+        rule = _length_rule(len(stored_id), REQUEST_ID_MAX) + " (QuickBooks status 1060)"
+        raise _error(f"{prefix}.request_id", rule)
+    if stored_id in seen:
+        raise _error(f"{prefix}.request_id", f"{stored_id!r} is used by an earlier request")
+    seen.add(stored_id)
+    return escaped_id
 
 
 def _set_id(value: object, where: str) -> str:

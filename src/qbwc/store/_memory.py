@@ -224,6 +224,7 @@ class _MemoryTransaction:
         request_type: str,
         min_version: str,
         now: dt.datetime,
+        qbxml: str | None = None,
     ) -> Job:
         if self.closed:
             _ended()
@@ -240,6 +241,7 @@ class _MemoryTransaction:
             key=key,
             request=request,
             request_type=request_type,
+            qbxml=qbxml,
             min_version=min_version,
             created_at=now,
             updated_at=now,

@@ -71,6 +71,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     deferred_ticket text,
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
+    qbxml           text,
     UNIQUE (username, key)
 )""",
         "CREATE INDEX qbwc_jobs_queue ON qbwc_jobs (username, status, id)",

@@ -164,6 +164,10 @@ class Job:
         key: the host's idempotency key (unique per account), or None.
         request: the model as JSON text (``qbwc.qbxml.dump``).
         request_type: the model's class name (``"InvoiceAdd"``).
+        qbxml: the request as qbXML, rendered and checked when it was queued
+            (``qbwc.qbxml.render_request``): what goes inside its ``<…AddRq>``
+            when it is sent.  None once the job is done or failed (it is not
+            needed again); a job without it is rendered from *request*.
         min_version: the lowest qbXML version that has every field it uses.
         status: ``pending`` → ``sent`` → ``done`` | ``failed`` (``sent`` goes
             back to ``pending`` when QuickBooks never processed it, or for a
@@ -181,6 +185,7 @@ class Job:
     key: str | None = None
     request: str = attrs.field(repr=False)
     request_type: str
+    qbxml: str | None = attrs.field(default=None, repr=False)
     min_version: str = "1.0"
     status: JobStatus = "pending"
     attempts: int = 0
@@ -286,9 +291,10 @@ class StoreTransaction(Protocol):
         request_type: str,
         min_version: str,
         now: dt.datetime,
+        qbxml: str | None = None,
     ) -> Job:
         """
-        Append a pending job and return it with its new id.
+        Append a pending job and return it with its new id (and *qbxml*, kept as given).
 
         Raises:
             StoreError: the account already has a job with *key* (callers check

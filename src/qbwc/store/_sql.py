@@ -53,7 +53,7 @@ _ACCOUNT_COLUMNS: Final = (
 _JOB_COLUMNS: Final = (
     "id, username, key, request, request_type, min_version, status, attempts, txn_id, "
     "response, error_code, error_message, error_reference, deferred_ticket, created_at, "
-    "updated_at"
+    "updated_at, qbxml"
 )
 _SESSION_COLUMNS: Final = "ticket, username, state, seq, expires_at, active"
 _IN_FLIGHT_COLUMNS: Final = (
@@ -124,15 +124,16 @@ class Dialect:
         self.select_jobs = f"SELECT {_JOB_COLUMNS} FROM {jobs}"
         self.add_job = self._insert_new(
             "jobs",
-            "username, key, request, request_type, min_version, status, created_at, updated_at",
-            "?, ?, ?, ?, ?, 'pending', ?, ?",
+            "username, key, request, request_type, min_version, status, created_at, updated_at, "
+            "qbxml",
+            "?, ?, ?, ?, ?, 'pending', ?, ?, ?",
         ) + (" RETURNING id" if returning_id else "")
         self.get_job = self.select_jobs + self.sql(" WHERE id = ?")
         self.find_job = self.select_jobs + self.sql(" WHERE username = ? AND key = ?")
         self.put_job = self.sql(
             f"UPDATE {jobs} SET status = ?, attempts = ?, txn_id = ?, response = ?{json_cast}, "
             "error_code = ?, error_message = ?, error_reference = ?, deferred_ticket = ?, "
-            "updated_at = ? WHERE id = ? AND username = ? AND request = ?"
+            "updated_at = ?, qbxml = ? WHERE id = ? AND username = ? AND request = ?"
         )
         self.next_pending = self.select_jobs + self.sql(
             " WHERE username = ? AND status = 'pending' "
@@ -282,11 +283,12 @@ class SQLTransaction:
         request_type: str,
         min_version: str,
         now: dt.datetime,
+        qbxml: str | None = None,
     ) -> Job:
         d = self.dialect
         stamp = d.stamp(now)
         cursor = self._x(
-            d.add_job, (username, key, request, request_type, min_version, stamp, stamp)
+            d.add_job, (username, key, request, request_type, min_version, stamp, stamp, qbxml)
         )
         if d.returning_id:
             row = cursor.fetchone()
@@ -302,6 +304,7 @@ class SQLTransaction:
             key=key,
             request=request,
             request_type=request_type,
+            qbxml=qbxml,
             min_version=min_version,
             created_at=d.time(stamp),
             updated_at=d.time(stamp),
@@ -335,6 +338,7 @@ class SQLTransaction:
                     None if error is None else error.reference,
                     job.deferred_ticket,
                     self.dialect.stamp(job.updated_at),
+                    job.qbxml,
                     number,
                     job.username,
                     job.request,
@@ -490,6 +494,7 @@ class SQLTransaction:
             deferred_ticket=row[13],
             created_at=self.dialect.time(row[14]),
             updated_at=self.dialect.time(row[15]),
+            qbxml=row[16],
         )
 
     def _session(self, row: tuple[Any, ...]) -> SessionRecord:

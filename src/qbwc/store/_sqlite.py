@@ -48,6 +48,7 @@ CREATE TABLE jobs (
     deferred_ticket TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
+    qbxml           TEXT,
     UNIQUE (username, key)
 );
 CREATE INDEX jobs_queue ON jobs (username, status, id);
