@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -109,6 +110,14 @@ class ServiceMachine(RuleBasedStateMachine):
             customer = "Nobody Inc" if ref in self.bad else "Acme Corp"
             self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
 
+    @rule(data=st.data())
+    def forget_rendered(self, data: st.DataObject) -> None:
+        """A queued job loses its stored qbXML (as after retry): it is rendered when sent."""
+        with self.r.store.transaction() as tx:
+            kept = [j for j in tx.list_jobs(username=USER, status="pending") if j.qbxml]
+            if kept:
+                tx.put_job(attrs.evolve(data.draw(st.sampled_from(kept)), qbxml=None))
+
     @rule()
     def restart(self) -> None:
         self.r.restart(self._store())
@@ -175,6 +184,8 @@ class ServiceMachine(RuleBasedStateMachine):
         by_txn = {ret.txn_id: ret for ret in self.r.qb.invoices}
         done_txns = set()
         for job in jobs:
+            if job.status in ("done", "failed"):
+                assert job.qbxml is None, job  # not needed again
             if job.status == "done":
                 assert job.txn_id in by_txn, job
                 assert f"inv-{by_txn[job.txn_id].ref_number}" == job.key
