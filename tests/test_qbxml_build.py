@@ -523,6 +523,28 @@ class TestOurSchema:
         assert caught.value.path == "/QBXML/QBXMLMsgsRq/InvoiceAddRq/InvoiceAdd/RefNumber"
         assert "maximum length of '11'" in caught.value.rule
 
+    @pytest.mark.parametrize(
+        ("instruction", "rule"),
+        [
+            ("", 'missing <?qbxml version="..."?> before <QBXML>'),
+            ("<?qbxml?>", "the <?qbxml?> processing instruction has no version"),
+            ('<?qbxml version="CA3.0"?>', "'CA3.0' is not a supported qbXML version"),
+        ],
+    )
+    def test_reader_and_validator_agree_on_the_instruction(
+        self, instruction: str, rule: str
+    ) -> None:
+        """parse_request and validate read <?qbxml version?> the same way, at path qbxml."""
+        document = build_request([invoice()]).replace(
+            b'<?qbxml version="13.0"?>', instruction.encode()
+        )
+
+        for check in (parse_request, validate):
+            with pytest.raises(QBXMLValidationError) as caught:
+                check(document)
+            assert caught.value.path == "qbxml"
+            assert caught.value.rule.startswith(rule)
+
     def test_version_instruction_checked(self) -> None:
         """The schema cannot see <?qbxml version?>, so validate checks it itself."""
         document = build_request([invoice()]).replace(b"13.0", b"CA3.0")

@@ -102,7 +102,7 @@ def parse_request_set(data: bytes | str) -> RequestSet:
         QBXMLValidationError: the document is not a request qbwc could have built.
     """
     root = parse_untrusted(data, what="qbXML request")
-    version = _version(root)
+    version = version_instruction(root)
     if root.tag != "QBXML":
         raise _error("QBXML", f"the root element is <{_local(root)}>, expected <QBXML>")
     _no_text(root, "QBXML")
@@ -151,17 +151,6 @@ def parse_request_set(data: bytes | str) -> RequestSet:
         old_message_set_id=result.old_message_set_id,
     )
     return result
-
-
-def _version(root: etree._Element) -> str:
-    for sibling in root.itersiblings(preceding=True):
-        if isinstance(sibling, etree._ProcessingInstruction) and sibling.target == "qbxml":
-            value = sibling.get("version")
-            if value is None:
-                raise _error("qbxml", "the <?qbxml?> processing instruction has no version")
-            text, _ = check_version(value)
-            return text
-    raise _error("qbxml", 'missing <?qbxml version="..."?> before <QBXML>')
 
 
 def _no_text(element: etree._Element, path: str) -> None:
@@ -298,3 +287,25 @@ def _scalar(element: etree._Element, spec: Spec, path: str) -> Any:
         except ValueError:
             raise _error(path, f"{text!r} is not a valid date") from None
     raise _error(path, f"{kind.value} is not read in requests")  # pragma: no cover
+
+
+def version_instruction(root: etree._Element) -> str:
+    """
+    The supported qbXML version named by the ``<?qbxml version?>`` before *root*.
+
+    Raises:
+        QBXMLValidationError: at path ``qbxml``, when the instruction is missing,
+            has no version, or names a version qbwc does not write.
+    """
+    for sibling in root.itersiblings(preceding=True):
+        if isinstance(sibling, etree._ProcessingInstruction) and sibling.target == "qbxml":
+            value = sibling.get("version")
+            if value is None:
+                rule = "the <?qbxml?> processing instruction has no version"
+                raise QBXMLValidationError("qbxml", rule)
+            try:
+                text, _ = check_version(value)
+            except QBXMLValidationError as exc:
+                raise QBXMLValidationError("qbxml", exc.rule) from None
+            return text
+    raise QBXMLValidationError("qbxml", 'missing <?qbxml version="..."?> before <QBXML>')

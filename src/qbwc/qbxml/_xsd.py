@@ -29,7 +29,12 @@ from lxml import etree
 from qbwc._resources import schema_path
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml._build import MESSAGE_SET_ID_MAX, ON_ERROR_VALUES, REQUEST_ID_MAX, check_version
+from qbwc.qbxml._build import (
+    MESSAGE_SET_ID_MAX,
+    ON_ERROR_VALUES,
+    REQUEST_ID_MAX,
+)
+from qbwc.qbxml._read import version_instruction
 from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
 from qbwc.qbxml._types import Kind, Ref, Spec, specs
 
@@ -424,7 +429,7 @@ def validate(data: bytes | str | etree._Element) -> None:
         raise QBXMLValidationError(path, error.message)
     _check_repertoire(root, data)
     if root.find("QBXMLMsgsRq") is not None:
-        _check_version_pi(root)
+        version_instruction(root)
 
 
 def _check_repertoire(root: etree._Element, data: object) -> None:
@@ -450,20 +455,6 @@ def _check_repertoire(root: etree._Element, data: object) -> None:
                         "which is all QuickBooks Desktop stores"
                     )
                     raise QBXMLValidationError(where, rule)
-
-
-def _check_version_pi(root: etree._Element) -> None:
-    for sibling in root.itersiblings(preceding=True):
-        if isinstance(sibling, etree._ProcessingInstruction) and sibling.target == "qbxml":
-            value = sibling.get("version")
-            if value is None:
-                raise QBXMLValidationError("qbxml", "the <?qbxml?> instruction has no version")
-            try:
-                check_version(value)
-            except QBXMLValidationError as exc:
-                raise QBXMLValidationError("qbxml", exc.rule) from None
-            return
-    raise QBXMLValidationError("qbxml", 'missing <?qbxml version="..."?> before <QBXML>')
 
 
 def main(argv: list[str] | None = None) -> int:
