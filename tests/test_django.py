@@ -131,6 +131,8 @@ _CHECKS = textwrap.dedent(
 
     from qbwc.django import get_service, reset_service, web_connector, web_connector_view
     from qbwc import WebConnectorService
+    from qbwc._tables import account_table, job_table
+    from qbwc.qbxml import InvoiceAdd, Ref
     from qbwc.store import MemoryStore
 
     def refused(config, text):
@@ -187,6 +189,14 @@ _CHECKS = textwrap.dedent(
         call_command("qbwc_account", "rename", "kristy", "kristy.new", stdout=out)
         assert "'kristy' is now 'kristy.new'" in out.getvalue(), out.getvalue()
         assert get_service().account("kristy.new") is not None
+        get_service().enqueue("kristy.new", InvoiceAdd(customer_ref=Ref(full_name="Acme")))
+        for command, lines in (
+            (("qbwc_account", "list"), account_table(get_service().accounts())),
+            (("qbwc_jobs",), job_table(get_service().jobs())),
+        ):
+            out = io.StringIO()
+            call_command(*command, stdout=out)
+            assert out.getvalue() == "".join(line + "\\n" for line in lines), out.getvalue()
         try:
             call_command("qbwc_account", "rename", "kristy", "x")
         except CommandError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from qbwc._tables import job_table
 from qbwc.cli import main
 from qbwc.qwc import QWCConfig
 from qbwc.store import SQLiteStore
@@ -174,6 +175,10 @@ class TestEnqueueAndJobs:
         out = capsys.readouterr().out
         assert "done" in out
         assert qb.invoices[0].txn_id in out
+        store = SQLiteStore(db)
+        jobs = WebConnectorService(store=store, owner_id=owner).jobs()
+        store.close()
+        assert out == "\n".join(job_table(jobs)) + "\n"
 
     def test_bad_json(self, db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """Bad JSON, a bad model or a missing file is reported in one line, exit non-zero."""

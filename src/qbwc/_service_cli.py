@@ -15,11 +15,12 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
+from qbwc._tables import account_table, job_table
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -267,16 +268,7 @@ def _account_list(args: argparse.Namespace) -> int:
     if not accounts:
         print("no accounts (add one with: qbwc account add USER)")
         return 0
-    rows = [("USER", "COMPANY FILE", "LINKED")]
-    for account in accounts:
-        company = (
-            f"{account.company_name} ({account.company_file})"
-            if account.linked_file_id is not None
-            else "(not linked yet)"
-        )
-        linked = "" if account.linked_at is None else account.linked_at.strftime("%Y-%m-%d %H:%M")
-        rows.append((account.username, company, linked))
-    _table(rows)
+    print("\n".join(account_table(accounts)))
     return 0
 
 
@@ -343,29 +335,5 @@ def _jobs(args: argparse.Namespace) -> int:
     if not jobs:
         print("no jobs")
         return 0
-    rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
-    for job in jobs:
-        error = ""
-        if job.error is not None:
-            error = f"{job.error.code} {job.error.message[:60]} [{job.error.reference}]"
-        rows.append(
-            (
-                job.id,
-                job.username,
-                job.key or "",
-                job.request_type,
-                job.status,
-                str(job.attempts),
-                job.txn_id or "",
-                error,
-            )
-        )
-    _table(rows)
+    print("\n".join(job_table(jobs)))
     return 0
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())

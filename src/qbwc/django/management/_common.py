@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError  # type: ignore[import-untyped]
@@ -36,11 +36,3 @@ def read_password(options: dict[str, Any]) -> str:
     if not text:
         raise CommandError("the password must not be empty")
     return text
-
-
-def table(out: Any, rows: Sequence[tuple[str, ...]]) -> None:
-    """Write *rows* as aligned columns (the first row is the heading)."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        out.write("  ".join(cells).rstrip())

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
+from qbwc._tables import account_table
 from qbwc.django._conf import get_service
-from qbwc.django.management._common import read_password, run, table
+from qbwc.django.management._common import read_password, run
 
 
 class Command(BaseCommand):  # type: ignore[misc]
@@ -54,14 +55,8 @@ class Command(BaseCommand):  # type: ignore[misc]
         if not accounts:
             self.stdout.write("no accounts (add one with: manage.py qbwc_account add USER)")
             return
-        rows = [("USER", "COMPANY FILE", "LINKED")]
-        for account in accounts:
-            company = "(not linked yet)"
-            if account.linked_file_id is not None:
-                company = f"{account.company_name} ({account.company_file})"
-            linked = "" if account.linked_at is None else f"{account.linked_at:%Y-%m-%d %H:%M}"
-            rows.append((account.username, company, linked))
-        table(self.stdout, rows)
+        for line in account_table(accounts):
+            self.stdout.write(line)
 
     def _disconnect(self, options: dict[str, Any]) -> None:
         account = get_service().disconnect(options["user"], new_file_id=options["new_file_id"])

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
+from qbwc._tables import job_table
 from qbwc.django._conf import get_service
-from qbwc.django.management._common import run, table
+from qbwc.django.management._common import run
 
 
 class Command(BaseCommand):  # type: ignore[misc]
@@ -31,13 +32,5 @@ class Command(BaseCommand):  # type: ignore[misc]
         if not jobs:
             self.stdout.write("no jobs")
             return
-        rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
-        for job in jobs:
-            error = ""
-            if job.error is not None:
-                error = f"{job.error.code} {job.error.message[:60]} [{job.error.reference}]"
-            rows.append(
-                (job.id, job.username, job.key or "", job.request_type, job.status,
-                 str(job.attempts), job.txn_id or "", error)
-            )  # fmt: skip
-        table(self.stdout, rows)
+        for line in job_table(jobs):
+            self.stdout.write(line)
