@@ -243,11 +243,14 @@ def invoice_line_adds(draw: Draw, version: str = "13.0") -> InvoiceLineAdd:
     return InvoiceLineAdd(**fields)
 
 
-def invoice_line_group_adds(version: str = "13.0") -> st.SearchStrategy[InvoiceLineGroupAdd]:
-    """An invoice group line valid at *version*."""
+_G = TypeVar("_G", InvoiceLineGroupAdd, EstimateLineGroupAdd)
+
+
+def _line_group_adds(cls: type[_G], version: str) -> st.SearchStrategy[_G]:
+    """A group line of *cls* (the invoice and estimate group lines have the same fields)."""
     v = parse_version(version)
     return st.builds(
-        InvoiceLineGroupAdd,
+        cls,
         item_group_ref=refs(31),
         quantity=st.none() | quantities(),
         unit_of_measure=_since(v, (7, 0), qbxml_text(31)),
@@ -255,6 +258,11 @@ def invoice_line_group_adds(version: str = "13.0") -> st.SearchStrategy[InvoiceL
         inventory_site_location_ref=_since(v, (12, 0), refs(31)),
         data_ext=_many(v, (5, 0), data_exts()),
     )
+
+
+def invoice_line_group_adds(version: str = "13.0") -> st.SearchStrategy[InvoiceLineGroupAdd]:
+    """An invoice group line valid at *version*."""
+    return _line_group_adds(InvoiceLineGroupAdd, version)
 
 
 @st.composite
@@ -348,16 +356,7 @@ def estimate_line_adds(draw: Draw, version: str = "13.0") -> EstimateLineAdd:
 
 def estimate_line_group_adds(version: str = "13.0") -> st.SearchStrategy[EstimateLineGroupAdd]:
     """An estimate group line valid at *version*."""
-    v = parse_version(version)
-    return st.builds(
-        EstimateLineGroupAdd,
-        item_group_ref=refs(31),
-        quantity=st.none() | quantities(),
-        unit_of_measure=_since(v, (7, 0), qbxml_text(31)),
-        inventory_site_ref=_since(v, (10, 0), refs(31)),
-        inventory_site_location_ref=_since(v, (12, 0), refs(31)),
-        data_ext=_many(v, (5, 0), data_exts()),
-    )
+    return _line_group_adds(EstimateLineGroupAdd, version)
 
 
 @st.composite
