@@ -73,17 +73,17 @@ class _Missing(Exception):
     pass
 
 
-def _dsn(args: argparse.Namespace) -> str | None:
+def _database(args: argparse.Namespace) -> tuple[Any, str]:
+    """The PostgreSQL store module and the DSN the command names (--dsn or the environment)."""
     dsn = args.dsn or os.environ.get(DSN_ENV)
-    return dsn or None
+    if not dsn:
+        raise _Missing(f"no database: pass --dsn or set {DSN_ENV}")
+    return _postgres(), dsn
 
 
 def _status(args: argparse.Namespace) -> int:
-    dsn = _dsn(args)
-    if dsn is None:
-        return _error(f"no database: pass --dsn or set {DSN_ENV}")
     try:
-        pg = _postgres()
+        pg, dsn = _database(args)
     except _Missing as exc:
         return _error(str(exc))
     status = pg.postgres_status(dsn)
@@ -92,11 +92,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    dsn = _dsn(args)
-    if dsn is None:
-        return _error(f"no database: pass --dsn or set {DSN_ENV}")
     try:
-        pg = _postgres()
+        pg, dsn = _database(args)
     except _Missing as exc:
         return _error(str(exc))
     before, after = pg.postgres_upgrade(dsn)
