@@ -143,13 +143,30 @@ class HCPResponse:
         GUIDs compare case-insensitively, with or without braces.  ``None``
         when there is no such stamp (or its value is not a GUID).
         """
-        for ext in self.company.data_ext_rets:
-            if (ext.data_ext_name or "").casefold() != "fileid":
-                continue
-            if _guid(ext.owner_id) != owner_id:
-                continue
-            return _guid(ext.data_ext_value)
-        return None
+        return _stamped_file_id(
+            ((e.owner_id, e.data_ext_name, e.data_ext_value) for e in self.company.data_ext_rets),
+            owner_id,
+        )
+
+
+def _stamped_file_id(
+    exts: Iterable[tuple[str | None, str | None, str | None]], owner_id: uuid.UUID
+) -> uuid.UUID | None:
+    """
+    The value of the first ``FileID`` of *owner_id* among (OwnerID, DataExtName,
+    DataExtValue) triples, as a GUID (None if it is not one, or there is none).
+
+    The OwnerID as the Web Connector writes it (``{UPPER}``) matches without
+    being parsed as a GUID.
+    """
+    owner_text = format_guid(owner_id)
+    for owner, name, value in exts:
+        if (name or "").casefold() != "fileid":
+            continue
+        if owner != owner_text and _guid(owner) != owner_id:
+            continue
+        return _guid(value)
+    return None
 
 
 def _guid(text: str | None) -> uuid.UUID | None:
@@ -434,32 +451,25 @@ def parse_hcp_essentials(text: str, owner_id: uuid.UUID) -> HCPEssentials:
 
 
 def _file_id(company: etree._Element, owner_id: uuid.UUID) -> uuid.UUID | None:
-    """
-    ``HCPResponse.file_id(owner_id)`` of this CompanyRet, without DataExtRet models.
+    """``HCPResponse.file_id(owner_id)`` of this CompanyRet, without DataExtRet models."""
+    exts = (_ext_texts(ext) for ext in company.iterchildren("DataExtRet"))
+    return _stamped_file_id(exts, owner_id)
 
-    Each DataExtRet's first OwnerID, DataExtName and DataExtValue, as ``_read``
-    keeps them (an empty element is ``""``); the OwnerID as the Web Connector
-    writes it (``{UPPER}``) matches without parsing it as a GUID.
-    """
-    owner_text = format_guid(owner_id)
-    for ext in company.iterchildren("DataExtRet"):
-        owner = ext_name = value = None
-        for part in ext:
-            tag = part.tag
-            if tag == "OwnerID":
-                if owner is None:
-                    owner = part.text or ""
-            elif tag == "DataExtName":
-                if ext_name is None:
-                    ext_name = part.text or ""
-            elif tag == "DataExtValue" and value is None:
-                value = part.text or ""
-        if (ext_name or "").casefold() != "fileid":
-            continue
-        if owner != owner_text and _guid(owner) != owner_id:
-            continue
-        return _guid(value)
-    return None
+
+def _ext_texts(ext: etree._Element) -> tuple[str | None, str | None, str | None]:
+    """A DataExtRet's first OwnerID, DataExtName and DataExtValue, as ``_read`` keeps them."""
+    owner = name = value = None
+    for part in ext:
+        tag = part.tag
+        if tag == "OwnerID":
+            if owner is None:
+                owner = part.text or ""
+        elif tag == "DataExtName":
+            if name is None:
+                name = part.text or ""
+        elif tag == "DataExtValue" and value is None:
+            value = part.text or ""
+    return owner, name, value
 
 
 def _delivered(text: str, *, essentials: bool) -> dict[str, etree._Element]:
