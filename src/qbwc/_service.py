@@ -984,9 +984,7 @@ class WebConnectorService:
         """
         method = method.upper()
         if method == "POST":
-            if len(body) > self.max_body_bytes:
-                return self.too_large(len(body))
-            status, data = self._respond(body)
+            status, data = self._post(body)
             return _xml_reply(status, data)
         if method in ("GET", "HEAD") and _wants_wsdl(query):
             try:
@@ -1010,6 +1008,17 @@ class WebConnectorService:
             f"({reference})"
         )
         return _xml_reply(413, encode_fault("soap:Client", message))
+
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        """
+        ``handle_http("POST", body)`` as (status, body); its headers are ``xml_headers(body)``.
+
+        The WSGI adapter answers with this directly: every Web Connector call is a POST.
+        """
+        if len(body) > self.max_body_bytes:
+            reply = self.too_large(len(body))
+            return reply.status, reply.body
+        return self._respond(body)
 
     def _respond(self, body: bytes) -> tuple[int, bytes]:
         try:
@@ -1924,12 +1933,13 @@ class _Context:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def xml_headers(body: bytes) -> tuple[tuple[str, str], ...]:
+    """The headers of an XML answer (a SOAP reply or fault, the WSDL) with *body*."""
+    return (("Content-Type", _CONTENT_TYPE), ("Content-Length", str(len(body))))
+
+
 def _xml_reply(status: int, body: bytes) -> HTTPReply:
-    return HTTPReply(
-        status=status,
-        headers=(("Content-Type", _CONTENT_TYPE), ("Content-Length", str(len(body)))),
-        body=body,
-    )
+    return HTTPReply(status=status, headers=xml_headers(body), body=body)
 
 
 def _wants_wsdl(query: str) -> bool:

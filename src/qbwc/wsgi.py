@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from qbwc._service import _CONTENT_TYPE, WebConnectorService
+from qbwc._service import WebConnectorService, xml_headers
 
 __all__ = ["make_wsgi_app"]
 
@@ -45,15 +45,10 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
                 reply = service.too_large(length)
                 return _send(start_response, reply)
             body = environ["wsgi.input"].read(length) if length else b""
-            if len(body) > service.max_body_bytes:
-                return _send(start_response, service.too_large(len(body)))
             # handle_http(method, body) for a POST, without an HTTPReply in between
             # (every Web Connector call comes this way; the URL only goes into the WSDL).
-            status, data = service._respond(body)
-            start_response(
-                _STATUS_LINES[status],
-                [("Content-Type", _CONTENT_TYPE), ("Content-Length", str(len(data)))],
-            )
+            status, data = service._post(body)
+            start_response(_STATUS_LINES[status], list(xml_headers(data)))
             return [data]
         reply = service.handle_http(
             method, body, query=str(environ.get("QUERY_STRING", "")), url=_url(environ)
