@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qbwc._tables import job_table
 from qbwc.cli import main
@@ -446,3 +448,53 @@ class TestOneHomeForTheOwnerID:
         assert main(["account", "qwc", "kristy", *self.QWC, "--db", db, *given]) == 0
         assert main(["account", "qwc", "kristy", *self.QWC, "--db", db]) == 0  # now recorded
         assert self.OWNER in capsys.readouterr().out.upper()
+
+
+class TestJobTableErrors:
+    """qbwc jobs cuts a long error at a word, with "...", and always keeps the reference."""
+
+    @staticmethod
+    def _row(message: str, reference: str = "QBWC-7F3K2Q") -> str:
+        import datetime as dt
+
+        from qbwc.store import Job, JobError
+
+        now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+        job = Job(
+            id="7",
+            username="kristy",
+            request="{}",
+            request_type="InvoiceAdd",
+            status="failed",
+            error=JobError(code="3140", message=message, reference=reference),
+            created_at=now,
+            updated_at=now,
+        )
+        return job_table([job])[1]
+
+    def test_quickbooks_3140_message(self) -> None:
+        message = (
+            'There is an invalid reference to QuickBooks Customer "Pinecrest HOA" in the '
+            "Invoice.  QuickBooks error message: Invalid argument."
+        )
+        row = self._row(message)
+        assert row.endswith(
+            "3140 There is an invalid reference to QuickBooks Customer... [QBWC-7F3K2Q]"
+        )
+
+    @given(st.text(alphabet=st.sampled_from("ab .\n"), max_size=150))
+    def test_cut_at_a_word_reference_kept(self, message: str) -> None:
+        from qbwc._tables import ERROR_WIDTH
+
+        row = self._row(message)
+        assert row.endswith(" [QBWC-7F3K2Q]")
+        shown = row[row.index("3140 ") + 5 : -len(" [QBWC-7F3K2Q]")]
+        flat = " ".join(message.split())
+        assert len(shown) <= ERROR_WIDTH
+        if shown == flat:
+            return
+        assert shown.endswith("...")
+        kept = shown[:-3]
+        assert flat.startswith(kept)
+        # After a whole word (or inside the first one when it alone is too long).
+        assert flat[len(kept)] in " ,;:." or " " not in flat[: ERROR_WIDTH - 3]

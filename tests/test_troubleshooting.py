@@ -211,7 +211,9 @@ class TestDifferentCompanyFile:
         assert refused.requests == ()
         assert refused.last_error is not None
         assert shown("wrong-file").fullmatch(refused.last_error), refused.last_error
-        assert refused.status.startswith('Stopped: QuickBooks has the company file "Larkspur')
+        # The status column carries the same words, the Disconnect advice included.
+        assert refused.status == f"Stopped: {refused.last_error}"
+        assert '"Disconnect"' in refused.status
         assert office.job(job).status == "pending"
         assert other.transactions == ()
         office.faults.inject(OpenCompanyFile(quickbooks=None))
@@ -229,6 +231,7 @@ class TestDifferentCompanyFile:
         not_set_up = office.wc.run_session()
         assert not_set_up.last_error is not None
         assert shown("not-set-up").fullmatch(not_set_up.last_error), not_set_up.last_error
+        assert not_set_up.status == f"Stopped: {not_set_up.last_error}"
         assert office.job(job).status == "pending"
         # The user adds the account's QWC file with the new company file open.
         office.wc.add_application(office.qwc(), password=PASSWORD)
@@ -251,6 +254,7 @@ class TestDifferentCompanyFile:
         refused = office.wc.run_session()
         assert refused.last_error is not None
         assert shown("other-qwc").fullmatch(refused.last_error), refused.last_error
+        assert refused.status == f"Stopped: {refused.last_error}"
         assert stamped.transactions == ()
 
 

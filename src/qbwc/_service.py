@@ -1860,11 +1860,9 @@ class WebConnectorService:
 
     def _close(self, ctx: _Context) -> AnyReply:
         tally = ctx.tally
-        if tally.reference:
-            first = tally.message.split(". ")[0].rstrip(".")
-            text = f"Stopped: {first}. ({tally.reference})"
-        else:
-            text = self._summary(ctx, closing=True)
+        # After an error, the same words as getLastError, advice included (the status
+        # column is what the user reads last; docs/troubleshooting.md quotes both).
+        text = f"Stopped: {tally.message}" if tally.reference else self._summary(ctx, closing=True)
         log.info("account %r: session closed: %s", ctx.account.username, text)
         return Goodbye(message=text)
 

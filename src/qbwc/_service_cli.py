@@ -86,7 +86,8 @@ def register(subparsers: Any) -> None:
     _db(listing)
     listing.set_defaults(func=_closing(_account_list))
     disconnect = actions.add_parser(
-        "disconnect", help="unlink the company file: the next sync links the one it finds"
+        "disconnect",
+        help="unlink the company file: the next sync links the open one, if it has the FileID",
     )
     disconnect.add_argument("user")
     disconnect.add_argument(

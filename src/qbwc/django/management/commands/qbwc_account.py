@@ -29,7 +29,8 @@ class Command(BaseCommand):  # type: ignore[misc]
         password.add_argument("user")
         password.add_argument("--password-stdin", action="store_true", help="read the password")
         disconnect = actions.add_parser(
-            "disconnect", help="unlink the company file; the next sync links the open one"
+            "disconnect",
+            help="unlink the company file: the next sync links the open one, if it has the FileID",
         )
         disconnect.add_argument("user")
         disconnect.add_argument(
