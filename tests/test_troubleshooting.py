@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qbwc import WebConnectorService
+from qbwc import Goodbye, WebConnectorService
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import Job, MemoryStore
@@ -47,6 +47,10 @@ FILES = r"C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\"
 #: company-file folder).  The page quotes each with ``QBWC-7F3K2Q`` and ``C:\...\``.
 TEXTS = {
     "nvu": "Invalid password for username",
+    "nvu-closed": (
+        "Invalid password for username: Acme Billing refused the user name or password. Type the "
+        "current password in the Web Connector's Password column and run the update again. ({ref})"
+    ),
     "closed": "Connection Closed: 1 done, 0 failed.",
     "closed-3140": "Connection Closed: 1 done, 1 failed. See Acme Billing for the failed ones.",
     "wrong-file": (
@@ -142,8 +146,11 @@ def office() -> Office:
 
 
 class TestPasswordChanged:
-    def test_old_password_gets_nvu_until_typed_in(self, office: Office) -> None:
-        """After a password change the Web Connector gets nvu; typing the new one fixes it."""
+    def test_old_password_gets_nvu_until_typed_in(
+        self, office: Office, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """After a password change: nvu, with a reference to quote; retyping it fixes it."""
+        caplog.set_level(logging.INFO, logger="qbwc")
         office.faults.inject(ChangePassword(password="second password", web_connector=False))
         job = office.enqueue("1001")
         refused = office.wc.run_session()
@@ -154,6 +161,12 @@ class TestPasswordChanged:
             "authenticate",
             "closeConnection",
         )
+        goodbye = refused.replies[-1]
+        assert isinstance(goodbye, Goodbye)
+        assert shown("nvu-closed").fullmatch(goodbye.message), goodbye.message
+        reference = goodbye.message[-12:-1]
+        logged = [r.getMessage() for r in caplog.records if reference in r.getMessage()]
+        assert logged == [f"{reference} login refused (username={USER!r})"]
         assert office.job(job).status == "pending"
         office.wc.set_password("second password")  # the Password column
         fixed = office.wc.run_session()

@@ -46,6 +46,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -130,6 +131,7 @@ log = logging.getLogger("qbwc.service")
 
 #: Support references use these 32 characters (no 0/O, 1/I: read out over the phone).
 _REFERENCE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_REFERENCE: Final = re.compile(f"QBWC-[{_REFERENCE_ALPHABET}]{{6}}")
 _CONTENT_TYPE: Final = "text/xml; charset=utf-8"
 _FINISHED_PHASES: Final = frozenset(
     {Phase.FINISHED, Phase.CLOSE_DUE, Phase.CLOSED, Phase.STALE, Phase.ERROR}
@@ -1153,8 +1155,8 @@ class WebConnectorService:
         username = call.username
         # The slow hash runs outside the transaction: it must not hold the lock.
         if not username or not self._check_login(username, call.password):
-            self._report(logging.WARNING, "login refused", username=username)
-            reply: AnyReply = InvalidUser()
+            reference = self._report(logging.WARNING, "login refused", username=username)
+            reply: AnyReply = InvalidUser(reference=reference)
             session.send(reply)
             return reply
         now = self._now()
@@ -1272,6 +1274,15 @@ class WebConnectorService:
                 message=(
                     f"This update session has ended or expired. Nothing was lost: "
                     f"{self.app_name} will continue at the next update. ({reference})"
+                )
+            )
+        elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(call.ticket):
+            # After "nvu": the ticket slot carried the refusal's reference.
+            reply = Goodbye(
+                message=(
+                    f"Invalid password for username: {self.app_name} refused the user name or "
+                    "password. Type the current password in the Web Connector's Password "
+                    f"column and run the update again. ({call.ticket})"
                 )
             )
         elif isinstance(call, CloseConnectionCall):
