@@ -170,6 +170,20 @@ def _applies(command: str, parser: argparse.ArgumentParser, kind: str) -> bool:
 
 
 _EXPECTED = {"bad port": 2}
+#: What the one line says (what is wrong, and what to do where the kind has a fix).
+_SAYS = {
+    "missing db": ("no database at", "qbwc account add USER"),
+    "db is a folder": ("is a folder", "name the database file"),
+    "db in a missing folder": ("does not exist", "create it"),
+    "not a database": ("not a SQLite database", "check the path (--db)"),
+    "unreachable dsn": ("cannot connect", "check --dsn"),
+    "bad port": ("99999 is not a port",),
+    "port in use": ("is in use", "choose another --port"),
+    "missing file": ("cannot read",),
+    "bad JSON": ("JSON",),
+    "unknown user": ("no account 'nobody'", "qbwc account list"),
+    "unwritable output": ("cannot write",),
+}
 
 
 @pytest.mark.parametrize(
@@ -209,6 +223,13 @@ def test_bad_input_is_one_line_never_a_traceback(
     if command == "jobs" and kind == "unknown user":
         expected = 0  # a filter that matches nothing: "no jobs"
     assert code == expected, (argv, out, err)
+    if code != 0:
+        said = " ".join((out + err).split())
+        says = _SAYS.get(kind, ())
+        if kind == "bad JSON" and command == "validate":
+            says = ("not well-formed XML",)  # validate reads qbXML and .QWC files
+        for words in says:
+            assert words in said, (argv, words, said)
     if code == 1 and err:
         assert err.count("\n") == 1, err
         assert err.startswith(f"qbwc {command.split(maxsplit=1)[0]}: "), err

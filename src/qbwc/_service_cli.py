@@ -371,7 +371,11 @@ def _account_qwc(args: argparse.Namespace) -> int:
         run_every=args.every,
     )
     if args.output:
-        Path(args.output).write_bytes(data)
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            rule = f"cannot write {args.output}: {exc.strerror or exc}"
+            raise ConfigurationError("output", rule) from None
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(data.decode("utf-8"))
@@ -401,7 +405,7 @@ def _enqueue(args: argparse.Namespace) -> int:
     models = [load(item) for item in items]  # all checked before anything is queued
     service = _service(args)
     if service.account(args.user) is None:
-        rule = f"no account {args.user!r}: see qbwc account list, or add it with qbwc account add"
+        rule = f"no account {args.user!r} (add it with qbwc account add)"
         raise ConfigurationError("user", rule)
     for model in models:
         job = service.enqueue(args.user, model, key=args.key)

@@ -11,7 +11,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qbwc.exceptions import QBWCError
+from qbwc._db_cli import DSN_ENV
+from qbwc.exceptions import ConfigurationError, QBWCError
+from qbwc.store._protocol import StoreError
 
 __all__ = ["build_parser", "main"]
 
@@ -84,10 +86,22 @@ def _say(command: str, text: str) -> None:
         print(f"qbwc {command}: {line}", file=sys.stderr)
 
 
+def _advice(exc: QBWCError) -> str:
+    """What to do, for the store's and the service's errors that only say what is wrong."""
+    text = str(exc)
+    if isinstance(exc, StoreError) and ": cannot connect (" in text:
+        return f"; check --dsn (or ${DSN_ENV}) and that the server is running"
+    if isinstance(exc, StoreError) and (": not a SQLite database" in text or "not a qbwc" in text):
+        return "; check the path (--db)"
+    if isinstance(exc, ConfigurationError) and exc.rule.startswith("no account "):
+        return "; qbwc account list shows the accounts"
+    return ""
+
+
 def _describe(exc: BaseException) -> str:
     """One line for *exc*: qbwc's own errors say what to do; others get a support hint."""
     if isinstance(exc, QBWCError):
-        return str(exc)
+        return str(exc) + _advice(exc)
     if isinstance(exc, KeyError):
         return f"not found: {exc.args[0] if exc.args else exc}"
     if isinstance(exc, BrokenPipeError):
