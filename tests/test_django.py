@@ -186,6 +186,21 @@ _CHECKS = textwrap.dedent(
         else:
             raise AssertionError("manage.py check passed DATABASE on SQLite")
 
+    # A bug (an exception qbwc did not mean) is one line too, with how to report it.
+    class Broken:
+        def transaction(self):
+            raise RuntimeError("disk on fire")
+        def close(self):
+            pass
+    with override_settings(QBWC={"OWNER_ID": OWNER, "STORE": Broken}):
+        try:
+            call_command("qbwc_account", "list")
+        except CommandError as exc:
+            assert str(exc).startswith("unexpected error: RuntimeError: disk on fire;"), str(exc)
+            assert "--traceback" in str(exc)
+        else:
+            raise AssertionError("a broken store passed")
+
     # The store keeps the OwnerID: settings with another one refuse to start, in one line.
     first = {"OWNER_ID": OWNER, "SQLITE_PATH": "owned.sqlite"}
     with override_settings(QBWC=first):

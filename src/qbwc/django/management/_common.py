@@ -29,6 +29,16 @@ def run(action: Callable[[], int | None]) -> None:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise CommandError(f"{where}{exc.strerror or exc}") from None
+    except (CommandError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        # A bug: one line, as qbwc's command line says it; --traceback shows the cause.
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())
+        msg = (
+            f"unexpected error: {text}; this is a bug in qbwc: please report it with the "
+            "command you ran and the traceback that --traceback shows"
+        )
+        raise CommandError(msg) from exc
 
 
 def read_password(options: dict[str, Any]) -> str:
