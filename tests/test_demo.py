@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -22,10 +21,8 @@ REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    started = time.perf_counter()
+    # No wall-clock assert here: the machine's load decides the time (benchmarks/ measure it).
     code = main(["demo", *args])
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"the demo took {elapsed:.1f} s"
     return code, capsys.readouterr().out
 
 
@@ -59,11 +56,13 @@ class TestDemo:
         assert "Connection Closed: 4 done, 1 failed." in out
 
     def test_password_changed(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """The old password gets "Invalid password for username"; the new one just works."""
+        """The old password gets "Invalid password for username" and a reference; the new works."""
         code, out = run(capsys, "--scenario", "password-changed")
         assert code == 0
-        assert '"nvu": wrong username or password' in out
+        nvu = re.search(r'"nvu": wrong username or password \((QBWC-\w{6})\)', out)
+        assert nvu is not None
         assert "Invalid password for username" in out
+        assert f"run the update again. ({nvu.group(1)})" in " ".join(out.split())
         assert out.index("Invalid password") < out.index("types the new password")
         assert re.search(r"invoice-1187 .* done", out)
 
@@ -77,6 +76,32 @@ class TestDemo:
         assert REFERENCE.search(out)
         assert "it holds 0 transactions" in out
         assert re.search(r"invoice-1187 .* done", out)
+
+    def test_new_user_email_or_computer(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Same QWC on a laptop works; a second account gets QBWC1039; a rename goes on."""
+        code, out = run(capsys, "--scenario", "new-user-email-or-computer")
+        assert code == 0
+        assert "Everything behaved as designed." in out
+        laptop = out.split("from the laptop")[1]
+        assert "authenticate office@summit-ridge.example     <- ticket issued" in laptop
+        assert "invoice-1187: created" in laptop
+        assert "QBWC1039: Unique OwnerID/FileID pair value required" in out
+        renamed = out.split("the new email\n")[1]
+        assert "authenticate books@summit-ridge.example      <- ticket issued" in renamed
+        assert "invoice-1188: created" in renamed
+        assert re.search(r"invoice-1188 .* done", out)
+
+    def test_reference_quoted(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Each reference the user quotes (failed job, Web Connector text) finds its log line."""
+        code, out = run(capsys, "--scenario", "reference-quoted")
+        assert code == 0
+        greps = re.findall(r"Support runs: grep (QBWC-\w{6}) app.log\n\s+(\S+) (.*)", out)
+        assert [(ref == again) for ref, again, _ in greps] == [True, True]
+        (job_ref, _, job_line), (wc_ref, _, wc_line) = greps
+        assert job_line.startswith("job failed (job='2' key='invoice-1189'")
+        assert f"invoice-1189 failed ({job_ref})" in out
+        assert wc_line.startswith("could not connect to QuickBooks")
+        assert f"Could not start QuickBooks.) ({wc_ref})" in " ".join(out.split())
 
     def test_lost_response(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A lost response is recovered by asking QuickBooks: the invoice exists once."""

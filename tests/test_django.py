@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,6 +136,8 @@ _CHECKS = textwrap.dedent(
     from qbwc.qbxml import InvoiceAdd, Ref
     from qbwc.store import MemoryStore
 
+    OWNER = "{6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10}"
+
     def refused(config, text):
         with override_settings(QBWC=config):
             try:
@@ -148,15 +151,69 @@ _CHECKS = textwrap.dedent(
     refused({"OWNER_ID": "x", "SQLITE_PATH": "q.sqlite"}, "is not a GUID")
     refused({"SQLITE_PATH": "q.sqlite"}, "OWNER_ID'] is required")
     refused({"OWNER_ID": "{6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10}"}, "is sqlite, not PostgreSQL")
-    with override_settings(QBWC={"OWNER_ID": "{6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10}"}):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    import io
+    for action in ("status", "upgrade"):  # a deploy script runs them whatever the store
+        with override_settings(QBWC={"OWNER_ID": OWNER, "SQLITE_PATH": "q.sqlite"}):
+            out = io.StringIO()
+            call_command("qbwc_db", action, stdout=out)  # exit 0
+            assert "nothing to do" in out.getvalue(), out.getvalue()
+
+    from qbwc.django.checks import check_settings
+    def errors(config):
+        with override_settings(QBWC=config):
+            return [(e.id, e.msg) for e in check_settings()]
+    assert errors({"OWNER_ID": OWNER, "SQLITE_PATH": "q.sqlite"}) == []
+    assert errors({"OWNER_ID": OWNER, "STORE": "qbwc.store.MemoryStore"}) == []
+    assert [i for i, _ in errors(None)] == ["qbwc.E001"]
+    assert [i for i, _ in errors({"OWNER_ID": OWNER, "STORES": 1})] == ["qbwc.E001"]
+    assert [i for i, _ in errors({"SQLITE_PATH": "q.sqlite"})] == ["qbwc.E002"]
+    assert [i for i, _ in errors({"OWNER_ID": "x", "SQLITE_PATH": "q"})] == ["qbwc.E002"]
+    # "DATABASE": "default" on a SQLite site (said, or implied): an error before anything runs.
+    for config in ({"OWNER_ID": OWNER, "DATABASE": "default"}, {"OWNER_ID": OWNER}):
+        found = errors(config)
+        assert [i for i, _ in found] == ["qbwc.E003"], found
+        assert "is sqlite, not PostgreSQL" in found[0][1], found
+    assert [i for i, _ in errors({"OWNER_ID": OWNER, "DATABASE": "other"})] == ["qbwc.E003"]
+    with override_settings(QBWC={"OWNER_ID": OWNER, "DATABASE": "default"}):
         from django.core.management import call_command
-        from django.core.management.base import CommandError
+        from django.core.management.base import SystemCheckError
         try:
-            call_command("qbwc_db", "status")
-        except CommandError as exc:
-            assert "nothing to do" in str(exc), str(exc)
+            call_command("check")
+        except SystemCheckError as exc:
+            assert "qbwc.E003" in str(exc), str(exc)
         else:
-            raise AssertionError("qbwc_db on SQLite")
+            raise AssertionError("manage.py check passed DATABASE on SQLite")
+
+    # A bug (an exception qbwc did not mean) is one line too, with how to report it.
+    class Broken:
+        def transaction(self):
+            raise RuntimeError("disk on fire")
+        def close(self):
+            pass
+    with override_settings(QBWC={"OWNER_ID": OWNER, "STORE": Broken}):
+        try:
+            call_command("qbwc_account", "list")
+        except CommandError as exc:
+            assert str(exc).startswith("unexpected error: RuntimeError: disk on fire;"), str(exc)
+            assert "--traceback" in str(exc)
+        else:
+            raise AssertionError("a broken store passed")
+
+    # The store keeps the OwnerID: settings with another one refuse to start, in one line.
+    first = {"OWNER_ID": OWNER, "SQLITE_PATH": "owned.sqlite"}
+    with override_settings(QBWC=first):
+        get_service()
+    other = "{11111111-2222-4333-8444-555555555555}"
+    with override_settings(QBWC=dict(first, OWNER_ID=other)):
+        try:
+            call_command("qbwc_account", "list")
+        except CommandError as exc:
+            assert f"{other} differs from the OwnerID" in str(exc), str(exc)
+            assert OWNER in str(exc), str(exc)
+        else:
+            raise AssertionError("a second OwnerID on the same store")
     refused({"OWNER_ID": "{6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10}", "DATABASE": "other"},
             "no database 'other'")
     refused({"OWNER_ID": "x", "STORES": 1}, "unknown key(s) STORES")
@@ -322,3 +379,101 @@ class TestSettings:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "ALL OK" in done.stdout
+
+
+_VOCABULARY = textwrap.dedent(
+    """
+    import argparse, json
+    import django
+    from django.conf import settings
+
+    settings.configure(INSTALLED_APPS=["qbwc.django"], SECRET_KEY="x")
+    django.setup()
+    from django.core.management import load_command_class
+    from django.core.management.base import BaseCommand
+
+    base = {o for a in BaseCommand().create_parser("manage.py", "x")._actions
+            for o in a.option_strings}
+
+    def shape(parser, top):
+        actions = {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                seen = set()
+                for name, sub in action.choices.items():
+                    if id(sub) not in seen:
+                        seen.add(id(sub))
+                        actions[name] = shape(sub, False)["options"]
+            elif not action.option_strings and action.choices:
+                actions.update({name: [] for name in action.choices})
+        options = sorted(o for a in parser._actions for o in a.option_strings
+                         if o.startswith("--") and o != "--help" and not (top and o in base))
+        return {"actions": actions, "options": options}
+
+    found = {}
+    for name in ("qbwc_account", "qbwc_jobs", "qbwc_db", "qbwc_qwc"):
+        command = load_command_class("qbwc.django", name)
+        found[name] = shape(command.create_parser("manage.py", name), True)
+    print(json.dumps(found))
+    """
+)
+
+#: manage.py command -> the qbwc command with the same actions and options.
+_TWINS = {
+    "qbwc_account": ("account",),
+    "qbwc_jobs": ("jobs",),
+    "qbwc_db": ("db",),
+    "qbwc_qwc": ("account", "qwc"),
+}
+#: Actions only the command line has: Django hosts run their migrations with migrate.
+_CLI_ONLY = {"qbwc_db": {"sql"}}
+
+
+def _cli_shape(path: tuple[str, ...]) -> dict[str, Any]:
+    import argparse
+
+    from qbwc.cli import build_parser
+
+    parser = build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+
+    def options(p: argparse.ArgumentParser) -> set[str]:
+        return {o for a in p._actions for o in a.option_strings if o.startswith("--")} - {"--help"}
+
+    actions: dict[str, set[str]] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for name, sub in action.choices.items():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    actions[name] = options(sub)
+    return {"actions": actions, "options": options(parser)}
+
+
+def test_cli_and_django_speak_one_vocabulary() -> None:
+    """qbwc account|jobs|db and manage.py qbwc_account|qbwc_jobs|qbwc_db: the same actions."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", _VOCABULARY],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    django_side = json.loads(done.stdout)
+    for command, path in _TWINS.items():
+        cli = _cli_shape(path)
+        ours = django_side[command]
+        assert set(ours["actions"]) == set(cli["actions"]) - _CLI_ONLY.get(command, set()), command
+        for action, options in ours["actions"].items():
+            # The store options (--db, --dsn, --owner-id) are the command line's own:
+            # Django takes them from settings.QBWC.
+            assert set(options) <= cli["actions"][action], (command, action)
+        if command != "qbwc_jobs":  # restructured into actions by its own change
+            assert set(ours["options"]) <= cli["options"], command

@@ -216,13 +216,29 @@ class TestAuthenticate:
         assert result.status == "No Data Exchange"
 
     @pytest.mark.parametrize("who", ["wrong password", "unknown user"])
-    def test_nvu_gives_no_hint(self, rig: Rig, who: str) -> None:
-        """A wrong password and an unknown user get the same "nvu" answer and no ticket."""
+    def test_nvu_gives_no_hint(
+        self, rig: Rig, who: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A wrong password and an unknown user get the same "nvu" answer, with a reference."""
         username, password = (USER, "nope") if who == "wrong password" else ("eve", PASSWORD)
-        assert (
-            rig.service.respond(AuthenticateCall(username=username, password=password))
-            == InvalidUser()
+        reply = rig.service.respond(AuthenticateCall(username=username, password=password))
+        assert isinstance(reply, InvalidUser)
+        assert re.fullmatch(r"QBWC-[2-9A-HJ-NP-Z]{6}", reply.reference), reply
+        # The Web Connector sends the ticket slot back with closeConnection and shows the
+        # answer: the user can quote the reference that starts the log line.
+        goodbye = rig.service.respond(CloseConnectionCall(ticket=reply.reference))
+        assert goodbye == Goodbye(
+            message=(
+                "Invalid password for username: Acme Billing refused the user name or password. "
+                "Type the current password in the Web Connector's Password column and run the "
+                f"update again. ({reply.reference})"
+            )
         )
+        logged = [r.getMessage() for r in caplog.records if reply.reference in r.getMessage()]
+        assert logged == [f"{reply.reference} login refused (username={username!r})"]
+        # Anything else in the ticket slot of a closeConnection is an ordinary stale ticket.
+        other = rig.service.respond(CloseConnectionCall(ticket="QBWC-1"))
+        assert other == Goodbye(message="Connection Closed")
 
     def test_unknown_user_costs_a_hash(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         """An unknown user still runs the password hash (no timing hint that the name is wrong)."""
@@ -275,10 +291,8 @@ class TestAuthenticate:
         assert r.run().completed
         assert r.ref_numbers() == ["0", "7"]
         assert ("host-user", "host-secret") in logins
-        assert (
-            r.service.respond(AuthenticateCall(username="host-user", password="wrong"))
-            == InvalidUser()
-        )
+        refused = r.service.respond(AuthenticateCall(username="host-user", password="wrong"))
+        assert isinstance(refused, InvalidUser)
 
 
 class TestProgressAndClose:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qbwc._tables import job_table
 from qbwc.cli import main
@@ -31,7 +33,7 @@ INVOICE = {
             "type": "InvoiceLineAdd",
             "item_ref": {"full_name": "Consulting"},
             "quantity": 2,
-            "rate": 150.5,
+            "rate": "150.50",
         }
     ],
 }
@@ -74,7 +76,8 @@ class TestAccount:
         assert account is not None
         assert config.file_id == account.file_id
         assert str(config.owner_id) == owner
-        assert "pw" not in (account.password_hash or "pw")
+        # Hashed (a 2-letter password may well occur in the random salt: compare shapes).
+        assert (account.password_hash or "pw").startswith("scrypt$")
 
     def test_add_twice_is_an_error(
         self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -100,7 +103,10 @@ class TestAccount:
         args = ["account", "qwc", "kristy", "--url", "https://a.example.com/q"]
         args += ["--support-url", "https://a.example.com/", "--db", db]
         assert main([*args, "--owner-id", "6F2A1B3C-0000-4000-8000-000000000001"]) == 1
-        assert "differs from the OwnerID stored" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        given = "{6F2A1B3C-0000-4000-8000-000000000001}"
+        assert f"{given} differs from the OwnerID this database" in err
+        assert err.count("\n") == 1
 
     def test_passwd_and_disconnect(
         self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -180,8 +186,15 @@ class TestEnqueueAndJobs:
         store.close()
         assert out == "\n".join(job_table(jobs)) + "\n"
 
-    def test_bad_json(self, db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """Bad JSON, a bad model or a missing file is reported in one line, exit non-zero."""
+    def test_bad_json(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Bad JSON, a bad model or a missing file is reported in one line, exit 1."""
+        _add(db, monkeypatch, user="u")
         bad = tmp_path / "bad.json"
         bad.write_text("{nope")
         assert main(["enqueue", str(bad), "--user", "u", "--db", db]) == 1
@@ -189,9 +202,12 @@ class TestEnqueueAndJobs:
         bad.write_text(json.dumps({**INVOICE, "ref_number": "x" * 20}))
         assert main(["enqueue", str(bad), "--user", "u", "--db", db]) == 1
         assert "ref_number" in capsys.readouterr().err
-        assert main(["enqueue", str(tmp_path / "missing.json"), "--user", "u", "--db", db]) == 2
-        assert main(["jobs", "--db", db]) == 0
-        assert "no jobs" in capsys.readouterr().out
+        assert main(["enqueue", str(tmp_path / "missing.json"), "--user", "u", "--db", db]) == 1
+        assert "cannot read" in capsys.readouterr().err
+        other = tmp_path / "other.sqlite"
+        bad.write_text(json.dumps(INVOICE))
+        assert main(["enqueue", str(bad), "--user", "u", "--db", str(other)]) == 1
+        assert not other.exists()  # enqueue never creates a database
 
 
 def test_serve(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,8 +359,8 @@ class TestServeOptions:
         path = tmp_path / "invoice.json"
         path.write_text(json.dumps(INVOICE))
         assert main(["enqueue", str(path), "--user", "kristy", "--dsn", dsn]) == 0
-        assert main(["jobs", "--db", db]) == 0  # --db wins over the environment
-        assert "no jobs" in capsys.readouterr().out
+        assert main(["account", "list", "--db", db]) == 1  # --db wins over the environment
+        assert "no database at" in capsys.readouterr().err
 
         qb = FakeQuickBooks.sample()
         with _serving(["serve", "--port", "0"], monkeypatch, capsys) as (port, line, service):
@@ -364,3 +380,121 @@ class TestServeOptions:
         assert txn_id is not None
         assert "done" in out
         assert txn_id in out
+
+
+class TestOneHomeForTheOwnerID:
+    """The OwnerID and application name live in the store (docs/service.md, "Command line")."""
+
+    OWNER = "9A5D8F3B-1C2E-4B6A-8D7F-0E1F2A3B4C5D"
+    QWC = ("--url", "https://books.example.com/qbwc", "--support-url", "https://books.example.com/")
+
+    def test_qwc_of_the_cli_is_the_apps_own(
+        self, db: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An app with its OwnerID in code, then qbwc account qwc: the same OwnerID and AppName."""
+        from qbwc import WebConnectorService
+
+        store = SQLiteStore(db)
+        app = WebConnectorService(store=store, owner_id=self.OWNER, app_name="Acme Billing")
+        app.add_account("kristy", "pw")
+        apps_own = app.qwc("kristy", app_url=self.QWC[1], app_support=self.QWC[3])
+        store.close()
+        assert main(["account", "qwc", "kristy", *self.QWC, "--db", db]) == 0
+        written = capsys.readouterr().out.encode()
+        config = QWCConfig.from_xml(written)
+        assert str(config.owner_id).upper() == self.OWNER
+        assert config.app_name == "Acme Billing"
+        assert written == apps_own  # the very file the application hands out
+
+    def test_service_with_another_owner_id_refuses_to_start(self, db: str) -> None:
+        """A second OwnerID on the same store: ConfigurationError naming both and the fix."""
+        from qbwc import WebConnectorService
+        from qbwc.exceptions import ConfigurationError
+
+        store = SQLiteStore(db)
+        WebConnectorService(store=store, owner_id=self.OWNER, app_name="Acme Billing")
+        other = "6F2A1B3C-0000-4000-8000-000000000001"
+        with pytest.raises(ConfigurationError) as info:
+            WebConnectorService(store=store, owner_id=other)
+        assert info.value.field == "owner_id"
+        assert f"{{{other}}} differs" in info.value.rule
+        assert f"owner_id={{{self.OWNER}}}" in info.value.rule
+        same = WebConnectorService(store=store, owner_id=f"{{{self.OWNER.lower()}}}")
+        assert same.app_name == "Acme Billing"  # recorded by the first start
+        store.close()
+
+    def test_no_owner_id_anywhere_says_what_to_do(
+        self, db: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A database with accounts but no recorded OwnerID (an older qbwc): exit 1, none made."""
+        import sqlite3
+
+        from qbwc import WebConnectorService
+
+        store = SQLiteStore(db)
+        WebConnectorService(store=store, owner_id=self.OWNER).add_account("kristy", "pw")
+        store.close()
+        with sqlite3.connect(db) as conn:
+            conn.execute("DELETE FROM settings")
+        assert main(["account", "qwc", "kristy", *self.QWC, "--db", db]) == 1
+        err = capsys.readouterr().err
+        assert "has no OwnerID recorded yet" in err
+        assert "--owner-id" in err
+        store = SQLiteStore(db)
+        with store.transaction() as tx:
+            assert tx.get_setting("owner_id") is None  # nothing invented
+        store.close()
+        given = ["--owner-id", self.OWNER]
+        assert main(["account", "qwc", "kristy", *self.QWC, "--db", db, *given]) == 0
+        assert main(["account", "qwc", "kristy", *self.QWC, "--db", db]) == 0  # now recorded
+        assert self.OWNER in capsys.readouterr().out.upper()
+
+
+class TestJobTableErrors:
+    """qbwc jobs cuts a long error at a word, with "...", and always keeps the reference."""
+
+    @staticmethod
+    def _row(message: str, reference: str = "QBWC-7F3K2Q") -> str:
+        import datetime as dt
+
+        from qbwc.store import Job, JobError
+
+        now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+        job = Job(
+            id="7",
+            username="kristy",
+            request="{}",
+            request_type="InvoiceAdd",
+            status="failed",
+            error=JobError(code="3140", message=message, reference=reference),
+            created_at=now,
+            updated_at=now,
+        )
+        return job_table([job])[1]
+
+    def test_quickbooks_3140_message(self) -> None:
+        message = (
+            'There is an invalid reference to QuickBooks Customer "Pinecrest HOA" in the '
+            "Invoice.  QuickBooks error message: Invalid argument."
+        )
+        row = self._row(message)
+        assert row.endswith(
+            "3140 There is an invalid reference to QuickBooks Customer... [QBWC-7F3K2Q]"
+        )
+
+    @given(st.text(alphabet=st.sampled_from("ab .\n"), max_size=150))
+    def test_cut_at_a_word_reference_kept(self, message: str) -> None:
+        from qbwc._tables import ERROR_WIDTH
+
+        row = self._row(message)
+        assert row.endswith(" [QBWC-7F3K2Q]")
+        shown = row[row.index("3140 ") + 5 : -len(" [QBWC-7F3K2Q]")]
+        flat = " ".join(message.split())
+        assert len(shown) <= ERROR_WIDTH
+        if shown == flat:
+            return
+        assert shown.endswith("...")
+        kept = shown[:-3]
+        assert flat.startswith(kept)
+        # After a whole word (or inside the first one when it alone is too long).
+        assert flat[len(kept)] in " ,;:." or " " not in flat[: ERROR_WIDTH - 3]

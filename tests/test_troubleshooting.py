@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qbwc import WebConnectorService
+from qbwc import Goodbye, WebConnectorService
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import Job, MemoryStore
@@ -47,6 +47,10 @@ FILES = r"C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\"
 #: company-file folder).  The page quotes each with ``QBWC-7F3K2Q`` and ``C:\...\``.
 TEXTS = {
     "nvu": "Invalid password for username",
+    "nvu-closed": (
+        "Invalid password for username: Acme Billing refused the user name or password. Type the "
+        "current password in the Web Connector's Password column and run the update again. ({ref})"
+    ),
     "closed": "Connection Closed: 1 done, 0 failed.",
     "closed-3140": "Connection Closed: 1 done, 1 failed. See Acme Billing for the failed ones.",
     "wrong-file": (
@@ -142,8 +146,11 @@ def office() -> Office:
 
 
 class TestPasswordChanged:
-    def test_old_password_gets_nvu_until_typed_in(self, office: Office) -> None:
-        """After a password change the Web Connector gets nvu; typing the new one fixes it."""
+    def test_old_password_gets_nvu_until_typed_in(
+        self, office: Office, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """After a password change: nvu, with a reference to quote; retyping it fixes it."""
+        caplog.set_level(logging.INFO, logger="qbwc")
         office.faults.inject(ChangePassword(password="second password", web_connector=False))
         job = office.enqueue("1001")
         refused = office.wc.run_session()
@@ -154,6 +161,12 @@ class TestPasswordChanged:
             "authenticate",
             "closeConnection",
         )
+        goodbye = refused.replies[-1]
+        assert isinstance(goodbye, Goodbye)
+        assert shown("nvu-closed").fullmatch(goodbye.message), goodbye.message
+        reference = goodbye.message[-12:-1]
+        logged = [r.getMessage() for r in caplog.records if reference in r.getMessage()]
+        assert logged == [f"{reference} login refused (username={USER!r})"]
         assert office.job(job).status == "pending"
         office.wc.set_password("second password")  # the Password column
         fixed = office.wc.run_session()
@@ -211,7 +224,9 @@ class TestDifferentCompanyFile:
         assert refused.requests == ()
         assert refused.last_error is not None
         assert shown("wrong-file").fullmatch(refused.last_error), refused.last_error
-        assert refused.status.startswith('Stopped: QuickBooks has the company file "Larkspur')
+        # The status column carries the same words, the Disconnect advice included.
+        assert refused.status == f"Stopped: {refused.last_error}"
+        assert '"Disconnect"' in refused.status
         assert office.job(job).status == "pending"
         assert other.transactions == ()
         office.faults.inject(OpenCompanyFile(quickbooks=None))
@@ -229,6 +244,7 @@ class TestDifferentCompanyFile:
         not_set_up = office.wc.run_session()
         assert not_set_up.last_error is not None
         assert shown("not-set-up").fullmatch(not_set_up.last_error), not_set_up.last_error
+        assert not_set_up.status == f"Stopped: {not_set_up.last_error}"
         assert office.job(job).status == "pending"
         # The user adds the account's QWC file with the new company file open.
         office.wc.add_application(office.qwc(), password=PASSWORD)
@@ -251,6 +267,7 @@ class TestDifferentCompanyFile:
         refused = office.wc.run_session()
         assert refused.last_error is not None
         assert shown("other-qwc").fullmatch(refused.last_error), refused.last_error
+        assert refused.status == f"Stopped: {refused.last_error}"
         assert stamped.transactions == ()
 
 

@@ -9,9 +9,10 @@ each call.  It ends with a table of what QuickBooks created (TxnIDs), what
 failed and why, and the support reference of each failure, with the log line
 support finds under it.
 
-``--scenario`` replays a situation from ``docs/troubleshooting.md``:
-``password-changed``, ``different-company-file`` or ``lost-response``: what
-the user sees, and how it recovers.
+``--scenario`` replays one of the five support situations of
+``docs/troubleshooting.md``: ``password-changed``, ``new-user-email-or-computer``,
+``different-company-file``, ``lost-response`` (an invoice not in QuickBooks) or
+``reference-quoted``: what the user sees, what support sees, and how it recovers.
 
 The exit code is 0 when everything behaved as designed, 1 otherwise.
 """
@@ -72,10 +73,17 @@ from qbwc.testing._web_connector import FakeWebConnector, SessionResult, Transpo
 __all__ = ["SCENARIOS", "register", "run_demo"]
 
 #: The situations ``--scenario`` replays.
-SCENARIOS: Final = ("password-changed", "different-company-file", "lost-response")
+SCENARIOS: Final = (
+    "password-changed",
+    "new-user-email-or-computer",
+    "different-company-file",
+    "lost-response",
+    "reference-quoted",
+)
 
 _OWNER_ID: Final = uuid.UUID("5D7C1E2A-3B4F-4A6D-9C8E-1F2A3B4C5D6E")
 _USER: Final = "office@summit-ridge.example"
+_NEW_USER: Final = "books@summit-ridge.example"
 _PASSWORD: Final = "demo password 1"  # noqa: S105 - a throwaway account in a temp store
 _APP: Final = "Summit Ridge Billing"
 _COMPANY: Final = "Summit Ridge Construction"
@@ -290,7 +298,7 @@ class _Narrator:
         if isinstance(reply, NoWork):
             return '"none": nothing to do'
         if isinstance(reply, InvalidUser):
-            return '"nvu": wrong username or password'
+            return f'"nvu": wrong username or password ({reply.reference or "no reference"})'
         if isinstance(reply, Busy):
             return '"busy": another update is running'
         if isinstance(reply, RequestXML):
@@ -401,16 +409,23 @@ class _Rig:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.qb = _company()
-        narrator = _Narrator(http_transport(self.url), printer, self.service)
-        self.wc = FakeWebConnector(None, self.qb, url=self.url, transport=narrator)
+        self.narrator = _Narrator(http_transport(self.url), printer, self.service)
+        self.wc = self.web_connector()
         # The QWC file names localhost (https is required for any other host).
-        public = f"http://localhost:{self.server.server_port}/qbwc"
-        qwc = self.service.qwc(_USER, app_url=public, app_support=public + "/help")
-        self.wc.add_application(qwc, password=_PASSWORD)
+        self.public = f"http://localhost:{self.server.server_port}/qbwc"
+        self.wc.add_application(self.qwc(), password=_PASSWORD)
         self.sessions = 0
         self.jobs: dict[str, Job] = {}
         self.work: dict[str, _Work] = {}
         self.refused: dict[str, str] = {}
+
+    def web_connector(self) -> FakeWebConnector:
+        """A Web Connector (another one: a new computer) talking HTTP to the service."""
+        return FakeWebConnector(None, self.qb, url=self.url, transport=self.narrator)
+
+    def qwc(self, user: str = _USER) -> bytes:
+        """The account's QWC file, as the application hands it out."""
+        return self.service.qwc(user, app_url=self.public, app_support=self.public + "/help")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -448,11 +463,11 @@ class _Rig:
             self.jobs[item.key] = job
             p.line(f"  queued   {item.key:<14} {item.kind:<9} {item.customer}")
 
-    def sync(self, note: str = "") -> SessionResult:
+    def sync(self, note: str = "", wc: FakeWebConnector | None = None) -> SessionResult:
         self.sessions += 1
         title = f"Web Connector update {self.sessions} (POST {self.url})"
         self.printer.heading(title + (f": {note}" if note else ""))
-        result = self.wc.run_session()
+        result = (wc or self.wc).run_session()
         last = result.replies[-1] if result.replies else None
         if isinstance(last, Goodbye) and last.message == result.status:
             self.printer.line(
@@ -461,7 +476,17 @@ class _Rig:
         else:
             self.printer.line("  The Web Connector's status column shows:")
             self.printer.wrapped(result.status, indent="       ")
+            if isinstance(last, Goodbye) and last.message != "Connection Closed":
+                self.printer.line("  and the closeConnection text:")
+                self.printer.wrapped(last.message, indent="       ")
         return result
+
+    def support_sees(self, reference: str) -> str | None:
+        """Print what support finds in the log for *reference* (grep); return the line."""
+        logged = self.support.find(reference)
+        self.printer.line(f"  Support runs: grep {reference} app.log")
+        self.printer.wrapped(logged or "(nothing found)", indent="       ")
+        return logged
 
     def job(self, key: str) -> Job:
         job = self.service.job(self.jobs[key].id)
@@ -593,6 +618,92 @@ def _different_company_file(rig: _Rig, checks: _Checks) -> None:
     )
 
 
+def _new_user_email_or_computer(rig: _Rig, checks: _Checks) -> None:
+    from qbwc.testing import RequestProcessorError  # noqa: PLC0415
+
+    p = rig.printer
+    rig.enqueue(_main_work()[:1])
+    rig.sync("the office computer, as every day")
+    p.heading("The bookkeeper works from a new laptop (a new computer, or a new Windows user)")
+    p.wrapped(
+        "The Web Connector keeps applications and passwords per Windows user: the laptop "
+        "has none. The bookkeeper downloads the SAME QWC file and adds it there.",
+        indent="  ",
+    )
+    laptop = rig.web_connector()
+    laptop.add_application(rig.qwc(), password=_PASSWORD)
+    p.line("  Accepted: the company file's stamp matches the file's FileID (no QBWC1039).")
+    rig.enqueue(_main_work()[1:2])
+    on_laptop = rig.sync("from the laptop", wc=laptop)
+    checks.expect(on_laptop.completed, "the same QWC file did not work on a new computer")
+    checks.expect(rig.in_quickbooks("invoice-1187") == 1, "invoice-1187 not created once")
+
+    p.heading(f"The bookkeeper's login email changes to {_NEW_USER}")
+    p.line("  Wrong: a second account for the same company file has its own FileID...")
+    rig.service.add_account("second@summit-ridge.example", _PASSWORD)
+    try:
+        rig.web_connector().add_application(
+            rig.qwc("second@summit-ridge.example"), password=_PASSWORD
+        )
+        refused = ""
+    except RequestProcessorError as exc:
+        refused = str(exc)
+    p.wrapped(f"The Web Connector refuses its QWC file: {refused}", indent="    ")
+    checks.expect("QBWC1039" in refused, "a second account's QWC file was not refused (QBWC1039)")
+    p.line("  Right: rename the account (service.rename_account, or qbwc account rename):")
+    p.line("  same password, FileID, company file and jobs.")
+    rig.enqueue(_main_work()[2:3])
+    rig.service.rename_account(_USER, _NEW_USER)
+    stale = rig.sync("the Web Connector still has the old email")
+    checks.expect(stale.status == "Invalid password for username", "the old email was not refused")
+    p.heading("The bookkeeper adds the new QWC file (it replaces the old entry: same FileID)")
+    rig.wc.add_application(rig.qwc(_NEW_USER), password=_PASSWORD)
+    renamed = rig.sync("the new email")
+    checks.expect(renamed.completed, "the update under the new email did not complete")
+    checks.expect(rig.job("invoice-1188").status == "done", "the waiting invoice was not sent")
+    checks.expect(rig.in_quickbooks("invoice-1188") == 1, "invoice-1188 not created once")
+    rig.table()
+
+
+def _reference_quoted(rig: _Rig, checks: _Checks) -> None:
+    from qbwc.testing import FailConnection, FaultInjector  # noqa: PLC0415
+
+    p = rig.printer
+    work = _main_work()
+    rig.enqueue([work[1], work[3]])  # invoice-1189: a customer this company file lacks
+    rig.sync()
+    failed = rig.job("invoice-1189")
+    reference = failed.error.reference if failed.error is not None else ""
+    p.heading("The bookkeeper calls support, quoting the reference next to the failed invoice")
+    p.line(f"  Summit Ridge Billing shows: invoice-1189 failed ({reference})")
+    if failed.error is not None:
+        p.wrapped(failed.error.message, indent="       ")
+    logged = rig.support_sees(reference)
+    checks.expect(
+        logged is not None and "job failed" in logged and "code='3140'" in logged,
+        "the job's reference is not in the log with its details",
+    )
+
+    p.heading("Another day QuickBooks cannot be started: the Web Connector shows a reference")
+    faults = FaultInjector(rig.wc, service=rig.service)
+    faults.inject(FailConnection(hresult="0x80040408", times=3))
+    rig.enqueue(work[2:3])
+    result = rig.sync("QuickBooks is not running")
+    found = re.search(r"(QBWC-[2-9A-HJ-NP-Z]{6})\)$", result.last_error or "")
+    checks.expect(found is not None, "the Web Connector message has no reference")
+    if found is not None:
+        p.heading("The bookkeeper reads the reference out to support")
+        logged = rig.support_sees(found.group(1))
+        checks.expect(
+            logged is not None and "hresult='0x80040408'" in logged,
+            "the message's reference is not in the log with the HRESULT",
+        )
+    again = rig.sync("QuickBooks open again")
+    checks.expect(again.completed, "the next update did not complete")
+    checks.expect(rig.in_quickbooks("invoice-1188") == 1, "invoice-1188 not created once")
+    rig.table()
+
+
 def _lost_response(rig: _Rig, checks: _Checks) -> None:
     p = rig.printer
     rig.enqueue(_main_work()[1:2])
@@ -621,8 +732,10 @@ def _lost_response(rig: _Rig, checks: _Checks) -> None:
 _RUNNERS: Final[dict[str | None, Callable[[_Rig, _Checks], None]]] = {
     None: _main_scenario,
     "password-changed": _password_changed,
+    "new-user-email-or-computer": _new_user_email_or_computer,
     "different-company-file": _different_company_file,
     "lost-response": _lost_response,
+    "reference-quoted": _reference_quoted,
 }
 
 

@@ -377,9 +377,17 @@ class NoWork(Reply):
 @final
 @attrs.frozen(kw_only=True)
 class InvalidUser(Reply):
-    """``["", "nvu"]``: wrong user name or password (no hint which)."""
+    """
+    ``[reference, "nvu"]``: wrong user name or password (no hint which).
+
+    *reference* (the support reference of the refusal, or ``""``) goes in the
+    ticket slot: the Web Connector sends it back with ``closeConnection``, whose
+    answer it shows (docs/protocol.md, "nvu"), so the user can quote it.
+    """
 
     operation: ClassVar[str] = "authenticate"
+
+    reference: str = ""
 
 
 @final

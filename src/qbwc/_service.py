@@ -46,6 +46,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -130,6 +131,7 @@ log = logging.getLogger("qbwc.service")
 
 #: Support references use these 32 characters (no 0/O, 1/I: read out over the phone).
 _REFERENCE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_REFERENCE: Final = re.compile(f"QBWC-[{_REFERENCE_ALPHABET}]{{6}}")
 _CONTENT_TYPE: Final = "text/xml; charset=utf-8"
 _FINISHED_PHASES: Final = frozenset(
     {Phase.FINISHED, Phase.CLOSE_DUE, Phase.CLOSED, Phase.STALE, Phase.ERROR}
@@ -480,8 +482,11 @@ class WebConnectorService:
     Args:
         store: where accounts, jobs and sessions live.
         owner_id: your application's OwnerID (the same in every QWC file).
+            Recorded in the store at the first start; a later start with a
+            different one raises :class:`~qbwc.exceptions.ConfigurationError`.
         app_name: your application's name, used in the QWC file and in the
-            messages the Web Connector user reads.
+            messages the Web Connector user reads.  Recorded in the store; None
+            uses the name recorded by an earlier start (else "the application").
         authenticator: ``(username, password) -> bool`` to check logins
             against your own user table instead of :meth:`add_account` hashes.
         server_version: the ``serverVersion`` answer.
@@ -527,7 +532,7 @@ class WebConnectorService:
         *,
         store: Store,
         owner_id: uuid.UUID | str,
-        app_name: str = "the application",
+        app_name: str | None = None,
         authenticator: Callable[[str, str], bool] | None = None,
         server_version: str | None = None,
         min_client_version: str | None = None,
@@ -588,7 +593,9 @@ class WebConnectorService:
             self.owner_id = owner_id if isinstance(owner_id, uuid.UUID) else uuid.UUID(owner_id)
         except (ValueError, TypeError, AttributeError):
             raise ConfigurationError("owner_id", f"{owner_id!r} is not a GUID") from None
-        self.app_name = _setting_text("app_name", app_name)
+        if app_name is not None:
+            app_name = _setting_text("app_name", app_name)
+        self.app_name = app_name or _DEFAULT_APP_NAME
         self._authenticator = authenticator
         if server_version is None:
             from qbwc import __version__  # noqa: PLC0415
@@ -643,6 +650,8 @@ class WebConnectorService:
         # (supported versions, max version, writable versions) -> the version to write:
         # see _common_version.
         self._negotiated: dict[tuple[tuple[str, ...], str, frozenset[str]], str | None] = {}
+        # Last, once every setting is valid: the OwnerID and name have one home, the store.
+        self.app_name = _record_identity(store, self.owner_id, app_name)
 
     def __repr__(self) -> str:
         return f"<WebConnectorService owner_id={self.owner_id} store={self.store!r}>"
@@ -1146,8 +1155,8 @@ class WebConnectorService:
         username = call.username
         # The slow hash runs outside the transaction: it must not hold the lock.
         if not username or not self._check_login(username, call.password):
-            self._report(logging.WARNING, "login refused", username=username)
-            reply: AnyReply = InvalidUser()
+            reference = self._report(logging.WARNING, "login refused", username=username)
+            reply: AnyReply = InvalidUser(reference=reference)
             session.send(reply)
             return reply
         now = self._now()
@@ -1265,6 +1274,15 @@ class WebConnectorService:
                 message=(
                     f"This update session has ended or expired. Nothing was lost: "
                     f"{self.app_name} will continue at the next update. ({reference})"
+                )
+            )
+        elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(call.ticket):
+            # After "nvu": the ticket slot carried the refusal's reference.
+            reply = Goodbye(
+                message=(
+                    f"Invalid password for username: {self.app_name} refused the user name or "
+                    "password. Type the current password in the Web Connector's Password "
+                    f"column and run the update again. ({call.ticket})"
                 )
             )
         elif isinstance(call, CloseConnectionCall):
@@ -1853,11 +1871,9 @@ class WebConnectorService:
 
     def _close(self, ctx: _Context) -> AnyReply:
         tally = ctx.tally
-        if tally.reference:
-            first = tally.message.split(". ")[0].rstrip(".")
-            text = f"Stopped: {first}. ({tally.reference})"
-        else:
-            text = self._summary(ctx, closing=True)
+        # After an error, the same words as getLastError, advice included (the status
+        # column is what the user reads last; docs/troubleshooting.md quotes both).
+        text = f"Stopped: {tally.message}" if tally.reference else self._summary(ctx, closing=True)
         log.info("account %r: session closed: %s", ctx.account.username, text)
         return Goodbye(message=text)
 
@@ -1944,6 +1960,39 @@ def _xml_reply(status: int, body: bytes) -> HTTPReply:
 
 def _wants_wsdl(query: str) -> bool:
     return any(part.split("=")[0].lower() == "wsdl" for part in query.split("&"))
+
+
+_DEFAULT_APP_NAME: Final = "the application"
+#: The store settings that hold the application's identity (docs/service.md).
+OWNER_ID_SETTING: Final = "owner_id"
+APP_NAME_SETTING: Final = "app_name"
+
+
+def _record_identity(store: Store, owner_id: uuid.UUID, app_name: str | None) -> str:
+    """
+    Record *owner_id* (first start) and *app_name* (when given) in *store*; return the name.
+
+    Raises:
+        ConfigurationError: the store was set up with another OwnerID.
+    """
+    with store.transaction() as tx:
+        stored = tx.get_setting(OWNER_ID_SETTING)
+        if stored is None:
+            tx.put_setting(OWNER_ID_SETTING, str(owner_id))
+        elif stored.strip("{}").lower() != str(owner_id):
+            given, kept = str(owner_id).upper(), stored.strip("{}").upper()
+            rule = (
+                f"{{{given}}} differs from the OwnerID this database was set up with "
+                f"({{{kept}}}), which its QWC files and company-file stamps carry; start the "
+                f"service with owner_id={{{kept}}}, or give a new application its own database"
+            )
+            raise ConfigurationError("owner_id", rule)
+        stored_name = tx.get_setting(APP_NAME_SETTING)
+        if app_name is None:
+            return stored_name or _DEFAULT_APP_NAME
+        if stored_name != app_name:
+            tx.put_setting(APP_NAME_SETTING, app_name)
+        return app_name
 
 
 def _setting_text(field: str, value: object) -> str:

@@ -1,18 +1,24 @@
 """
 The service commands: ``qbwc serve``, ``qbwc account ...``, ``qbwc enqueue``, ``qbwc jobs``.
 
-All of them work on one store, which also keeps the application's OwnerID
-(created on first use): a SQLite file (``--db``, default ``qbwc.sqlite``) or a
-PostgreSQL database (``--dsn``, or ``$QBWC_DSN`` when ``--db`` is not given;
-its schema is installed with ``qbwc db upgrade``).
+All of them work on one store, which also keeps the application's OwnerID and
+name (recorded by the first service started on it): a SQLite file (``--db``,
+default ``qbwc.sqlite``) or a PostgreSQL database (``--dsn``, or ``$QBWC_DSN``
+when ``--db`` is not given; its schema is installed with ``qbwc db upgrade``).
+
+Only ``serve`` and ``account add`` set a database up (create the SQLite file,
+record a new OwnerID); every other command refuses a database that is not
+there (docs/service.md, "Command line").
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
+import sqlite3
 import sys
 import uuid
 from collections.abc import Callable
@@ -26,9 +32,9 @@ from qbwc.exceptions import ConfigurationError
 __all__ = ["register"]
 
 _DEFAULT_DB = "qbwc.sqlite"
-_DB_HELP = f"the SQLite database (created when missing; default: {_DEFAULT_DB})"
+_DB_HELP = f"the SQLite database (default: {_DEFAULT_DB})"
+_NEW_DB_HELP = f"the SQLite database (created when missing; default: {_DEFAULT_DB})"
 _DSN_HELP = f"a PostgreSQL database instead (libpq DSN or URL; default: ${DSN_ENV} unless --db)"
-_OWNER_SETTING = "owner_id"
 
 
 def register(subparsers: Any) -> None:
@@ -42,10 +48,12 @@ def register(subparsers: Any) -> None:
             "uvicorn) behind HTTPS; see docs/integrations.md."
         ),
     )
-    _db(serve)
+    _db(serve, create=True)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    serve.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
-    serve.add_argument("--app-name", default="qbwc", help="name used in messages (%(default)s)")
+    serve.add_argument("--port", type=_port, default=8080, help="port, 0 to 65535 (%(default)s)")
+    serve.add_argument(
+        "--app-name", help="name used in messages and QWC files (default: the stored one)"
+    )
     serve.add_argument("--batch-size", type=int, default=1, help="requests per round trip")
     serve.add_argument(
         "--busy-timeout",
@@ -65,9 +73,11 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    _db(add)
+    _db(add, create=True)
+    _owner(add)
     add.set_defaults(func=_closing(_account_add))
-    passwd = actions.add_parser("passwd", help="change an account's password")
+    # "password", as manage.py qbwc_account says; "passwd" still works.
+    passwd = actions.add_parser("password", aliases=["passwd"], help="change an account's password")
     passwd.add_argument("user")
     passwd.add_argument("--password-stdin", action="store_true")
     _db(passwd)
@@ -76,7 +86,8 @@ def register(subparsers: Any) -> None:
     _db(listing)
     listing.set_defaults(func=_closing(_account_list))
     disconnect = actions.add_parser(
-        "disconnect", help="unlink the company file: the next sync links the one it finds"
+        "disconnect",
+        help="unlink the company file: the next sync links the open one, if it has the FileID",
     )
     disconnect.add_argument("user")
     disconnect.add_argument(
@@ -95,7 +106,7 @@ def register(subparsers: Any) -> None:
     qwc.add_argument("user")
     qwc.add_argument("--url", required=True, help="AppURL: where the service answers (https)")
     qwc.add_argument("--support-url", required=True, help="AppSupport: a page on the same host")
-    qwc.add_argument("--app-name", default="qbwc", help="AppName (%(default)s)")
+    qwc.add_argument("--app-name", help="AppName (default: the one stored with the database)")
     qwc.add_argument("--description", default="", help="AppDescription")
     qwc.add_argument("--every", metavar="INTERVAL", help="auto-run interval: 30s, 15m, 1h")
     qwc.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
@@ -139,10 +150,20 @@ def _closing(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     return run
 
 
-def _db(parser: argparse.ArgumentParser) -> None:
+def _db(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--db", metavar="PATH", help=_DB_HELP)
+    where.add_argument("--db", metavar="PATH", help=_NEW_DB_HELP if create else _DB_HELP)
     where.add_argument("--dsn", help=_DSN_HELP)
+    parser.set_defaults(creates_db=create)
+
+
+def _port(text: str) -> int:
+    """A TCP port for ``--port`` (argparse turns the ValueError into a usage error)."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        msg = f"{port} is not a port (0 to 65535)"
+        raise argparse.ArgumentTypeError(msg)
+    return port
 
 
 def _owner(parser: argparse.ArgumentParser) -> None:
@@ -154,9 +175,10 @@ def _owner(parser: argparse.ArgumentParser) -> None:
 def _service(args: argparse.Namespace, store: Any = None, **settings: Any) -> Any:
     from qbwc._service import WebConnectorService  # noqa: PLC0415
 
+    where = None
     if store is None:
-        store, _ = _store(args)
-    owner_id = _owner_id(store, getattr(args, "owner_id", None))
+        store, where = _store(args)
+    owner_id = _owner_id(args, store, where or "the database")
     return WebConnectorService(store=store, owner_id=owner_id, **settings)
 
 
@@ -173,7 +195,12 @@ def _store(args: argparse.Namespace) -> tuple[Any, str]:
         from qbwc.store import SQLiteStore  # noqa: PLC0415
 
         path = args.db or _DEFAULT_DB
-        args.opened_store = SQLiteStore(path)
+        _check_sqlite_path(path, create=getattr(args, "creates_db", False))
+        try:
+            args.opened_store = SQLiteStore(path)
+        except sqlite3.DatabaseError as exc:
+            rule = f"{path} is not a SQLite database ({exc}): check the path"
+            raise ConfigurationError("db", rule) from None
         return args.opened_store, path
     if not dsn.strip():
         raise ConfigurationError("dsn", "is empty: give a libpq connection string or URL")
@@ -186,26 +213,56 @@ def _store(args: argparse.Namespace) -> tuple[Any, str]:
     return args.opened_store, _postgres._where(dsn)
 
 
-def _owner_id(store: Any, given: str | None) -> uuid.UUID:
-    """The OwnerID stored in the database; created (or taken from *given*) on first use."""
-    try:
-        wanted = None if given is None else uuid.UUID(given)
-    except ValueError:
-        raise ConfigurationError("owner_id", f"{given!r} is not a GUID") from None
-    with store.transaction() as tx:
-        stored = tx.get_setting(_OWNER_SETTING)
-        if stored is None:
-            owner = wanted or uuid.uuid4()
-            tx.put_setting(_OWNER_SETTING, str(owner))
-            return owner
-    owner = uuid.UUID(stored)
-    if wanted is not None and wanted != owner:
+def _check_sqlite_path(path: str, *, create: bool) -> None:
+    """Refuse a --db that is a folder, in a missing folder, or missing for a read command."""
+    where = Path(path)
+    if where.is_dir():
+        rule = f"{path} is a folder: name the database file, e.g. --db {where / _DEFAULT_DB}"
+        raise ConfigurationError("db", rule)
+    if where.exists():
+        return
+    folder = where.parent
+    if not folder.is_dir():
+        rule = f"the folder {folder} does not exist: create it, or name a file in another folder"
+        raise ConfigurationError("db", rule)
+    if not create:
         rule = (
-            f"{given} differs from the OwnerID stored in the database ({owner}); "
-            "every QWC file of one application must use the same OwnerID"
+            f"no database at {path}: check the path (--db), or set one up with "
+            "qbwc account add USER (or qbwc serve)"
         )
-        raise ConfigurationError("owner_id", rule)
-    return owner
+        raise ConfigurationError("db", rule)
+
+
+def _owner_id(args: argparse.Namespace, store: Any, where: str) -> uuid.UUID:
+    """
+    The OwnerID: --owner-id, else the one stored with the database.
+
+    Only the commands that set a database up (``creates_db``) make a new one;
+    the service records it, and refuses an --owner-id that differs from the
+    stored one (naming both).
+    """
+    from qbwc._service import OWNER_ID_SETTING  # noqa: PLC0415
+
+    given = getattr(args, "owner_id", None)
+    if given is not None:
+        try:
+            return uuid.UUID(given)
+        except ValueError:
+            raise ConfigurationError("owner_id", f"{given!r} is not a GUID") from None
+    with store.transaction() as tx:
+        stored = tx.get_setting(OWNER_ID_SETTING)
+    if stored is not None:
+        return uuid.UUID(stored)
+    if getattr(args, "creates_db", False):
+        return uuid.uuid4()
+    how = "run qbwc account qwc ... --owner-id GUID"
+    if hasattr(args, "owner_id"):
+        how = "pass --owner-id GUID"
+    rule = (
+        f"{where} has no OwnerID recorded yet: start your application's service on it once "
+        f"(it records its OwnerID), or {how} with the OwnerID of your application"
+    )
+    raise ConfigurationError("owner_id", rule)
 
 
 def _password(args: argparse.Namespace, stdin: TextIO | None = None) -> str:
@@ -237,7 +294,11 @@ def _serve(args: argparse.Namespace) -> int:
         def log_message(self, format: str, *values: Any) -> None:
             sys.stderr.write(f"qbwc serve: {self.address_string()} {format % values}\n")
 
-    with make_server(args.host, args.port, make_wsgi_app(service), handler_class=_Quiet) as httpd:
+    try:
+        httpd = make_server(args.host, args.port, make_wsgi_app(service), handler_class=_Quiet)
+    except OSError as exc:
+        raise _listen_error(args.host, args.port, exc) from None
+    with httpd:
         # With --port 0 the system picks the port: say which.
         print(
             f"qbwc serve: listening on http://{args.host}:{httpd.server_port}/ "
@@ -246,6 +307,18 @@ def _serve(args: argparse.Namespace) -> int:
         )
         httpd.serve_forever()
     return 0  # pragma: no cover - serve_forever only ends with an exception
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> ConfigurationError:
+    """Why ``serve`` cannot listen, and what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        rule = f"{port} on {host} is in use by another program: stop it, or choose another --port"
+        return ConfigurationError("port", rule)
+    if exc.errno == errno.EACCES:
+        rule = f"{port} on {host} needs administrator rights: choose a port above 1023"
+        return ConfigurationError("port", rule)
+    reason = exc.strerror or str(exc)
+    return ConfigurationError("host", f"cannot listen on {host}:{port} ({reason}): check --host")
 
 
 def _account_add(args: argparse.Namespace) -> int:
@@ -298,7 +371,11 @@ def _account_qwc(args: argparse.Namespace) -> int:
         run_every=args.every,
     )
     if args.output:
-        Path(args.output).write_bytes(data)
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            rule = f"cannot write {args.output}: {exc.strerror or exc}"
+            raise ConfigurationError("output", rule) from None
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(data.decode("utf-8"))
@@ -310,20 +387,26 @@ def _enqueue(args: argparse.Namespace) -> int:
 
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
-    except OSError as exc:
-        print(f"qbwc enqueue: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        print(f"qbwc enqueue: cannot read {args.file}: {reason or exc}", file=sys.stderr)
+        return 1
     try:
-        data = json.loads(text, parse_float=str)
+        # Floats stay floats, so that load() refuses them by field, as qbwc build
+        # does: money is Decimal, written as a string ("150.00").
+        data = json.loads(text)
     except ValueError as exc:
         print(f"qbwc enqueue: {args.file} is not JSON: {exc}", file=sys.stderr)
         return 1
     items = data if isinstance(data, list) else [data]
     if args.key is not None and len(items) != 1:
         print("qbwc enqueue: --key needs a file with one request", file=sys.stderr)
-        return 2
+        return 1
     models = [load(item) for item in items]  # all checked before anything is queued
     service = _service(args)
+    if service.account(args.user) is None:
+        rule = f"no account {args.user!r} (add it with qbwc account add)"
+        raise ConfigurationError("user", rule)
     for model in models:
         job = service.enqueue(args.user, model, key=args.key)
         print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}")

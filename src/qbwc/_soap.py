@@ -496,7 +496,7 @@ def _authenticate_reply(strings: list[str], where: str) -> AnyReply:
     folded = status.casefold()
     try:
         if folded == "nvu":
-            return InvalidUser()
+            return InvalidUser(reference=ticket)
         if folded == "none":
             return NoWork(ticket=ticket, postpone_seconds=postpone, min_run_every_seconds=min_run)
         if folded == "busy":
@@ -614,8 +614,8 @@ def _result(reply: AnyReply) -> str | list[str]:
         case NoWork():
             slots = _seconds_slots(reply.postpone_seconds, reply.min_run_every_seconds)
             return [reply.ticket, "none", *slots]
-        case InvalidUser():
-            return ["", "nvu"]
+        case InvalidUser(reference=reference):
+            return [reference, "nvu"]
         case Busy():
             return [reply.ticket, "busy", *_seconds_slots(reply.postpone_seconds, None)]
         case RequestXML(qbxml=qbxml):

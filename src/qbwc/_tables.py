@@ -6,7 +6,11 @@ from collections.abc import Iterable, Sequence
 
 from qbwc.store import Account, Job
 
-__all__ = ["account_table", "job_table"]
+__all__ = ["ERROR_WIDTH", "account_table", "job_table", "shorten"]
+
+#: The longest error message in ``qbwc jobs`` (before its support reference).
+ERROR_WIDTH = 60
+_ELLIPSIS = "..."
 
 
 def account_table(accounts: Iterable[Account]) -> list[str]:
@@ -22,17 +26,34 @@ def account_table(accounts: Iterable[Account]) -> list[str]:
 
 
 def job_table(jobs: Iterable[Job]) -> list[str]:
-    """One line per job (its error shortened, with its support reference), after a heading."""
+    """One line per job (its error shortened at a word, its support reference kept)."""
     rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
     for job in jobs:
         error = ""
         if job.error is not None:
-            error = f"{job.error.code} {job.error.message[:60]} [{job.error.reference}]"
+            reference = f" [{job.error.reference}]" if job.error.reference else ""
+            error = f"{job.error.code} {shorten(job.error.message, ERROR_WIDTH)}{reference}"
         rows.append(
             (job.id, job.username, job.key or "", job.request_type, job.status,
              str(job.attempts), job.txn_id or "", error)
         )  # fmt: skip
     return _lines(rows)
+
+
+def shorten(text: str, width: int) -> str:
+    """
+    *text* on one line, at most *width* characters: cut after a whole word, with "...".
+
+    A first word longer than *width* is cut inside it (there is no word to cut after).
+    """
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    room = max(width - len(_ELLIPSIS), 1)
+    cut = text[:room]
+    if text[room] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + _ELLIPSIS
 
 
 def _lines(rows: Sequence[tuple[str, ...]]) -> list[str]:

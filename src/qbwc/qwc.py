@@ -964,13 +964,14 @@ def rotate(
     file_id: uuid.UUID | str | None = None,
 ) -> QWCConfig:
     """
-    *config* with a new OwnerID/FileID pair, for QBWC1039.
+    *config* with a new OwnerID/FileID pair.
 
-    Newer Web Connectors refuse to add an application whose pair is already
-    stamped in the company file ("Unique OwnerID/FileID pair value required"):
-    after removing and re-adding, or when another PC set it up.  Random
-    unless given; store the new pair with the account, since the service must
-    look for the FileID under the new OwnerID from then on.
+    Only for an application that keeps an OwnerID/FileID pair per account itself:
+    a :class:`~qbwc.WebConnectorService` has one OwnerID and refuses another, so
+    for QBWC1039 re-issue the account's current QWC file instead (see
+    ``docs/qwc.md``, "QBWC1039: keep the pair").  Random unless given; store the
+    new pair with the account, and look for the FileID under the new OwnerID
+    from then on.
 
     Raises:
         ConfigurationError: the pair given is the pair *config* already has.

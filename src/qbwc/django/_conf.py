@@ -89,9 +89,20 @@ def store_from_settings() -> Store:
         return SQLiteStore(config["SQLITE_PATH"])
     alias = _database_alias(config)
     assert alias is not None
-    from django.db import connections  # type: ignore[import-untyped]  # noqa: PLC0415
-
+    check_database(alias)
     from qbwc.django._store import DjangoStore  # noqa: PLC0415
+
+    return DjangoStore(alias)
+
+
+def check_database(alias: str) -> None:
+    """
+    Refuse a ``DATABASE`` alias that is missing or not PostgreSQL (without connecting).
+
+    Raises:
+        ImproperlyConfigured: the message says what to set instead.
+    """
+    from django.db import connections  # type: ignore[import-untyped]  # noqa: PLC0415
 
     if alias not in connections:
         msg = f"settings.QBWC['DATABASE']: no database {alias!r} in settings.DATABASES"
@@ -103,11 +114,15 @@ def store_from_settings() -> Store:
             "use QBWC['SQLITE_PATH'] (a file of its own) or QBWC['STORE']"
         )
         raise ImproperlyConfigured(msg)
-    return DjangoStore(alias)
 
 
-def _build() -> WebConnectorService:
-    config = _config()
+def check_owner_id(config: dict[str, Any]) -> uuid.UUID:
+    """
+    ``QBWC['OWNER_ID']`` as a UUID.
+
+    Raises:
+        ImproperlyConfigured: it is missing or not a GUID.
+    """
     owner = config.get("OWNER_ID")
     if owner is None:
         msg = "settings.QBWC['OWNER_ID'] is required: your application's OwnerID GUID"
@@ -117,6 +132,12 @@ def _build() -> WebConnectorService:
     except ValueError:
         msg = f"settings.QBWC['OWNER_ID']: {owner!r} is not a GUID"
         raise ImproperlyConfigured(msg) from None
+    return owner_id
+
+
+def _build() -> WebConnectorService:
+    config = _config()
+    owner_id = check_owner_id(config)
     options = dict(config.get("SERVICE") or {})
     for name in _CALLABLES & set(options):
         if isinstance(options[name], str):

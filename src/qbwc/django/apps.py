@@ -14,8 +14,11 @@ class QBWCConfig(AppConfig):  # type: ignore[misc]
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks  # type: ignore[import-untyped]  # noqa: PLC0415
         from django.core.signals import setting_changed  # type: ignore[import-untyped]  # noqa: PLC0415
 
         from qbwc.django._conf import on_setting_changed  # noqa: PLC0415
+        from qbwc.django.checks import check_settings  # noqa: PLC0415
 
         setting_changed.connect(on_setting_changed, dispatch_uid="qbwc-settings")
+        checks.register(check_settings, "qbwc")

@@ -388,7 +388,8 @@ class FakeWebConnector:
         auth = self._call(run, AuthenticateCall(username=config.user_name, password=app.password))
         if isinstance(auth, InvalidUser):
             run.errors.append("Invalid password for username")
-            self._close(run, "")
+            # The ticket slot is sent back as it came (the service's support reference).
+            self._close(run, auth.reference)
             return "Invalid password for username"
         if isinstance(auth, NoWork):
             run.ticket = auth.ticket

@@ -1,4 +1,4 @@
-"""``manage.py qbwc_account add|list|password|disconnect|rename``: Web Connector logins."""
+"""``manage.py qbwc_account add|list|password|disconnect|rename|qwc``: Web Connector logins."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from django.core.management.base import BaseCommand  # type: ignore[import-untyp
 from qbwc._tables import account_table
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import read_password, run
+from qbwc.django.management.commands.qbwc_qwc import add_qwc_arguments, write_qwc
 
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (
-        "Add, list, re-password, disconnect or rename the accounts the Web Connector logs in with."
+        "Add, list, re-password, disconnect or rename the accounts the Web Connector logs in "
+        "with, or write one's QWC file (the same actions as qbwc account)."
     )
     stealth_options = ("stdin",)  # call_command(..., stdin=io.StringIO("password"))
 
@@ -27,7 +29,8 @@ class Command(BaseCommand):  # type: ignore[misc]
         password.add_argument("user")
         password.add_argument("--password-stdin", action="store_true", help="read the password")
         disconnect = actions.add_parser(
-            "disconnect", help="unlink the company file; the next sync links the open one"
+            "disconnect",
+            help="unlink the company file: the next sync links the open one, if it has the FileID",
         )
         disconnect.add_argument("user")
         disconnect.add_argument(
@@ -38,8 +41,12 @@ class Command(BaseCommand):  # type: ignore[misc]
         )
         rename.add_argument("old", help="the account's current user name")
         rename.add_argument("new", help="its new user name")
+        add_qwc_arguments(actions.add_parser("qwc", help="write the account's .QWC file"))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "qwc":
+            write_qwc(self, options)
+            return
         run(lambda: getattr(self, "_" + options["action"])(options))
 
     def _add(self, options: dict[str, Any]) -> None:

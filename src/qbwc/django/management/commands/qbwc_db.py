@@ -29,10 +29,12 @@ class Command(BaseCommand):  # type: ignore[misc]
     def handle(self, *args: Any, **options: Any) -> None:
         alias = installed_schema_alias()
         if alias is None or connections[alias].vendor != "postgresql":
-            raise CommandError(
+            # Not an error: a deploy script runs this whatever the store (exit 0).
+            self.stdout.write(
                 "settings.QBWC does not keep qbwc's data in a PostgreSQL database of "
                 "settings.DATABASES: nothing to do (a SQLite store creates its own tables)"
             )
+            return
         where = f"database {alias!r}"
 
         def act() -> None:
