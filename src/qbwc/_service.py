@@ -125,7 +125,7 @@ from qbwc.store._protocol import (
 if TYPE_CHECKING:
     from qbwc.qwc import QWCConfig
 
-__all__ = ["CompanyMismatch", "HTTPReply", "WebConnectorService"]
+__all__ = ["CompanyMismatch", "Disconnection", "HTTPReply", "WebConnectorService"]
 
 log = logging.getLogger("qbwc.service")
 
@@ -297,6 +297,23 @@ class CompanyMismatch:
     open_company_file: str
     open_company_name: str
     reference: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Disconnection:
+    """
+    What :meth:`WebConnectorService.disconnect` did.
+
+    ``account`` is the account as now stored (not linked to any company file).
+    ``unconfirmed_jobs`` are the writes that were in flight with the company
+    file it was linked to: QuickBooks may have saved them there, so they were
+    never sent anywhere else; each is now failed with code ``unconfirmed`` and
+    a message naming that file (check there, then retry).  Usually empty.
+    """
+
+    account: Account
+    unconfirmed_jobs: tuple[Job, ...] = ()
 
 
 _T = TypeVar("_T")
@@ -745,7 +762,7 @@ class WebConnectorService:
         with self.store.transaction() as tx:
             return tx.list_accounts()
 
-    def disconnect(self, username: str, *, new_file_id: bool = False) -> Account:
+    def disconnect(self, username: str, *, new_file_id: bool = False) -> Disconnection:
         """
         Unlink the account from its company file: the next sync binds the file it finds.
 
@@ -754,15 +771,33 @@ class WebConnectorService:
         open).  *new_file_id* also issues a new FileID, for a company file
         that needs a fresh QWC file (see ``docs/service.md``).
 
+        The account's sessions end (their tickets expire).  Writes in flight
+        with the old company file (QuickBooks' answer never arrived) are never
+        sent to another file: they fail with code ``unconfirmed``, naming the
+        old file, and come back in :attr:`Disconnection.unconfirmed_jobs`.
+
         Raises:
             ConfigurationError: there is no such account.
         """
         from qbwc.qwc import new_file_id as fresh_file_id  # noqa: PLC0415
 
+        now = self._now()
+        unconfirmed: list[Job] = []
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
                 raise ConfigurationError("username", f"no account {username!r}")
+            in_flight = tx.get_in_flight(username)
+            if in_flight is not None:
+                unconfirmed = self._unconfirm_at_disconnect(tx, account, in_flight, now)
+                tx.clear_in_flight(username)
+            for record in tx.sessions_for(username):
+                if record.expires_at >= now:
+                    # Ended; the record stays a while, so a late answer is still recorded.
+                    tx.put_session(
+                        attrs.evolve(record, expires_at=now - _TICK, active=False),
+                        expected_seq=record.seq,
+                    )
             account = attrs.evolve(
                 account,
                 linked_file_id=None,
@@ -772,8 +807,60 @@ class WebConnectorService:
                 file_id=fresh_file_id() if new_file_id else account.file_id,
             )
             tx.put_account(account)
-        log.info("account %r disconnected from its company file", username)
-        return account
+        if unconfirmed:
+            log.warning(
+                "account %r disconnected from its company file; %d job(s) in flight with it "
+                "may exist there and were failed as unconfirmed: %s",
+                username,
+                len(unconfirmed),
+                ", ".join(job.id for job in unconfirmed),
+            )
+        else:
+            log.info("account %r disconnected from its company file", username)
+        if self._on_job_failed is not None:
+            self._notify([(self._on_job_failed, job) for job in unconfirmed])
+        return Disconnection(account=account, unconfirmed_jobs=tuple(unconfirmed))
+
+    def _unconfirm_at_disconnect(
+        self, tx: StoreTransaction, account: Account, in_flight: InFlight, now: dt.datetime
+    ) -> list[Job]:
+        """Fail the writes in flight with the file *account* is being unlinked from."""
+        if account.company_name or account.company_file:
+            where = f'"{account.company_name or "(no name)"}"'
+            if account.company_file:
+                where += f" ({account.company_file})"
+        else:
+            where = "the company file the account was linked to"
+        message = (
+            f"May exist in {where}: the account was disconnected before QuickBooks' answer "
+            "arrived. Check it there, then retry it."
+        )
+        failed: list[Job] = []
+        for job_id in in_flight.job_ids:
+            job = tx.get_job(job_id)
+            if job is None or job.status != "sent":
+                continue
+            reference = self._report(
+                logging.WARNING,
+                "job failed",
+                job=job.id,
+                key=job.key,
+                username=job.username,
+                code="unconfirmed",
+                message=message,
+                message_set=in_flight.message_set_id,
+            )
+            job = _evolve(
+                job,
+                status="failed",
+                error=JobError(code="unconfirmed", message=message, reference=reference),
+                deferred_ticket=None,
+                qbxml=None,
+                updated_at=now,
+            )
+            tx.put_job(job)
+            failed.append(job)
+        return failed
 
     def rename_account(self, old: str, new: str) -> Account:
         """

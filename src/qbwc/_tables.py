@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from qbwc.store import Account, Job
 
-__all__ = ["account_table", "job_table"]
+if TYPE_CHECKING:
+    from qbwc._service import Disconnection
+
+__all__ = ["account_table", "job_table", "unconfirmed_lines"]
 
 
 def account_table(accounts: Iterable[Account]) -> list[str]:
@@ -33,6 +37,18 @@ def job_table(jobs: Iterable[Job]) -> list[str]:
              str(job.attempts), job.txn_id or "", error)
         )  # fmt: skip
     return _lines(rows)
+
+
+def unconfirmed_lines(result: Disconnection) -> list[str]:
+    """What ``disconnect`` prints about the writes it failed as unconfirmed (none: nothing)."""
+    jobs = result.unconfirmed_jobs
+    if not jobs:
+        return []
+    head = (
+        f"{len(jobs)} job(s) were in flight with the old company file and may exist there; "
+        "they failed as unconfirmed (check each in that file, then retry it):"
+    )
+    return [head, *job_table(jobs)]
 
 
 def _lines(rows: Sequence[tuple[str, ...]]) -> list[str]:
