@@ -26,7 +26,6 @@ from qbwc import (
     AnyReply,
     AuthenticateCall,
     Authenticated,
-    Busy,
     CloseConnectionCall,
     Disconnection,
     Done,
@@ -78,8 +77,8 @@ class DirectWC:
     def call(self, call: Any) -> AnyReply:
         return self.rig.service.respond(call)
 
-    def authenticate(self) -> AnyReply:
-        reply = self.call(AuthenticateCall(username=USER, password=PASSWORD))
+    def authenticate(self, password: str = PASSWORD) -> AnyReply:
+        reply = self.call(AuthenticateCall(username=USER, password=password))
         self.ticket = getattr(reply, "ticket", "")
         return reply
 
@@ -107,13 +106,15 @@ class DirectWC:
         """QuickBooks runs the set this Web Connector holds (perhaps much later)."""
         self.response = self.qb.process_request(self.qbxml)
 
-    def answer(self, response: str | None = None, *, ticket: str | None = None) -> AnyReply:
+    def answer(
+        self, response: str | None = None, *, ticket: str | None = None, hresult: str = ""
+    ) -> AnyReply:
         return self.call(
             ReceiveResponseXMLCall(
                 ticket=ticket or self.ticket,
                 response=self.response if response is None else response,
-                hresult="",
-                message="",
+                hresult=hresult,
+                message="QuickBooks failed" if hresult else "",
             )
         )
 
@@ -516,7 +517,7 @@ class TestWrongTypeAnswer:
     def test_customer_add_rs_for_invoice_add_rq_is_never_success(
         self, store: Store, saved: bool, caplog: pytest.LogCaptureFixture
     ) -> None:
-        """The replay: CustomerAddRs requestID=1 for InvoiceAddRq requestID=1: asked again, then right."""
+        """The replay: a CustomerAddRs answers InvoiceAddRq requestID=1; QuickBooks is asked."""
         rig = Rig(store)
         (job,) = rig.enqueue("1")
         wc = DirectWC(rig)
@@ -598,5 +599,3 @@ def test_an_answer_must_answer_its_request(
         assert problem is not None
         assert name in problem
         assert f"{request_type}Rq" in problem
-
-

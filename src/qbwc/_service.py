@@ -1873,8 +1873,7 @@ class WebConnectorService:
             suspects.append(f"job {job.id} ({job.status}): {response.name} {summary.txn_id}")
         if not suspects:
             log.info(
-                "account %r: an answer to message set %s, which is not in flight, "
-                "changes nothing",
+                "account %r: an answer to message set %s, which is not in flight, changes nothing",
                 username,
                 answer.message_set_id,
             )
@@ -1980,9 +1979,7 @@ class WebConnectorService:
                     "sending it again.",
                 )
 
-    def _apply(
-        self, ctx: _Context, job_ids: Sequence[str], answer: Any
-    ) -> list[tuple[Job, str]]:
+    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> list[tuple[Job, str]]:
         """
         Record each job's response from a qbXML response set.
 
