@@ -29,7 +29,19 @@ them before new work is sent.
 
 One session per account at a time: ``authenticate`` answers ``busy`` while
 another session of the account is live, so two Web Connectors never have
-writes in flight for one account.
+writes in flight for one account.  A session that was handed the writes in
+flight stays live until it is provably over (closed, or silent for
+``session_timeout``): QuickBooks may still be running them, and a status query
+from another session would hear 600 and send them again.  Other sessions stop
+blocking after ``busy_timeout`` of silence.  A replaced or expired session
+gets no more work, but its late answer is still recorded: an answer naming the
+in-flight message-set ID is *the* answer, whichever session holds the set now;
+one for a set already settled is compared with what was recorded, and a
+disagreement is logged at ERROR as a possible duplicate (docs/service.md,
+"Two Web Connectors, silent sessions and late answers").
+
+Tickets are stored as their SHA-256: the clear ticket exists only in the Web
+Connector's hands and in the call being handled.
 
 Company file.  The first session of an account binds it to the company file
 whose HCP response carries our OwnerID's FileID stamp equal to the FileID in
@@ -533,6 +545,8 @@ class WebConnectorService:
         busy_timeout: while another session of the account made a call in
             the last this many seconds, ``authenticate`` answers ``busy``; after
             that a new session replaces it (and recovers what it had in flight).
+            A session handed writes that it has not answered blocks until it
+            closes or expires (*session_timeout*), whatever this says.
         busy_postpone_seconds: the postpone hint sent with ``busy``.
         min_run_every_seconds: the scheduler lower bound sent with each
             ``authenticate`` answer (None: none).
