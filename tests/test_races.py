@@ -246,6 +246,26 @@ class TestSilentSession:
         assert "Check QuickBooks" in shown
         assert rig.job(job) == resent  # the record is not rewritten
 
+    def test_answer_for_a_forgotten_session_is_logged_with_its_writes(
+        self, store: Store, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A day after its session ended, nothing can be recorded; the writes are still named."""
+        rig = Rig(store)
+        (job,) = rig.enqueue("1")
+        wc1 = DirectWC(rig)
+        wc1.authenticate()
+        wc1.request()
+        wc1.run_quickbooks()
+        rig.clock.advance(rig.service.session_timeout + 1)
+        assert rig.run().completed  # recovered: done
+        rig.clock.advance(2 * 86_400)
+        assert rig.run().status == "No Data Exchange"  # ...and the old record is purged
+        caplog.set_level(logging.INFO)
+        assert wc1.answer() == Failed(code=-1)
+        (error,) = _errors(caplog)
+        assert "possible duplicate: check QuickBooks" in error
+        assert f"job {job.id}: InvoiceAddRs {rig.job(job).txn_id}" in error
+
     def test_replaced_session_without_writes_cannot_send(self, store: Store) -> None:
         """A silent session holding nothing is replaced after busy_timeout; its ticket is dead."""
         rig = Rig(store)

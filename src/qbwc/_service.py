@@ -1427,7 +1427,7 @@ class WebConnectorService:
         if isinstance(call, SendRequestXMLCall):
             reply = NoRequest()
         elif isinstance(call, ReceiveResponseXMLCall):
-            self._report(logging.WARNING, "a response arrived for an unknown or expired ticket")
+            self._stale_answer(call)
             reply = Failed(code=-1)
         elif isinstance(call, ConnectionErrorCall):
             reply = GiveUp()
@@ -1447,6 +1447,38 @@ class WebConnectorService:
             raise RemoteProtocolError(msg)
         session.send(reply)
         return reply
+
+    def _stale_answer(self, call: ReceiveResponseXMLCall) -> None:
+        """
+        Log an answer that came with a ticket we have no record of.
+
+        Nothing can be recorded (whose jobs?), but when it reports writes they may
+        exist in QuickBooks a second time: logged at ERROR, naming them.
+        """
+        reported: list[str] = []
+        message_set = None
+        if call.response:
+            try:
+                answer = self._parse_response(call.response)
+            except (QBXMLError, XMLParseError):
+                answer = None
+            if answer is not None:
+                message_set = answer.message_set_id
+                reported = [
+                    f"job {r.request_id}: {r.name} {_summary_of(r).txn_id}"
+                    for r in answer.responses[:100]
+                    if r.ok
+                ]
+        if reported:
+            self._report(
+                logging.ERROR,
+                "possible duplicate: check QuickBooks: an answer for an unknown or expired "
+                "session reports writes",
+                message_set=message_set,
+                reported="; ".join(reported),
+            )
+        else:
+            self._report(logging.WARNING, "a response arrived for an unknown or expired ticket")
 
     # -- sendRequestXML --------------------------------------------------------------------
 
