@@ -2131,7 +2131,8 @@ class WebConnectorService:
             ctx.tally = _evolve(tally, pausing=False)
             return NoOp()
         url = self._interactive_url
-        if tally.interactive and url is not None and url(ctx.account.username):
+        # An expired session is told what happened, never taken into interactive mode.
+        if tally.interactive and url is not None and not ctx.late and url(ctx.account.username):
             return InteractiveMode()
         message = tally.message or self._summary(ctx)
         return LastError(message=message)
