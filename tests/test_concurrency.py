@@ -207,14 +207,18 @@ class TestTwoProcesses:
         (job,) = pair.service.jobs(USER)
         assert job.status == "sent"
         assert len(qb.find("3002")) == 1
-        # The interrupted session still counts as running for busy_timeout (120 s).
+        # The interrupted session was handed the write: it counts as running until it
+        # expires (session_timeout, 600 s), whatever busy_timeout says.
         b = FakeWebConnector(None, qb, transport=http_transport(pair.servers[1].url))
         b.applications = a.applications
         assert b.run_session().status == "Application Busy"
-        # A worker configured with busy_timeout=0 takes over at once (a third worker on
-        # the same file, in this process): it asks QuickBooks and records the stored answer.
+        # A worker whose clock is past that expiry (a third worker on the same file, in
+        # this process) takes over: it asks QuickBooks and records the stored answer.
         third = WebConnectorService(
-            store=pair.service.store, owner_id=OWNER, password_cost=2, busy_timeout=0
+            store=pair.service.store,
+            owner_id=OWNER,
+            password_cost=2,
+            clock=lambda: time.time() + 601,
         )
         c = FakeWebConnector(third, qb)
         c.applications = a.applications

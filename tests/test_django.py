@@ -254,6 +254,20 @@ _CHECKS = textwrap.dedent(
             out = io.StringIO()
             call_command(*command, stdout=out)
             assert out.getvalue() == "".join(line + "\\n" for line in lines), out.getvalue()
+        # A write in flight at the disconnect: the command lists it (failed as unconfirmed).
+        import datetime as dt
+        import attrs
+        from qbwc.store import InFlight
+        (job,) = get_service().jobs("kristy.new")
+        with memory.transaction() as tx:
+            tx.put_job(attrs.evolve(job, status="sent"))
+            tx.put_in_flight(InFlight(username="kristy.new", message_set_id="m1",
+                                      job_ids=(job.id,), version="13.0", ticket="t",
+                                      sent_at=dt.datetime.now(dt.timezone.utc)))
+        out = io.StringIO()
+        call_command("qbwc_account", "disconnect", "kristy.new", stdout=out)
+        assert "1 job(s) were in flight with the old company file" in out.getvalue(), out.getvalue()
+        assert get_service().job(job.id).error.code == "unconfirmed"
         try:
             call_command("qbwc_account", "rename", "kristy", "x")
         except CommandError as exc:

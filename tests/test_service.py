@@ -653,8 +653,11 @@ class TestExactlyOnce:
         assert rig.job(jobs[0]).status == "sent"
         # Right after the crash the account still counts as busy...
         assert rig.run().status == "Application Busy"
-        # ...until busy_timeout has passed without a call.
+        # ...and after busy_timeout too: QuickBooks may still be running the set...
         rig.clock.advance(rig.service.busy_timeout + 1)
+        assert rig.run().status == "Application Busy"
+        # ...until the session that was handed it has expired.
+        rig.clock.advance(rig.service.session_timeout - rig.service.busy_timeout)
         result = rig.run()
         first, second = result.requests[:2]
         match = re.search(r'oldMessageSetID="([^"]+)"', first)
@@ -672,7 +675,7 @@ class TestExactlyOnce:
         rig.wc.inject(LoseReply(operation="sendRequestXML"))
         rig.run()
         assert rig.qb.invoices == ()
-        rig.clock.advance(rig.service.busy_timeout + 1)
+        rig.clock.advance(rig.service.session_timeout + 1)  # the set's session expired
         result = rig.run()
         assert "oldMessageSetID" in result.requests[0]
         assert "InvoiceAdd" in result.requests[1]
@@ -718,7 +721,7 @@ class TestExactlyOnce:
             return real(qbxml, **kw)
 
         monkeypatch.setattr(rig.qb, "process_request", forgetful)
-        rig.clock.advance(rig.service.busy_timeout + 1)
+        rig.clock.advance(rig.service.session_timeout + 1)
         rig.run()
         failed = rig.job(job)
         assert failed.status == "failed"
@@ -1303,7 +1306,7 @@ class TestMessageSetIdAsGenerated:
 
         web_connector.inject(LoseQuickBooksResponse())
         web_connector.run_session()
-        clock[0] += 600
+        clock[0] += 601  # the session that was handed the set has expired
         second = web_connector.run_session()
 
         assert second.completed

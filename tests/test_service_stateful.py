@@ -4,8 +4,11 @@ Random Web Connector conversations with faults, checked against the service's in
 A Hypothesis state machine enqueues invoices and runs Web Connector sessions
 while losing replies and QuickBooks responses, repeating calls, crashing the
 Web Connector, restarting the service (a new object on the same SQLite file),
-failing QuickBooks, moving the clock and opening another company file.  After
-every step:
+failing QuickBooks, moving the clock and opening another company file.  A
+second Web Connector (same account, same company file) starts sessions of its
+own, call by call: it can go silent after being handed a message set, have
+its QuickBooks run the set late (but, as docs/service.md requires, within
+``session_timeout``), answer late or never.  After every step:
 
 - no invoice exists twice in QuickBooks, and none in a company file the
   account is not linked to;
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -38,6 +42,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from qbwc import Authenticated, Done, Failed, Progress, RequestXML
 from qbwc.store import SQLiteStore
 from qbwc.testing import (
     Crash,
@@ -46,6 +51,8 @@ from qbwc.testing import (
     LoseReply,
     RepeatCall,
 )
+from qbwc.testing._interface import RequestProcessorError
+from tests.test_races import DirectWC
 from tests.test_service import PASSWORD, REFERENCE, USER, Rig, invoice
 
 _OPERATIONS = (
@@ -66,8 +73,17 @@ _FAULTS = st.one_of(
 )
 
 
-class ServiceMachine(RuleBasedStateMachine):
-    """The service under random conversations and faults."""
+#: What the machines tried, over the whole test run (for the figures in reports).
+STATS: Counter[str] = Counter()
+
+
+def _note(what: str) -> None:
+    event(what)
+    STATS[what] += 1
+
+
+class _Conversations(RuleBasedStateMachine):
+    """The service under random conversations of two Web Connectors, with faults."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,6 +93,13 @@ class ServiceMachine(RuleBasedStateMachine):
         self.refs = 0
         self.bad: set[str] = set()
         self.password = PASSWORD
+        self.other_open = False
+        # The second Web Connector: its session, when its last call came, and
+        # whether its QuickBooks has run the set it holds (and how that went).
+        self.slow: DirectWC | None = None
+        self.slow_since = 0.0
+        self.slow_ran = False
+        self.slow_hresult = ""
 
     def _store(self) -> SQLiteStore:
         return SQLiteStore(self.folder / "qbwc.sqlite", synchronous="NORMAL")
@@ -103,28 +126,23 @@ class ServiceMachine(RuleBasedStateMachine):
             self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
 
     @rule()
-    def enqueue_again(self) -> None:
-        """The host retries its own enqueue: the key makes it harmless."""
-        if self.refs:
-            ref = str(self.refs)
-            customer = "Nobody Inc" if ref in self.bad else "Acme Corp"
-            self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
-
-    @rule(data=st.data())
-    def forget_rendered(self, data: st.DataObject) -> None:
-        """A queued job loses its stored qbXML (as after retry): it is rendered when sent."""
-        with self.r.store.transaction() as tx:
-            kept = [j for j in tx.list_jobs(username=USER, status="pending") if j.qbxml]
-            if kept:
-                tx.put_job(attrs.evolve(data.draw(st.sampled_from(kept)), qbxml=None))
-
-    @rule()
     def restart(self) -> None:
         self.r.restart(self._store())
 
     @rule(seconds=st.sampled_from([1, 121, 601]))
     def wait(self, seconds: int) -> None:
-        self.r.clock.advance(seconds)
+        self._advance(seconds)
+
+    def _advance(self, seconds: float) -> None:
+        """Move the clock; QuickBooks runs the second Web Connector's set before it expires."""
+        r = self.r
+        if (
+            self.slow is not None
+            and not self.slow_ran
+            and r.clock.now + seconds - self.slow_since >= r.service.session_timeout
+        ):
+            self._slow_quickbooks()
+        r.clock.advance(seconds)
 
     # -- the Web Connector and QuickBooks ---------------------------------------------
 
@@ -132,40 +150,98 @@ class ServiceMachine(RuleBasedStateMachine):
     def sync(self, fault: Any) -> None:
         if fault is not None:
             self.r.wc.inject(fault)
-        self.r.run()
+        result = self.r.run()
         self.r.wc.faults.clear()
+        if self.slow is not None:
+            _note(f"first WC while the second holds a set: {result.status.split(':')[0]}")
 
-    @rule(code=st.sampled_from([3175, 3170, 1000]))
-    def quickbooks_hiccup(self, code: int) -> None:
-        message = "There was an error when saving a Invoice. Could not lock the record."
-        self.r.qb.fail_next(code, message)
+    # -- the second Web Connector ----------------------------------------------------------
 
-    @rule(hresult=st.sampled_from(["0x80040414", "0x80040408", "0x80040418"]))
-    def cannot_open(self, hresult: str) -> None:
-        self.r.qb.fail_open(hresult)
+    def _home(self) -> None:
+        """The second Web Connector's QuickBooks has the account's own file open."""
+        self.r.qb.switch_company(None)
 
-    @rule(hresult=st.sampled_from(["0x80040402", "0x80040422"]))
-    def processing_fails(self, hresult: str) -> None:
-        self.r.qb.fail_processing(hresult)
+    def _back(self) -> None:
+        self.r.qb.switch_company(self.other if self.other_open else None)
 
-    @rule(other=st.booleans())
-    def open_company(self, other: bool) -> None:
-        self.r.qb.switch_company(self.other if other else None)
+    @precondition(lambda self: self.rig is not None and self.slow is None)
+    @rule(queue=st.booleans())
+    def slow_starts(self, queue: bool) -> None:
+        """The second Web Connector authenticates and asks for work; it keeps what it gets."""
+        if queue:  # the host queues an invoice just before
+            self.enqueue(1, bad=False)
+        wc = DirectWC(self.r)
+        reply = wc.authenticate(self.password)
+        if not isinstance(reply, Authenticated):
+            _note(f"second WC: {type(reply).__name__}")
+            if wc.ticket:
+                wc.close()
+            return
+        self._home()
+        try:
+            try:
+                reply = wc.request()
+            except RequestProcessorError:
+                _note("second WC: QuickBooks would not open; it goes silent")
+                return
+        finally:
+            self._back()
+        if isinstance(reply, RequestXML):
+            kind = "a write" if "AddRq" in reply.qbxml else "a status query or clear"
+            _note(f"second WC: handed {kind}")
+            self.slow = wc
+            self.slow_since = self.r.clock.now
+            self.slow_ran = False
+            return
+        _note(f"second WC: {type(reply).__name__}")
+        wc.last_error()
+        wc.close()
 
-    @rule()
-    def wrong_password(self) -> None:
-        self.r.wc.set_password("not the password")
+    def _slow_quickbooks(self) -> None:
+        assert self.slow is not None
+        self._home()
+        try:
+            self.slow.run_quickbooks()
+            self.slow_hresult = ""
+        except RequestProcessorError as exc:
+            self.slow_hresult = exc.hresult
+        finally:
+            self._back()
+        self.slow_ran = True
 
-    @rule()
-    def change_password(self) -> None:
-        self.password = f"{self.password}!"
-        self.r.service.set_password(USER, self.password)
-        self.r.wc.set_password(self.password)
+    @precondition(lambda self: self.slow is not None and not self.slow_ran)
+    @rule(dies=st.integers(0, 3))
+    def slow_quickbooks_runs(self, dies: int) -> None:
+        """The second Web Connector's QuickBooks runs the set it holds (late); or it dies first."""
+        if not dies:
+            _note("second WC: vanished before QuickBooks ran its set")
+            self.slow = None
+            return
+        self._slow_quickbooks()
 
-    # -- invariants ---------------------------------------------------------------------
+    @precondition(lambda self: self.slow is not None and self.slow_ran)
+    @rule(close=st.booleans(), dies=st.integers(0, 3))
+    def slow_answers(self, close: bool, dies: int) -> None:
+        """The second Web Connector posts QuickBooks' answer (perhaps long after); or dies."""
+        assert self.slow is not None
+        wc, self.slow = self.slow, None
+        if not dies:
+            _note("second WC: vanished after QuickBooks ran its set")
+            return
+        expired = self.r.clock.now - self.slow_since > self.r.service.session_timeout
+        hresult = self.slow_hresult
+        reply = wc.answer("", hresult=hresult) if hresult else wc.answer()
+        _note(f"second WC: {'late ' if expired else ''}answer -> {type(reply).__name__}")
+        if isinstance(reply, Failed):
+            wc.last_error()
+        if close or isinstance(reply, Done | Failed):
+            wc.close()
+        else:
+            assert isinstance(reply, Progress | Done), reply
 
     @invariant()
     def nothing_twice_nothing_elsewhere(self) -> None:
+        STATS["steps"] += 1
         if self.rig is None:
             return
         refs = self.r.ref_numbers()
@@ -202,7 +278,7 @@ class ServiceMachine(RuleBasedStateMachine):
         keys_in_flight = {job.key for job in jobs if job.id in flying}
         assert waiting <= keys_in_flight, (waiting, keys_in_flight)
 
-    @precondition(lambda self: self.rig is not None)
+    @precondition(lambda self: self.rig is not None and self.slow is None)
     @rule()
     def settle(self) -> None:
         """Faults stop; the Web Connector runs until the queue is empty."""
@@ -211,14 +287,35 @@ class ServiceMachine(RuleBasedStateMachine):
         r.qb.switch_company(None)
         r.wc.set_password(self.password)
         statuses: set[str] = set()
+        if self.slow is not None:  # the second Web Connector gives up
+            self.slow = None
         for _ in range(40):  # every queued QuickBooks fault costs at most one run
-            r.clock.advance(601)
+            self._advance(601)
             r.run()
             with r.store.transaction() as tx:
                 statuses = {job.status for job in tx.list_jobs(username=USER)}
             if statuses <= {"done", "failed"} and not r.qb.pending_faults:
                 break
         assert statuses <= {"done", "failed"}, statuses
+        with r.store.transaction() as tx:
+            jobs = tx.list_jobs(username=USER)
+        done = [job for job in jobs if job.status == "done"]
+        refs = self.r.ref_numbers()
+        STATS["machines settled"] += 1
+        STATS["jobs"] += len(jobs)
+        STATS["jobs done"] += len(done)
+        STATS["jobs failed"] += len(jobs) - len(done)
+        STATS["invoices written"] += len(refs)
+        STATS["invoices written twice"] += len(refs) - len(set(refs))
+        # Nothing lost, nothing twice: every done job's invoice is in QuickBooks once, and
+        # every invoice there is a done job's (or one failed as unconfirmed: check QuickBooks).
+        written = Counter(f"inv-{ref}" for ref in refs)
+        assert all(written[str(job.key)] == 1 for job in done), (written, done)
+        by_key = {job.key: job for job in jobs}
+        for key in written:
+            job = by_key[key]
+            unconfirmed = job.error is not None and job.error.code == "unconfirmed"
+            assert job.status == "done" or unconfirmed, job
 
     def teardown(self) -> None:
         # The folder goes even when settle() fails: a failure is replayed and
@@ -233,6 +330,65 @@ class ServiceMachine(RuleBasedStateMachine):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class ServiceMachine(_Conversations):
+    """The service under random conversations and faults, and the host's and user's changes."""
+
+    @rule()
+    def enqueue_again(self) -> None:
+        """The host retries its own enqueue: the key makes it harmless."""
+        if self.refs:
+            ref = str(self.refs)
+            customer = "Nobody Inc" if ref in self.bad else "Acme Corp"
+            self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
+
+    @rule(data=st.data())
+    def forget_rendered(self, data: st.DataObject) -> None:
+        """A queued job loses its stored qbXML (as after retry): it is rendered when sent."""
+        with self.r.store.transaction() as tx:
+            kept = [j for j in tx.list_jobs(username=USER, status="pending") if j.qbxml]
+            if kept:
+                tx.put_job(attrs.evolve(data.draw(st.sampled_from(kept)), qbxml=None))
+
+    @rule(code=st.sampled_from([3175, 3170, 1000]))
+    def quickbooks_hiccup(self, code: int) -> None:
+        message = "There was an error when saving a Invoice. Could not lock the record."
+        self.r.qb.fail_next(code, message)
+
+    @rule(hresult=st.sampled_from(["0x80040414", "0x80040408", "0x80040418"]))
+    def cannot_open(self, hresult: str) -> None:
+        self.r.qb.fail_open(hresult)
+
+    @rule(hresult=st.sampled_from(["0x80040402", "0x80040422"]))
+    def processing_fails(self, hresult: str) -> None:
+        self.r.qb.fail_processing(hresult)
+
+    @rule(other=st.booleans())
+    def open_company(self, other: bool) -> None:
+        self.r.qb.switch_company(self.other if other else None)
+        self.other_open = other
+
+    @rule()
+    def wrong_password(self) -> None:
+        self.r.wc.set_password("not the password")
+
+    @rule()
+    def change_password(self) -> None:
+        self.password = f"{self.password}!"
+        self.r.service.set_password(USER, self.password)
+        self.r.wc.set_password(self.password)
+
+
+class TwoWebConnectorsMachine(_Conversations):
+    """
+    Only the two Web Connectors, the queue and the clock: their interleavings, densely.
+
+    The second Web Connector's steps are three of the eight rules here (three of
+    sixteen in ServiceMachine), so silent sessions, late QuickBooks runs and
+    late answers meet the first Web Connector's sessions, faults and restarts
+    far more often.
+    """
+
+
 ServiceMachine.TestCase.settings = settings(
     ServiceMachine.TestCase.settings,
     stateful_step_count=20,
@@ -241,6 +397,15 @@ ServiceMachine.TestCase.settings = settings(
 )
 TestServiceMachine = ServiceMachine.TestCase
 TestServiceMachine.__doc__ = "Random conversations with faults keep every invariant."
+
+TwoWebConnectorsMachine.TestCase.settings = settings(
+    TwoWebConnectorsMachine.TestCase.settings,
+    stateful_step_count=30,
+    max_examples=min(TwoWebConnectorsMachine.TestCase.settings.max_examples, 25),
+    deadline=None,
+)
+TestTwoWebConnectors = TwoWebConnectorsMachine.TestCase
+TestTwoWebConnectors.__doc__ = "A second Web Connector, silent and late, never makes a write twice."
 
 
 class TestMachineCleanup:

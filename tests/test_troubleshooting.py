@@ -290,7 +290,7 @@ class TestInvoiceNotInQuickBooks:
         assert lost.status == TEXTS["lost"]
         assert office.job(job).status == "sent"
         assert len(office.qb.find("1001")) == 1
-        office.later()
+        office.later(601)  # the session that was handed it has expired (session_timeout)
         office.wc.run_session()
         done = office.job(job)
         assert done.status == "done"

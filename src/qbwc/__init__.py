@@ -45,6 +45,7 @@ from qbwc._events import ServerVersion as ServerVersion
 from qbwc._events import ServerVersionCall as ServerVersionCall
 from qbwc._events import TryCompanyFile as TryCompanyFile
 from qbwc._service import CompanyMismatch as CompanyMismatch
+from qbwc._service import Disconnection as Disconnection
 from qbwc._service import HTTPReply as HTTPReply
 from qbwc._service import WebConnectorService as WebConnectorService
 from qbwc._session import Session as Session
@@ -78,6 +79,7 @@ __all__ = [
     "CompanyMismatch",
     "ConfigurationError",
     "ConnectionErrorCall",
+    "Disconnection",
     "Done",
     "Failed",
     "GetInteractiveURLCall",

@@ -718,9 +718,10 @@ def _lost_response(rig: _Rig, checks: _Checks) -> None:
     txn = created[0].txn_id if created else "?"
     p.line(f"  QuickBooks saved invoice #1187 (TxnID {txn}); the service still has it as 'sent'.")
     p.line("  Resending it blindly would create a duplicate.")
-    rig.clock.advance(180)
-    p.heading("Three minutes later the scheduler runs the update again")
-    p.line("  (until then the unfinished update counts as running: authenticate answers busy)")
+    rig.clock.advance(660)
+    p.heading("Eleven minutes later the scheduler runs the update again")
+    p.line("  (until its session expired, 10 minutes after its last call, the unfinished update")
+    p.line("  counted as running, since QuickBooks might still be saving: authenticate said busy)")
     rig.sync("the service asks QuickBooks first")
     checks.expect(rig.job("invoice-1187").status == "done", "the job was not recovered")
     checks.expect(rig.job("invoice-1187").txn_id == txn, "the recovered TxnID differs")

@@ -29,7 +29,19 @@ them before new work is sent.
 
 One session per account at a time: ``authenticate`` answers ``busy`` while
 another session of the account is live, so two Web Connectors never have
-writes in flight for one account.
+writes in flight for one account.  A session that was handed the writes in
+flight stays live until it is provably over (closed, or silent for
+``session_timeout``): QuickBooks may still be running them, and a status query
+from another session would hear 600 and send them again.  Other sessions stop
+blocking after ``busy_timeout`` of silence.  A replaced or expired session
+gets no more work, but its late answer is still recorded: an answer naming the
+in-flight message-set ID is *the* answer, whichever session holds the set now;
+one for a set already settled is compared with what was recorded, and a
+disagreement is logged at ERROR as a possible duplicate (docs/service.md,
+"Two Web Connectors, silent sessions and late answers").
+
+Tickets are stored as their SHA-256: the clear ticket exists only in the Web
+Connector's hands and in the call being handled.
 
 Company file.  The first session of an account binds it to the company file
 whose HCP response carries our OwnerID's FileID stamp equal to the FileID in
@@ -99,6 +111,7 @@ from qbwc._events import (
 from qbwc._session import Session
 from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc._state import Phase, SessionState
+from qbwc._state import evolve as _evolve_state
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import (
     ConfigurationError,
@@ -125,7 +138,7 @@ from qbwc.store._protocol import (
 if TYPE_CHECKING:
     from qbwc.qwc import QWCConfig
 
-__all__ = ["CompanyMismatch", "HTTPReply", "WebConnectorService"]
+__all__ = ["CompanyMismatch", "Disconnection", "HTTPReply", "WebConnectorService"]
 
 log = logging.getLogger("qbwc.service")
 
@@ -191,6 +204,17 @@ _HRESULT_ADVICE: Final = {
     "0x80040423": "This version of QuickBooks does not accept the request version.",
     "0x80040424": "QuickBooks is still starting. The update will try again next time.",
 }
+
+
+def _ticket_key(ticket: str) -> str:
+    """
+    What the store keeps of a ticket: its SHA-256 (hex).
+
+    The clear ticket exists only in the Web Connector's hands and in the call
+    being handled; whoever reads the database cannot use a stored one
+    (docs/service.md, "Tickets").
+    """
+    return hashlib.sha256(ticket.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _advice(hresult: str) -> str:
@@ -289,6 +313,23 @@ class CompanyMismatch:
     reference: str
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Disconnection:
+    """
+    What :meth:`WebConnectorService.disconnect` did.
+
+    ``account`` is the account as now stored (not linked to any company file).
+    ``unconfirmed_jobs`` are the writes that were in flight with the company
+    file it was linked to: QuickBooks may have saved them there, so they were
+    never sent anywhere else; each is now failed with code ``unconfirmed`` and
+    a message naming that file (check there, then retry).  Usually empty.
+    """
+
+    account: Account
+    unconfirmed_jobs: tuple[Job, ...] = ()
+
+
 _T = TypeVar("_T")
 # attrs class -> a function (instance, changes) -> the evolved copy.
 _EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
@@ -358,6 +399,10 @@ class _Tally:
 
 
 _TALLY_FIELDS: Final = tuple(field.name for field in attrs.fields(_Tally))
+# How long a session's record outlives its ticket (expired, or replaced by a later
+# session): long enough to record a late answer from it (docs/service.md).
+_KEEP_EXPIRED: Final = dt.timedelta(days=1)
+_TICK: Final = dt.timedelta(microseconds=1)
 # A stored session also says when its last call came ("seen_at", after the tally's
 # fields): the service reads it back beside the tally (see _load_record).
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -505,6 +550,8 @@ class WebConnectorService:
         busy_timeout: while another session of the account made a call in
             the last this many seconds, ``authenticate`` answers ``busy``; after
             that a new session replaces it (and recovers what it had in flight).
+            A session handed writes that it has not answered blocks until it
+            closes or expires (*session_timeout*), whatever this says.
         busy_postpone_seconds: the postpone hint sent with ``busy``.
         min_run_every_seconds: the scheduler lower bound sent with each
             ``authenticate`` answer (None: none).
@@ -738,7 +785,7 @@ class WebConnectorService:
         with self.store.transaction() as tx:
             return tx.list_accounts()
 
-    def disconnect(self, username: str, *, new_file_id: bool = False) -> Account:
+    def disconnect(self, username: str, *, new_file_id: bool = False) -> Disconnection:
         """
         Unlink the account from its company file: the next sync binds the file it finds.
 
@@ -747,15 +794,33 @@ class WebConnectorService:
         open).  *new_file_id* also issues a new FileID, for a company file
         that needs a fresh QWC file (see ``docs/service.md``).
 
+        The account's sessions end (their tickets expire).  Writes in flight
+        with the old company file (QuickBooks' answer never arrived) are never
+        sent to another file: they fail with code ``unconfirmed``, naming the
+        old file, and come back in :attr:`Disconnection.unconfirmed_jobs`.
+
         Raises:
             ConfigurationError: there is no such account.
         """
         from qbwc.qwc import new_file_id as fresh_file_id  # noqa: PLC0415
 
+        now = self._now()
+        unconfirmed: list[Job] = []
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
                 raise ConfigurationError("username", f"no account {username!r}")
+            in_flight = tx.get_in_flight(username)
+            if in_flight is not None:
+                unconfirmed = self._unconfirm_at_disconnect(tx, account, in_flight, now)
+                tx.clear_in_flight(username)
+            for record in tx.sessions_for(username):
+                if record.expires_at >= now:
+                    # Ended; the record stays a while, so a late answer is still recorded.
+                    tx.put_session(
+                        attrs.evolve(record, expires_at=now - _TICK, active=False),
+                        expected_seq=record.seq,
+                    )
             account = attrs.evolve(
                 account,
                 linked_file_id=None,
@@ -765,8 +830,60 @@ class WebConnectorService:
                 file_id=fresh_file_id() if new_file_id else account.file_id,
             )
             tx.put_account(account)
-        log.info("account %r disconnected from its company file", username)
-        return account
+        if unconfirmed:
+            log.warning(
+                "account %r disconnected from its company file; %d job(s) in flight with it "
+                "may exist there and were failed as unconfirmed: %s",
+                username,
+                len(unconfirmed),
+                ", ".join(job.id for job in unconfirmed),
+            )
+        else:
+            log.info("account %r disconnected from its company file", username)
+        if self._on_job_failed is not None:
+            self._notify([(self._on_job_failed, job) for job in unconfirmed])
+        return Disconnection(account=account, unconfirmed_jobs=tuple(unconfirmed))
+
+    def _unconfirm_at_disconnect(
+        self, tx: StoreTransaction, account: Account, in_flight: InFlight, now: dt.datetime
+    ) -> list[Job]:
+        """Fail the writes in flight with the file *account* is being unlinked from."""
+        if account.company_name or account.company_file:
+            where = f'"{account.company_name or "(no name)"}"'
+            if account.company_file:
+                where += f" ({account.company_file})"
+        else:
+            where = "the company file the account was linked to"
+        message = (
+            f"May exist in {where}: the account was disconnected before QuickBooks' answer "
+            "arrived. Check it there, then retry it."
+        )
+        failed: list[Job] = []
+        for job_id in in_flight.job_ids:
+            job = tx.get_job(job_id)
+            if job is None or job.status != "sent":
+                continue
+            reference = self._report(
+                logging.WARNING,
+                "job failed",
+                job=job.id,
+                key=job.key,
+                username=job.username,
+                code="unconfirmed",
+                message=message,
+                message_set=in_flight.message_set_id,
+            )
+            job = _evolve(
+                job,
+                status="failed",
+                error=JobError(code="unconfirmed", message=message, reference=reference),
+                deferred_ticket=None,
+                qbxml=None,
+                updated_at=now,
+            )
+            tx.put_job(job)
+            failed.append(job)
+        return failed
 
     def rename_account(self, old: str, new: str) -> Account:
         """
@@ -1168,23 +1285,52 @@ class WebConnectorService:
 
                 account = Account(username=username, file_id=new_file_id())
                 tx.put_account(account)
-            tx.purge_sessions(now)
+            tx.purge_sessions(now - _KEEP_EXPIRED)
             records = tx.sessions_for(username)
-            others = []
+            finished: list[SessionRecord] = []
+            silent: list[SessionRecord] = []
             if records:  # usually none: the last session closed
+                in_flight = tx.get_in_flight(username)
+                holder = None
+                if in_flight is not None and in_flight.kind == "write":
+                    holder = in_flight.ticket
                 recent = now - dt.timedelta(seconds=self.busy_timeout)
             for record in records:
+                if record.expires_at < now:
+                    continue  # over: expired, or replaced by an earlier session
                 state, _, seen_at = _load_record(record.state)
-                if state.phase not in _FINISHED_PHASES and seen_at >= recent:
+                if state.phase in _FINISHED_PHASES:
+                    finished.append(record)
+                    continue
+                if record.ticket == holder and state.phase is Phase.AWAITING_RESPONSE:
+                    # It was handed the writes in flight and QuickBooks may still be
+                    # running them: until it closes or expires, no other session may
+                    # ask QuickBooks about them (and send them again on a 600).
+                    log.info(
+                        "account %r: a session is waiting for QuickBooks to run message set "
+                        "%s; answered busy until it ends or expires",
+                        username,
+                        in_flight.message_set_id if in_flight is not None else None,
+                    )
+                    reply = Busy(ticket=ticket, postpone_seconds=self.busy_postpone_seconds)
+                    session.send(reply)
+                    return reply
+                if seen_at >= recent:
                     log.info("account %r: another session is running; answered busy", username)
                     reply = Busy(ticket=ticket, postpone_seconds=self.busy_postpone_seconds)
                     session.send(reply)
                     return reply
-                others.append(record.ticket)
-            for old in others:
-                # Finished ([PG] p42: drop the old ticket) or silent for busy_timeout:
-                # this run replaces it, and recovery covers what it had in flight.
-                tx.delete_session(old)
+                silent.append(record)
+            for old in finished:
+                tx.delete_session(old.ticket)  # [PG] p42: drop the old ticket
+            for old in silent:
+                # Silent for busy_timeout with no writes at QuickBooks: this run replaces
+                # it.  Its ticket expires now, but the record stays (for _KEEP_EXPIRED),
+                # so that a late answer from it is still recorded (see _ticketed).
+                tx.put_session(
+                    attrs.evolve(old, expires_at=now - _TICK, active=False),
+                    expected_seq=old.seq,
+                )
             has_work = tx.get_in_flight(username) is not None or bool(
                 tx.next_pending(username, limit=1)
             )
@@ -1202,12 +1348,19 @@ class WebConnectorService:
             )
             session.send(reply)
             tally = _Tally(total=tx.count_jobs(username, "pending"))
-            tx.put_session(self._record(session.state, tally, now, None), expected_seq=None)
+            # Stored under the ticket's hash: the clear ticket leaves only in the reply.
+            stored = _evolve_state(session.state, {"ticket": _ticket_key(ticket)})
+            tx.put_session(self._record(stored, tally, now, None), expected_seq=None)
         log.info("account %r: session started", username)
         return reply
 
     def _record(
-        self, state: SessionState, tally: _Tally, now: dt.datetime, expected_seq: int | None
+        self,
+        state: SessionState,
+        tally: _Tally,
+        now: dt.datetime,
+        expected_seq: int | None,
+        expires_at: dt.datetime | None = None,
     ) -> SessionRecord:
         timeout, ttl = self._ttl
         if timeout != self.session_timeout:  # changed after __init__
@@ -1220,19 +1373,30 @@ class WebConnectorService:
             # The seq the store will give it (it sets its own): a store may keep this
             # record as it is rather than copy it.
             seq=0 if expected_seq is None else expected_seq + 1,
-            expires_at=now + ttl,
-            active=state.phase not in _FINISHED_PHASES,
+            expires_at=now + ttl if expires_at is None else expires_at,
+            active=state.phase not in _FINISHED_PHASES and expires_at is None,
         )
 
     # -- calls that carry a ticket --------------------------------------------------------
 
     def _ticketed(self, call: Any, handler: Callable[[_Context], AnyReply]) -> _Step:
         now = self._now()
+        # From here on the call carries the ticket's hash, as the store and the
+        # stored session do (the clear ticket is never stored).
+        call = _evolve(call, ticket=_ticket_key(call.ticket))
         with self.store.transaction() as tx:
             record = tx.get_session(call.ticket)
+            late = False
             if record is not None and record.expires_at < now:
-                tx.delete_session(record.ticket)
-                record = None
+                # Expired, or replaced by a later session: it never gets work again,
+                # but QuickBooks' answer to a set it was handed is still recorded, and
+                # it may still ask what happened, and close (docs/service.md).
+                phase = _load_record(record.state)[0].phase
+                late = _late_call(call, phase)
+                if not late:
+                    if isinstance(call, CloseConnectionCall):
+                        tx.delete_session(record.ticket)
+                    record = None
             if record is None:
                 return _Step(self._stale(call))
             account = tx.get_account(record.username, for_update=True)
@@ -1242,14 +1406,22 @@ class WebConnectorService:
             state, tally, _ = _load_record(record.state)
             session = Session(state)
             session.receive(call)
-            ctx = _Context(tx=tx, session=session, tally=tally, account=account, now=now, call=call)
+            ctx = _Context(
+                tx=tx, session=session, tally=tally, account=account, now=now, call=call, late=late
+            )
             reply = handler(ctx)
             session.send(reply)
             if isinstance(call, CloseConnectionCall):
                 tx.delete_session(record.ticket)
             else:
                 tx.put_session(
-                    self._record(session.state, ctx.tally, now, record.seq),
+                    self._record(
+                        session.state,
+                        ctx.tally,
+                        now,
+                        record.seq,
+                        record.expires_at if late else None,
+                    ),
                     expected_seq=record.seq,
                 )
             if ctx.account is not account:
@@ -1264,7 +1436,7 @@ class WebConnectorService:
         if isinstance(call, SendRequestXMLCall):
             reply = NoRequest()
         elif isinstance(call, ReceiveResponseXMLCall):
-            self._report(logging.WARNING, "a response arrived for an unknown or expired ticket")
+            self._stale_answer(call)
             reply = Failed(code=-1)
         elif isinstance(call, ConnectionErrorCall):
             reply = GiveUp()
@@ -1293,6 +1465,38 @@ class WebConnectorService:
             raise RemoteProtocolError(msg)
         session.send(reply)
         return reply
+
+    def _stale_answer(self, call: ReceiveResponseXMLCall) -> None:
+        """
+        Log an answer that came with a ticket we have no record of.
+
+        Nothing can be recorded (whose jobs?), but when it reports writes they may
+        exist in QuickBooks a second time: logged at ERROR, naming them.
+        """
+        reported: list[str] = []
+        message_set = None
+        if call.response:
+            try:
+                answer = self._parse_response(call.response)
+            except (QBXMLError, XMLParseError):
+                answer = None
+            if answer is not None:
+                message_set = answer.message_set_id
+                reported = [
+                    f"job {r.request_id}: {r.name} {_summary_of(r).txn_id}"
+                    for r in answer.responses[:100]
+                    if r.ok
+                ]
+        if reported:
+            self._report(
+                logging.ERROR,
+                "possible duplicate: check QuickBooks: an answer for an unknown or expired "
+                "session reports writes",
+                message_set=message_set,
+                reported="; ".join(reported),
+            )
+        else:
+            self._report(logging.WARNING, "a response arrived for an unknown or expired ticket")
 
     # -- sendRequestXML --------------------------------------------------------------------
 
@@ -1623,15 +1827,19 @@ class WebConnectorService:
         call = ctx.call(ReceiveResponseXMLCall)
         username = ctx.account.username
         in_flight = ctx.tx.get_in_flight(username)
-        if in_flight is None or in_flight.ticket != ctx.ticket:
-            # Nothing of ours is waiting for this answer (already recorded, or taken
-            # over by a later session): record nothing, move on.
-            self._report(
-                logging.WARNING, "a response with nothing in flight was ignored", username=username
-            )
-            return self._progress(ctx)
+        holder = in_flight is not None and in_flight.ticket == ctx.ticket
         if not call.response:
-            return self._processor_failed(ctx, in_flight, call)
+            if in_flight is not None and holder:
+                return self._processor_failed(ctx, in_flight, call)
+            self._report(
+                logging.WARNING,
+                "QuickBooks failed to process a message set that is not in flight; nothing "
+                "to record",
+                username=username,
+                hresult=call.hresult,
+                message=call.message,
+            )
+            return self._after(ctx)
         try:
             answer = self._parse_response(call.response)
         except (QBXMLError, XMLParseError) as exc:
@@ -1639,7 +1847,7 @@ class WebConnectorService:
                 logging.ERROR,
                 "unreadable response from QuickBooks; will ask again next time",
                 username=username,
-                message_set=in_flight.message_set_id,
+                message_set=None if in_flight is None else in_flight.message_set_id,
                 error=str(exc),
             )
             ctx.fail(
@@ -1648,18 +1856,26 @@ class WebConnectorService:
                 reference,
             )
             return Failed(code=-2)
-        if answer.message_set_id not in (None, in_flight.message_set_id):
-            # An answer to some other message set: not evidence about ours, which
-            # stays in flight and is recovered next time.
-            self._report(
-                logging.WARNING,
-                "a response for another message set was ignored",
-                username=username,
-                expected=in_flight.message_set_id,
-                got=answer.message_set_id,
+        # The answer is to the set in flight when it names its message-set ID, whichever
+        # session holds the set now (a later session's status query carries the same ID);
+        # an answer naming no ID counts only from the session that was handed the set.
+        if in_flight is None or not (
+            answer.message_set_id == in_flight.message_set_id
+            or (answer.message_set_id is None and holder)
+        ):
+            return self._unmatched(ctx, answer, in_flight)
+        if not holder:
+            if in_flight.kind == "clear":  # already recorded (from a later status query)
+                return self._unmatched(ctx, answer, in_flight)
+            # A late answer: the session that was handed the set expired or was replaced,
+            # and QuickBooks ran the set after all.  It is the answer: record it.
+            log.warning(
+                "account %r: a late answer to message set %s arrived; recorded",
+                username,
+                in_flight.message_set_id,
             )
-            return self._progress(ctx)
-        if in_flight.kind == "clear":
+            self._recovered(ctx, in_flight, answer)
+        elif in_flight.kind == "clear":
             ctx.tx.clear_in_flight(username)
         elif in_flight.kind == "check":
             self._recovered(ctx, in_flight, answer)
@@ -1667,10 +1883,80 @@ class WebConnectorService:
             code = answer.message_set_status_code
             if code not in (None, 0) and not answer.responses:
                 self._unconfirmed(ctx, in_flight, code)
+                ctx.tx.clear_in_flight(username)
             else:
-                self._apply(ctx, in_flight.job_ids, answer)
-            ctx.tx.clear_in_flight(username)
-        return self._progress(ctx)
+                unmatched = self._apply(ctx, in_flight.job_ids, answer)
+                if unmatched:
+                    # Answers that do not answer their request prove nothing: those
+                    # jobs stay in flight, and QuickBooks is asked for their stored
+                    # answers before anything else is sent.
+                    ctx.tx.put_in_flight(
+                        _evolve(in_flight, job_ids=tuple(job.id for job, _ in unmatched))
+                    )
+                else:
+                    ctx.tx.clear_in_flight(username)
+        return self._after(ctx)
+
+    def _after(self, ctx: _Context) -> AnyReply:
+        """The answer to a receiveResponseXML that was recorded (Done for a late one)."""
+        return Done() if ctx.late else self._progress(ctx)
+
+    def _unmatched(self, ctx: _Context, answer: Any, in_flight: InFlight | None) -> AnyReply:
+        """
+        Record what can be of an answer to a message set that is not in flight.
+
+        Its set was already settled: recorded from a status query, sent again after
+        QuickBooks said it never ran it, or failed as unconfirmed (docs/service.md).
+        A success it reports for a job still waiting (pending, or failed as
+        unconfirmed) settles that job; one for a job that was done with another
+        TxnID, or sent again, may be a duplicate: logged at ERROR, shown to the user.
+        """
+        username = ctx.account.username
+        suspects: list[str] = []
+        for response in answer.responses:
+            if response.request_id is None or not response.ok:
+                continue
+            summary = _summary_of(response)
+            job = ctx.tx.get_job(response.request_id)
+            if job is None or job.username != username:
+                suspects.append(f"{response.request_id}: {response.name} {summary.txn_id}")
+                continue
+            if job.status == "done" and job.txn_id == summary.txn_id:
+                continue  # already recorded
+            settles = job.status == "pending" or (
+                job.status == "failed" and job.error is not None and job.error.code == "unconfirmed"
+            )
+            if settles and _mismatch(job, response, summary) is None:
+                log.warning(
+                    "job %s: a late answer says QuickBooks saved it (TxnID %s); recorded as done",
+                    job.id,
+                    summary.txn_id,
+                )
+                self._done(ctx, job, response, summary)
+                continue
+            suspects.append(f"job {job.id} ({job.status}): {response.name} {summary.txn_id}")
+        if not suspects:
+            log.info(
+                "account %r: an answer to message set %s, which is not in flight, changes nothing",
+                username,
+                answer.message_set_id,
+            )
+            return self._after(ctx)
+        reference = self._report(
+            logging.ERROR,
+            "possible duplicate: check QuickBooks: an answer to a message set that is not in "
+            "flight reports writes",
+            username=username,
+            message_set=answer.message_set_id,
+            in_flight=None if in_flight is None else in_flight.message_set_id,
+            reported="; ".join(suspects),
+        )
+        ctx.fail(
+            f"QuickBooks reported saving {', '.join(suspects)} after {self.app_name} had "
+            "settled that request: it may exist twice in QuickBooks. Check QuickBooks.",
+            reference,
+        )
+        return Failed(code=-1)
 
     def _processor_failed(
         self, ctx: _Context, in_flight: InFlight, call: ReceiveResponseXMLCall
@@ -1729,7 +2015,14 @@ class WebConnectorService:
                 username,
                 in_flight.message_set_id,
             )
-            self._apply(ctx, in_flight.job_ids, answer)
+            for job, reason in self._apply(ctx, in_flight.job_ids, answer):
+                # Asking again cannot help: QuickBooks answers from the same store.
+                self._fail_job(
+                    ctx,
+                    job,
+                    "unconfirmed",
+                    f"{reason} Look for it in QuickBooks before sending it again.",
+                )
         else:
             self._unconfirmed(ctx, in_flight, code)
         # Drop QuickBooks' stored state before anything new is sent.
@@ -1750,8 +2043,15 @@ class WebConnectorService:
                     "sending it again.",
                 )
 
-    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> None:
-        """Record each job's response from a qbXML response set."""
+    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> list[tuple[Job, str]]:
+        """
+        Record each job's response from a qbXML response set.
+
+        Returns the jobs whose response does not answer their request (another
+        element than ``<request type>Rs``, or a success without a TxnID), each with
+        what was wrong, untouched: such an answer proves nothing (docs/service.md).
+        """
+        unmatched: list[tuple[Job, str]] = []
         for job_id in job_ids:
             job = ctx.tx.get_job(job_id)
             if job is None or job.status != "sent":
@@ -1762,28 +2062,20 @@ class WebConnectorService:
                 ctx.tx.put_job(_evolve(job, status="pending", updated_at=ctx.now))
                 continue
             summary = _summary_of(response)
-            if response.ok:
-                done = _evolve(
-                    job,
-                    status="done",
-                    txn_id=summary.txn_id,
-                    response=summary,
-                    error=None,
-                    deferred_ticket=None,
-                    qbxml=None,
-                    updated_at=ctx.now,
+            wrong = _mismatch(job, response, summary)
+            if wrong is not None:
+                self._report(
+                    logging.ERROR,
+                    "an answer that does not answer its request; not recorded",
+                    job=job.id,
+                    username=job.username,
+                    message_set=answer.message_set_id,
+                    problem=wrong,
                 )
-                ctx.tx.put_job(done)
-                ctx.tally = _evolve(ctx.tally, done=ctx.tally.done + 1)
-                if response.is_warning:
-                    log.info(
-                        "job %s done with warning %s: %s",
-                        job.id,
-                        response.status_code,
-                        response.status_message,
-                    )
-                if self._on_job_done is not None:
-                    ctx.notices.append((self._on_job_done, done))
+                unmatched.append((job, wrong))
+                continue
+            if response.ok:
+                self._done(ctx, job, response, summary)
                 continue
             code = str(response.status_code)
             if response.retryable and job.attempts < self.max_attempts:
@@ -1810,6 +2102,31 @@ class WebConnectorService:
                 ctx.tally = _evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
                 continue
             self._fail_job(ctx, job, code, response.status_message, response=summary)
+        return unmatched
+
+    def _done(self, ctx: _Context, job: Job, response: Any, summary: JobResponse) -> None:
+        """Record the job as done, with the TxnID QuickBooks gave it."""
+        done = _evolve(
+            job,
+            status="done",
+            txn_id=summary.txn_id,
+            response=summary,
+            error=None,
+            deferred_ticket=None,
+            qbxml=None,
+            updated_at=ctx.now,
+        )
+        ctx.tx.put_job(done)
+        ctx.tally = _evolve(ctx.tally, done=ctx.tally.done + 1)
+        if response.is_warning:
+            log.info(
+                "job %s done with warning %s: %s",
+                job.id,
+                response.status_code,
+                response.status_message,
+            )
+        if self._on_job_done is not None:
+            ctx.notices.append((self._on_job_done, done))
 
     def _progress(self, ctx: _Context) -> AnyReply:
         """Progress (0-99) while there is more to do in this session, else Done."""
@@ -1832,7 +2149,8 @@ class WebConnectorService:
             ctx.tally = _evolve(tally, pausing=False)
             return NoOp()
         url = self._interactive_url
-        if tally.interactive and url is not None and url(ctx.account.username):
+        # An expired session is told what happened, never taken into interactive mode.
+        if tally.interactive and url is not None and not ctx.late and url(ctx.account.username):
             return InteractiveMode()
         message = tally.message or self._summary(ctx)
         return LastError(message=message)
@@ -1910,7 +2228,7 @@ _C = TypeVar("_C")
 class _Context:
     """What a handler needs: the transaction, the session, the account, the tally."""
 
-    __slots__ = ("_call", "account", "notices", "now", "session", "tally", "tx")
+    __slots__ = ("_call", "account", "late", "notices", "now", "session", "tally", "tx")
 
     def __init__(
         self,
@@ -1921,8 +2239,12 @@ class _Context:
         account: Account,
         now: dt.datetime,
         call: AnyCall,
+        late: bool = False,
     ) -> None:
         self._call = call
+        # The session's ticket has expired (or a later session replaced it): it may
+        # deliver a late answer and close, nothing more.
+        self.late = late
         self.tx = tx
         self.session = session
         self.tally = tally
@@ -1952,6 +2274,15 @@ class _Context:
 def xml_headers(body: bytes) -> tuple[tuple[str, str], ...]:
     """The headers of an XML answer (a SOAP reply or fault, the WSDL) with *body*."""
     return (("Content-Type", _CONTENT_TYPE), ("Content-Length", str(len(body))))
+
+
+def _late_call(call: AnyCall, phase: Phase) -> bool:
+    """Whether an expired session may still make *call* in *phase* (see _ticketed)."""
+    if isinstance(call, ReceiveResponseXMLCall):
+        return phase is Phase.AWAITING_RESPONSE
+    if isinstance(call, GetLastErrorCall):
+        return phase is Phase.AWAITING_LAST_ERROR
+    return isinstance(call, CloseConnectionCall)
 
 
 def _xml_reply(status: int, body: bytes) -> HTTPReply:
@@ -2048,6 +2379,27 @@ def _newest_field(model: object, path: str) -> tuple[tuple[int, int], str]:
                     if inner[0] > best[0]:
                         best = inner
     return best
+
+
+def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
+    """
+    What makes *response* no answer to *job*'s request, or None when it is one.
+
+    An ``InvoiceAddRq`` is answered by an ``InvoiceAddRs`` (an ``EstimateAddRq`` by an
+    ``EstimateAddRs``), and a success carries the TxnID of what was created.
+    """
+    expected = f"{job.request_type}Rs"
+    if response.name != expected:
+        return (
+            f"QuickBooks answered its {job.request_type}Rq (requestID {job.id}) with "
+            f"{response.name} (status {response.status_code}), not {expected}."
+        )
+    if response.ok and summary.txn_id is None:
+        return (
+            f"QuickBooks said it saved it (status {response.status_code}) but did not say "
+            "which transaction it created (no TxnID)."
+        )
+    return None
 
 
 def _summary_of(response: Any) -> JobResponse:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
-from qbwc._tables import account_table, job_table
+from qbwc._tables import account_table, job_table, unconfirmed_lines
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -346,10 +346,12 @@ def _account_list(args: argparse.Namespace) -> int:
 
 
 def _account_disconnect(args: argparse.Namespace) -> int:
-    account = _service(args).disconnect(args.user, new_file_id=args.new_file_id)
-    print(f"{account.username!r} is no longer linked to a company file")
+    result = _service(args).disconnect(args.user, new_file_id=args.new_file_id)
+    print(f"{result.account.username!r} is no longer linked to a company file")
     if args.new_file_id:
         print("a new FileID was issued: download the QWC file again (qbwc account qwc)")
+    for line in unconfirmed_lines(result):
+        print(line)
     return 0
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from qbwc.store import Account, Job
 
-__all__ = ["ERROR_WIDTH", "account_table", "job_table", "shorten"]
+if TYPE_CHECKING:
+    from qbwc._service import Disconnection
+
+__all__ = ["ERROR_WIDTH", "account_table", "job_table", "shorten", "unconfirmed_lines"]
 
 #: The longest error message in ``qbwc jobs`` (before its support reference).
 ERROR_WIDTH = 60
@@ -54,6 +58,18 @@ def shorten(text: str, width: int) -> str:
     if text[room] != " " and " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:.") + _ELLIPSIS
+
+
+def unconfirmed_lines(result: Disconnection) -> list[str]:
+    """What ``disconnect`` prints about the writes it failed as unconfirmed (none: nothing)."""
+    jobs = result.unconfirmed_jobs
+    if not jobs:
+        return []
+    head = (
+        f"{len(jobs)} job(s) were in flight with the old company file and may exist there; "
+        "they failed as unconfirmed (check each in that file, then retry it):"
+    )
+    return [head, *job_table(jobs)]
 
 
 def _lines(rows: Sequence[tuple[str, ...]]) -> list[str]:

@@ -176,7 +176,8 @@ class Job:
         txn_id: the TxnID QuickBooks assigned, once done.
         response: QuickBooks' answer, once done (or failed with a status).
         error: why it failed (or why the last attempt did).
-        deferred_ticket: a retry waits for a session other than this one.
+        deferred_ticket: a retry waits for a session other than this one (its
+            key, as in :attr:`SessionRecord.ticket`).
         created_at, updated_at: UTC timestamps.
     """
 
@@ -204,11 +205,14 @@ class SessionRecord:
     One Web Connector session (ticket) as stored.
 
     Attributes:
-        ticket: the secret ticket handed to the Web Connector.
+        ticket: the session's key: the SHA-256 (hex) of the ticket handed to the
+            Web Connector (the service never stores a ticket in clear).
         username: the account it was issued to; it can touch nothing else.
         state: the serialized session (JSON text), opaque to the store.
         seq: bumped on every write; the compare-and-set key.
         expires_at: the ticket is dead after this (UTC); extended on every call.
+            The service keeps an expired record a while (a late answer from it
+            is still recorded) and purges it later.
         active: False once the session finished (a new session may start).
     """
 
@@ -237,7 +241,8 @@ class InFlight:
         kind: ``write`` (jobs), ``check`` (asking QuickBooks for the stored
             status of *message_set_id*) or ``clear`` (dropping it).
         version: the qbXML version the set was written in.
-        ticket: the session that sent it.
+        ticket: the session that sent it (its key, as in
+            :attr:`SessionRecord.ticket`).
         sent_at: when it was handed over (UTC).
     """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
-from qbwc._tables import account_table
+from qbwc._tables import account_table, unconfirmed_lines
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import read_password, run
 from qbwc.django.management.commands.qbwc_qwc import add_qwc_arguments, write_qwc
@@ -66,10 +66,12 @@ class Command(BaseCommand):  # type: ignore[misc]
             self.stdout.write(line)
 
     def _disconnect(self, options: dict[str, Any]) -> None:
-        account = get_service().disconnect(options["user"], new_file_id=options["new_file_id"])
-        self.stdout.write(f"{account.username!r} is no longer linked to a company file")
+        result = get_service().disconnect(options["user"], new_file_id=options["new_file_id"])
+        self.stdout.write(f"{result.account.username!r} is no longer linked to a company file")
         if options["new_file_id"]:
             self.stdout.write("a new FileID was issued: send the user a new QWC file (qbwc_qwc)")
+        for line in unconfirmed_lines(result):
+            self.stdout.write(line)
 
     def _rename(self, options: dict[str, Any]) -> None:
         account = get_service().rename_account(options["old"], options["new"])
