@@ -1381,6 +1381,7 @@ class WebConnectorService:
 
     def _ticketed(self, call: Any, handler: Callable[[_Context], AnyReply]) -> _Step:
         now = self._now()
+        clear_ticket = call.ticket
         # From here on the call carries the ticket's hash, as the store and the
         # stored session do (the clear ticket is never stored).
         call = _evolve(call, ticket=_ticket_key(call.ticket))
@@ -1398,11 +1399,11 @@ class WebConnectorService:
                         tx.delete_session(record.ticket)
                     record = None
             if record is None:
-                return _Step(self._stale(call))
+                return _Step(self._stale(call, clear_ticket))
             account = tx.get_account(record.username, for_update=True)
             if account is None:
                 tx.delete_session(record.ticket)
-                return _Step(self._stale(call))
+                return _Step(self._stale(call, clear_ticket))
             state, tally, _ = _load_record(record.state)
             session = Session(state)
             session.receive(call)
@@ -1428,8 +1429,12 @@ class WebConnectorService:
                 tx.put_account(ctx.account)
         return _Step(reply, tuple(ctx.notices))
 
-    def _stale(self, call: Any) -> AnyReply:
-        """Answer a call whose ticket we do not know (expired, closed, never issued)."""
+    def _stale(self, call: Any, clear_ticket: str) -> AnyReply:
+        """
+        Answer a call whose ticket we do not know (expired, closed, never issued).
+
+        *call* carries the ticket's hash; *clear_ticket* is the ticket as sent.
+        """
         session = Session()
         session.receive(call)
         reply: AnyReply
@@ -1448,13 +1453,13 @@ class WebConnectorService:
                     f"{self.app_name} will continue at the next update. ({reference})"
                 )
             )
-        elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(call.ticket):
+        elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(clear_ticket):
             # After "nvu": the ticket slot carried the refusal's reference.
             reply = Goodbye(
                 message=(
                     f"Invalid password for username: {self.app_name} refused the user name or "
                     "password. Type the current password in the Web Connector's Password "
-                    f"column and run the update again. ({call.ticket})"
+                    f"column and run the update again. ({clear_ticket})"
                 )
             )
         elif isinstance(call, CloseConnectionCall):
