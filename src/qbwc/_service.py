@@ -95,6 +95,7 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
+from qbwc._names import check_name, is_name
 from qbwc._session import Session
 from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc._state import Phase, SessionState
@@ -108,6 +109,7 @@ from qbwc.exceptions import (
     XMLParseError,
 )
 from qbwc.store._protocol import (
+    JOB_STATUSES,
     Account,
     InFlight,
     Job,
@@ -239,18 +241,54 @@ def verify_password(password: str, encoded: str | None, *, cost: int = 2**14) ->
     Whether *password* matches *encoded*, in constant time.
 
     With *encoded* None (an unknown user) a dummy hash of the same *cost* is
-    still computed, so the answer takes as long as for a real account.
+    still computed.  (The service picks that cost from the stored hashes, so
+    that an unknown user costs what an existing one does whatever the cost
+    history: see ``docs/service.md``, "Passwords".)
     """
+    parsed = _parse_hash(encoded)
+    if parsed is None:
+        parsed = (cost, _SCRYPT_R, _SCRYPT_P, b"qbwc-dummy-salt!", b"")
+    return _check_hash(password, parsed)
+
+
+_Hash = tuple[int, int, int, bytes, bytes]  # n, r, p, salt, digest
+
+
+def _parse_hash(encoded: str | None) -> _Hash | None:
+    """The parts of ``scrypt$n$r$p$salt$hash``, or None when *encoded* is not one."""
     parts = encoded.split("$") if encoded else []
     try:
         if len(parts) != 6 or parts[0] != "scrypt":
-            raise ValueError
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, expected = _unb64(parts[4]), _unb64(parts[5])
+            return None
+        return int(parts[1]), int(parts[2]), int(parts[3]), _unb64(parts[4]), _unb64(parts[5])
     except ValueError:
-        _scrypt(password, b"qbwc-dummy-salt!", cost, _SCRYPT_R, _SCRYPT_P)
-        return False
+        return None
+
+
+def _check_hash(password: str, parsed: _Hash) -> bool:
+    """One scrypt of *password* with *parsed*'s parameters, compared in constant time."""
+    n, r, p, salt, expected = parsed
     return hmac.compare_digest(_scrypt(password, salt, n, r, p), expected)
+
+
+class _Login(NamedTuple):
+    """The outcome of a login check."""
+
+    ok: bool
+    #: (the stored hash that matched, the same password hashed at the current cost)
+    rehash: tuple[str, str] | None = None
+
+
+#: The most jobs one page of WebConnectorService.jobs holds.
+_MAX_PAGE: Final = 10_000
+
+#: How long the service keeps the stored hashes' cost distribution (seconds).
+_COSTS_TTL: Final = 60.0
+
+
+def _usable_cost(n: int) -> bool:
+    """A scrypt cost a dummy hash may take: a power of two from 2 to 2**20."""
+    return 2 <= n <= 2**20 and not n & (n - 1)
 
 
 # --- values the host sees -----------------------------------------------------------
@@ -637,6 +675,10 @@ class WebConnectorService:
         if password_cost < 2 or password_cost & (password_cost - 1):
             raise ConfigurationError("password_cost", "must be a power of two, at least 2")
         self.password_cost = password_cost
+        # Unknown users' dummy hashes: a per-process key picks their cost (see _dummy_cost)
+        # from the stored costs, cached as (expires at, ((cost, count), ...)).
+        self._dummy_key = secrets.token_bytes(32)
+        self._costs: tuple[float, tuple[tuple[int, int], ...]] = (float("-inf"), ())
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self._clock = clock
         self._token = token
@@ -681,9 +723,10 @@ class WebConnectorService:
         its QWC file.
 
         Raises:
-            ConfigurationError: the username is empty or already taken.
+            ConfigurationError: the username breaks the rule of usernames (see
+                ``docs/service.md``) or is already taken.
         """
-        username = _setting_text("username", username)
+        username = check_name("username", username)
         hashed = None if password is None else self._hash(password)
         from qbwc.qwc import new_file_id  # noqa: PLC0415
 
@@ -704,8 +747,10 @@ class WebConnectorService:
         Change the account's password; the next sync must use the new one.
 
         Raises:
-            ConfigurationError: there is no such account.
+            ConfigurationError: there is no such account (or the name is not a valid
+                username).
         """
+        username = check_name("username", username)
         hashed = self._hash(password)
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
@@ -720,7 +765,13 @@ class WebConnectorService:
         return hash_password(password, cost=self.password_cost)
 
     def account(self, username: str) -> Account | None:
-        """The account, or None."""
+        """
+        The account, or None when there is no account *username*.
+
+        Raises:
+            ConfigurationError: *username* is not a valid username.
+        """
+        username = check_name("username", username)
         with self.store.transaction() as tx:
             return tx.get_account(username)
 
@@ -743,6 +794,7 @@ class WebConnectorService:
         """
         from qbwc.qwc import new_file_id as fresh_file_id  # noqa: PLC0415
 
+        username = check_name("username", username)
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
@@ -774,8 +826,8 @@ class WebConnectorService:
             ConfigurationError: *old* is not an account, or *new* is empty or
                 already taken.
         """
-        old = _setting_text("old", old)
-        new = _setting_text("new", new)
+        old = check_name("old", old)
+        new = check_name("new", new)
         with self.store.transaction() as tx:
             # Claim both names in a fixed order: two renames cannot deadlock.
             claimed = {name: tx.get_account(name, for_update=True) for name in sorted({old, new})}
@@ -862,15 +914,22 @@ class WebConnectorService:
         *key* (your own unique ID, e.g. ``"invoice-1042"``) enqueueing again is
         harmless: the existing job comes back.
 
+        With the built-in accounts (no ``authenticator``) the account must
+        exist (:meth:`add_account`); with an ``authenticator`` an unknown
+        username gets an account here, which shows as "never connected"
+        until the Web Connector logs in with it.
+
         Raises:
             QBXMLValidationError: the request breaks a qbXML rule.
-            ConfigurationError: *key* is already used for a different request.
+            ConfigurationError: *key* is already used for a different request;
+                the username or key breaks the rule of usernames and keys (see
+                ``docs/service.md``); no account *username* (built-in accounts).
         """
         from qbwc.qbxml._json import dump  # noqa: PLC0415
 
-        username = _setting_text("username", username)
+        username = check_name("username", username)
         if key is not None:
-            key = _setting_text("key", key)
+            key = check_name("key", key)
         # Checked and rendered once, here: a sync only puts the rendered text into
         # message sets (the same at every version that has the request's fields).
         qbxml = self._render_request(
@@ -882,6 +941,12 @@ class WebConnectorService:
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
+                if self._authenticator is None:
+                    rule = (
+                        f"no account {username!r}: add it first (add_account, or "
+                        "qbwc account add); its jobs would wait for a login that cannot happen"
+                    )
+                    raise ConfigurationError("username", rule)
                 from qbwc.qwc import new_file_id  # noqa: PLC0415
 
                 tx.put_account(Account(username=username, file_id=new_file_id()))
@@ -907,29 +972,46 @@ class WebConnectorService:
         log.info("job %s queued for %r (%s, key %r)", job.id, username, job.request_type, key)
         return job
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str) -> Job | None:
         """
-        The job with *job_id*, as stored now.
+        The job with *job_id* as stored now, or None when there is no such job.
 
-        Raises:
-            KeyError: there is no such job.
+        Like :meth:`account`, a getter answers None for what does not exist;
+        an action on it (:meth:`retry`, :meth:`cancel`) raises ConfigurationError.
         """
         with self.store.transaction() as tx:
-            job = tx.get_job(str(job_id))
-        if job is None:
-            raise KeyError(job_id)
-        return job
+            return tx.get_job(str(job_id))
 
     def jobs(
         self,
         username: str | None = None,
         *,
         status: JobStatus | None = None,
-        limit: int | None = None,
+        limit: int = 100,
+        after: str | None = None,
     ) -> tuple[Job, ...]:
-        """Jobs, oldest first, optionally of one account and/or one status."""
+        """
+        One page of jobs, oldest first, optionally of one account and/or one status.
+
+        *limit* (1 to 10,000) jobs at most, whose id is greater than *after*
+        (a job id: pass the last id of a page to get the next; None: from the
+        first).  An empty page is the end.
+
+        Raises:
+            ConfigurationError: a bad username, status, limit or cursor.
+        """
+        if username is not None:
+            username = check_name("username", username)
+        if status is not None and status not in JOB_STATUSES:
+            rule = f"{status!r} is not one of {', '.join(JOB_STATUSES)}"
+            raise ConfigurationError("status", rule)
+        limit = _positive("limit", limit, 1, _MAX_PAGE)
+        if after is not None and not (
+            isinstance(after, str) and after.isascii() and after.isdigit() and len(after) <= 19
+        ):
+            raise ConfigurationError("after", f"{after!r} is not a job id (digits)")
         with self.store.transaction() as tx:
-            return tx.list_jobs(username=username, status=status, limit=limit)
+            return tx.list_jobs(username=username, status=status, limit=limit, after=after)
 
     def retry(self, job_id: str) -> Job:
         """
@@ -939,20 +1021,83 @@ class WebConnectorService:
         first, or it may be created twice.
 
         Raises:
-            KeyError: there is no such job.
-            ConfigurationError: the job has not failed.
+            ConfigurationError: there is no such job, or it has not failed.
         """
         with self.store.transaction() as tx:
-            job = tx.get_job(str(job_id))
-            if job is None:
-                raise KeyError(job_id)
+            job = self._existing_job(tx, job_id)
             if job.status != "failed":
-                raise ConfigurationError("job", f"job {job.id} is {job.status}, not failed")
+                raise ConfigurationError("job_id", f"job {job.id} is {job.status}, not failed")
             job = attrs.evolve(
                 job, status="pending", attempts=0, deferred_ticket=None, updated_at=self._now()
             )
             tx.put_job(job)
         log.info("job %s requeued", job.id)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        """
+        Cancel a pending job: it becomes ``cancelled`` and is never sent.
+
+        Only a pending job can be cancelled.  A ``sent`` one is in QuickBooks'
+        hands (it may already be saved there), and a finished one is finished.
+
+        Raises:
+            ConfigurationError: there is no such job, or it is not pending (the
+                message says when it was sent, or how it ended).
+        """
+        with self.store.transaction() as tx:
+            job = self._existing_job(tx, job_id)
+            # Claim the account, as a sync does, then read the job again: a sync of the
+            # account either handed it out before (sent) or will never see it pending.
+            tx.get_account(job.username, for_update=True)
+            job = self._existing_job(tx, job.id)
+            if job.status == "sent":
+                rule = (
+                    f"job {job.id} was sent to QuickBooks at {job.updated_at:%Y-%m-%d %H:%M:%S} "
+                    "UTC; it may already be saved, so it cannot be cancelled (wait for its answer)"
+                )
+                raise ConfigurationError("job_id", rule)
+            if job.status != "pending":
+                rule = f"job {job.id} is already {job.status}; only a pending job can be cancelled"
+                raise ConfigurationError("job_id", rule)
+            in_flight = tx.get_in_flight(job.username)  # (a pending job is never in one)
+            if in_flight is not None and job.id in in_flight.job_ids:  # pragma: no cover
+                rule = f"job {job.id} is part of a message set awaiting QuickBooks' answer"
+                raise ConfigurationError("job_id", rule)
+            job = attrs.evolve(
+                job, status="cancelled", deferred_ticket=None, qbxml=None, updated_at=self._now()
+            )
+            tx.put_job(job)
+        log.info("job %s cancelled", job.id)
+        return job
+
+    def prune(self, *, older_than: dt.timedelta) -> int:
+        """
+        Delete finished jobs (done, failed, cancelled) last updated more than *older_than* ago.
+
+        Pending and sent jobs are never deleted, nor the jobs of a message set
+        in flight.  A deleted job's idempotency key is forgotten: enqueueing
+        with it again queues a new job.  Returns how many were deleted.
+
+        Raises:
+            ConfigurationError: *older_than* is not a timedelta of zero or more.
+        """
+        if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
+            raise ConfigurationError("older_than", "must be a datetime.timedelta of zero or more")
+        now = self._now()
+        try:
+            before = now - older_than
+        except OverflowError:
+            return 0  # older than the calendar
+        with self.store.transaction() as tx:
+            count = tx.prune_jobs(before)
+        log.info("pruned %d finished jobs last updated before %s", count, before.isoformat())
+        return count
+
+    def _existing_job(self, tx: StoreTransaction, job_id: object) -> Job:
+        job = tx.get_job(str(job_id))
+        if job is None:
+            raise ConfigurationError("job_id", f"no job {job_id}")
         return job
 
     def request_of(self, job: Job) -> object:
@@ -1132,20 +1277,83 @@ class WebConnectorService:
 
     # -- authenticate --------------------------------------------------------------------
 
-    def _check_login(self, username: str, password: str) -> bool:
+    def _check_login(self, username: str, password: str) -> _Login:
+        """
+        Check a login: exactly one scrypt with the built-in accounts, whoever asks.
+
+        An unknown user (or one without a password) is checked against a dummy hash whose
+        cost is drawn from the stored hashes' costs, the same for a given name every time
+        (docs/service.md, "Passwords"): one timing sample cannot tell it from an account.
+        """
+        if not is_name(username):  # never an account (and some names no store can look up)
+            if self._authenticator is None:
+                _check_hash(password, self._dummy_hash(username))
+            return _Login(ok=False)
         if self._authenticator is not None:
-            return bool(self._authenticator(username, password))
+            return _Login(ok=bool(self._authenticator(username, password)))
+        costs = self._password_costs()
         with self.store.transaction() as tx:
             account = tx.get_account(username)
         stored = None if account is None else account.password_hash
-        return verify_password(password, stored, cost=self.password_cost)
+        parsed = _parse_hash(stored)
+        if parsed is None:
+            _check_hash(password, self._dummy_hash(username, costs))
+            return _Login(ok=False)
+        if not _check_hash(password, parsed):
+            return _Login(ok=False)
+        if (parsed[0], parsed[1], parsed[2]) == (self.password_cost, _SCRYPT_R, _SCRYPT_P):
+            return _Login(ok=True)
+        # A good login with a hash of another cost: rehash at the current cost (outside the
+        # transaction, like the check); _authenticate stores it if the hash did not change.
+        assert stored is not None
+        return _Login(ok=True, rehash=(stored, self._hash(password)))
+
+    def _password_costs(self) -> tuple[tuple[int, int], ...]:
+        """The stored hashes' (cost, count), by cost; read at most every _COSTS_TTL seconds."""
+        now = self._clock()
+        expires, costs = self._costs
+        if now < expires:
+            return costs
+        with self.store.transaction() as tx:
+            counts = tx.password_costs()
+        costs = tuple(sorted((n, c) for n, c in counts.items() if c > 0 and _usable_cost(n)))
+        self._costs = (now + _COSTS_TTL, costs)
+        return costs
+
+    def _dummy_cost(self, username: str, costs: tuple[tuple[int, int], ...]) -> int:
+        """
+        The cost of the dummy hash for *username*: drawn from *costs*, fixed per name.
+
+        A keyed hash of the name (the key is this process's secret) picks a point in the
+        cumulative distribution of the stored costs, so a share of unknown names equal to
+        each cost's share of the accounts gets that cost, and a name always gets the same.
+        """
+        total = sum(count for _, count in costs)
+        if not total:
+            return self.password_cost
+        digest = hmac.new(self._dummy_key, username.encode("utf-8", "surrogatepass"), "sha256")
+        point = int.from_bytes(digest.digest()[:8], "big") * total >> 64
+        for cost, count in costs:
+            point -= count
+            if point < 0:
+                return cost
+        return costs[-1][0]  # pragma: no cover - point < total
+
+    def _dummy_hash(self, username: str, costs: tuple[tuple[int, int], ...] = ()) -> _Hash:
+        """A hash no password matches, shaped like a stored one, for an unknown *username*."""
+        seed = hmac.new(
+            self._dummy_key, b"salt:" + username.encode("utf-8", "surrogatepass"), "sha256"
+        ).digest()
+        cost = self._dummy_cost(username, costs)
+        return (cost, _SCRYPT_R, _SCRYPT_P, seed[:16], b"\0" * _HASH_BYTES)
 
     def _authenticate(self, call: AuthenticateCall) -> AnyReply:
         session = Session()
         session.receive(call)
         username = call.username
         # The slow hash runs outside the transaction: it must not hold the lock.
-        if not username or not self._check_login(username, call.password):
+        login = self._check_login(username, call.password)
+        if not login.ok:
             self._report(logging.WARNING, "login refused", username=username)
             reply: AnyReply = InvalidUser()
             session.send(reply)
@@ -1158,7 +1366,7 @@ class WebConnectorService:
                 from qbwc.qwc import new_file_id  # noqa: PLC0415
 
                 account = Account(username=username, file_id=new_file_id())
-                tx.put_account(account)
+            account = self._logged_in(tx, account, login, now)
             tx.purge_sessions(now)
             records = tx.sessions_for(username)
             others = []
@@ -1196,6 +1404,18 @@ class WebConnectorService:
             tx.put_session(self._record(session.state, tally, now, None), expected_seq=None)
         log.info("account %r: session started", username)
         return reply
+
+    @staticmethod
+    def _logged_in(
+        tx: StoreTransaction, account: Account, login: _Login, now: dt.datetime
+    ) -> Account:
+        """Store the login time, and the rehashed password unless it changed meanwhile."""
+        changes: dict[str, Any] = {"last_seen_at": now}
+        if login.rehash is not None and account.password_hash == login.rehash[0]:
+            changes["password_hash"] = login.rehash[1]
+        account = attrs.evolve(account, **changes)
+        tx.put_account(account)
+        return account
 
     def _record(
         self, state: SessionState, tally: _Tally, now: dt.datetime, expected_seq: int | None
