@@ -31,7 +31,7 @@ OWNER = uuid.UUID("9A5D8F3B-1C2E-4B6A-8D7F-0E1F2A3B4C5D")
 
 
 def _accuracy(existing: list[float], unknown: list[float], t: float, above: bool) -> float:
-    """The accuracy of "time > t means existing" (*above*) or "time <= t" (classes weighted equally)."""
+    """The accuracy of "time > t means existing" (*above*) or "<= t" (classes weighted equally)."""
     hit1 = sum((x > t) == above for x in existing) / len(existing)
     hit0 = sum((x > t) != above for x in unknown) / len(unknown)
     return (hit1 + hit0) / 2
