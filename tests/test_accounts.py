@@ -365,6 +365,35 @@ class TestPasswords:
         assert _login(_service(store, password_cost=8), USER, "new password")
 
 
+class TestStoreCounts:
+    def test_password_costs(self, store: Store) -> None:
+        """Counts per scrypt cost; no hash, foreign or damaged hashes are not counted."""
+        with store.transaction() as tx:
+            assert tx.password_costs() == {}
+            for name, stored in (
+                ("a", hash_password("pw", cost=4)),
+                ("b", hash_password("pw", cost=4)),
+                ("c", hash_password("pw", cost=16)),
+                ("d", None),
+                ("e", "bcrypt$12$whatever"),
+                ("f", "scrypt$x$8$1$c2FsdA$aGFzaA"),
+                ("g", "scrypt$"),
+            ):
+                tx.put_account(_account(name, stored))
+        with store.transaction() as tx:
+            assert tx.password_costs() == {4: 2, 16: 1}
+
+    def test_last_seen_round_trip(self, store: Store) -> None:
+        seen = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+        with store.transaction() as tx:
+            tx.put_account(attrs.evolve(_account("a"), last_seen_at=seen))
+        with store.transaction() as tx:
+            account = tx.get_account("a")
+            assert account is not None
+            assert account.last_seen_at == seen
+            assert tx.list_accounts()[0].last_seen_at == seen
+
+
 def _account(name: str, password_hash: str | None = None) -> Any:
     from qbwc.qwc import new_file_id
     from qbwc.store import Account
