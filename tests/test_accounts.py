@@ -30,7 +30,7 @@ from lxml import etree
 
 from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
 from qbwc._names import MAX_NAME_LENGTH, check_name
-from qbwc._service import hash_password
+from qbwc._passwords import hash_password
 from qbwc._tables import NEVER_CONNECTED, account_table, job_table, parse_age
 from qbwc.cli import main
 from qbwc.store import InFlight, MemoryStore, SQLiteStore, Store
@@ -220,16 +220,16 @@ class ScryptSpy:
     """Counts every scrypt the service computes, with its cost."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import qbwc._service as service_module
+        import qbwc._passwords as passwords
 
         self.costs: list[int] = []
-        real = service_module._scrypt
+        real = passwords._scrypt
 
         def spy(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
             self.costs.append(n)
             return real(password, salt, n, r, p)
 
-        monkeypatch.setattr(service_module, "_scrypt", spy)
+        monkeypatch.setattr(passwords, "_scrypt", spy)
 
     def take(self) -> list[int]:
         costs, self.costs = self.costs, []
@@ -277,7 +277,7 @@ class TestPasswords:
                 cost = 4 if i < 30 else 8
                 tx.put_account(_account(f"user{i}", hash_password("pw", cost=cost)))
         service = _service(store, password_cost=2)  # lowered since: dummies must not use it
-        service._dummy_key = b"a fixed key, so the test is deterministic"
+        service._passwords.key = b"a fixed key, so the test is deterministic"
         spy = ScryptSpy(monkeypatch)
         first: dict[str, int] = {}
         for i in range(1000):

@@ -40,10 +40,7 @@ to change it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -96,6 +93,9 @@ from qbwc._events import (
     TryCompanyFile,
 )
 from qbwc._names import check_name, is_name
+from qbwc._passwords import Login, PasswordChecker
+from qbwc._passwords import hash_password as hash_password  # noqa: PLC0414 - re-exported
+from qbwc._passwords import verify_password as verify_password  # noqa: PLC0414 - re-exported
 from qbwc._session import Session
 from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc._state import Phase, SessionState
@@ -197,98 +197,8 @@ def _advice(hresult: str) -> str:
     return _HRESULT_ADVICE.get(hresult.strip().lower(), "QuickBooks reported a problem.")
 
 
-# --- passwords --------------------------------------------------------------------
-
-_SCRYPT_R: Final = 8
-_SCRYPT_P: Final = 1
-_HASH_BYTES: Final = 32
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        n=n,
-        r=r,
-        p=p,
-        dklen=_HASH_BYTES,
-        maxmem=256 * r * n + 1024 * 1024,
-    )
-
-
-def hash_password(password: str, *, cost: int = 2**14) -> str:
-    """
-    A salted scrypt hash of *password*: ``scrypt$<n>$<r>$<p>$<salt>$<hash>``.
-
-    *cost* is scrypt's ``n`` (a power of two); the default takes some tens of
-    milliseconds, which is what makes a stolen database expensive to attack.
-    """
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, cost, _SCRYPT_R, _SCRYPT_P)
-    return f"scrypt${cost}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, encoded: str | None, *, cost: int = 2**14) -> bool:
-    """
-    Whether *password* matches *encoded*, in constant time.
-
-    With *encoded* None (an unknown user) a dummy hash of the same *cost* is
-    still computed.  (The service picks that cost from the stored hashes, so
-    that an unknown user costs what an existing one does whatever the cost
-    history: see ``docs/service.md``, "Passwords".)
-    """
-    parsed = _parse_hash(encoded)
-    if parsed is None:
-        parsed = (cost, _SCRYPT_R, _SCRYPT_P, b"qbwc-dummy-salt!", b"")
-    return _check_hash(password, parsed)
-
-
-_Hash = tuple[int, int, int, bytes, bytes]  # n, r, p, salt, digest
-
-
-def _parse_hash(encoded: str | None) -> _Hash | None:
-    """The parts of ``scrypt$n$r$p$salt$hash``, or None when *encoded* is not one."""
-    parts = encoded.split("$") if encoded else []
-    try:
-        if len(parts) != 6 or parts[0] != "scrypt":
-            return None
-        return int(parts[1]), int(parts[2]), int(parts[3]), _unb64(parts[4]), _unb64(parts[5])
-    except ValueError:
-        return None
-
-
-def _check_hash(password: str, parsed: _Hash) -> bool:
-    """One scrypt of *password* with *parsed*'s parameters, compared in constant time."""
-    n, r, p, salt, expected = parsed
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p), expected)
-
-
-class _Login(NamedTuple):
-    """The outcome of a login check."""
-
-    ok: bool
-    #: (the stored hash that matched, the same password hashed at the current cost)
-    rehash: tuple[str, str] | None = None
-
-
 #: The most jobs one page of WebConnectorService.jobs holds.
 _MAX_PAGE: Final = 10_000
-
-#: How long the service keeps the stored hashes' cost distribution (seconds).
-_COSTS_TTL: Final = 60.0
-
-
-def _usable_cost(n: int) -> bool:
-    """A scrypt cost a dummy hash may take: a power of two from 2 to 2**20."""
-    return 2 <= n <= 2**20 and not n & (n - 1)
 
 
 # --- values the host sees -----------------------------------------------------------
@@ -675,10 +585,7 @@ class WebConnectorService:
         if password_cost < 2 or password_cost & (password_cost - 1):
             raise ConfigurationError("password_cost", "must be a power of two, at least 2")
         self.password_cost = password_cost
-        # Unknown users' dummy hashes: a per-process key picks their cost (see _dummy_cost)
-        # from the stored costs, cached as (expires at, ((cost, count), ...)).
-        self._dummy_key = secrets.token_bytes(32)
-        self._costs: tuple[float, tuple[tuple[int, int], ...]] = (float("-inf"), ())
+        self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self._clock = clock
         self._token = token
@@ -762,7 +669,7 @@ class WebConnectorService:
     def _hash(self, password: str) -> str:
         if not isinstance(password, str) or not password:
             raise ConfigurationError("password", "must be a non-empty str")
-        return hash_password(password, cost=self.password_cost)
+        return self._passwords.hash(password)
 
     def account(self, username: str) -> Account | None:
         """
@@ -1277,75 +1184,29 @@ class WebConnectorService:
 
     # -- authenticate --------------------------------------------------------------------
 
-    def _check_login(self, username: str, password: str) -> _Login:
+    def _check_login(self, username: str, password: str) -> Login:
         """
         Check a login: exactly one scrypt with the built-in accounts, whoever asks.
 
-        An unknown user (or one without a password) is checked against a dummy hash whose
-        cost is drawn from the stored hashes' costs, the same for a given name every time
-        (docs/service.md, "Passwords"): one timing sample cannot tell it from an account.
+        See :class:`~qbwc._passwords.PasswordChecker` (docs/service.md, "Passwords").
         """
         if not is_name(username):  # never an account (and some names no store can look up)
             if self._authenticator is None:
-                _check_hash(password, self._dummy_hash(username))
-            return _Login(ok=False)
+                self._passwords.check(username, password, None, ())
+            return Login(ok=False)
         if self._authenticator is not None:
-            return _Login(ok=bool(self._authenticator(username, password)))
-        costs = self._password_costs()
+            return Login(ok=bool(self._authenticator(username, password)))
+        costs = self._passwords.costs()
         with self.store.transaction() as tx:
             account = tx.get_account(username)
         stored = None if account is None else account.password_hash
-        parsed = _parse_hash(stored)
-        if parsed is None:
-            _check_hash(password, self._dummy_hash(username, costs))
-            return _Login(ok=False)
-        if not _check_hash(password, parsed):
-            return _Login(ok=False)
-        if (parsed[0], parsed[1], parsed[2]) == (self.password_cost, _SCRYPT_R, _SCRYPT_P):
-            return _Login(ok=True)
-        # A good login with a hash of another cost: rehash at the current cost (outside the
-        # transaction, like the check); _authenticate stores it if the hash did not change.
-        assert stored is not None
-        return _Login(ok=True, rehash=(stored, self._hash(password)))
+        # The rehash of an old cost is made here, outside the transaction like the check;
+        # _authenticate stores it unless the hash changed meanwhile.
+        return self._passwords.check(username, password, stored, costs)
 
-    def _password_costs(self) -> tuple[tuple[int, int], ...]:
-        """The stored hashes' (cost, count), by cost; read at most every _COSTS_TTL seconds."""
-        now = self._clock()
-        expires, costs = self._costs
-        if now < expires:
-            return costs
+    def _read_password_costs(self) -> dict[int, int]:
         with self.store.transaction() as tx:
-            counts = tx.password_costs()
-        costs = tuple(sorted((n, c) for n, c in counts.items() if c > 0 and _usable_cost(n)))
-        self._costs = (now + _COSTS_TTL, costs)
-        return costs
-
-    def _dummy_cost(self, username: str, costs: tuple[tuple[int, int], ...]) -> int:
-        """
-        The cost of the dummy hash for *username*: drawn from *costs*, fixed per name.
-
-        A keyed hash of the name (the key is this process's secret) picks a point in the
-        cumulative distribution of the stored costs, so a share of unknown names equal to
-        each cost's share of the accounts gets that cost, and a name always gets the same.
-        """
-        total = sum(count for _, count in costs)
-        if not total:
-            return self.password_cost
-        digest = hmac.new(self._dummy_key, username.encode("utf-8", "surrogatepass"), "sha256")
-        point = int.from_bytes(digest.digest()[:8], "big") * total >> 64
-        for cost, count in costs:
-            point -= count
-            if point < 0:
-                return cost
-        return costs[-1][0]  # pragma: no cover - point < total
-
-    def _dummy_hash(self, username: str, costs: tuple[tuple[int, int], ...] = ()) -> _Hash:
-        """A hash no password matches, shaped like a stored one, for an unknown *username*."""
-        seed = hmac.new(
-            self._dummy_key, b"salt:" + username.encode("utf-8", "surrogatepass"), "sha256"
-        ).digest()
-        cost = self._dummy_cost(username, costs)
-        return (cost, _SCRYPT_R, _SCRYPT_P, seed[:16], b"\0" * _HASH_BYTES)
+            return tx.password_costs()
 
     def _authenticate(self, call: AuthenticateCall) -> AnyReply:
         session = Session()
@@ -1407,7 +1268,7 @@ class WebConnectorService:
 
     @staticmethod
     def _logged_in(
-        tx: StoreTransaction, account: Account, login: _Login, now: dt.datetime
+        tx: StoreTransaction, account: Account, login: Login, now: dt.datetime
     ) -> Account:
         """Store the login time, and the rehashed password unless it changed meanwhile."""
         changes: dict[str, Any] = {"last_seen_at": now}
