@@ -339,9 +339,9 @@ class _MemoryTransaction:
         ids = self.s._ids if username is None else self.s._by_user.get(username, [])
         start = 0
         if after is not None:
-            # Ids are ascending digits: a page starts after the cursor (any text compares).
-            cursor = int(after) if after.isascii() and after.isdigit() else -1
-            start = bisect.bisect_right(ids, cursor)
+            if not (after.isascii() and after.isdigit()):  # not a job id: nothing after it
+                return ()
+            start = bisect.bisect_right(ids, int(after))
         candidates: Iterator[Job] = (self.s._jobs[str(n)] for n in ids[start:])
         found: list[Job] = []
         for job in candidates:
