@@ -458,8 +458,11 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         f"{r}-{n}" for r in range(1, rounds + 1) for n in range(args.invoices)
     )
     wrong = [name for name in names if collections.Counter(created.get(name, [])) != expected]
-    jobs = service.jobs()
-    statuses = collections.Counter(job.status for job in jobs)
+    statuses: collections.Counter[str] = collections.Counter()
+    after = None
+    while page := service.jobs(limit=10_000, after=after):
+        statuses.update(job.status for job in page)
+        after = page[-1].id
     store.close()
     profile = _profile_report(profile_dir) if profile_dir else None
     if server is not None:

@@ -249,16 +249,49 @@ _CHECKS = textwrap.dedent(
         get_service().enqueue("kristy.new", InvoiceAdd(customer_ref=Ref(full_name="Acme")))
         for command, lines in (
             (("qbwc_account", "list"), account_table(get_service().accounts())),
-            (("qbwc_jobs",), job_table(get_service().jobs())),
+            (("qbwc_jobs",), job_table(get_service().jobs(), {"kristy.new"})),
+            (("qbwc_jobs", "list"), job_table(get_service().jobs(), {"kristy.new"})),
         ):
             out = io.StringIO()
             call_command(*command, stdout=out)
             assert out.getvalue() == "".join(line + "\\n" for line in lines), out.getvalue()
+        # The actions of qbwc jobs, and --retry ID as before.
+        for command, text in (
+            (("qbwc_jobs", "cancel", "1"), "job 1 cancelled"),
+            (("qbwc_jobs", "prune", "--older-than", "0s"), "deleted 1 finished job older than 0s"),
+        ):
+            out = io.StringIO()
+            call_command(*command, stdout=out)
+            assert text in out.getvalue(), out.getvalue()
+        assert get_service().job("1") is None
+        for command, text in (
+            (("qbwc_jobs", "--retry", "99"), "job_id: no job 99"),
+            (("qbwc_jobs", "retry", "99"), "job_id: no job 99"),
+            (("qbwc_jobs", "cancel"), "cancel needs a JOB_ID"),
+            (("qbwc_jobs", "prune"), "prune needs --older-than AGE"),
+            (("qbwc_jobs", "prune", "--older-than", "soon"), "older_than: 'soon' is not an age"),
+            (("qbwc_jobs", "--limit", "0"), "limit: must be an int from 1 to 10,000"),
+            (("qbwc_jobs", "--user", "x" * 256), "username: is 256 characters; at most 255"),
+        ):
+            try:
+                call_command(*command)
+            except CommandError as exc:
+                assert text in str(exc), (command, str(exc))
+            else:
+                raise AssertionError(f"accepted {command!r}")
+        for name in (" padded", "k" * 256, "a\\x00b"):
+            try:
+                call_command("qbwc_account", "add", name, password_stdin=True,
+                             stdin=io.StringIO("pw\\n"))
+            except CommandError as exc:
+                assert str(exc).startswith("username: "), str(exc)
+            else:
+                raise AssertionError(f"added {name!r}")
         # A write in flight at the disconnect: the command lists it (failed as unconfirmed).
         import datetime as dt
         import attrs
         from qbwc.store import InFlight
-        (job,) = get_service().jobs("kristy.new")
+        job = get_service().enqueue("kristy.new", InvoiceAdd(customer_ref=Ref(full_name="Acme 2")))
         with memory.transaction() as tx:
             tx.put_job(attrs.evolve(job, status="sent"))
             tx.put_in_flight(InFlight(username="kristy.new", message_set_id="m1",

@@ -244,10 +244,8 @@ class _Narrator:
         return status, answer
 
     def _job_key(self, job_id: str) -> str:
-        try:
-            return self.service.job(job_id).key or job_id
-        except KeyError:
-            return job_id
+        job = self.service.job(job_id)
+        return job_id if job is None else job.key or job_id
 
     def _call(self, call: AnyCall) -> str:
         if isinstance(call, ClientVersionCall):
@@ -490,6 +488,7 @@ class _Rig:
 
     def job(self, key: str) -> Job:
         job = self.service.job(self.jobs[key].id)
+        assert job is not None  # the demo never deletes a job
         self.jobs[key] = job
         return job
 

@@ -52,10 +52,8 @@ to change it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -108,6 +106,10 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
+from qbwc._names import check_name, is_name
+from qbwc._passwords import Login, PasswordChecker
+from qbwc._passwords import hash_password as hash_password  # noqa: PLC0414 - re-exported
+from qbwc._passwords import verify_password as verify_password  # noqa: PLC0414 - re-exported
 from qbwc._session import Session
 from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc._state import Phase, SessionState
@@ -122,6 +124,7 @@ from qbwc.exceptions import (
     XMLParseError,
 )
 from qbwc.store._protocol import (
+    JOB_STATUSES,
     Account,
     InFlight,
     Job,
@@ -221,62 +224,8 @@ def _advice(hresult: str) -> str:
     return _HRESULT_ADVICE.get(hresult.strip().lower(), "QuickBooks reported a problem.")
 
 
-# --- passwords --------------------------------------------------------------------
-
-_SCRYPT_R: Final = 8
-_SCRYPT_P: Final = 1
-_HASH_BYTES: Final = 32
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        n=n,
-        r=r,
-        p=p,
-        dklen=_HASH_BYTES,
-        maxmem=256 * r * n + 1024 * 1024,
-    )
-
-
-def hash_password(password: str, *, cost: int = 2**14) -> str:
-    """
-    A salted scrypt hash of *password*: ``scrypt$<n>$<r>$<p>$<salt>$<hash>``.
-
-    *cost* is scrypt's ``n`` (a power of two); the default takes some tens of
-    milliseconds, which is what makes a stolen database expensive to attack.
-    """
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, cost, _SCRYPT_R, _SCRYPT_P)
-    return f"scrypt${cost}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, encoded: str | None, *, cost: int = 2**14) -> bool:
-    """
-    Whether *password* matches *encoded*, in constant time.
-
-    With *encoded* None (an unknown user) a dummy hash of the same *cost* is
-    still computed, so the answer takes as long as for a real account.
-    """
-    parts = encoded.split("$") if encoded else []
-    try:
-        if len(parts) != 6 or parts[0] != "scrypt":
-            raise ValueError
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, expected = _unb64(parts[4]), _unb64(parts[5])
-    except ValueError:
-        _scrypt(password, b"qbwc-dummy-salt!", cost, _SCRYPT_R, _SCRYPT_P)
-        return False
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p), expected)
+#: The most jobs one page of WebConnectorService.jobs holds.
+_MAX_PAGE: Final = 10_000
 
 
 # --- values the host sees -----------------------------------------------------------
@@ -691,6 +640,7 @@ class WebConnectorService:
         if password_cost < 2 or password_cost & (password_cost - 1):
             raise ConfigurationError("password_cost", "must be a power of two, at least 2")
         self.password_cost = password_cost
+        self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self._clock = clock
         self._token = token
@@ -737,9 +687,10 @@ class WebConnectorService:
         its QWC file.
 
         Raises:
-            ConfigurationError: the username is empty or already taken.
+            ConfigurationError: the username breaks the rule of usernames (see
+                ``docs/service.md``) or is already taken.
         """
-        username = _setting_text("username", username)
+        username = check_name("username", username)
         hashed = None if password is None else self._hash(password)
         from qbwc.qwc import new_file_id  # noqa: PLC0415
 
@@ -760,8 +711,10 @@ class WebConnectorService:
         Change the account's password; the next sync must use the new one.
 
         Raises:
-            ConfigurationError: there is no such account.
+            ConfigurationError: there is no such account (or the name is not a valid
+                username).
         """
+        username = check_name("username", username)
         hashed = self._hash(password)
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
@@ -773,10 +726,16 @@ class WebConnectorService:
     def _hash(self, password: str) -> str:
         if not isinstance(password, str) or not password:
             raise ConfigurationError("password", "must be a non-empty str")
-        return hash_password(password, cost=self.password_cost)
+        return self._passwords.hash(password)
 
     def account(self, username: str) -> Account | None:
-        """The account, or None."""
+        """
+        The account, or None when there is no account *username*.
+
+        Raises:
+            ConfigurationError: *username* is not a valid username.
+        """
+        username = check_name("username", username)
         with self.store.transaction() as tx:
             return tx.get_account(username)
 
@@ -804,6 +763,7 @@ class WebConnectorService:
         """
         from qbwc.qwc import new_file_id as fresh_file_id  # noqa: PLC0415
 
+        username = check_name("username", username)
         now = self._now()
         unconfirmed: list[Job] = []
         with self.store.transaction() as tx:
@@ -900,8 +860,8 @@ class WebConnectorService:
             ConfigurationError: *old* is not an account, or *new* is empty or
                 already taken.
         """
-        old = _setting_text("old", old)
-        new = _setting_text("new", new)
+        old = check_name("old", old)
+        new = check_name("new", new)
         with self.store.transaction() as tx:
             # Claim both names in a fixed order: two renames cannot deadlock.
             claimed = {name: tx.get_account(name, for_update=True) for name in sorted({old, new})}
@@ -988,15 +948,22 @@ class WebConnectorService:
         *key* (your own unique ID, e.g. ``"invoice-1042"``) enqueueing again is
         harmless: the existing job comes back.
 
+        With the built-in accounts (no ``authenticator``) the account must
+        exist (:meth:`add_account`); with an ``authenticator`` an unknown
+        username gets an account here, which shows as "never connected"
+        until the Web Connector logs in with it.
+
         Raises:
             QBXMLValidationError: the request breaks a qbXML rule.
-            ConfigurationError: *key* is already used for a different request.
+            ConfigurationError: *key* is already used for a different request;
+                the username or key breaks the rule of usernames and keys (see
+                ``docs/service.md``); no account *username* (built-in accounts).
         """
         from qbwc.qbxml._json import dump  # noqa: PLC0415
 
-        username = _setting_text("username", username)
+        username = check_name("username", username)
         if key is not None:
-            key = _setting_text("key", key)
+            key = check_name("key", key)
         # Checked and rendered once, here: a sync only puts the rendered text into
         # message sets (the same at every version that has the request's fields).
         qbxml = self._render_request(
@@ -1008,6 +975,12 @@ class WebConnectorService:
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
+                if self._authenticator is None:
+                    rule = (
+                        f"no account {username!r}: add it first (add_account, or "
+                        "qbwc account add); its jobs would wait for a login that cannot happen"
+                    )
+                    raise ConfigurationError("username", rule)
                 from qbwc.qwc import new_file_id  # noqa: PLC0415
 
                 tx.put_account(Account(username=username, file_id=new_file_id()))
@@ -1033,29 +1006,46 @@ class WebConnectorService:
         log.info("job %s queued for %r (%s, key %r)", job.id, username, job.request_type, key)
         return job
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str) -> Job | None:
         """
-        The job with *job_id*, as stored now.
+        The job with *job_id* as stored now, or None when there is no such job.
 
-        Raises:
-            KeyError: there is no such job.
+        Like :meth:`account`, a getter answers None for what does not exist;
+        an action on it (:meth:`retry`, :meth:`cancel`) raises ConfigurationError.
         """
         with self.store.transaction() as tx:
-            job = tx.get_job(str(job_id))
-        if job is None:
-            raise KeyError(job_id)
-        return job
+            return tx.get_job(str(job_id))
 
     def jobs(
         self,
         username: str | None = None,
         *,
         status: JobStatus | None = None,
-        limit: int | None = None,
+        limit: int = 100,
+        after: str | None = None,
     ) -> tuple[Job, ...]:
-        """Jobs, oldest first, optionally of one account and/or one status."""
+        """
+        One page of jobs, oldest first, optionally of one account and/or one status.
+
+        *limit* (1 to 10,000) jobs at most, whose id is greater than *after*
+        (a job id: pass the last id of a page to get the next; None: from the
+        first).  An empty page is the end.
+
+        Raises:
+            ConfigurationError: a bad username, status, limit or cursor.
+        """
+        if username is not None:
+            username = check_name("username", username)
+        if status is not None and status not in JOB_STATUSES:
+            rule = f"{status!r} is not one of {', '.join(JOB_STATUSES)}"
+            raise ConfigurationError("status", rule)
+        limit = _positive("limit", limit, 1, _MAX_PAGE)
+        if after is not None and not (
+            isinstance(after, str) and after.isascii() and after.isdigit() and len(after) <= 19
+        ):
+            raise ConfigurationError("after", f"{after!r} is not a job id (digits)")
         with self.store.transaction() as tx:
-            return tx.list_jobs(username=username, status=status, limit=limit)
+            return tx.list_jobs(username=username, status=status, limit=limit, after=after)
 
     def retry(self, job_id: str) -> Job:
         """
@@ -1065,20 +1055,83 @@ class WebConnectorService:
         first, or it may be created twice.
 
         Raises:
-            KeyError: there is no such job.
-            ConfigurationError: the job has not failed.
+            ConfigurationError: there is no such job, or it has not failed.
         """
         with self.store.transaction() as tx:
-            job = tx.get_job(str(job_id))
-            if job is None:
-                raise KeyError(job_id)
+            job = self._existing_job(tx, job_id)
             if job.status != "failed":
-                raise ConfigurationError("job", f"job {job.id} is {job.status}, not failed")
+                raise ConfigurationError("job_id", f"job {job.id} is {job.status}, not failed")
             job = attrs.evolve(
                 job, status="pending", attempts=0, deferred_ticket=None, updated_at=self._now()
             )
             tx.put_job(job)
         log.info("job %s requeued", job.id)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        """
+        Cancel a pending job: it becomes ``cancelled`` and is never sent.
+
+        Only a pending job can be cancelled.  A ``sent`` one is in QuickBooks'
+        hands (it may already be saved there), and a finished one is finished.
+
+        Raises:
+            ConfigurationError: there is no such job, or it is not pending (the
+                message says when it was sent, or how it ended).
+        """
+        with self.store.transaction() as tx:
+            job = self._existing_job(tx, job_id)
+            # Claim the account, as a sync does, then read the job again: a sync of the
+            # account either handed it out before (sent) or will never see it pending.
+            tx.get_account(job.username, for_update=True)
+            job = self._existing_job(tx, job.id)
+            if job.status == "sent":
+                rule = (
+                    f"job {job.id} was sent to QuickBooks at {job.updated_at:%Y-%m-%d %H:%M:%S} "
+                    "UTC; it may already be saved, so it cannot be cancelled (wait for its answer)"
+                )
+                raise ConfigurationError("job_id", rule)
+            if job.status != "pending":
+                rule = f"job {job.id} is already {job.status}; only a pending job can be cancelled"
+                raise ConfigurationError("job_id", rule)
+            in_flight = tx.get_in_flight(job.username)  # (a pending job is never in one)
+            if in_flight is not None and job.id in in_flight.job_ids:  # pragma: no cover
+                rule = f"job {job.id} is part of a message set awaiting QuickBooks' answer"
+                raise ConfigurationError("job_id", rule)
+            job = attrs.evolve(
+                job, status="cancelled", deferred_ticket=None, qbxml=None, updated_at=self._now()
+            )
+            tx.put_job(job)
+        log.info("job %s cancelled", job.id)
+        return job
+
+    def prune(self, *, older_than: dt.timedelta) -> int:
+        """
+        Delete finished jobs (done, failed, cancelled) last updated more than *older_than* ago.
+
+        Pending and sent jobs are never deleted, nor the jobs of a message set
+        in flight.  A deleted job's idempotency key is forgotten: enqueueing
+        with it again queues a new job.  Returns how many were deleted.
+
+        Raises:
+            ConfigurationError: *older_than* is not a timedelta of zero or more.
+        """
+        if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
+            raise ConfigurationError("older_than", "must be a datetime.timedelta of zero or more")
+        now = self._now()
+        try:
+            before = now - older_than
+        except OverflowError:
+            return 0  # older than the calendar
+        with self.store.transaction() as tx:
+            count = tx.prune_jobs(before)
+        log.info("pruned %d finished jobs last updated before %s", count, before.isoformat())
+        return count
+
+    def _existing_job(self, tx: StoreTransaction, job_id: object) -> Job:
+        job = tx.get_job(str(job_id))
+        if job is None:
+            raise ConfigurationError("job_id", f"no job {job_id}")
         return job
 
     def request_of(self, job: Job) -> object:
@@ -1258,20 +1311,37 @@ class WebConnectorService:
 
     # -- authenticate --------------------------------------------------------------------
 
-    def _check_login(self, username: str, password: str) -> bool:
+    def _check_login(self, username: str, password: str) -> Login:
+        """
+        Check a login: exactly one scrypt with the built-in accounts, whoever asks.
+
+        See :class:`~qbwc._passwords.PasswordChecker` (docs/service.md, "Passwords").
+        """
+        if not is_name(username):  # never an account (and some names no store can look up)
+            if self._authenticator is None:
+                self._passwords.check(username, password, None, ())
+            return Login(ok=False)
         if self._authenticator is not None:
-            return bool(self._authenticator(username, password))
+            return Login(ok=bool(self._authenticator(username, password)))
+        costs = self._passwords.costs()
         with self.store.transaction() as tx:
             account = tx.get_account(username)
         stored = None if account is None else account.password_hash
-        return verify_password(password, stored, cost=self.password_cost)
+        # The rehash of an old cost is made here, outside the transaction like the check;
+        # _authenticate stores it unless the hash changed meanwhile.
+        return self._passwords.check(username, password, stored, costs)
+
+    def _read_password_costs(self) -> dict[int, int]:
+        with self.store.transaction() as tx:
+            return tx.password_costs()
 
     def _authenticate(self, call: AuthenticateCall) -> AnyReply:
         session = Session()
         session.receive(call)
         username = call.username
         # The slow hash runs outside the transaction: it must not hold the lock.
-        if not username or not self._check_login(username, call.password):
+        login = self._check_login(username, call.password)
+        if not login.ok:
             reference = self._report(logging.WARNING, "login refused", username=username)
             reply: AnyReply = InvalidUser(reference=reference)
             session.send(reply)
@@ -1285,6 +1355,7 @@ class WebConnectorService:
 
                 account = Account(username=username, file_id=new_file_id())
                 tx.put_account(account)
+            account = self._logged_in(tx, account, login, now)
             tx.purge_sessions(now - _KEEP_EXPIRED)
             records = tx.sessions_for(username)
             finished: list[SessionRecord] = []
@@ -1353,6 +1424,18 @@ class WebConnectorService:
             tx.put_session(self._record(stored, tally, now, None), expected_seq=None)
         log.info("account %r: session started", username)
         return reply
+
+    @staticmethod
+    def _logged_in(
+        tx: StoreTransaction, account: Account, login: Login, now: dt.datetime
+    ) -> Account:
+        """Store the login time, and the rehashed password unless it changed meanwhile."""
+        changes: dict[str, Any] = {"last_seen_at": now}
+        if login.rehash is not None and account.password_hash == login.rehash[0]:
+            changes["password_hash"] = login.rehash[1]
+        account = attrs.evolve(account, **changes)
+        tx.put_account(account)
+        return account
 
     def _record(
         self,

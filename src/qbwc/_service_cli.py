@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
-from qbwc._tables import account_table, job_table, unconfirmed_lines
+from qbwc._tables import account_table, job_table, parse_age, unconfirmed_lines
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -128,12 +128,54 @@ def register(subparsers: Any) -> None:
     _db(enqueue)
     enqueue.set_defaults(func=_closing(_enqueue))
 
-    jobs = subparsers.add_parser("jobs", help="show the job queue", description="Show jobs.")
-    jobs.add_argument("--user", help="only this account's jobs")
-    jobs.add_argument("--status", choices=["pending", "sent", "done", "failed"])
-    jobs.add_argument("--limit", type=int, help="at most this many")
+    jobs = subparsers.add_parser(
+        "jobs",
+        help="list, retry, cancel or prune jobs",
+        description=(
+            "The job queue: list (the default: `qbwc jobs` is `qbwc jobs list`), retry a failed "
+            "job, cancel a pending one, or prune finished ones."
+        ),
+    )
+    _job_filters(jobs, argparse.SUPPRESS)
     _db(jobs)
-    jobs.set_defaults(func=_closing(_jobs))
+    jobs.set_defaults(func=_closing(_jobs), user=None, status=None, limit=100, after=None)
+    job_actions = jobs.add_subparsers(dest="action", metavar="ACTION")
+    listing = job_actions.add_parser("list", help="one page of jobs, oldest first (the default)")
+    _job_filters(listing, argparse.SUPPRESS)
+    _db(listing, argparse.SUPPRESS)
+    retry = job_actions.add_parser("retry", help="put a failed job back in the queue")
+    retry.add_argument("job_id", metavar="JOB_ID")
+    _db(retry, argparse.SUPPRESS)
+    retry.set_defaults(func=_closing(_jobs_retry))
+    cancel = job_actions.add_parser("cancel", help="cancel a pending job (it is never sent)")
+    cancel.add_argument("job_id", metavar="JOB_ID")
+    _db(cancel, argparse.SUPPRESS)
+    cancel.set_defaults(func=_closing(_jobs_cancel))
+    prune = job_actions.add_parser(
+        "prune", help="delete finished jobs (done, failed, cancelled) older than an age"
+    )
+    prune.add_argument(
+        "--older-than",
+        required=True,
+        metavar="AGE",
+        help="last updated longer ago than this: 90d, 12h, 30m or 45s",
+    )
+    _db(prune, argparse.SUPPRESS)
+    prune.set_defaults(func=_closing(_jobs_prune))
+
+
+def _job_filters(parser: argparse.ArgumentParser, default: Any) -> None:
+    """The listing options of ``jobs`` and ``jobs list`` (SUPPRESS: neither resets the other)."""
+    from qbwc.store import JOB_STATUSES  # noqa: PLC0415
+
+    parser.add_argument("--user", default=default, help="only this account's jobs")
+    parser.add_argument("--status", choices=JOB_STATUSES, default=default)
+    parser.add_argument(
+        "--limit", type=int, default=default, help="at most this many, 1 to 10,000 (100)"
+    )
+    parser.add_argument(
+        "--after", metavar="JOB_ID", default=default, help="the jobs after this one (next page)"
+    )
 
 
 def _closing(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -150,10 +192,12 @@ def _closing(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     return run
 
 
-def _db(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
+def _db(parser: argparse.ArgumentParser, default: Any = None, *, create: bool = False) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--db", metavar="PATH", help=_NEW_DB_HELP if create else _DB_HELP)
-    where.add_argument("--dsn", help=_DSN_HELP)
+    where.add_argument(
+        "--db", metavar="PATH", default=default, help=_NEW_DB_HELP if create else _DB_HELP
+    )
+    where.add_argument("--dsn", default=default, help=_DSN_HELP)
     parser.set_defaults(creates_db=create)
 
 
@@ -416,9 +460,37 @@ def _enqueue(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    jobs = _service(args).jobs(args.user, status=args.status, limit=args.limit)
+    service = _service(args)
+    jobs = service.jobs(args.user, status=args.status, limit=args.limit, after=args.after)
     if not jobs:
-        print("no jobs")
+        print("no jobs" if args.after is None else f"no jobs after {args.after}")
         return 0
-    print("\n".join(job_table(jobs)))
+    names = {job.username for job in jobs}
+    never = set()
+    for name in names:
+        account = service.account(name)
+        if account is not None and account.last_seen_at is None:
+            never.add(name)
+    print("\n".join(job_table(jobs, never)))
+    if len(jobs) == args.limit:
+        print(f"(more may follow: qbwc jobs --after {jobs[-1].id})", file=sys.stderr)
+    return 0
+
+
+def _jobs_retry(args: argparse.Namespace) -> int:
+    job = _service(args).retry(args.job_id)
+    print(f"job {job.id} is pending again; it goes with the next sync")
+    return 0
+
+
+def _jobs_cancel(args: argparse.Namespace) -> int:
+    job = _service(args).cancel(args.job_id)
+    print(f"job {job.id} cancelled; it will not be sent")
+    return 0
+
+
+def _jobs_prune(args: argparse.Namespace) -> int:
+    age = parse_age(args.older_than)
+    count = _service(args).prune(older_than=age)
+    print(f"deleted {count} finished job{'' if count == 1 else 's'} older than {args.older_than}")
     return 0

@@ -1,36 +1,82 @@
-"""The account and job tables of ``qbwc account list``, ``qbwc jobs`` and their manage.py twins."""
+"""
+What ``qbwc account list``, ``qbwc jobs`` and their manage.py twins share.
+
+The account and job tables, and the reading of ``--older-than`` ages.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+import datetime as dt
+import re
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Final
 
+from qbwc.exceptions import ConfigurationError
 from qbwc.store import Account, Job
 
 if TYPE_CHECKING:
     from qbwc._service import Disconnection
 
-__all__ = ["ERROR_WIDTH", "account_table", "job_table", "shorten", "unconfirmed_lines"]
+__all__ = [
+    "ERROR_WIDTH",
+    "NEVER_CONNECTED",
+    "account_table",
+    "job_table",
+    "parse_age",
+    "shorten",
+    "unconfirmed_lines",
+]
 
 #: The longest error message in ``qbwc jobs`` (before its support reference).
-ERROR_WIDTH = 60
-_ELLIPSIS = "..."
+ERROR_WIDTH: Final = 60
+_ELLIPSIS: Final = "..."
+
+#: What the tables say of an account the Web Connector never logged in to.
+NEVER_CONNECTED: Final = "never connected"
+
+_AGE: Final = re.compile(r"([0-9]{1,9})([smhd])")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_age(text: str, field: str = "older_than") -> dt.timedelta:
+    """
+    An age such as ``90d``, ``12h``, ``30m`` or ``45s`` as a timedelta.
+
+    Raises:
+        ConfigurationError: *text* is not a whole number followed by s, m, h or d.
+    """
+    match = _AGE.fullmatch(text.strip())
+    if match is None:
+        rule = f"{text!r} is not an age: a whole number and a unit, e.g. 90d, 12h, 30m, 45s"
+        raise ConfigurationError(field, rule)
+    seconds = int(match[1]) * _UNIT_SECONDS[match[2]]
+    if seconds > 100 * 366 * 86_400:
+        raise ConfigurationError(field, f"{text!r} is more than 100 years")
+    return dt.timedelta(seconds=seconds)
 
 
 def account_table(accounts: Iterable[Account]) -> list[str]:
-    """One line per account (user, linked company file, when linked), after a heading."""
-    rows = [("USER", "COMPANY FILE", "LINKED")]
+    """One line per account (user, company file, when linked, last login), after a heading."""
+    rows = [("USER", "COMPANY FILE", "LINKED", "LAST SEEN")]
     for account in accounts:
         company = "(not linked yet)"
         if account.linked_file_id is not None:
             company = f"{account.company_name} ({account.company_file})"
         linked = "" if account.linked_at is None else f"{account.linked_at:%Y-%m-%d %H:%M}"
-        rows.append((account.username, company, linked))
+        seen = NEVER_CONNECTED
+        if account.last_seen_at is not None:
+            seen = f"{account.last_seen_at:%Y-%m-%d %H:%M}"
+        rows.append((account.username, company, linked, seen))
     return _lines(rows)
 
 
-def job_table(jobs: Iterable[Job]) -> list[str]:
-    """One line per job (its error shortened at a word, its support reference kept)."""
+def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> list[str]:
+    """
+    One line per job (its error shortened at a word, its support reference kept), after a heading.
+
+    A note follows for the accounts in *never_connected* that have jobs on the page: their
+    jobs wait for a Web Connector that never logged in.
+    """
     rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
     for job in jobs:
         error = ""
@@ -41,7 +87,13 @@ def job_table(jobs: Iterable[Job]) -> list[str]:
             (job.id, job.username, job.key or "", job.request_type, job.status,
              str(job.attempts), job.txn_id or "", error)
         )  # fmt: skip
-    return _lines(rows)
+    lines = _lines(rows)
+    waiting = sorted({row[1] for row in rows[1:]} & set(never_connected))
+    lines.extend(
+        f"note: {name!r} {NEVER_CONNECTED}: its jobs wait until its Web Connector logs in"
+        for name in waiting
+    )
+    return lines
 
 
 def shorten(text: str, width: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Final, NoReturn, final
 import attrs
 
 from qbwc.store._protocol import (
+    FINISHED_STATUSES,
     JOB_STATUSES,
     Account,
     InFlight,
@@ -56,6 +57,7 @@ class MemoryStore:
         self._keys: dict[tuple[str, str], str] = {}
         self._pending: dict[str, list[int]] = {}
         self._by_user: dict[str, list[int]] = {}
+        self._ids: list[int] = []  # every job id, ascending (pages of list_jobs)
         self._counts: dict[tuple[str, JobStatus], int] = {}
         self._sessions: dict[str, SessionRecord] = {}
         self._in_flight: dict[str, InFlight] = {}
@@ -174,6 +176,16 @@ class _MemoryTransaction:
             _ended()
         return tuple(self.s._accounts[name] for name in sorted(self.s._accounts))
 
+    def password_costs(self) -> dict[int, int]:
+        if self.closed:
+            _ended()
+        costs: dict[int, int] = {}
+        for account in self.s._accounts.values():
+            cost = _cost(account.password_hash)
+            if cost is not None:
+                costs[cost] = costs.get(cost, 0) + 1
+        return costs
+
     def rename_account(self, old: str, new: str) -> Account:
         if self.closed:
             _ended()
@@ -251,6 +263,7 @@ class _MemoryTransaction:
             self._set(self.s._keys, (username, key), job.id)
         self._insort(self._list(self.s._pending, username), number)
         self._insort(self._list(self.s._by_user, username), number)
+        self._insort(self.s._ids, number)
         self._count(username, "pending", 1)
         return job
 
@@ -319,15 +332,17 @@ class _MemoryTransaction:
         username: str | None = None,
         status: JobStatus | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> tuple[Job, ...]:
         if self.closed:
             _ended()
-        if username is not None:
-            candidates: Iterator[Job] = (
-                self.s._jobs[str(n)] for n in self.s._by_user.get(username, ())
-            )
-        else:
-            candidates = iter(self.s._jobs.values())
+        ids = self.s._ids if username is None else self.s._by_user.get(username, [])
+        start = 0
+        if after is not None:
+            if not (after.isascii() and after.isdigit()):  # not a job id: nothing after it
+                return ()
+            start = bisect.bisect_right(ids, int(after))
+        candidates: Iterator[Job] = (self.s._jobs[str(n)] for n in ids[start:])
         found: list[Job] = []
         for job in candidates:
             if limit is not None and len(found) >= limit:
@@ -335,6 +350,34 @@ class _MemoryTransaction:
             if status is None or job.status == status:
                 found.append(job)
         return tuple(found)
+
+    def prune_jobs(self, before: dt.datetime) -> int:
+        if self.closed:
+            _ended()
+        s = self.s
+        keep = {job_id for flight in s._in_flight.values() for job_id in flight.job_ids}
+        doomed = [
+            job
+            for job in s._jobs.values()
+            if job.status in FINISHED_STATUSES and job.updated_at < before and job.id not in keep
+        ]
+        if not doomed:
+            return 0
+        gone = {int(job.id) for job in doomed}
+        for job in doomed:
+            self._pop(s._jobs, job.id)
+            if job.key is not None:
+                self._pop(s._keys, (job.username, job.key))
+            self._count(job.username, job.status, -1)
+        # One filtering pass per list (not one deletion per job), undone as a whole.
+        for values in [s._ids, *(s._by_user[u] for u in {job.username for job in doomed})]:
+            self._replace(values, [n for n in values if n not in gone])
+        return len(doomed)
+
+    def _replace(self, values: list[int], new: list[int]) -> None:
+        old = values[:]
+        values[:] = new
+        self.undo.append(lambda: values.__setitem__(slice(None), old))
 
     # -- sessions ---------------------------------------------------------
     def get_session(self, ticket: str) -> SessionRecord | None:
@@ -410,6 +453,14 @@ class _MemoryTransaction:
         if self.closed:
             _ended()
         self._pop(self.s._in_flight, username)
+
+
+def _cost(password_hash: str | None) -> int | None:
+    """The scrypt cost ``n`` of a stored hash (``scrypt$n$r$p$salt$hash``), or None."""
+    if password_hash is None or not password_hash.startswith("scrypt$"):
+        return None
+    text = password_hash.split("$", 2)[1]
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _ended() -> NoReturn:

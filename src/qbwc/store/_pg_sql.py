@@ -52,7 +52,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     linked_file_id uuid,
     company_file   text,
     company_name   text,
-    linked_at      timestamptz
+    linked_at      timestamptz,
+    last_seen_at   timestamptz
 )""",
         """CREATE TABLE qbwc_jobs (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -61,7 +62,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     request         text NOT NULL,
     request_type    text NOT NULL,
     min_version     text NOT NULL,
-    status          text NOT NULL CHECK (status IN ('pending', 'sent', 'done', 'failed')),
+    status          text NOT NULL CHECK (status IN ('pending', 'sent', 'done', 'failed',
+                                                 'cancelled')),
     attempts        integer NOT NULL DEFAULT 0,
     txn_id          text,
     response        jsonb,
@@ -75,6 +77,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     UNIQUE (username, key)
 )""",
         "CREATE INDEX qbwc_jobs_queue ON qbwc_jobs (username, status, id)",
+        "CREATE INDEX qbwc_jobs_user ON qbwc_jobs (username, id)",
+        "CREATE INDEX qbwc_jobs_status ON qbwc_jobs (status, id)",
         """CREATE TABLE qbwc_sessions (
     ticket     text PRIMARY KEY,
     username   text NOT NULL,
@@ -229,6 +233,8 @@ _DIALECT: Final = _PostgresDialect(
     # SKIP LOCKED: a job row another transaction is changing is never handed out twice.
     queue_lock=" FOR UPDATE SKIP LOCKED",
     returning_id=True,
+    hash_cost="split_part(password_hash, '$', 2)",
+    in_flight_ids="SELECT unnest(job_ids)::bigint FROM qbwc_in_flight",
 )
 _CLAIM_ACCOUNT: Final = _DIALECT.get_account + " FOR UPDATE"
 _CLAIM_NAME: Final = f"SELECT pg_advisory_xact_lock({_ACCOUNT_LOCK}, hashtext(%s))"

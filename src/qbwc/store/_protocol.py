@@ -35,6 +35,7 @@ import attrs
 from qbwc.exceptions import QBWCError
 
 __all__ = [
+    "FINISHED_STATUSES",
     "JOB_STATUSES",
     "Account",
     "InFlight",
@@ -49,10 +50,13 @@ __all__ = [
     "StoreTransaction",
 ]
 
-JobStatus = Literal["pending", "sent", "done", "failed"]
+JobStatus = Literal["pending", "sent", "done", "failed", "cancelled"]
 
 #: Every job status, in lifecycle order.
-JOB_STATUSES: Final[tuple[JobStatus, ...]] = ("pending", "sent", "done", "failed")
+JOB_STATUSES: Final[tuple[JobStatus, ...]] = ("pending", "sent", "done", "failed", "cancelled")
+
+#: The statuses a job never leaves by itself (``retry`` puts a failed one back).
+FINISHED_STATUSES: Final[tuple[JobStatus, ...]] = ("done", "failed", "cancelled")
 
 
 class StoreError(QBWCError):
@@ -84,6 +88,8 @@ class Account:
         company_file: full path of the linked company file, as last seen.
         company_name: its company name, as last seen.
         linked_at: when the binding was made (UTC).
+        last_seen_at: when the Web Connector last logged in to it (UTC); None:
+            it never connected.
     """
 
     username: str
@@ -93,6 +99,7 @@ class Account:
     company_file: str | None = None
     company_name: str | None = None
     linked_at: dt.datetime | None = None
+    last_seen_at: dt.datetime | None = None
 
 
 @final
@@ -171,7 +178,8 @@ class Job:
         min_version: the lowest qbXML version that has every field it uses.
         status: ``pending`` → ``sent`` → ``done`` | ``failed`` (``sent`` goes
             back to ``pending`` when QuickBooks never processed it, or for a
-            retry after a transient error).
+            retry after a transient error); ``pending`` → ``cancelled`` when
+            the host cancels it before it is sent.
         attempts: how many times it was sent to QuickBooks.
         txn_id: the TxnID QuickBooks assigned, once done.
         response: QuickBooks' answer, once done (or failed with a status).
@@ -271,6 +279,14 @@ class StoreTransaction(Protocol):
         """Every account, by username."""
         ...
 
+    def password_costs(self) -> dict[int, int]:
+        """
+        How many stored password hashes there are of each scrypt cost (``n``).
+
+        Accounts without a hash (or with one that is not ``scrypt$n$…``) are not counted.
+        """
+        ...
+
     def rename_account(self, old: str, new: str) -> Account:
         """
         Give the account *old* the username *new*, and return it renamed.
@@ -339,8 +355,23 @@ class StoreTransaction(Protocol):
         username: str | None = None,
         status: JobStatus | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> tuple[Job, ...]:
-        """Jobs, oldest first, optionally of one account and/or one status."""
+        """
+        Jobs, oldest first, optionally of one account and/or one status.
+
+        *after*: only jobs whose id is greater (a page starts after the last id
+        of the previous one); *limit*: at most this many.
+        """
+        ...
+
+    def prune_jobs(self, before: dt.datetime) -> int:
+        """
+        Delete finished jobs (``done``, ``failed``, ``cancelled``) last updated before *before*.
+
+        Never a pending or sent job, nor a job of an in-flight message set.
+        Returns how many were deleted.
+        """
         ...
 
     # -- sessions --------------------------------------------------------

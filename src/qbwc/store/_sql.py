@@ -48,6 +48,7 @@ _ACCOUNT_COLUMNS: Final = (
     "company_file",
     "company_name",
     "linked_at",
+    "last_seen_at",
 )
 # Every job query selects the same columns, in this order (see _job).
 _JOB_COLUMNS: Final = (
@@ -85,6 +86,9 @@ class Dialect:
         queue_lock: appended to the pending-queue query.
         returning_id: a new job's id comes from ``RETURNING id`` (else from
             the cursor's ``lastrowid``).
+        hash_cost: the SQL expression of a ``scrypt$n$…`` password hash's ``n``
+            (as text).
+        in_flight_ids: a query of the job ids of every in-flight message set.
     """
 
     def __init__(
@@ -99,6 +103,8 @@ class Dialect:
         binary_order: str = "",
         queue_lock: str = "",
         returning_id: bool,
+        hash_cost: str,
+        in_flight_ids: str,
     ) -> None:
         self.placeholder = placeholder
         self.prefix = prefix
@@ -113,6 +119,10 @@ class Dialect:
         self.get_account = self.select_accounts + self.sql(" WHERE username = ?")
         self.put_account = self._upsert("accounts", _ACCOUNT_COLUMNS, casts)
         self.list_accounts = self.select_accounts + " ORDER BY username" + binary_order
+        self.password_costs = (
+            f"SELECT {hash_cost}, count(*) FROM {prefix}accounts "
+            "WHERE substr(password_hash, 1, 7) = 'scrypt$' GROUP BY 1"
+        )
         # rename_account: the account row, then everything keyed by its name.
         self.has_jobs = self.sql(f"SELECT 1 FROM {jobs} WHERE username = ? LIMIT 1")
         self.rename = tuple(
@@ -141,6 +151,11 @@ class Dialect:
             f"ORDER BY id LIMIT ?{queue_lock}"
         )
         self.count_jobs = self.sql(f"SELECT count(*) FROM {jobs} WHERE username = ? AND status = ?")
+        # Finished jobs only; never one of a set in flight (its answer is still awaited).
+        self.prune_jobs = self.sql(
+            f"DELETE FROM {jobs} WHERE status IN ('done', 'failed', 'cancelled') "
+            f"AND updated_at < ? AND id NOT IN ({in_flight_ids})"
+        )
 
         sessions = f"{prefix}sessions"
         select_sessions = f"SELECT {_SESSION_COLUMNS} FROM {sessions}"
@@ -252,12 +267,20 @@ class SQLTransaction:
                 account.company_file,
                 account.company_name,
                 None if linked_at is None else self.dialect.stamp(linked_at),
+                None if account.last_seen_at is None else self.dialect.stamp(account.last_seen_at),
             ),
         )
 
     def list_accounts(self) -> tuple[Account, ...]:
         rows = self._x(self.dialect.list_accounts).fetchall()
         return tuple(self._account(row) for row in rows)
+
+    def password_costs(self) -> dict[int, int]:
+        costs: dict[int, int] = {}
+        for text, count in self._x(self.dialect.password_costs).fetchall():
+            if isinstance(text, str) and text.isascii() and text.isdigit():
+                costs[int(text)] = costs.get(int(text), 0) + int(count)
+        return costs
 
     def rename_account(self, old: str, new: str) -> Account:
         d = self.dialect
@@ -364,9 +387,16 @@ class SQLTransaction:
         username: str | None = None,
         status: JobStatus | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> tuple[Job, ...]:
         where: list[str] = []
         params: list[Any] = []
+        if after is not None:
+            number = _job_number(after)
+            if number is None:  # not a job id: nothing comes after it
+                return ()
+            where.append("id > ?")
+            params.append(number)
         if username is not None:
             where.append("username = ?")
             params.append(username)
@@ -382,6 +412,10 @@ class SQLTransaction:
             params.append(limit)
         rows = self._x(self.dialect.select_jobs + self.dialect.sql(sql), tuple(params)).fetchall()
         return tuple(self._job(row) for row in rows)
+
+    def prune_jobs(self, before: dt.datetime) -> int:
+        cursor = self._x(self.dialect.prune_jobs, (self.dialect.stamp(before),))
+        return int(cursor.rowcount)
 
     # -- sessions ---------------------------------------------------------
     def get_session(self, ticket: str) -> SessionRecord | None:
@@ -473,6 +507,7 @@ class SQLTransaction:
             company_file=row[4],
             company_name=row[5],
             linked_at=None if row[6] is None else self.dialect.time(row[6]),
+            last_seen_at=None if row[7] is None else self.dialect.time(row[7]),
         )
 
     def _job(self, row: tuple[Any, ...]) -> Job:

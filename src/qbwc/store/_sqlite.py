@@ -29,7 +29,8 @@ CREATE TABLE accounts (
     linked_file_id TEXT,
     company_file   TEXT,
     company_name   TEXT,
-    linked_at      INTEGER
+    linked_at      INTEGER,
+    last_seen_at   INTEGER
 );
 CREATE TABLE jobs (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -38,7 +39,8 @@ CREATE TABLE jobs (
     request         TEXT NOT NULL,
     request_type    TEXT NOT NULL,
     min_version     TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'done', 'failed')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'done', 'failed',
+                                                 'cancelled')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     txn_id          TEXT,
     response        TEXT,
@@ -52,6 +54,8 @@ CREATE TABLE jobs (
     UNIQUE (username, key)
 );
 CREATE INDEX jobs_queue ON jobs (username, status, id);
+CREATE INDEX jobs_user ON jobs (username, id);
+CREATE INDEX jobs_status ON jobs (status, id);
 CREATE TABLE sessions (
     ticket     TEXT PRIMARY KEY,
     username   TEXT NOT NULL,
@@ -245,7 +249,13 @@ class _SQLiteDialect(Dialect):
 
 
 _DIALECT: Final = _SQLiteDialect(
-    placeholder="?", prefix="", upsert="replace", distinct="IS NOT", returning_id=False
+    placeholder="?",
+    prefix="",
+    upsert="replace",
+    distinct="IS NOT",
+    returning_id=False,
+    hash_cost="substr(password_hash, 8, instr(substr(password_hash, 8), '$') - 1)",
+    in_flight_ids="SELECT CAST(j.value AS INTEGER) FROM in_flight, json_each(in_flight.job_ids) j",
 )
 
 
