@@ -120,6 +120,8 @@ def _argv(rig: _Rig, command: str, parser: argparse.ArgumentParser, kind: str) -
             argv += [action.option_strings[0], "https://books.example.com/help"]
         elif action.dest == "app_name":
             argv += [action.option_strings[0], "Acme Billing"]
+        elif action.dest == "older_than":
+            argv += [action.option_strings[0], "90d"]
         else:
             pytest.fail(f"qbwc {command}: no test value for {action.option_strings[0]}: add one")
     if "--password-stdin" in options:
