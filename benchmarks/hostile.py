@@ -107,11 +107,9 @@ def post(port: int, data: bytes) -> tuple[int, bytes, float]:
         with contextlib.suppress(OSError):  # a server may answer before reading it all
             sock.sendall(head + data)
         chunks = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        with contextlib.suppress(OSError):  # a reset after the answer, for the unread rest
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
         elapsed = time.perf_counter() - started
     answer = b"".join(chunks)
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0

@@ -3,10 +3,8 @@ Reading a POST body for the adapters (WSGI, ASGI, Django): the size cap and the 
 
 The body is read in pieces and each piece is counted against the envelope's budget
 as it arrives (:class:`qbwc._budget.BodyBudget`), so a body whose markup could
-never be a Web Connector call is refused after its first pieces, and is not kept.
-The rest of it is read and dropped (at most what its Content-Length, or the cap,
-allows), so the client reads the fault instead of a reset connection
-(docs/integrations.md).
+never be a Web Connector call is refused after its first pieces, and the rest of
+it is not read, as for a body over the size cap (docs/integrations.md).
 """
 
 from __future__ import annotations
@@ -59,8 +57,11 @@ def read_body(
 
     Raises:
         Refusal: 413 once the body is over *limit* (reading at most limit + 1 bytes),
-            or a fault once it is over the envelope budget.
+            or a fault once it is over the envelope budget (reading no further).
     """
+    if length is not None and length <= CHUNK:
+        # One piece: its markup is counted when it is parsed (it cannot hold much).
+        return read(length) if length else b""
     budget = BodyBudget()
     remaining = limit + 1 if length is None else length
     while remaining > 0:
@@ -73,7 +74,5 @@ def read_body(
         try:
             budget.feed(chunk)
         except XMLParseError as exc:
-            while remaining > 0 and (dropped := read(min(CHUNK, remaining))):
-                remaining -= len(dropped)
             raise Refusal(refused(service, exc)) from None
     return budget.body()

@@ -30,8 +30,8 @@ def make_asgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     *max_body_bytes* (default: the service's) is refused with 413 as soon as
     it is known to be too big; a chunked body (no Content-Length) is read to
     its last message.  Each piece of the body is counted against the envelope
-    budget as it arrives, so a hostile body is refused with a fault without
-    being kept.  Mount it with ``app.mount("/qbwc", ...)``.
+    budget as it arrives, so a hostile body is refused with a fault before
+    the rest of it is received.  Mount it with ``app.mount("/qbwc", ...)``.
     """
     limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
 
@@ -85,12 +85,11 @@ def _declared_length(scope: Scope) -> int:
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLParseError | None:
     """
     The whole body; None once it is known to exceed *limit*; the error once its
-    markup is over the envelope budget (the rest is then received and dropped).
+    markup is over the envelope budget (the rest is not received).
     """
     if _declared_length(scope) > limit:
         return None
     budget = BodyBudget()
-    refusal: XMLParseError | None = None
     size = 0
     while True:
         message = await receive()
@@ -100,15 +99,13 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLP
         size += len(chunk)
         if size > limit:
             return None
-        if refusal is None:
-            try:
-                budget.feed(chunk)
-            except XMLParseError as exc:
-                refusal = exc
-                budget = BodyBudget()  # the body so far is dropped
+        try:
+            budget.feed(chunk)
+        except XMLParseError as exc:
+            return exc
         if not message.get("more_body", False):
             break
-    return refusal if refusal is not None else budget.body()
+    return budget.body()
 
 
 async def _send(send: Send, reply: HTTPReply) -> None:
