@@ -1329,7 +1329,7 @@ class WebConnectorService:
         try:
             hcp = self._parse_hcp(call.hcp_response, self.owner_id)
         except XMLLimitError as exc:
-            raise RemoteProtocolError(f"sendRequestXML.strHCPResponse: {exc}") from None
+            raise RemoteProtocolError(f"sendRequestXML.{exc}") from None
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
