@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from qbwc._xml import xml_safe
 from qbwc.exceptions import ConfigurationError
 
-__all__ = ["NEUTRAL_ADDRESS", "check_public_url", "valid_host", "wsdl_address"]
+__all__ = ["NEUTRAL_ADDRESS", "check_public_url", "request_url", "valid_host", "wsdl_address"]
 
 #: The WSDL's address when neither ``public_url`` nor the request's Host can be used.
 NEUTRAL_ADDRESS: Final = "https://localhost/qbwc"
@@ -93,3 +93,13 @@ def wsdl_address(public_url: str | None, url: str) -> str:
     if parts is None or not valid_host(parts.group(2)) or not _PATH.match(parts.group(3)):
         return NEUTRAL_ADDRESS
     return url
+
+
+def request_url(scheme: str, host: str, path: str) -> str:
+    """
+    The URL an adapter hands to ``handle_http``: "" (the neutral address) unless
+    *host* (from the Host header) is a plain ``host[:port]``.
+    """
+    if scheme not in ("http", "https") or not valid_host(host):
+        return ""
+    return f"{scheme}://{host}{path}"

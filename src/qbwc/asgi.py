@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from qbwc._address import request_url
 from qbwc._body import refused
 from qbwc._budget import BodyBudget
 from qbwc._service import HTTPReply, WebConnectorService
@@ -128,4 +129,4 @@ def _url(scope: Scope) -> str:
     # Starlette keeps the full path in "path" for mounted apps; older servers do not.
     if not path.startswith(root):
         path = root + path
-    return f"{scheme}://{host}{path}"
+    return request_url(str(scheme), host, path)

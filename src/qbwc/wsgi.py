@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from qbwc._address import request_url
 from qbwc._body import Refusal, length_required, read_body
 from qbwc._service import WebConnectorService, xml_headers
 
@@ -92,4 +93,4 @@ def _url(environ: dict[str, Any]) -> str:
         if port and port != ("443" if scheme == "https" else "80"):
             host = f"{host}:{port}"
     path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    return f"{scheme}://{host}{path or '/'}"
+    return request_url(str(scheme), str(host), path or "/")

@@ -9,6 +9,7 @@ from django.core.exceptions import DisallowedHost  # type: ignore[import-untyped
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
+from qbwc._address import request_url
 from qbwc._body import Refusal, length_required, read_body
 from qbwc._service import HTTPReply, WebConnectorService
 
@@ -86,11 +87,12 @@ def web_connector_view(
 
 
 def _absolute_url(request: Any) -> str:
-    """This request's URL; "" (the neutral address) when Django finds its Host invalid."""
+    """This request's URL; "" (the neutral address) unless its Host is a plain host[:port]."""
     try:
-        return str(request.build_absolute_uri(request.path))
+        host = str(request.get_host())  # ALLOWED_HOSTS and USE_X_FORWARDED_HOST apply
     except DisallowedHost:
         return ""
+    return request_url(str(request.scheme), host, str(request.path))
 
 
 def _response(reply: HTTPReply) -> Any:
