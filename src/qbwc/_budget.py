@@ -66,10 +66,10 @@ class Limits(NamedTuple):
 ENVELOPE_LIMITS: Final = Limits(elements=256, attributes=256, namespaces=64)
 
 # qbXML responses are budgeted in proportion to their size.  The densest real
-# responses (the samples docs/qbxml-responses.md is checked against, and the
-# fakes' output) hold one '<' per 15.7 characters or more, one '=' per 47 or more,
-# and no namespace declaration at all; the budget allows twice (for '<') and
-# three times (for '=') those densities, plus room for small documents
+# responses (the reference samples of real QuickBooks answers, and the fakes'
+# output) hold one '<' per 15.7 characters or more, one '=' per 47 or more, and
+# no namespace declaration at all; the budget allows twice (for '<') and three
+# times (for '=') those densities, plus room for small documents
 # (docs/protocol.md, "Hostile input").
 _QBXML_CHARS_PER_TAG: Final = 8
 _QBXML_CHARS_PER_EQUALS: Final = 16
