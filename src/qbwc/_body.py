@@ -9,6 +9,7 @@ it is not read, as for a body over the size cap (docs/integrations.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final
 
@@ -34,7 +35,7 @@ def length_required(service: WebConnectorService) -> HTTPReply:
     """411 with a SOAP fault: no Content-Length, and the server cannot tell where the body ends."""
     from qbwc._soap import encode_fault  # noqa: PLC0415
 
-    reference = service._report(30, "request without Content-Length refused")
+    reference = service._report(logging.WARNING, "request without Content-Length refused")
     message = (
         "the request has no Content-Length, and this server does not say where a chunked "
         f"body ends; send Content-Length ({reference})"

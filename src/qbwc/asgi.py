@@ -90,7 +90,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLP
     """
     if _declared_length(scope) > limit:
         return None
-    budget = BodyBudget()
+    budget: BodyBudget | None = None
     size = 0
     while True:
         message = await receive()
@@ -100,13 +100,18 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLP
         size += len(chunk)
         if size > limit:
             return None
+        more = message.get("more_body", False)
+        if budget is None:
+            if not more:  # the usual call: one message, counted when it is parsed
+                return bytes(chunk)
+            budget = BodyBudget()
         try:
             budget.feed(chunk)
         except XMLParseError as exc:
             return exc
-        if not message.get("more_body", False):
+        if not more:
             break
-    return budget.body()
+    return b"" if budget is None else budget.body()
 
 
 async def _send(send: Send, reply: HTTPReply) -> None:
