@@ -6,9 +6,43 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from qbwc import WebConnectorService
+from qbwc._events import ServerVersionCall
+from qbwc._soap import encode_call
 from qbwc.asgi import make_asgi_app
+from qbwc.store import MemoryStore
 from tests.test_service import Rig
+from tests.test_wsgi import FORGED_HOSTS, OWNER, PLAIN_HOSTS
+
+
+def _pieces(
+    app: Any, pieces: list[bytes], *, headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """POST *pieces* as separate body messages (a chunked body); (what was sent, pieces taken)."""
+    taken = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal taken
+        taken += 1
+        return {"type": "http.request", "body": pieces[taken - 1], "more_body": taken < len(pieces)}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/qbwc",
+        "headers": headers or [(b"host", b"books.example.com"), (b"transfer-encoding", b"chunked")],
+        "query_string": b"",
+        "scheme": "https",
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent, taken
 
 
 def _client_call(app: Any, method: str, url: str = "/qbwc", **kwargs: Any) -> httpx.Response:
@@ -112,3 +146,72 @@ class TestASGI:
         r.wc.transport = send
         assert r.run().completed
         assert r.ref_numbers() == ["1"]
+
+
+class TestChunkedAndHostile:
+    def test_a_chunked_call_in_several_messages(self) -> None:
+        """A call in several body messages, no Content-Length, is read whole and answered."""
+        body = encode_call(ServerVersionCall())
+        sent, taken = _pieces(make_asgi_app(Rig().service), [body[:30], body[30:90], body[90:]])
+        assert sent[0]["status"] == 200
+        assert b"<serverVersionResult>qbwc " in sent[1]["body"]
+        assert taken == 3
+
+    @pytest.mark.parametrize(
+        ("flood", "words"),
+        [
+            (b"<e/>" * 100_000, b"more than 256 elements"),
+            (b"<e" + b"".join(b" a%d=''" % i for i in range(100_000)) + b"/>", b"256 attributes"),
+            (
+                b"<e" + b"".join(b" xmlns:n%d='u'" % i for i in range(100_000)) + b"/>",
+                b"64 namespace",
+            ),
+        ],
+        ids=["elements", "attributes", "namespaces"],
+    )
+    def test_a_flood_is_refused_at_its_first_piece(self, flood: bytes, words: bytes) -> None:
+        """A markup flood gets a soap:Client fault after the first 64 KiB message; no more read."""
+        r = Rig()
+        head = b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        body = head + flood + b"</soap:Body></soap:Envelope>"
+        pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+        sent, taken = _pieces(make_asgi_app(r.service), pieces)
+        assert sent[0]["status"] == 500
+        assert b"<faultcode>soap:Client</faultcode>" in sent[1]["body"]
+        assert words in sent[1]["body"]
+        assert taken == 1 < len(pieces)
+
+    @pytest.mark.parametrize("host", FORGED_HOSTS)
+    def test_forged_host_gets_the_neutral_address(self, host: str) -> None:
+        """A Host header that is not host[:port] never reaches the WSDL."""
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/qbwc",
+            "headers": [(b"host", host.encode("utf-8"))],
+            "query_string": b"wsdl",
+            "scheme": "https",
+        }
+        asyncio.run(make_asgi_app(Rig().service)(scope, receive, send))
+        assert sent[0]["status"] == 200
+        assert b'location="https://localhost/qbwc"' in sent[1]["body"]
+
+    @pytest.mark.parametrize("host", PLAIN_HOSTS)
+    def test_plain_host_is_used(self, host: str) -> None:
+        """A plain host[:port] names the endpoint; with public_url, that wins."""
+        app = make_asgi_app(Rig().service)
+        answer = _client_call(app, "GET", "/qbwc?wsdl", headers={"Host": host})
+        assert f'location="https://{host}/qbwc"'.encode() in answer.content
+        service = WebConnectorService(
+            store=MemoryStore(), owner_id=OWNER, public_url="https://books.example.com/qbwc"
+        )
+        answer = _client_call(make_asgi_app(service), "GET", "/qbwc?wsdl", headers={"Host": host})
+        assert b'location="https://books.example.com/qbwc"' in answer.content

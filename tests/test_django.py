@@ -316,6 +316,48 @@ _CHECKS = textwrap.dedent(
     reply = view(RequestFactory().put("/"))
     assert reply.status_code == 405
     assert web_connector_view(lambda: own)(RequestFactory().get("/?wsdl")).status_code == 200
+
+    # A chunked body (no Content-Length): read when the server ends the input, else 411.
+    from django.core.handlers.asgi import ASGIRequest
+    from qbwc._events import ServerVersionCall
+    from qbwc._soap import encode_call
+    call = encode_call(ServerVersionCall())
+    chunked = RequestFactory().generic("POST", "/", data=b"", content_type="text/xml")
+    chunked.META.pop("CONTENT_LENGTH", None)
+    chunked.environ["wsgi.input"] = io.BytesIO(call)
+    chunked.environ["wsgi.input_terminated"] = True
+    answer = view(chunked)
+    assert answer.status_code == 200 and b"serverVersionResult" in answer.content, answer.content
+    unknown = RequestFactory().generic("POST", "/", data=b"", content_type="text/xml")
+    unknown.META.pop("CONTENT_LENGTH", None)
+    unknown.environ["wsgi.input"] = io.BytesIO(call)
+    answer = view(unknown)
+    assert answer.status_code == 411 and b"soap:Client" in answer.content, answer.content
+    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+             "headers": [(b"host", b"testserver"), (b"transfer-encoding", b"chunked")]}
+    answer = view(ASGIRequest(scope, io.BytesIO(call)))
+    assert answer.status_code == 200 and b"serverVersionResult" in answer.content, answer.content
+
+    # A markup flood: a fault naming the limit, from the first 64 KiB.
+    envelope = b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    flood = envelope + b"<e/>" * 100_000 + b"</soap:Body></soap:Envelope>"
+    answer = view(RequestFactory().post("/", data=flood, content_type="text/xml"))
+    assert answer.status_code == 500 and b"more than 256 elements" in answer.content
+
+    # The WSDL's address: never a forged Host; public_url when given.
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        for host in ("evil.example/x", "evil.example:99999", "a b", "[::1", "evil.example:0"):
+            answer = view(RequestFactory().get("/?wsdl", HTTP_HOST=host))
+            assert answer.status_code == 200, (host, answer.status_code)
+            assert b'location="https://localhost/qbwc"' in answer.content, host
+        answer = view(RequestFactory().get("/qbwc/?wsdl", HTTP_HOST="billing.example.com:8443"))
+        assert b'location="http://billing.example.com:8443/qbwc/"' in answer.content
+    answer = view(RequestFactory().get("/?wsdl", HTTP_HOST="not-allowed.example"))
+    assert b'location="https://localhost/qbwc"' in answer.content
+    public = WebConnectorService(store=MemoryStore(), owner_id=own.owner_id,
+                                 public_url="https://books.example.com/qbwc")
+    answer = web_connector_view(public)(RequestFactory().get("/?wsdl"))
+    assert b'location="https://books.example.com/qbwc"' in answer.content
     print("ALL OK")
     """
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ from qbwc._soap import (
     wsdl,
 )
 from qbwc._state import TRANSITIONS
-from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS
+from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, escape_text
 from tests.protocol_strategies import CALLS, REPLIES, calls
 from tests.reference import reference_files, require_reference
 
@@ -489,6 +490,42 @@ class TestRefusals:
 
         with pytest.raises(RemoteProtocolError, match="a DOCTYPE is not allowed"):
             decode_call(body)
+
+    @pytest.mark.parametrize(
+        ("markup", "message"),
+        [
+            ("<e/>" * 300, "SOAP request: more than 256 elements; refused before parsing"),
+            (
+                "<e " + " ".join(f"a{i}=''" for i in range(257)) + "/>",
+                "SOAP request: more than 256 attributes; refused before parsing",
+            ),
+            (
+                "<e " + " ".join(f"xmlns:n{i}='u'" for i in range(65)) + "/>",
+                "SOAP request: more than 64 namespace declarations; refused before parsing",
+            ),
+        ],
+        ids=["elements", "attributes", "namespaces"],
+    )
+    def test_markup_budget(self, markup: str, message: str) -> None:
+        """More markup than a call can hold: a soap:Client error naming the limit."""
+        body = (
+            f'<soap:Envelope xmlns:soap="{SOAP11_ENV_NS}"><soap:Body>'
+            f'<authenticate xmlns="{INTUIT_NS}"><strUserName>u</strUserName>'
+            f"<strPassword>p</strPassword></authenticate>{markup}</soap:Body></soap:Envelope>"
+        ).encode()
+        with pytest.raises(RemoteProtocolError, match=re.escape(message)) as info:
+            decode_call(body)
+        assert info.value.fault_code == "soap:Client"
+
+    def test_markup_in_qbxml_text_is_not_counted(self) -> None:
+        """qbXML travels as text: its markup, escaped or in CDATA, is not the envelope's."""
+        qbxml = "<QBXML><QBXMLMsgsRs>" + '<R a="1" b="2"/>' * 400 + "</QBXMLMsgsRs></QBXML>"
+        call = ReceiveResponseXMLCall(ticket="t", response=qbxml, hresult="", message="")
+        body = encode_call(call)
+        assert decode_call(body).response == qbxml  # type: ignore[union-attr]
+        cdata = body.replace(escape_text(qbxml).encode(), f"<![CDATA[{qbxml}]]>".encode())
+        assert cdata != body
+        assert decode_call(cdata).response == qbxml  # type: ignore[union-attr]
 
     def test_size_bound(self) -> None:
         """A body over max_bytes is refused before parsing."""

@@ -67,6 +67,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeVar, fina
 
 import attrs
 
+from qbwc._address import NEUTRAL_ADDRESS, check_public_url, wsdl_address
+from qbwc._budget import XMLLimitError
 from qbwc._events import (
     AnyCall,
     AnyReply,
@@ -517,6 +519,10 @@ class WebConnectorService:
         text_policy: passed to :func:`qbwc.qbxml.build_request`.
         password_cost: scrypt ``n`` for new password hashes.
         max_body_bytes: the largest SOAP request accepted.
+        public_url: the endpoint the WSDL names (``GET ?wsdl``), e.g.
+            ``"https://billing.example.com/qbwc"``; None: the URL of the
+            request, when its Host is a plain ``host[:port]``, else
+            ``https://localhost/qbwc`` (docs/service.md).
         clock: seconds since the epoch (``time.time``).
         token: ``(nbytes) -> str`` of random URL-safe text
             (``secrets.token_urlsafe``); tickets, message set IDs and support
@@ -551,6 +557,7 @@ class WebConnectorService:
         text_policy: Literal["strict", "transliterate"] = "strict",
         password_cost: int = 2**14,
         max_body_bytes: int = DEFAULT_MAX_BYTES,
+        public_url: str | None = None,
         clock: Callable[[], float] = time.time,
         token: Callable[[int], str] = secrets.token_urlsafe,
     ) -> None:
@@ -642,6 +649,7 @@ class WebConnectorService:
         self.password_cost = password_cost
         self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
+        self.public_url = check_public_url(public_url)
         self._clock = clock
         self._token = token
         # (supported versions, max version, writable versions) -> the version to write:
@@ -1157,9 +1165,11 @@ class WebConnectorService:
         """
         Answer one HTTP request: ``POST`` a SOAP call, ``GET ?wsdl`` the WSDL.
 
-        *url* is the service's public address, written into the WSDL.  Faults
-        come with status 500, other methods with 405, bodies over
-        *max_body_bytes* with 413.
+        The WSDL names *public_url* as the endpoint; without it, *url* (the
+        request's URL, which an adapter builds from the Host header) when its
+        host is a DNS name, IPv4 or bracketed IPv6 address with an optional
+        port, else ``https://localhost/qbwc``.  Faults come with status 500,
+        other methods with 405, bodies over *max_body_bytes* with 413.
         """
         method = method.upper()
         if method == "POST":
@@ -1167,9 +1177,9 @@ class WebConnectorService:
             return _xml_reply(status, data)
         if method in ("GET", "HEAD") and _wants_wsdl(query):
             try:
-                data = wsdl(url or "https://localhost/qbwc")
-            except ConfigurationError:  # a Host header that makes no URL
-                data = wsdl("https://localhost/qbwc")
+                data = wsdl(wsdl_address(self.public_url, url))
+            except ConfigurationError:  # a path that makes no URL
+                data = wsdl(NEUTRAL_ADDRESS)
             return _xml_reply(200, b"" if method == "HEAD" else data)
         text = b"Use POST for Web Connector calls, or GET ?wsdl for the WSDL.\n"
         return HTTPReply(
@@ -1203,8 +1213,7 @@ class WebConnectorService:
         try:
             call = decode_call(body, max_bytes=self.max_body_bytes)
         except RemoteProtocolError as exc:
-            reference = self._report(logging.WARNING, "refused a request", reason=exc.message)
-            return 500, encode_fault(exc.fault_code, f"{exc.message} ({reference})")
+            return self._refuse(exc.message, exc.fault_code)
         try:
             step = self._dispatch(call)
         except RemoteProtocolError as exc:
@@ -1226,6 +1235,11 @@ class WebConnectorService:
             return 500, encode_fault("soap:Server", message)
         self._notify(step.notices)
         return 200, encode_reply(step.reply)
+
+    def _refuse(self, message: str, fault_code: str = "soap:Client") -> tuple[int, bytes]:
+        """A request refused before it became a call: (500, the fault), logged with a reference."""
+        reference = self._report(logging.WARNING, "refused a request", reason=message)
+        return 500, encode_fault(fault_code, f"{message} ({reference})")
 
     def respond(self, call: AnyCall) -> AnyReply:
         """
@@ -1624,6 +1638,8 @@ class WebConnectorService:
         username = ctx.account.username
         try:
             hcp = self._parse_hcp(call.hcp_response, self.owner_id)
+        except XMLLimitError as exc:
+            raise RemoteProtocolError(f"sendRequestXML.{exc}") from None
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
@@ -1930,6 +1946,10 @@ class WebConnectorService:
             return self._after(ctx)
         try:
             answer = self._parse_response(call.response)
+        except XMLLimitError as exc:
+            # Markup out of all proportion to a qbXML response: refused as the request
+            # it came in (a soap:Client fault), nothing recorded (docs/protocol.md).
+            raise RemoteProtocolError(f"receiveResponseXML.response: {exc}") from None
         except (QBXMLError, XMLParseError) as exc:
             reference = self._report(
                 logging.ERROR,

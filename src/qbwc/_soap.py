@@ -27,6 +27,7 @@ from typing import Any, Final, assert_never
 import attrs
 from lxml import etree
 
+from qbwc._budget import ENVELOPE_LIMITS
 from qbwc._events import (
     FROM_PARSE,
     INT_MAX,
@@ -265,7 +266,7 @@ _READER_BY_TYPE: Final[Mapping[type[Call], _Reader]] = MappingProxyType(
 def _payload(body: bytes | str, max_bytes: int, what: str) -> etree._Element:
     """The one element inside a SOAP 1.1 Body (or its Fault)."""
     try:
-        root = parse_untrusted(body, max_bytes=max_bytes, what=what)
+        root = parse_untrusted(body, max_bytes=max_bytes, what=what, limits=ENVELOPE_LIMITS)
     except XMLParseError as exc:
         raise _remote(str(exc)) from exc
     if root.tag != _ENV:
@@ -360,7 +361,9 @@ def decode_call(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> AnyCall:
 
     Raises:
         RemoteProtocolError: the body is malformed, larger than *max_bytes*, has a DTD,
-            is SOAP 1.2 (``fault_code`` ``soap:VersionMismatch``), names an unknown
+            has more elements, attributes or namespace declarations than a call
+            needs (``qbwc._budget.ENVELOPE_LIMITS``, checked before parsing), is
+            SOAP 1.2 (``fault_code`` ``soap:VersionMismatch``), names an unknown
             operation or namespace, lacks a required parameter or has a bad one.
             Nothing else.
     """

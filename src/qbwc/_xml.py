@@ -7,6 +7,7 @@ import threading
 
 from lxml import etree
 
+from qbwc._budget import Limits, check_limits
 from qbwc.exceptions import XMLParseError
 
 __all__ = [
@@ -106,6 +107,7 @@ def parse_untrusted(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     what: str = "document",
+    limits: Limits | None = None,
 ) -> etree._Element:
     """
     Parse XML that came from outside the process and return its root element.
@@ -113,10 +115,13 @@ def parse_untrusted(
     No DTD is loaded, no entity is expanded, nothing is fetched from the
     network, and a document with a DOCTYPE at all is refused.  A *str* may
     carry an XML declaration (it is dropped, since the text is already decoded).
+    With *limits*, a document with more elements, attributes or namespace
+    declarations is refused before its tree is built (:mod:`qbwc._budget`).
 
     Raises:
-        XMLParseError: the document is too large, malformed, or uses a
-            forbidden construct.  The message starts with *what*.
+        XMLParseError: the document is too large, malformed, over *limits*
+            (``XMLLimitError``), or uses a forbidden construct.  The message
+            starts with *what*.
     """
     size = len(data)
     if size > max_bytes:
@@ -136,6 +141,8 @@ def parse_untrusted(
     # A DOCTYPE in the prolog needs the marker somewhere: one C scan usually settles it.
     if doctype in data and _starts_with_doctype(data):  # type: ignore[operator]
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
+    if limits is not None:
+        check_limits(data, limits, what)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:

@@ -6,7 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from qbwc._address import request_url
+from qbwc._body import refused
+from qbwc._budget import BodyBudget
 from qbwc._service import HTTPReply, WebConnectorService
+from qbwc.exceptions import XMLParseError
 
 __all__ = ["make_asgi_app"]
 
@@ -25,7 +29,10 @@ def make_asgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     store) is synchronous, so each call runs in a worker thread
     (``asyncio.to_thread``) and never blocks the event loop.  A body over
     *max_body_bytes* (default: the service's) is refused with 413 as soon as
-    it is known to be too big.  Mount it with ``app.mount("/qbwc", ...)``.
+    it is known to be too big; a chunked body (no Content-Length) is read to
+    its last message.  Each piece of the body is counted against the envelope
+    budget as it arrives, so a hostile body is refused with a fault before
+    the rest of it is received.  Mount it with ``app.mount("/qbwc", ...)``.
     """
     limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
 
@@ -42,6 +49,9 @@ def make_asgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
             read = await _read_body(scope, receive, limit)
             if read is None:
                 await _send(send, service.too_large(_declared_length(scope)))
+                return
+            if isinstance(read, XMLParseError):
+                await _send(send, refused(service, read))
                 return
             body = read
         query = scope.get("query_string", b"").decode("latin-1")
@@ -73,23 +83,35 @@ def _declared_length(scope: Scope) -> int:
     return -1
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None once it is known to exceed *limit*."""
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLParseError | None:
+    """
+    The whole body; None once it is known to exceed *limit*; the error once its
+    markup is over the envelope budget (the rest is not received).
+    """
     if _declared_length(scope) > limit:
         return None
-    chunks: list[bytes] = []
+    budget: BodyBudget | None = None
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks)
+            break
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        more = message.get("more_body", False)
+        if budget is None:
+            if not more:  # the usual call: one message, counted when it is parsed
+                return bytes(chunk)
+            budget = BodyBudget()
+        try:
+            budget.feed(chunk)
+        except XMLParseError as exc:
+            return exc
+        if not more:
+            break
+    return b"" if budget is None else budget.body()
 
 
 async def _send(send: Send, reply: HTTPReply) -> None:
@@ -112,4 +134,4 @@ def _url(scope: Scope) -> str:
     # Starlette keeps the full path in "path" for mounted apps; older servers do not.
     if not path.startswith(root):
         path = root + path
-    return f"{scheme}://{host}{path}"
+    return request_url(str(scheme), host, path)

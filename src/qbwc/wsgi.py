@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from qbwc._address import request_url
+from qbwc._body import Refusal, length_required, read_body
 from qbwc._service import WebConnectorService, xml_headers
 
 __all__ = ["make_wsgi_app"]
@@ -15,6 +17,7 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _REASONS = {
     200: "OK",
     405: "Method Not Allowed",
+    411: "Length Required",
     413: "Payload Too Large",
     500: "Internal Server Error",
 }
@@ -25,9 +28,14 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     A WSGI application that answers the Web Connector.
 
     ``POST`` a SOAP call → the reply (200) or a SOAP fault (500); ``GET ?wsdl``
-    → the WSDL with this request's URL as the endpoint; other methods → 405;
-    a body over *max_body_bytes* (default: the service's) → 413 with a fault,
-    without reading it.  Mount it at the path in your QWC file's AppURL.
+    → the WSDL (its endpoint: see :meth:`~qbwc.WebConnectorService.handle_http`);
+    other methods → 405; a body over *max_body_bytes* (default: the service's)
+    → 413 with a fault, without reading it.  A body without Content-Length
+    (``Transfer-Encoding: chunked``) is read to its end when the server says
+    where that is (``wsgi.input_terminated``, as gunicorn does), reading at most
+    *max_body_bytes* + 1 bytes; otherwise it gets 411 with a fault.  The body is
+    read in pieces and refused with a fault as soon as its markup is more than
+    a Web Connector call could hold.  Mount it at the path in your QWC file's AppURL.
     """
     limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
 
@@ -37,14 +45,23 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
             method = str(method).upper()
         body = b""
         if method == "POST":
+            declared = environ.get("CONTENT_LENGTH")
+            length: int | None
+            if declared is None or declared == "":
+                if not environ.get("wsgi.input_terminated"):
+                    return _send(start_response, length_required(service))
+                length = None
+            else:
+                try:
+                    length = int(declared)
+                except ValueError:
+                    length = -1
+                if length < 0 or length > limit:
+                    return _send(start_response, service.too_large(length))
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > limit:
-                reply = service.too_large(length)
-                return _send(start_response, reply)
-            body = environ["wsgi.input"].read(length) if length else b""
+                body = read_body(service, environ["wsgi.input"].read, length, limit)
+            except Refusal as refusal:
+                return _send(start_response, refusal.reply)
             # handle_http(method, body) for a POST, without an HTTPReply in between
             # (every Web Connector call comes this way; the URL only goes into the WSDL).
             status, data = service._post(body)
@@ -76,4 +93,4 @@ def _url(environ: dict[str, Any]) -> str:
         if port and port != ("443" if scheme == "https" else "80"):
             host = f"{host}:{port}"
     path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    return f"{scheme}://{host}{path or '/'}"
+    return request_url(str(scheme), str(host), path or "/")

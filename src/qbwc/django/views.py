@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import DisallowedHost  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
+from qbwc._address import request_url
+from qbwc._body import Refusal, length_required, read_body
 from qbwc._service import HTTPReply, WebConnectorService
 
 __all__ = ["web_connector", "web_connector_view"]
@@ -23,7 +26,9 @@ def web_connector_view(
     or None for the one ``settings.QBWC`` describes (:func:`qbwc.django.get_service`).
     The view reads at most the service's ``max_body_bytes`` (a larger body gets
     413 with a SOAP fault, unread) and bypasses ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
-    which is for forms.
+    which is for forms.  A chunked body (no Content-Length) is read to its end
+    under ASGI, and under WSGI when the server says where it ends
+    (``wsgi.input_terminated``); otherwise it gets 411 with a SOAP fault.
     """
     if service is None:
         from qbwc.django._conf import get_service  # noqa: PLC0415
@@ -43,23 +48,51 @@ def web_connector_view(
         method = str(request.method or "GET").upper()
         body = b""
         if method == "POST":
+            limit = current.max_body_bytes
+            declared = request.META.get("CONTENT_LENGTH")
+            read = request.read
+            length: int | None
+            if declared is None or declared == "":
+                # Django reads nothing without a Content-Length under WSGI; under
+                # ASGI (a request with a scope) it has already received the whole body.
+                environ = getattr(request, "environ", None) or {}
+                if hasattr(request, "scope"):
+                    length = None
+                elif environ.get("wsgi.input_terminated") and "wsgi.input" in environ:
+                    read = environ["wsgi.input"].read
+                    length = None
+                else:
+                    return _response(length_required(current))
+            else:
+                try:
+                    length = int(declared)
+                except ValueError:
+                    length = -1
+                if length < 0 or length > limit:
+                    return _response(current.too_large(length))
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > current.max_body_bytes:
-                return _response(current.too_large(length))
-            body = request.read(length) if length else b""
+                body = read_body(current, read, length, limit)
+            except Refusal as refusal:
+                return _response(refusal.reply)
         reply = current.handle_http(
             method,
             body,
             query=str(request.META.get("QUERY_STRING", "")),
-            url=request.build_absolute_uri(request.path),
+            url=_absolute_url(request),
         )
         return _response(reply)
 
     view.__name__ = view.__qualname__ = "web_connector"
     return view  # type: ignore[no-any-return]
+
+
+def _absolute_url(request: Any) -> str:
+    """This request's URL; "" (the neutral address) unless its Host is a plain host[:port]."""
+    try:
+        host = str(request.get_host())  # ALLOWED_HOSTS and USE_X_FORWARDED_HOST apply
+    except DisallowedHost:
+        return ""
+    return request_url(str(request.scheme), host, str(request.path))
 
 
 def _response(reply: HTTPReply) -> Any:

@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 import attrs
 from lxml import etree
 
+from qbwc._budget import qbxml_limits
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError
 from qbwc.qbxml._parse import MAX_RESPONSE_BYTES, _read, _read_response, _status_code
@@ -474,7 +475,9 @@ def _ext_texts(ext: etree._Element) -> tuple[str | None, str | None, str | None]
 
 def _delivered(text: str, *, essentials: bool) -> dict[str, etree._Element]:
     """The Ret element of each HCP part delivered with a success status."""
-    root = parse_untrusted(text, max_bytes=MAX_RESPONSE_BYTES, what="strHCPResponse")
+    root = parse_untrusted(
+        text, max_bytes=MAX_RESPONSE_BYTES, what="strHCPResponse", limits=qbxml_limits(len(text))
+    )
     msgs = next(root.iterchildren("QBXMLMsgsRs"), None)
     if root.tag != "QBXML" or msgs is None:
         msg = "strHCPResponse: not a qbXML response (expected <QBXML><QBXMLMsgsRs>)"

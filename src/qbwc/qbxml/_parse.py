@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 import attrs
 from lxml import etree
 
+from qbwc._budget import qbxml_limits
 from qbwc._direct import compile_constructor
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError, QuickBooksError
@@ -578,7 +579,8 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
     computer, read in *assume_tz* (UTC unless you know that computer's zone).
 
     Raises:
-        XMLParseError: the document is not well-formed (or too large, or has a DTD).
+        XMLParseError: the document is not well-formed (or too large, or has a DTD,
+            or more markup than its size allows: ``XMLLimitError``, docs/protocol.md).
         QBXMLError: it is not a qbXML response, a status code is missing, or a
             value cannot be converted; the message names the element's path.
     """
@@ -586,7 +588,9 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
 
 
 def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> ResponseSet:
-    root = parse_untrusted(data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response")
+    root = parse_untrusted(
+        data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response", limits=qbxml_limits(len(data))
+    )
     if root.tag != "QBXML":
         msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
         raise QBXMLError(msg)
