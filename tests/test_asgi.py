@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from qbwc.asgi import make_asgi_app
-from tests.test_service import Rig
+from tests.rig import Rig
 
 
 def _client_call(app: Any, method: str, url: str = "/qbwc", **kwargs: Any) -> httpx.Response:

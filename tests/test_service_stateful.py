@@ -46,7 +46,7 @@ from qbwc.testing import (
     LoseReply,
     RepeatCall,
 )
-from tests.test_service import PASSWORD, REFERENCE, USER, Rig, invoice
+from tests.rig import PASSWORD, REFERENCE, USER, Rig, invoice
 
 _OPERATIONS = (
     "authenticate",

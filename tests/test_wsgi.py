@@ -9,7 +9,7 @@ from typing import Any
 
 from qbwc.testing._web_connector import wsgi_transport
 from qbwc.wsgi import make_wsgi_app
-from tests.test_service import Rig
+from tests.rig import Rig
 
 
 class _Forbidden(io.BytesIO):
