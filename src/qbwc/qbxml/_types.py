@@ -151,16 +151,34 @@ def _to_decimal(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Decim
     raise TypeError(msg)
 
 
-def to_tuple(value: Any) -> tuple[Any, ...]:
-    """The converter of every repeated field: any iterable but a str or bytes, as a tuple."""
+def _to_tuple(value: Any, instance: Any, field: attrs.Attribute[Any]) -> tuple[Any, ...]:
     if value is None:
         return ()
     if isinstance(value, tuple):
         return value
-    if isinstance(value, (str, bytes)):
-        msg = f"expected a list or tuple, got {type(value).__name__}"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        msg = (
+            f"{_owner(instance)}.{field.name}: expected a list or tuple, "
+            f"got {type(value).__name__}"
+        )
         raise TypeError(msg)
     return tuple(value)
+
+
+def _to_strs(value: Any, instance: Any, field: attrs.Attribute[Any]) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a list or tuple of str, "
+        f"got {type(value).__name__}"
+    )
+    raise TypeError(msg)
+
+
+#: The converter of a repeated field of aggregates: any iterable but a str or bytes.
+to_tuple: Final = attrs.Converter(_to_tuple, takes_self=True, takes_field=True)
 
 
 def format_guid(value: uuid.UUID) -> str:
@@ -168,20 +186,32 @@ def format_guid(value: uuid.UUID) -> str:
     return "{" + str(value).upper() + "}"
 
 
-def _to_guid(value: Any) -> Any:
+def _to_guid(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Any:
+    if value is None or isinstance(value, str):
+        return value  # checked by the builder, with its path
     if isinstance(value, uuid.UUID):
         return format_guid(value)
-    return value
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a GUID str or a UUID, "
+        f"got {type(value).__name__}"
+    )
+    raise TypeError(msg)
 
 
-def _to_date(value: Any) -> Any:
-    # A datetime is a date subclass: refuse it rather than silently drop the time.
+def _to_date(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Any:
+    # A datetime is a date subclass: the builder refuses it rather than drop the time.
+    if value is None or isinstance(value, dt.date):
+        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             return value  # reported with its path by the builder
-    return value
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a date or an ISO date str "
+        f"(YYYY-MM-DD), got {type(value).__name__}"
+    )
+    raise TypeError(msg)
 
 
 _DECIMAL_CONVERTER: Final = attrs.Converter(_to_decimal, takes_self=True, takes_field=True)
@@ -189,9 +219,9 @@ _DECIMAL_CONVERTER: Final = attrs.Converter(_to_decimal, takes_self=True, takes_
 # The converters of the field kinds that accept more than they hold.  Fields that use
 # them are declared with attrs.field(converter=...) in the class body, where mypy's
 # attrs plugin reads the type ``__init__`` accepts from the converter's first parameter:
-# these signatures are that contract (docs/qbxml.md, "Types").  What the converter
-# passes through unchecked (a bad date string, a wrong type) the builder refuses
-# with the field's full path.
+# these signatures are that contract (docs/qbxml.md, "Types").  A value of another
+# type raises TypeError naming the field; what the converter passes through (a bad
+# date or GUID string, an item of the wrong model) the builder refuses with its path.
 if TYPE_CHECKING:
 
     def to_decimal(value: Decimal | int | str | None, /) -> Decimal | None:
@@ -211,9 +241,10 @@ if TYPE_CHECKING:
 
 else:
     to_decimal = _DECIMAL_CONVERTER
-    to_date = _to_date
-    to_guid = _to_guid
-    to_strs = to_data_exts = to_tuple
+    to_date = attrs.Converter(_to_date, takes_self=True, takes_field=True)
+    to_guid = attrs.Converter(_to_guid, takes_self=True, takes_field=True)
+    to_strs = attrs.Converter(_to_strs, takes_self=True, takes_field=True)
+    to_data_exts = to_tuple
 
 #: The converter a field of each kind declares (repeated fields: to_tuple or a typed alias).
 KIND_CONVERTERS: Final[dict[Kind, tuple[str, object]]] = {
