@@ -37,8 +37,9 @@ def reference_files(pattern: str) -> list[str]:
     """
     Relative paths under the reference folder matching *pattern*, for parametrize.
 
-    When the folder is absent this returns one placeholder so the test still
-    runs once and ``require_reference()`` skips or fails it.
+    When the folder is absent this returns one placeholder (:data:`ABSENT`) so the
+    test is still collected once; ``tests/conftest.py`` skips it (fails it under CI)
+    before its body runs.
     """
     if not REFERENCE_DIR.is_dir():
         return [ABSENT]

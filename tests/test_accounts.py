@@ -36,7 +36,7 @@ from qbwc.cli import main
 from qbwc.store import InFlight, MemoryStore, SQLiteStore, Store
 from qbwc.testing import LoseQuickBooksResponse
 from tests.postgres import fresh_store as fresh_postgres_store
-from tests.test_service import OWNER, PASSWORD, USER, Clock, Rig, invoice
+from tests.rig import OWNER, PASSWORD, USER, Clock, Rig, invoice
 from tests.test_service_stateful import ServiceMachine
 
 STORES: dict[str, Callable[[Path], Store]] = {

@@ -13,8 +13,8 @@ from qbwc._events import ServerVersionCall
 from qbwc._soap import encode_call
 from qbwc.asgi import make_asgi_app
 from qbwc.store import MemoryStore
-from tests.test_service import Rig
-from tests.test_wsgi import FORGED_HOSTS, OWNER, PLAIN_HOSTS
+from tests.rig import OWNER, Rig
+from tests.test_wsgi import FORGED_HOSTS, PLAIN_HOSTS
 
 
 def _pieces(

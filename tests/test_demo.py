@@ -20,10 +20,21 @@ from qbwc.cli import main
 REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
 
 
+# Bounded work instead of a time limit (the time is in benchmarks/bench_demo.py): at most
+# three updates, each with the versions, authenticate, closeConnection, and a send and a
+# receive for each of the six documents at most.
+MAX_UPDATES = 3
+MAX_CALLS_PER_UPDATE = 4 + 2 * 6
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    # No wall-clock assert here: the machine's load decides the time (benchmarks/ measure it).
     code = main(["demo", *args])
-    return code, capsys.readouterr().out
+    out = capsys.readouterr().out
+    updates = len(re.findall(r"^Web Connector update \d+ ", out, re.MULTILINE))
+    calls = len(re.findall(r"^  -> ", out, re.MULTILINE))
+    assert updates <= MAX_UPDATES, out
+    assert calls <= updates * MAX_CALLS_PER_UPDATE, out
+    return code, out
 
 
 class TestDemo:

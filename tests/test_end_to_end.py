@@ -23,7 +23,7 @@ from qbwc.testing import FakeQuickBooks, FakeWebConnector
 from qbwc.testing._web_connector import wsgi_transport
 from qbwc.wsgi import make_wsgi_app
 from tests.reference import reference_path
-from tests.test_service import PASSWORD, USER, Rig, invoice
+from tests.rig import PASSWORD, USER, Rig, invoice
 
 SESSION = "soap/consolibyte-2008-session/extracted"
 WSDL = "wsdl/consolibyte-QBWebConnectorSvc.wsdl"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -406,6 +406,102 @@ HTTP_LAN = file_with(
 OTHER_HOST = file_with("<AppSupport>https://support.other.example/help</AppSupport>")
 
 
+# One damage per row: the element's new content (raw XML), or None to leave it out.
+DAMAGES: list[tuple[str, str | None]] = [
+    ("AppName", ""),
+    ("AppName", "Acme\\Billing"),
+    ("AppName", "x" * 256),
+    ("AppName", "Acme\x7f"),
+    ("AppName", "<b>Acme</b>"),
+    ("AppName", None),
+    ("AppID", "x" * 256),
+    ("AppID", None),
+    ("AppURL", ""),
+    ("AppURL", "ftp://qb.acme.example/qbwc"),
+    ("AppURL", "https://qb.acme.example/a b"),
+    ("AppURL", "https://kim:secret@qb.acme.example/qbwc"),
+    ("AppURL", "https://qb.acme.example/qbwc?password=x"),
+    ("AppURL", "https://" + "x" * 2048),
+    ("AppURL", None),
+    ("AppDescription", "x" * 4096),
+    ("AppDescription", None),
+    ("AppSupport", ""),
+    ("AppSupport", "support"),
+    ("AppSupport", None),
+    ("AppDisplayName", "x" * 256),
+    ("AppUniqueName", "Acme\x85"),
+    ("CertURL", ""),
+    ("CertURL", "ftp://cert.example/c"),
+    ("UserName", ""),
+    ("UserName", "x" * 256),
+    ("UserName", None),
+    ("OwnerID", "none"),
+    ("OwnerID", ""),
+    ("OwnerID", "{00000000-0000-0000-0000-000000000000}"),
+    ("OwnerID", None),
+    ("FileID", "{0F8FAD5B-D9CB-469F-A165}"),
+    ("FileID", None),
+    ("QBType", "QBXX"),
+    ("QBType", ""),
+    ("QBType", None),
+    ("Scheduler", ""),
+    ("Scheduler", "<RunEveryNMinutes>0</RunEveryNMinutes>"),
+    ("Scheduler", "<RunEveryNMinutes>soon</RunEveryNMinutes>"),
+    ("Scheduler", "<RunEveryNSeconds>99999999</RunEveryNSeconds>"),
+    ("Scheduler", "15"),
+    ("IsReadOnly", "maybe"),
+    ("PersonalDataPref", "pdpAlways"),
+    ("UnattendedModePref", ""),
+    ("Style", "SOAP"),
+    ("AuthFlags", "0x10"),
+    ("AuthFlags", "all"),
+    ("Notify", "yes"),
+]
+FIELD_OF = {
+    "AppName": "app_name",
+    "AppID": "app_id",
+    "AppURL": "app_url",
+    "AppDescription": "app_description",
+    "AppSupport": "app_support",
+    "AppDisplayName": "app_display_name",
+    "AppUniqueName": "app_unique_name",
+    "CertURL": "cert_url",
+    "UserName": "user_name",
+    "OwnerID": "owner_id",
+    "FileID": "file_id",
+    "QBType": "qb_type",
+    "Scheduler": "scheduler",
+    "IsReadOnly": "is_read_only",
+    "PersonalDataPref": "personal_data_pref",
+    "UnattendedModePref": "unattended_mode_pref",
+    "Style": "style",
+    "AuthFlags": "auth_flags",
+    "Notify": "notify",
+}
+#: The elements whose value is text (kept as read, even when it breaks a rule).
+TEXT_TAGS = frozenset(
+    ("AppName", "AppID", "AppURL", "AppDescription", "AppSupport", "AppDisplayName",
+     "AppUniqueName", "CertURL", "UserName")
+)  # fmt: skip
+
+
+def damaged(data: bytes, tag: str, damage: str | None) -> bytes:
+    """*data* with element *tag* given the raw content *damage*, or left out (None)."""
+    root = etree.fromstring(data)
+    element = root.find(tag)
+    if element is None:
+        element = etree.SubElement(root, tag)
+    if damage is None:
+        root.remove(element)
+    else:
+        for child in list(element):
+            element.remove(child)
+        inner = etree.fromstring(f"<w>{damage}</w>")
+        element.text = inner.text
+        element.extend(list(inner))
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
 class TestLenient:
     """strict=False reads files the Web Connector would refuse, but not unrepresentable ones."""
 
@@ -438,12 +534,86 @@ class TestLenient:
 
         assert (config.app_id, config.app_description, config.qb_type) == ("", "", QBType.QBFS)
 
-    def test_lenient_still_refuses_what_it_cannot_represent(self) -> None:
-        """A missing AppURL or a bad GUID is an error even when lenient."""
-        with pytest.raises(ConfigurationError, match="AppURL is missing"):
-            QWCConfig.from_xml(file_with(drop=("AppURL",)), strict=False)
+    def test_empty_app_support_reads_leniently(self) -> None:
+        """An empty <AppSupport> is read as it is, listed, and cannot be written until fixed."""
+        data = file_with("<AppSupport></AppSupport>")
+        with pytest.raises(ConfigurationError, match="AppSupport is required"):
+            QWCConfig.from_xml(data)
+
+        config = QWCConfig.from_xml(data, strict=False)
+
+        assert config.app_support == ""
+        assert config.app_name == "Acme"
+        assert config.problems == ("AppSupport is required and must not be empty",)
+        assert list(config.problems) == problems(data)
+        with pytest.raises(ConfigurationError, match="AppSupport is required") as info:
+            config.to_xml()
+        assert info.value.field == "app_support"
+        fixed = attrs.evolve(config, app_support="https://acme.example/help")
+        assert b"<AppSupport>https://acme.example/help</AppSupport>" in fixed.to_xml()
+        assert fixed.problems == ()
+
+    def test_missing_and_unreadable_values_take_placeholders(self) -> None:
+        """A missing AppURL and a bad GUID are listed; the values are "" and the nil GUID."""
+        data = file_with("<OwnerID>none</OwnerID>", drop=("AppURL",))
+
+        config = QWCConfig.from_xml(data, strict=False)
+
+        assert (config.app_url, config.owner_id, config.file_id) == ("", uuid.UUID(int=0), FILE)
+        assert config.problems == (
+            "OwnerID must be a GUID in braces, like {6B29FC40-CA47-1067-B31D-00DD010662DA}; "
+            "got 'none'",
+            "AppURL is missing: every .QWC needs it (the Web Connector refuses the file "
+            "with QBWC1039)",
+        )
         with pytest.raises(ConfigurationError, match="OwnerID must be a GUID"):
-            QWCConfig.from_xml(file_with("<OwnerID>none</OwnerID>"), strict=False)
+            config.to_xml()
+        # A changed copy is checked afresh: the placeholders never slip into a file.
+        with pytest.raises(ConfigurationError, match="AppURL is required"):
+            attrs.evolve(config, owner_id=OWNER)
+        with pytest.raises(ConfigurationError, match="nil GUID"):
+            attrs.evolve(config, app_url="https://qb.acme.example/qbwc")
+
+    def test_nil_guid_is_refused(self) -> None:
+        """The nil GUID identifies nothing: refused as OwnerID or FileID."""
+        assert "OwnerID must not be the nil GUID" in rule_of(owner_id=uuid.UUID(int=0))
+        assert "qbwc.qwc.new_file_id()" in rule_of(file_id=uuid.UUID(int=0))
+
+    def test_only_a_document_that_is_no_qwc_raises(self) -> None:
+        """Lenient reading raises for XML that is not a QWC document, and only then."""
+        with pytest.raises(ConfigurationError, match="root element must be <QBWCXML>"):
+            QWCConfig.from_xml(b"<Other><AppName>x</AppName></Other>", strict=False)
+        with pytest.raises(XMLParseError):
+            QWCConfig.from_xml(b"<QBWCXML><AppName>x</QBWCXML>", strict=False)
+
+    def test_a_clean_file_has_no_problems(self) -> None:
+        """A file that breaks no rule reads leniently with an empty problem list."""
+        assert QWCConfig.from_xml(make().to_xml(), strict=False).problems == ()
+        assert make().problems == ()
+
+    @pytest.mark.parametrize(
+        ("tag", "damage"), DAMAGES, ids=[f"{tag}-{i}" for i, (tag, _) in enumerate(DAMAGES)]
+    )
+    @settings(max_examples=max(3, settings.default.max_examples // 10))  # 48 rows
+    @given(config=qwc_configs())
+    def test_one_damaged_field_reads_leniently(
+        self, tag: str, damage: str | None, config: QWCConfig
+    ) -> None:
+        """A strict-valid file with one element damaged: strict raises; lenient lists it."""
+        data = damaged(config.to_xml(), tag, damage)
+        with pytest.raises(ConfigurationError):
+            QWCConfig.from_xml(data)
+
+        lenient = QWCConfig.from_xml(data, strict=False)
+
+        assert any(tag in problem for problem in lenient.problems), lenient.problems
+        assert list(lenient.problems) == problems(data)
+        field = FIELD_OF[tag]
+        for attribute in attrs.fields(QWCConfig):
+            if attribute.init and attribute.name not in (field, "strict"):
+                assert getattr(lenient, attribute.name) == getattr(config, attribute.name)
+        if damage is not None and not damage.startswith("<") and tag in TEXT_TAGS:
+            assert getattr(lenient, field) == damage.strip()
 
     def test_lenient_duplicates_and_unknowns(self) -> None:
         """Leniently, the first of two elements wins and unknown elements are ignored."""

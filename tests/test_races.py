@@ -24,26 +24,21 @@ import pytest
 
 from qbwc import (
     AnyReply,
-    AuthenticateCall,
     Authenticated,
-    CloseConnectionCall,
     Disconnection,
     Done,
     Failed,
-    GetLastErrorCall,
     LastError,
     NoRequest,
     Progress,
-    ReceiveResponseXMLCall,
     RequestXML,
-    SendRequestXMLCall,
 )
 from qbwc._service import _mismatch
 from qbwc.cli import main
 from qbwc.qbxml._parse import Response
 from qbwc.store import Job, JobResponse, MemoryStore, SQLiteStore, Store
 from qbwc.testing import FakeQuickBooks, LoseQuickBooksResponse
-from tests.test_service import OWNER, PASSWORD, REFERENCE, USER, Rig
+from tests.rig import OWNER, PASSWORD, REFERENCE, USER, DirectWC, Rig
 
 STORES = ("memory", "sqlite", "postgres")
 
@@ -61,68 +56,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         made = fresh_store()
     yield made
     made.close()
-
-
-class DirectWC:
-    """A Web Connector driven one call at a time, in front of *qb* (the rig's QuickBooks)."""
-
-    def __init__(self, rig: Rig, qb: FakeQuickBooks | None = None) -> None:
-        self.rig = rig
-        self.qb = qb or rig.qb
-        self.ticket = ""
-        self.qbxml = ""
-        self.response = ""
-        self.first = True
-
-    def call(self, call: Any) -> AnyReply:
-        return self.rig.service.respond(call)
-
-    def authenticate(self, password: str = PASSWORD) -> AnyReply:
-        reply = self.call(AuthenticateCall(username=USER, password=password))
-        self.ticket = getattr(reply, "ticket", "")
-        return reply
-
-    def request(self) -> AnyReply:
-        qb = self.qb
-        if self.first:
-            qb.open("")
-        major, minor = qb.qbxml_version
-        reply = self.call(
-            SendRequestXMLCall(
-                ticket=self.ticket,
-                hcp_response=qb.hcp_response(OWNER) if self.first else "",
-                company_file_name=qb.company_file,
-                country=qb.country,
-                major_version=major,
-                minor_version=minor,
-            )
-        )
-        self.first = False
-        if isinstance(reply, RequestXML):
-            self.qbxml = reply.qbxml
-        return reply
-
-    def run_quickbooks(self) -> None:
-        """QuickBooks runs the set this Web Connector holds (perhaps much later)."""
-        self.response = self.qb.process_request(self.qbxml)
-
-    def answer(
-        self, response: str | None = None, *, ticket: str | None = None, hresult: str = ""
-    ) -> AnyReply:
-        return self.call(
-            ReceiveResponseXMLCall(
-                ticket=ticket or self.ticket,
-                response=self.response if response is None else response,
-                hresult=hresult,
-                message="QuickBooks failed" if hresult else "",
-            )
-        )
-
-    def last_error(self) -> AnyReply:
-        return self.call(GetLastErrorCall(ticket=self.ticket))
-
-    def close(self) -> AnyReply:
-        return self.call(CloseConnectionCall(ticket=self.ticket))
 
 
 def _set_id(qbxml: str) -> str:

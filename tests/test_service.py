@@ -47,9 +47,9 @@ from qbwc import (
     WebConnectorService,
 )
 from qbwc._service import hash_password, verify_password
-from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd, InvoiceAdd, InvoiceLineAdd
+from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd
 from qbwc.qbxml._types import Ref
-from qbwc.store import Job, MemoryStore, SQLiteStore, Store
+from qbwc.store import Job, MemoryStore, SQLiteStore
 from qbwc.testing import (
     Crash,
     FakeQuickBooks,
@@ -57,91 +57,9 @@ from qbwc.testing import (
     LoseQuickBooksResponse,
     LoseReply,
     RepeatCall,
-    SessionResult,
 )
 from qbwc.wsgi import make_wsgi_app
-
-OWNER = uuid.UUID("9A5D8F3B-1C2E-4B6A-8D7F-0E1F2A3B4C5D")
-USER = "kristy@example.com"
-PASSWORD = "correct horse battery staple"
-REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_767_225_600.0  # 2026-01-01
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Rig:
-    """A service over a store, a QuickBooks company, and a Web Connector in front of both."""
-
-    def __init__(
-        self,
-        store: Store | None = None,
-        *,
-        user: str = USER,
-        password: str = PASSWORD,
-        **settings: Any,
-    ) -> None:
-        self.clock = Clock()
-        self.store = store if store is not None else MemoryStore()
-        self.settings = settings
-        self.service = self.new_service()
-        if "authenticator" in settings:
-            self.service.enqueue(user, invoice("0"))  # creates the account, as a host would
-        else:
-            self.service.add_account(user, password)
-        self.qb = FakeQuickBooks.sample()
-        self.wc = FakeWebConnector(make_wsgi_app(self.service), self.qb)
-        self.wc.add_application(self.qwc(user), password=password)
-
-    def new_service(self, store: Store | None = None) -> WebConnectorService:
-        settings: dict[str, Any] = {
-            "owner_id": OWNER,
-            "app_name": "Acme Billing",
-            "password_cost": 2,
-            "clock": self.clock,
-            **self.settings,
-        }
-        return WebConnectorService(store=store or self.store, **settings)
-
-    def restart(self, store: Store | None = None) -> None:
-        """A new service object (a new process) on the same store."""
-        self.service = self.new_service(store)
-        self.wc.target = make_wsgi_app(self.service)
-
-    def qwc(self, username: str = USER) -> bytes:
-        return self.service.qwc(
-            username, app_url="https://localhost/qbwc", app_support="https://localhost/support"
-        )
-
-    def enqueue(self, *refs: str, customer: str = "Acme Corp", **fields: Any) -> list[Job]:
-        return [
-            self.service.enqueue(USER, invoice(ref, customer=customer, **fields), key=f"inv-{ref}")
-            for ref in refs
-        ]
-
-    def run(self) -> SessionResult:
-        return self.wc.run_session()
-
-    def job(self, job: Job) -> Job:
-        return self.service.job(job.id)
-
-    def ref_numbers(self) -> list[str | None]:
-        return [ret.ref_number for ret in self.qb.invoices]
-
-
-def invoice(ref: str, *, customer: str = "Acme Corp", **fields: Any) -> InvoiceAdd:
-    line = InvoiceLineAdd(item_ref=Ref(full_name="Consulting"), quantity=Decimal(2))
-    return InvoiceAdd(customer_ref=Ref(full_name=customer), ref_number=ref, lines=[line], **fields)
+from tests.rig import OWNER, PASSWORD, REFERENCE, USER, Rig, invoice
 
 
 @pytest.fixture

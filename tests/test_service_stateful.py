@@ -52,8 +52,7 @@ from qbwc.testing import (
     RepeatCall,
 )
 from qbwc.testing._interface import RequestProcessorError
-from tests.test_races import DirectWC
-from tests.test_service import PASSWORD, REFERENCE, USER, Rig, invoice
+from tests.rig import PASSWORD, REFERENCE, USER, DirectWC, Rig, invoice
 
 _OPERATIONS = (
     "authenticate",

@@ -23,7 +23,7 @@ from qbwc.exceptions import ConfigurationError
 from qbwc.store import MemoryStore
 from qbwc.testing._web_connector import wsgi_transport
 from qbwc.wsgi import make_wsgi_app
-from tests.test_service import Rig
+from tests.rig import Rig
 
 OWNER = "6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10"
 CALL = encode_call(ClientVersionCall(version="2.3.0.36"))

@@ -16,6 +16,9 @@ Two kinds of rule are checked:
   is unknown, duplicated or padded with whitespace.  ``strict=False`` skips
   them, so that real files that break them still parse.
 
+Reading leniently (``from_xml(data, strict=False)``) never raises for a value: the
+config holds what the file holds and lists every problem in ``config.problems``.
+
 Advisory findings (a long AppDescription, a published sample OwnerID, ...) never
 raise: :meth:`QWCConfig.advice` lists them.
 """
@@ -280,6 +283,17 @@ _BY_TAG: Final = {element.tag: element for element in _ELEMENTS}
 _BY_FIELD: Final = {element.field: element for element in _ELEMENTS}
 #: Required elements a lenient parse may fill in with the constructor's default.
 _DEFAULTED: Final = frozenset({"AppID", "AppDescription", "QBType"})
+#: What a lenient read holds for a required value the file lacks or has unreadable
+#: (the other required elements have a constructor default).
+_NIL_GUID: Final = uuid.UUID(int=0)
+_PLACEHOLDERS: Final[Mapping[str, object]] = {
+    "app_name": "",
+    "app_url": "",
+    "app_support": "",
+    "user_name": "",
+    "owner_id": _NIL_GUID,
+    "file_id": _NIL_GUID,
+}
 
 
 @attrs.frozen
@@ -369,6 +383,11 @@ class QWCConfig:
     auth_flags: AuthFlags | None = None
     notify: bool | None = None
     strict: bool = attrs.field(default=True, eq=False)
+    #: Every problem a lenient :meth:`from_xml` found in the file (what
+    #: :func:`problems` lists); empty for a config built in code.
+    problems: tuple[str, ...] = attrs.field(default=(), eq=False, init=False)
+    #: The problems that keep a leniently read file from being written.
+    _unwritable: tuple[_Problem, ...] = attrs.field(default=(), eq=False, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         found = _check(_values_of(self), strict=self.strict)
@@ -381,7 +400,12 @@ class QWCConfig:
 
         Starts with ``<?xml version="1.0"?>``, indents by two spaces and ends
         with a newline.
+
+        Raises:
+            ConfigurationError: the config was read leniently from a file that
+                breaks a format rule (see :attr:`problems`): fix the value first.
         """
+        self._refuse_unwritable()
         root = etree.Element("QBWCXML")
         for element in _ELEMENTS:
             value = getattr(self, element.field)
@@ -407,19 +431,26 @@ class QWCConfig:
 
         With *strict* (the default) a file the Web Connector would refuse, or
         that has unknown, duplicated or whitespace-padded elements, raises.
-        ``strict=False`` reads it anyway (the first of duplicated elements wins;
-        unknown elements are ignored) but still refuses values that cannot be
-        represented: a bad GUID, enumeration, boolean, schedule or URL.
+
+        ``strict=False`` never raises for a value: it returns what the file
+        holds and lists every problem in :attr:`problems`.  The first of
+        duplicated elements wins, unknown elements are ignored, whitespace
+        around values is dropped, and a missing or unreadable value takes its
+        default: ``None`` for an optional element, the constructor's default
+        for AppID, AppDescription and QBType, ``""`` for the other texts and
+        the nil GUID for OwnerID and FileID.  A config read from a file that
+        breaks a format rule cannot be written (:meth:`to_xml` raises) and
+        :func:`attrs.evolve` checks it afresh.
 
         Raises:
             XMLParseError: not well-formed XML, too large, or with a DOCTYPE.
-            ConfigurationError: the first problem found; :func:`problems`
-                lists them all.
+            ConfigurationError: strict: the first problem found (:func:`problems`
+                lists them all); lenient: only when the root is not ``<QBWCXML>``.
         """
         values, found = _read(data)
-        found += _check(values, strict=strict)
+        found += _check(values, strict=True)
         if not strict:
-            found = [problem for problem in found if problem.fatal]
+            return cls._lenient(values, found)
         if found:
             first = found[0]
             rest = len(found) - 1
@@ -431,6 +462,39 @@ class QWCConfig:
             if not element.required:
                 values.setdefault(element.field, None)
         return cls(**values, strict=strict)
+
+    @classmethod
+    def _lenient(cls, values: dict[str, Any], found: list[_Problem]) -> QWCConfig:
+        """What a file holds, with its problems listed, even when a value breaks a rule."""
+        if found and found[0].field == "QBWCXML":
+            raise ConfigurationError(found[0].field, found[0].text)
+        for element in _ELEMENTS:
+            if not element.required:
+                values.setdefault(element.field, None)
+        unwritable = tuple(problem for problem in found if problem.fatal)
+        if unwritable:
+            # The constructor would refuse these values: set them as read, with the
+            # placeholders for what is missing (docs/qwc.md, "Reading and checking files").
+            for field, placeholder in _PLACEHOLDERS.items():
+                values.setdefault(field, placeholder)
+            config = object.__new__(cls)
+            for attribute in attrs.fields(cls):
+                default = attribute.default
+                value = values.get(attribute.name, default)
+                object.__setattr__(config, attribute.name, value)
+        else:
+            config = cls(**values, strict=False)
+        object.__setattr__(config, "strict", False)
+        object.__setattr__(config, "problems", tuple(problem.text for problem in found))
+        object.__setattr__(config, "_unwritable", unwritable)
+        return config
+
+    def _refuse_unwritable(self) -> None:
+        """Raise the first format problem of a leniently read file, if it has one."""
+        if self._unwritable:
+            first = self._unwritable[0]
+            msg = f"{first.text} (read leniently from a file; fix it before writing the file)"
+            raise ConfigurationError(first.field, msg)
 
     def advice(self) -> list[str]:
         """Advisory findings: legal, but probably not what you want."""
@@ -672,6 +736,15 @@ def _check(values: Mapping[str, Any], *, strict: bool) -> list[_Problem]:
         elif element.kind is _Kind.GUID:
             if not isinstance(value, uuid.UUID):
                 found.append(_Problem(field, f"{tag} must be a UUID; got {_type_name(value)}"))
+            elif value == _NIL_GUID:
+                maker = "new_owner_id" if field == "owner_id" else "new_file_id"
+                found.append(
+                    _Problem(
+                        field,
+                        f"{tag} must not be the nil GUID {{{_NIL_GUID}}}, which identifies "
+                        f"nothing: generate one (qbwc.qwc.{maker}())",
+                    )
+                )
         elif element.kind is _Kind.ENUM:
             assert element.enum is not None
             if not isinstance(value, element.enum):

@@ -25,12 +25,26 @@ builder, the parser and the schema generator know this through
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
-from qbwc.qbxml._types import Address, DataExt, Kind, Ref, qbfield
+from qbwc.qbxml._types import (
+    Address,
+    DataExt,
+    Kind,
+    Ref,
+    qb,
+    qbfield,
+    to_data_exts,
+    to_date,
+    to_decimal,
+    to_guid,
+    to_strs,
+    to_tuple,
+)
 
 __all__ = [
     "ADD_MODELS",
@@ -53,6 +67,23 @@ _SERIAL_OR_LOT: Final = "serial_or_lot"
 
 _PRICE_RULE_OPTIONS: Final = ("Zero", "BasePrice")
 
+# The repeated fields' converters, typed per element for mypy's attrs plugin (see
+# qbwc.qbxml._types.to_decimal): what __init__ accepts is any iterable of the elements.
+if TYPE_CHECKING:
+
+    def _to_set_credits(value: Iterable[SetCredit] | None, /) -> tuple[SetCredit, ...]: ...
+
+    def _to_invoice_lines(
+        value: Iterable[InvoiceLineAdd | InvoiceLineGroupAdd] | None, /
+    ) -> tuple[InvoiceLineAdd | InvoiceLineGroupAdd, ...]: ...
+
+    def _to_estimate_lines(
+        value: Iterable[EstimateLineAdd | EstimateLineGroupAdd] | None, /
+    ) -> tuple[EstimateLineAdd | EstimateLineGroupAdd, ...]: ...
+
+else:
+    _to_set_credits = _to_invoice_lines = _to_estimate_lines = to_tuple
+
 
 @final
 @attrs.frozen(kw_only=True)
@@ -74,7 +105,9 @@ class SetCredit:
     """Apply an existing credit memo to the new invoice (qbXML 10.0+)."""
 
     credit_txn_id: str | None = qbfield("CreditTxnID", Kind.ID, max_len=36, required=True)
-    applied_amount: Decimal | None = qbfield("AppliedAmount", Kind.AMT, required=True)
+    applied_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("AppliedAmount", Kind.AMT, required=True)
+    )
     override: bool | None = qbfield("Override", Kind.BOOL, since=(10, 0))
 
 
@@ -91,16 +124,26 @@ class InvoiceLineAdd:
 
     item_ref: Ref | None = qbfield("ItemRef", Kind.AGG, model=Ref)
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
-    rate: Decimal | None = qbfield("Rate", Kind.PRICE, choice=_RATE)
-    rate_percent: Decimal | None = qbfield("RatePercent", Kind.PERCENT, choice=_RATE)
+    rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Rate", Kind.PRICE, choice=_RATE)
+    )
+    rate_percent: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("RatePercent", Kind.PERCENT, choice=_RATE)
+    )
     price_level_ref: Ref | None = qbfield(
         "PriceLevelRef", Kind.AGG, model=Ref, max_len=31, choice=_RATE, since=(4, 0)
     )
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
-    amount: Decimal | None = qbfield("Amount", Kind.AMT)
-    tax_amount: Decimal | None = qbfield("TaxAmount", Kind.AMT, since=(6, 1))
+    amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Amount", Kind.AMT)
+    )
+    tax_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TaxAmount", Kind.AMT, since=(6, 1))
+    )
     option_for_price_rule_conflict: str | None = qbfield(
         "OptionForPriceRuleConflict", Kind.ENUM, values=_PRICE_RULE_OPTIONS, since=(13, 0)
     )
@@ -116,7 +159,9 @@ class InvoiceLineAdd:
     lot_number: str | None = qbfield(
         "LotNumber", Kind.STR, max_len=40, choice=_SERIAL_OR_LOT, since=(11, 0)
     )
-    service_date: dt.date | None = qbfield("ServiceDate", Kind.DATE)
+    service_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("ServiceDate", Kind.DATE)
+    )
     sales_tax_code_ref: Ref | None = qbfield("SalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3)
     override_item_account_ref: Ref | None = qbfield(
         "OverrideItemAccountRef", Kind.AGG, model=Ref, max_len=159, since=(2, 0)
@@ -124,8 +169,10 @@ class InvoiceLineAdd:
     other1: str | None = qbfield("Other1", Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield("Other2", Kind.STR, max_len=29, since=(6, 0))
     link_to_txn: LinkToTxn | None = qbfield("LinkToTxn", Kind.AGG, model=LinkToTxn, since=(6, 0))
-    data_ext: tuple[DataExt, ...] = qbfield(
-        "DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)
+    data_ext: tuple[DataExt, ...] = attrs.field(
+        factory=tuple,
+        converter=to_data_exts,
+        metadata=qb("DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)),
     )
     def_macro: str | None = qbfield("defMacro", Kind.STR, attribute=True, since=(2, 0))
 
@@ -138,7 +185,9 @@ class InvoiceLineGroupAdd:
     item_group_ref: Ref | None = qbfield(
         "ItemGroupRef", Kind.AGG, model=Ref, max_len=31, required=True
     )
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     inventory_site_ref: Ref | None = qbfield(
         "InventorySiteRef", Kind.AGG, model=Ref, max_len=31, since=(10, 0)
@@ -146,8 +195,10 @@ class InvoiceLineGroupAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         "InventorySiteLocationRef", Kind.AGG, model=Ref, max_len=31, since=(12, 0)
     )
-    data_ext: tuple[DataExt, ...] = qbfield(
-        "DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)
+    data_ext: tuple[DataExt, ...] = attrs.field(
+        factory=tuple,
+        converter=to_data_exts,
+        metadata=qb("DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)),
     )
 
 
@@ -171,7 +222,9 @@ class InvoiceAdd:
     template_ref: Ref | None = qbfield(
         "TemplateRef", Kind.AGG, model=Ref, max_len=31, since=(3, 0)
     )
-    txn_date: dt.date | None = qbfield("TxnDate", Kind.DATE)
+    txn_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("TxnDate", Kind.DATE)
+    )
     ref_number: str | None = qbfield("RefNumber", Kind.STR, max_len=11)
     bill_address: Address | None = qbfield("BillAddress", Kind.AGG, model=Address)
     ship_address: Address | None = qbfield("ShipAddress", Kind.AGG, model=Address)
@@ -179,10 +232,14 @@ class InvoiceAdd:
     is_finance_charge: bool | None = qbfield("IsFinanceCharge", Kind.BOOL, since=(8, 0))
     po_number: str | None = qbfield("PONumber", Kind.STR, max_len=25)
     terms_ref: Ref | None = qbfield("TermsRef", Kind.AGG, model=Ref, max_len=31)
-    due_date: dt.date | None = qbfield("DueDate", Kind.DATE)
+    due_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("DueDate", Kind.DATE)
+    )
     sales_rep_ref: Ref | None = qbfield("SalesRepRef", Kind.AGG, model=Ref, max_len=5)
     fob: str | None = qbfield("FOB", Kind.STR, max_len=13)
-    ship_date: dt.date | None = qbfield("ShipDate", Kind.DATE)
+    ship_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("ShipDate", Kind.DATE)
+    )
     ship_method_ref: Ref | None = qbfield("ShipMethodRef", Kind.AGG, model=Ref, max_len=15)
     item_sales_tax_ref: Ref | None = qbfield(
         "ItemSalesTaxRef", Kind.AGG, model=Ref, max_len=31
@@ -198,20 +255,37 @@ class InvoiceAdd:
         "CustomerSalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3
     )
     other: str | None = qbfield("Other", Kind.STR, max_len=29, since=(6, 0))
-    exchange_rate: Decimal | None = qbfield("ExchangeRate", Kind.FLOAT, since=(8, 0))
-    external_guid: str | None = qbfield("ExternalGUID", Kind.GUID, since=(9, 0))
-    link_to_txn_id: tuple[str, ...] = qbfield(
-        "LinkToTxnID", Kind.ID, max_len=36, many=True, since=(6, 0)
+    exchange_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("ExchangeRate", Kind.FLOAT, since=(8, 0))
     )
-    set_credit: tuple[SetCredit, ...] = qbfield(
-        "SetCredit", Kind.AGG, model=SetCredit, many=True, since=(10, 0)
+    external_guid: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("ExternalGUID", Kind.GUID, since=(9, 0))
     )
-    lines: tuple[InvoiceLineAdd | InvoiceLineGroupAdd, ...] = qbfield(
-        "InvoiceLineAdd", Kind.AGG, model=(InvoiceLineAdd, InvoiceLineGroupAdd), many=True
+    link_to_txn_id: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        converter=to_strs,
+        metadata=qb("LinkToTxnID", Kind.ID, max_len=36, many=True, since=(6, 0)),
+    )
+    set_credit: tuple[SetCredit, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_set_credits,
+        metadata=qb("SetCredit", Kind.AGG, model=SetCredit, many=True, since=(10, 0)),
+    )
+    lines: tuple[InvoiceLineAdd | InvoiceLineGroupAdd, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_invoice_lines,
+        metadata=qb(
+            "InvoiceLineAdd",
+            Kind.AGG,
+            model=(InvoiceLineAdd, InvoiceLineGroupAdd),
+            many=True,
+        ),
     )
     def_macro: str | None = qbfield("defMacro", Kind.STR, attribute=True, since=(2, 0))
-    include_ret_element: tuple[str, ...] = qbfield(
-        "IncludeRetElement", Kind.STR, max_len=50, many=True, since=(4, 0)
+    include_ret_element: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        converter=to_strs,
+        metadata=qb("IncludeRetElement", Kind.STR, max_len=50, many=True, since=(4, 0)),
     )
 
 
@@ -228,13 +302,23 @@ class EstimateLineAdd:
 
     item_ref: Ref | None = qbfield("ItemRef", Kind.AGG, model=Ref)
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
-    rate: Decimal | None = qbfield("Rate", Kind.PRICE, choice=_RATE)
-    rate_percent: Decimal | None = qbfield("RatePercent", Kind.PERCENT, choice=_RATE)
+    rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Rate", Kind.PRICE, choice=_RATE)
+    )
+    rate_percent: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("RatePercent", Kind.PERCENT, choice=_RATE)
+    )
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
-    amount: Decimal | None = qbfield("Amount", Kind.AMT)
-    tax_amount: Decimal | None = qbfield("TaxAmount", Kind.AMT, since=(6, 1))
+    amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Amount", Kind.AMT)
+    )
+    tax_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TaxAmount", Kind.AMT, since=(6, 1))
+    )
     option_for_price_rule_conflict: str | None = qbfield(
         "OptionForPriceRuleConflict", Kind.ENUM, values=_PRICE_RULE_OPTIONS, since=(13, 0)
     )
@@ -245,9 +329,13 @@ class EstimateLineAdd:
         "InventorySiteLocationRef", Kind.AGG, model=Ref, max_len=31, since=(12, 0)
     )
     sales_tax_code_ref: Ref | None = qbfield("SalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3)
-    markup_rate: Decimal | None = qbfield("MarkupRate", Kind.PRICE, choice=_MARKUP)
-    markup_rate_percent: Decimal | None = qbfield(
-        "MarkupRatePercent", Kind.PERCENT, choice=_MARKUP
+    markup_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("MarkupRate", Kind.PRICE, choice=_MARKUP)
+    )
+    markup_rate_percent: Decimal | None = attrs.field(
+        default=None,
+        converter=to_decimal,
+        metadata=qb("MarkupRatePercent", Kind.PERCENT, choice=_MARKUP),
     )
     price_level_ref: Ref | None = qbfield(
         "PriceLevelRef", Kind.AGG, model=Ref, max_len=31, choice=_MARKUP, since=(7, 0)
@@ -257,8 +345,10 @@ class EstimateLineAdd:
     )
     other1: str | None = qbfield("Other1", Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield("Other2", Kind.STR, max_len=29, since=(6, 0))
-    data_ext: tuple[DataExt, ...] = qbfield(
-        "DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)
+    data_ext: tuple[DataExt, ...] = attrs.field(
+        factory=tuple,
+        converter=to_data_exts,
+        metadata=qb("DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)),
     )
 
 
@@ -270,7 +360,9 @@ class EstimateLineGroupAdd:
     item_group_ref: Ref | None = qbfield(
         "ItemGroupRef", Kind.AGG, model=Ref, max_len=31, required=True
     )
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     inventory_site_ref: Ref | None = qbfield(
         "InventorySiteRef", Kind.AGG, model=Ref, max_len=31, since=(10, 0)
@@ -278,8 +370,10 @@ class EstimateLineGroupAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         "InventorySiteLocationRef", Kind.AGG, model=Ref, max_len=31, since=(12, 0)
     )
-    data_ext: tuple[DataExt, ...] = qbfield(
-        "DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)
+    data_ext: tuple[DataExt, ...] = attrs.field(
+        factory=tuple,
+        converter=to_data_exts,
+        metadata=qb("DataExt", Kind.AGG, model=DataExt, many=True, since=(5, 0)),
     )
 
 
@@ -301,7 +395,9 @@ class EstimateAdd:
     template_ref: Ref | None = qbfield(
         "TemplateRef", Kind.AGG, model=Ref, max_len=31, since=(3, 0)
     )
-    txn_date: dt.date | None = qbfield("TxnDate", Kind.DATE)
+    txn_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("TxnDate", Kind.DATE)
+    )
     ref_number: str | None = qbfield("RefNumber", Kind.STR, max_len=11)
     bill_address: Address | None = qbfield("BillAddress", Kind.AGG, model=Address)
     ship_address: Address | None = qbfield(
@@ -310,7 +406,9 @@ class EstimateAdd:
     is_active: bool | None = qbfield("IsActive", Kind.BOOL, since=(3, 0))
     po_number: str | None = qbfield("PONumber", Kind.STR, max_len=25)
     terms_ref: Ref | None = qbfield("TermsRef", Kind.AGG, model=Ref, max_len=31)
-    due_date: dt.date | None = qbfield("DueDate", Kind.DATE)
+    due_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("DueDate", Kind.DATE)
+    )
     sales_rep_ref: Ref | None = qbfield("SalesRepRef", Kind.AGG, model=Ref, max_len=5)
     fob: str | None = qbfield("FOB", Kind.STR, max_len=13)
     item_sales_tax_ref: Ref | None = qbfield(
@@ -326,18 +424,28 @@ class EstimateAdd:
         "CustomerSalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3
     )
     other: str | None = qbfield("Other", Kind.STR, max_len=29, since=(6, 0))
-    exchange_rate: Decimal | None = qbfield("ExchangeRate", Kind.FLOAT, since=(8, 0))
-    external_guid: str | None = qbfield("ExternalGUID", Kind.GUID, since=(9, 0))
-    lines: tuple[EstimateLineAdd | EstimateLineGroupAdd, ...] = qbfield(
-        "EstimateLineAdd",
-        Kind.AGG,
-        model=(EstimateLineAdd, EstimateLineGroupAdd),
-        many=True,
-        min_count=1,
+    exchange_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("ExchangeRate", Kind.FLOAT, since=(8, 0))
+    )
+    external_guid: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("ExternalGUID", Kind.GUID, since=(9, 0))
+    )
+    lines: tuple[EstimateLineAdd | EstimateLineGroupAdd, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_estimate_lines,
+        metadata=qb(
+            "EstimateLineAdd",
+            Kind.AGG,
+            model=(EstimateLineAdd, EstimateLineGroupAdd),
+            many=True,
+            min_count=1,
+        ),
     )
     def_macro: str | None = qbfield("defMacro", Kind.STR, attribute=True, since=(2, 0))
-    include_ret_element: tuple[str, ...] = qbfield(
-        "IncludeRetElement", Kind.STR, max_len=50, many=True, since=(4, 0)
+    include_ret_element: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        converter=to_strs,
+        metadata=qb("IncludeRetElement", Kind.STR, max_len=50, many=True, since=(4, 0)),
     )
 
 

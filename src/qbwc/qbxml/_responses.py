@@ -1,7 +1,8 @@
 """
 The models of what QuickBooks sends back for an estimate or an invoice.
 
-Every field is declared with :func:`qbwc.qbxml._types.qbfield` in the order of
+Every field is declared with :func:`qbwc.qbxml._types.qbfield` (or, for the
+kinds with a converter, ``attrs.field(metadata=qb(...))``) in the order of
 the official schema (qbXML 13.0, plus the 16.0 addition
 ``ExpirationDateForSerialLotNumber``), exactly like the request models, so that
 the parser, :func:`build_response`, the schema generator and the strategies
@@ -26,12 +27,23 @@ request models; each item's element name is its class name.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from qbwc.qbxml._types import Address, Kind, Ref, qbfield
+from qbwc.qbxml._types import (
+    Address,
+    Kind,
+    Ref,
+    qb,
+    qbfield,
+    to_date,
+    to_decimal,
+    to_guid,
+    to_tuple,
+)
 
 __all__ = [
     "DATA_EXT_TYPES",
@@ -93,6 +105,35 @@ TXN_TYPES: Final = (
 )
 
 
+# The repeated fields' converters, typed per element for mypy's attrs plugin (see
+# qbwc.qbxml._types.to_decimal): what __init__ accepts is any iterable of the elements.
+if TYPE_CHECKING:
+
+    def _to_data_ext_rets(value: Iterable[DataExtRet] | None, /) -> tuple[DataExtRet, ...]: ...
+
+    def _to_linked_txns(value: Iterable[LinkedTxn] | None, /) -> tuple[LinkedTxn, ...]: ...
+
+    def _to_invoice_line_rets(
+        value: Iterable[InvoiceLineRet] | None, /
+    ) -> tuple[InvoiceLineRet, ...]: ...
+
+    def _to_estimate_line_rets(
+        value: Iterable[EstimateLineRet] | None, /
+    ) -> tuple[EstimateLineRet, ...]: ...
+
+    def _to_invoice_ret_lines(
+        value: Iterable[InvoiceLineRet | InvoiceLineGroupRet] | None, /
+    ) -> tuple[InvoiceLineRet | InvoiceLineGroupRet, ...]: ...
+
+    def _to_estimate_ret_lines(
+        value: Iterable[EstimateLineRet | EstimateLineGroupRet] | None, /
+    ) -> tuple[EstimateLineRet | EstimateLineGroupRet, ...]: ...
+
+else:
+    _to_data_ext_rets = _to_linked_txns = _to_invoice_line_rets = to_tuple
+    _to_estimate_line_rets = _to_invoice_ret_lines = _to_estimate_ret_lines = to_tuple
+
+
 def _unknown() -> tuple[str, ...]:
     # Not a qbfield: the parser fills it, the builder re-emits it last.
     return attrs.field(factory=tuple, converter=tuple)
@@ -124,7 +165,9 @@ class DataExtRet:
     is a private DataExt on the company).
     """
 
-    owner_id: str | None = qbfield("OwnerID", Kind.GUID)
+    owner_id: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("OwnerID", Kind.GUID)
+    )
     data_ext_name: str | None = qbfield("DataExtName", Kind.STR, max_len=31, required=True)
     data_ext_type: str | None = qbfield(
         "DataExtType", Kind.ENUM, values=DATA_EXT_TYPES, required=True
@@ -139,12 +182,16 @@ class LinkedTxn:
 
     txn_id: str | None = qbfield("TxnID", Kind.ID, required=True)
     txn_type: str | None = qbfield("TxnType", Kind.ENUM, values=TXN_TYPES, required=True)
-    txn_date: dt.date | None = qbfield("TxnDate", Kind.DATE, required=True)
+    txn_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("TxnDate", Kind.DATE, required=True)
+    )
     ref_number: str | None = qbfield("RefNumber", Kind.STR, max_len=20)
     link_type: str | None = qbfield(
         "LinkType", Kind.ENUM, values=("AMTTYPE", "QUANTYPE"), since=(3, 0)
     )
-    amount: Decimal | None = qbfield("Amount", Kind.AMT, required=True)
+    amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Amount", Kind.AMT, required=True)
+    )
     unknown: tuple[str, ...] = _unknown()
 
 
@@ -155,16 +202,26 @@ class InvoiceLineRet:
     txn_line_id: str | None = qbfield("TxnLineID", Kind.ID, required=True)
     item_ref: Ref | None = qbfield("ItemRef", Kind.AGG, model=Ref, max_len=159)
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     override_uom_set_ref: Ref | None = qbfield(
         "OverrideUOMSetRef", Kind.AGG, model=Ref, max_len=31, since=(7, 0)
     )
-    rate: Decimal | None = qbfield("Rate", Kind.PRICE, choice="rate")
-    rate_percent: Decimal | None = qbfield("RatePercent", Kind.PERCENT, choice="rate")
+    rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Rate", Kind.PRICE, choice="rate")
+    )
+    rate_percent: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("RatePercent", Kind.PERCENT, choice="rate")
+    )
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
-    amount: Decimal | None = qbfield("Amount", Kind.AMT)
-    tax_amount: Decimal | None = qbfield("TaxAmount", Kind.AMT, since=(6, 1))
+    amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Amount", Kind.AMT)
+    )
+    tax_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TaxAmount", Kind.AMT, since=(6, 1))
+    )
     inventory_site_ref: Ref | None = qbfield(
         "InventorySiteRef", Kind.AGG, model=Ref, max_len=31, since=(10, 0)
     )
@@ -180,12 +237,16 @@ class InvoiceLineRet:
     expiration_date_for_serial_lot_number: str | None = qbfield(
         "ExpirationDateForSerialLotNumber", Kind.STR, max_len=1099, since=(16, 0)
     )
-    service_date: dt.date | None = qbfield("ServiceDate", Kind.DATE)
+    service_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("ServiceDate", Kind.DATE)
+    )
     sales_tax_code_ref: Ref | None = qbfield("SalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3)
     other1: str | None = qbfield("Other1", Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield("Other2", Kind.STR, max_len=29, since=(6, 0))
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -199,18 +260,26 @@ class InvoiceLineGroupRet:
         "ItemGroupRef", Kind.AGG, model=Ref, max_len=31, required=True
     )
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     override_uom_set_ref: Ref | None = qbfield(
         "OverrideUOMSetRef", Kind.AGG, model=Ref, max_len=31, since=(7, 0)
     )
     is_print_items_in_group: bool | None = qbfield("IsPrintItemsInGroup", Kind.BOOL, required=True)
-    total_amount: Decimal | None = qbfield("TotalAmount", Kind.AMT, required=True)
-    invoice_line_ret: tuple[InvoiceLineRet, ...] = qbfield(
-        "InvoiceLineRet", Kind.AGG, model=InvoiceLineRet, many=True
+    total_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TotalAmount", Kind.AMT, required=True)
     )
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    invoice_line_ret: tuple[InvoiceLineRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_invoice_line_rets,
+        metadata=qb("InvoiceLineRet", Kind.AGG, model=InvoiceLineRet, many=True),
+    )
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -234,7 +303,9 @@ class InvoiceRet:
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
     ar_account_ref: Ref | None = qbfield("ARAccountRef", Kind.AGG, model=Ref, max_len=159)
     template_ref: Ref | None = qbfield("TemplateRef", Kind.AGG, model=Ref, max_len=31, since=(3, 0))
-    txn_date: dt.date | None = qbfield("TxnDate", Kind.DATE)
+    txn_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("TxnDate", Kind.DATE)
+    )
     ref_number: str | None = qbfield("RefNumber", Kind.STR, max_len=11)
     bill_address: Address | None = qbfield("BillAddress", Kind.AGG, model=Address)
     bill_address_block: AddressBlock | None = qbfield(
@@ -248,21 +319,39 @@ class InvoiceRet:
     is_finance_charge: bool | None = qbfield("IsFinanceCharge", Kind.BOOL)
     po_number: str | None = qbfield("PONumber", Kind.STR, max_len=25)
     terms_ref: Ref | None = qbfield("TermsRef", Kind.AGG, model=Ref, max_len=31)
-    due_date: dt.date | None = qbfield("DueDate", Kind.DATE)
+    due_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("DueDate", Kind.DATE)
+    )
     sales_rep_ref: Ref | None = qbfield("SalesRepRef", Kind.AGG, model=Ref, max_len=5)
     fob: str | None = qbfield("FOB", Kind.STR, max_len=13)
-    ship_date: dt.date | None = qbfield("ShipDate", Kind.DATE)
+    ship_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("ShipDate", Kind.DATE)
+    )
     ship_method_ref: Ref | None = qbfield("ShipMethodRef", Kind.AGG, model=Ref, max_len=15)
-    subtotal: Decimal | None = qbfield("Subtotal", Kind.AMT)
+    subtotal: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Subtotal", Kind.AMT)
+    )
     item_sales_tax_ref: Ref | None = qbfield("ItemSalesTaxRef", Kind.AGG, model=Ref, max_len=31)
-    sales_tax_percentage: Decimal | None = qbfield("SalesTaxPercentage", Kind.PERCENT)
-    sales_tax_total: Decimal | None = qbfield("SalesTaxTotal", Kind.AMT)
-    applied_amount: Decimal | None = qbfield("AppliedAmount", Kind.AMT)
-    balance_remaining: Decimal | None = qbfield("BalanceRemaining", Kind.AMT)
+    sales_tax_percentage: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("SalesTaxPercentage", Kind.PERCENT)
+    )
+    sales_tax_total: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("SalesTaxTotal", Kind.AMT)
+    )
+    applied_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("AppliedAmount", Kind.AMT)
+    )
+    balance_remaining: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("BalanceRemaining", Kind.AMT)
+    )
     currency_ref: Ref | None = qbfield("CurrencyRef", Kind.AGG, model=Ref, max_len=64, since=(8, 0))
-    exchange_rate: Decimal | None = qbfield("ExchangeRate", Kind.FLOAT, since=(8, 0))
-    balance_remaining_in_home_currency: Decimal | None = qbfield(
-        "BalanceRemainingInHomeCurrency", Kind.AMT, since=(8, 0)
+    exchange_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("ExchangeRate", Kind.FLOAT, since=(8, 0))
+    )
+    balance_remaining_in_home_currency: Decimal | None = attrs.field(
+        default=None,
+        converter=to_decimal,
+        metadata=qb("BalanceRemainingInHomeCurrency", Kind.AMT, since=(8, 0)),
     )
     memo: str | None = qbfield("Memo", Kind.STR, max_len=4095)
     is_paid: bool | None = qbfield("IsPaid", Kind.BOOL, since=(2, 0))
@@ -273,21 +362,35 @@ class InvoiceRet:
     customer_sales_tax_code_ref: Ref | None = qbfield(
         "CustomerSalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3
     )
-    suggested_discount_amount: Decimal | None = qbfield("SuggestedDiscountAmount", Kind.AMT)
-    suggested_discount_date: dt.date | None = qbfield("SuggestedDiscountDate", Kind.DATE)
+    suggested_discount_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("SuggestedDiscountAmount", Kind.AMT)
+    )
+    suggested_discount_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("SuggestedDiscountDate", Kind.DATE)
+    )
     other: str | None = qbfield("Other", Kind.STR, max_len=29, since=(6, 0))
-    external_guid: str | None = qbfield("ExternalGUID", Kind.GUID, since=(9, 0))
-    linked_txn: tuple[LinkedTxn, ...] = qbfield(
-        "LinkedTxn", Kind.AGG, model=LinkedTxn, many=True, since=(1, 1)
+    external_guid: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("ExternalGUID", Kind.GUID, since=(9, 0))
     )
-    lines: tuple[InvoiceLineRet | InvoiceLineGroupRet, ...] = qbfield(
-        "InvoiceLineRet",
-        Kind.AGG,
-        model=(InvoiceLineRet, InvoiceLineGroupRet),
-        many=True,
+    linked_txn: tuple[LinkedTxn, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_linked_txns,
+        metadata=qb("LinkedTxn", Kind.AGG, model=LinkedTxn, many=True, since=(1, 1)),
     )
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    lines: tuple[InvoiceLineRet | InvoiceLineGroupRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_invoice_ret_lines,
+        metadata=qb(
+            "InvoiceLineRet",
+            Kind.AGG,
+            model=(InvoiceLineRet, InvoiceLineGroupRet),
+            many=True,
+        ),
+    )
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -299,16 +402,26 @@ class EstimateLineRet:
     txn_line_id: str | None = qbfield("TxnLineID", Kind.ID, required=True)
     item_ref: Ref | None = qbfield("ItemRef", Kind.AGG, model=Ref, max_len=159)
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     override_uom_set_ref: Ref | None = qbfield(
         "OverrideUOMSetRef", Kind.AGG, model=Ref, max_len=31, since=(7, 0)
     )
-    rate: Decimal | None = qbfield("Rate", Kind.PRICE, choice="rate")
-    rate_percent: Decimal | None = qbfield("RatePercent", Kind.PERCENT, choice="rate")
+    rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Rate", Kind.PRICE, choice="rate")
+    )
+    rate_percent: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("RatePercent", Kind.PERCENT, choice="rate")
+    )
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
-    amount: Decimal | None = qbfield("Amount", Kind.AMT)
-    tax_amount: Decimal | None = qbfield("TaxAmount", Kind.AMT, since=(6, 1))
+    amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Amount", Kind.AMT)
+    )
+    tax_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TaxAmount", Kind.AMT, since=(6, 1))
+    )
     inventory_site_ref: Ref | None = qbfield(
         "InventorySiteRef", Kind.AGG, model=Ref, max_len=31, since=(10, 0)
     )
@@ -316,14 +429,20 @@ class EstimateLineRet:
         "InventorySiteLocationRef", Kind.AGG, model=Ref, max_len=31, since=(12, 0)
     )
     sales_tax_code_ref: Ref | None = qbfield("SalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3)
-    markup_rate: Decimal | None = qbfield("MarkupRate", Kind.PRICE, choice="markup")
-    markup_rate_percent: Decimal | None = qbfield(
-        "MarkupRatePercent", Kind.PERCENT, choice="markup"
+    markup_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("MarkupRate", Kind.PRICE, choice="markup")
+    )
+    markup_rate_percent: Decimal | None = attrs.field(
+        default=None,
+        converter=to_decimal,
+        metadata=qb("MarkupRatePercent", Kind.PERCENT, choice="markup"),
     )
     other1: str | None = qbfield("Other1", Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield("Other2", Kind.STR, max_len=29, since=(6, 0))
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -337,18 +456,26 @@ class EstimateLineGroupRet:
         "ItemGroupRef", Kind.AGG, model=Ref, max_len=31, required=True
     )
     desc: str | None = qbfield("Desc", Kind.STR, max_len=4095)
-    quantity: Decimal | None = qbfield("Quantity", Kind.QUAN)
+    quantity: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Quantity", Kind.QUAN)
+    )
     unit_of_measure: str | None = qbfield("UnitOfMeasure", Kind.STR, max_len=31, since=(7, 0))
     override_uom_set_ref: Ref | None = qbfield(
         "OverrideUOMSetRef", Kind.AGG, model=Ref, max_len=31, since=(7, 0)
     )
     is_print_items_in_group: bool | None = qbfield("IsPrintItemsInGroup", Kind.BOOL, required=True)
-    total_amount: Decimal | None = qbfield("TotalAmount", Kind.AMT, required=True)
-    estimate_line_ret: tuple[EstimateLineRet, ...] = qbfield(
-        "EstimateLineRet", Kind.AGG, model=EstimateLineRet, many=True
+    total_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TotalAmount", Kind.AMT, required=True)
     )
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    estimate_line_ret: tuple[EstimateLineRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_estimate_line_rets,
+        metadata=qb("EstimateLineRet", Kind.AGG, model=EstimateLineRet, many=True),
+    )
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -370,7 +497,9 @@ class EstimateRet:
     customer_ref: Ref | None = qbfield("CustomerRef", Kind.AGG, model=Ref, max_len=209)
     class_ref: Ref | None = qbfield("ClassRef", Kind.AGG, model=Ref, max_len=159)
     template_ref: Ref | None = qbfield("TemplateRef", Kind.AGG, model=Ref, max_len=31, since=(3, 0))
-    txn_date: dt.date | None = qbfield("TxnDate", Kind.DATE)
+    txn_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("TxnDate", Kind.DATE)
+    )
     ref_number: str | None = qbfield("RefNumber", Kind.STR, max_len=11)
     bill_address: Address | None = qbfield("BillAddress", Kind.AGG, model=Address)
     bill_address_block: AddressBlock | None = qbfield(
@@ -383,18 +512,32 @@ class EstimateRet:
     is_active: bool | None = qbfield("IsActive", Kind.BOOL, since=(3, 0))
     po_number: str | None = qbfield("PONumber", Kind.STR, max_len=25)
     terms_ref: Ref | None = qbfield("TermsRef", Kind.AGG, model=Ref, max_len=31)
-    due_date: dt.date | None = qbfield("DueDate", Kind.DATE)
+    due_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, metadata=qb("DueDate", Kind.DATE)
+    )
     sales_rep_ref: Ref | None = qbfield("SalesRepRef", Kind.AGG, model=Ref, max_len=5)
     fob: str | None = qbfield("FOB", Kind.STR, max_len=13)
-    subtotal: Decimal | None = qbfield("Subtotal", Kind.AMT)
+    subtotal: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("Subtotal", Kind.AMT)
+    )
     item_sales_tax_ref: Ref | None = qbfield("ItemSalesTaxRef", Kind.AGG, model=Ref, max_len=31)
-    sales_tax_percentage: Decimal | None = qbfield("SalesTaxPercentage", Kind.PERCENT)
-    sales_tax_total: Decimal | None = qbfield("SalesTaxTotal", Kind.AMT)
-    total_amount: Decimal | None = qbfield("TotalAmount", Kind.AMT)
+    sales_tax_percentage: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("SalesTaxPercentage", Kind.PERCENT)
+    )
+    sales_tax_total: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("SalesTaxTotal", Kind.AMT)
+    )
+    total_amount: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("TotalAmount", Kind.AMT)
+    )
     currency_ref: Ref | None = qbfield("CurrencyRef", Kind.AGG, model=Ref, max_len=64, since=(8, 0))
-    exchange_rate: Decimal | None = qbfield("ExchangeRate", Kind.FLOAT, since=(8, 0))
-    total_amount_in_home_currency: Decimal | None = qbfield(
-        "TotalAmountInHomeCurrency", Kind.AMT, since=(8, 0)
+    exchange_rate: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, metadata=qb("ExchangeRate", Kind.FLOAT, since=(8, 0))
+    )
+    total_amount_in_home_currency: Decimal | None = attrs.field(
+        default=None,
+        converter=to_decimal,
+        metadata=qb("TotalAmountInHomeCurrency", Kind.AMT, since=(8, 0)),
     )
     memo: str | None = qbfield("Memo", Kind.STR, max_len=4095)
     customer_msg_ref: Ref | None = qbfield("CustomerMsgRef", Kind.AGG, model=Ref, max_len=101)
@@ -404,18 +547,28 @@ class EstimateRet:
         "CustomerSalesTaxCodeRef", Kind.AGG, model=Ref, max_len=3
     )
     other: str | None = qbfield("Other", Kind.STR, max_len=29, since=(6, 0))
-    external_guid: str | None = qbfield("ExternalGUID", Kind.GUID, since=(9, 0))
-    linked_txn: tuple[LinkedTxn, ...] = qbfield(
-        "LinkedTxn", Kind.AGG, model=LinkedTxn, many=True, since=(3, 0)
+    external_guid: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("ExternalGUID", Kind.GUID, since=(9, 0))
     )
-    lines: tuple[EstimateLineRet | EstimateLineGroupRet, ...] = qbfield(
-        "EstimateLineRet",
-        Kind.AGG,
-        model=(EstimateLineRet, EstimateLineGroupRet),
-        many=True,
+    linked_txn: tuple[LinkedTxn, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_linked_txns,
+        metadata=qb("LinkedTxn", Kind.AGG, model=LinkedTxn, many=True, since=(3, 0)),
     )
-    data_ext_ret: tuple[DataExtRet, ...] = qbfield(
-        "DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)
+    lines: tuple[EstimateLineRet | EstimateLineGroupRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_estimate_ret_lines,
+        metadata=qb(
+            "EstimateLineRet",
+            Kind.AGG,
+            model=(EstimateLineRet, EstimateLineGroupRet),
+            many=True,
+        ),
+    )
+    data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
+        factory=tuple,
+        converter=_to_data_ext_rets,
+        metadata=qb("DataExtRet", Kind.AGG, model=DataExtRet, many=True, since=(2, 0)),
     )
     unknown: tuple[str, ...] = _unknown()
 
@@ -431,11 +584,15 @@ class ErrorRecovery:
     """
 
     list_id: str | None = qbfield("ListID", Kind.ID, choice="id")
-    owner_id: str | None = qbfield("OwnerID", Kind.GUID, choice="id")
+    owner_id: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("OwnerID", Kind.GUID, choice="id")
+    )
     txn_id: str | None = qbfield("TxnID", Kind.ID, choice="id")
     txn_number: int | None = qbfield("TxnNumber", Kind.INT)
     edit_sequence: str | None = qbfield("EditSequence", Kind.STR, max_len=16)
-    external_guid: str | None = qbfield("ExternalGUID", Kind.GUID)
+    external_guid: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("ExternalGUID", Kind.GUID)
+    )
     unknown: tuple[str, ...] = _unknown()
 
 

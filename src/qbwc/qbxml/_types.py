@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -30,9 +31,16 @@ __all__ = [
     "format_guid",
     "format_version",
     "parse_version",
+    "qb",
     "qbfield",
     "spec_of",
     "specs",
+    "to_data_exts",
+    "to_date",
+    "to_decimal",
+    "to_guid",
+    "to_strs",
+    "to_tuple",
 ]
 
 #: A qbXML version as (major, minor), e.g. (13, 0).
@@ -143,15 +151,34 @@ def _to_decimal(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Decim
     raise TypeError(msg)
 
 
-def _to_tuple(value: Any) -> tuple[Any, ...]:
+def _to_tuple(value: Any, instance: Any, field: attrs.Attribute[Any]) -> tuple[Any, ...]:
     if value is None:
         return ()
     if isinstance(value, tuple):
         return value
-    if isinstance(value, (str, bytes)):
-        msg = f"expected a list or tuple, got {type(value).__name__}"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        msg = (
+            f"{_owner(instance)}.{field.name}: expected a list or tuple, "
+            f"got {type(value).__name__}"
+        )
         raise TypeError(msg)
     return tuple(value)
+
+
+def _to_strs(value: Any, instance: Any, field: attrs.Attribute[Any]) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a list or tuple of str, "
+        f"got {type(value).__name__}"
+    )
+    raise TypeError(msg)
+
+
+#: The converter of a repeated field of aggregates: any iterable but a str or bytes.
+to_tuple: Final = attrs.Converter(_to_tuple, takes_self=True, takes_field=True)
 
 
 def format_guid(value: uuid.UUID) -> str:
@@ -159,26 +186,75 @@ def format_guid(value: uuid.UUID) -> str:
     return "{" + str(value).upper() + "}"
 
 
-def _to_guid(value: Any) -> Any:
+def _to_guid(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Any:
+    if value is None or isinstance(value, str):
+        return value  # checked by the builder, with its path
     if isinstance(value, uuid.UUID):
         return format_guid(value)
-    return value
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a GUID str or a UUID, "
+        f"got {type(value).__name__}"
+    )
+    raise TypeError(msg)
 
 
-def _to_date(value: Any) -> Any:
-    # A datetime is a date subclass: refuse it rather than silently drop the time.
+def _to_date(value: Any, instance: Any, field: attrs.Attribute[Any]) -> Any:
+    # A datetime is a date subclass: the builder refuses it rather than drop the time.
+    if value is None or isinstance(value, dt.date):
+        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             return value  # reported with its path by the builder
-    return value
+    msg = (
+        f"{_owner(instance)}.{field.name}: expected a date or an ISO date str "
+        f"(YYYY-MM-DD), got {type(value).__name__}"
+    )
+    raise TypeError(msg)
 
 
 _DECIMAL_CONVERTER: Final = attrs.Converter(_to_decimal, takes_self=True, takes_field=True)
 
+# The converters of the field kinds that accept more than they hold.  Fields that use
+# them are declared with attrs.field(converter=...) in the class body, where mypy's
+# attrs plugin reads the type ``__init__`` accepts from the converter's first parameter:
+# these signatures are that contract (docs/qbxml.md, "Types").  A value of another
+# type raises TypeError naming the field; what the converter passes through (a bad
+# date or GUID string, an item of the wrong model) the builder refuses with its path.
+if TYPE_CHECKING:
 
-def qbfield(
+    def to_decimal(value: Decimal | int | str | None, /) -> Decimal | None:
+        """Money, rates, quantities: Decimal, int or a decimal str; never float."""
+
+    def to_date(value: dt.date | str | None, /) -> dt.date | None:
+        """A date, or its ISO text (``"2026-03-31"``)."""
+
+    def to_guid(value: uuid.UUID | str | None, /) -> str | None:
+        """A GUID str (``"{...}"`` or ``"0"``), or a UUID."""
+
+    def to_strs(value: list[str] | tuple[str, ...] | None, /) -> tuple[str, ...]:
+        """A repeated text element: a list or tuple of str (a str alone is refused)."""
+
+    def to_data_exts(value: Iterable[DataExt] | None, /) -> tuple[DataExt, ...]:
+        """Repeated DataExt: any iterable of them."""
+
+else:
+    to_decimal = _DECIMAL_CONVERTER
+    to_date = attrs.Converter(_to_date, takes_self=True, takes_field=True)
+    to_guid = attrs.Converter(_to_guid, takes_self=True, takes_field=True)
+    to_strs = attrs.Converter(_to_strs, takes_self=True, takes_field=True)
+    to_data_exts = to_tuple
+
+#: The converter a field of each kind declares (repeated fields: to_tuple or a typed alias).
+KIND_CONVERTERS: Final[dict[Kind, tuple[str, object]]] = {
+    **dict.fromkeys(DECIMAL_KINDS, ("to_decimal", to_decimal)),
+    Kind.DATE: ("to_date", to_date),
+    Kind.GUID: ("to_guid", to_guid),
+}
+
+
+def qb(
     tag: str,
     kind: Kind,
     *,
@@ -191,15 +267,8 @@ def qbfield(
     values: tuple[str, ...] = (),
     attribute: bool = False,
     min_count: int = 0,
-) -> Any:
-    """
-    Declare a model field that maps to the qbXML element *tag*.
-
-    Repeated fields default to ``()`` and accept any iterable; others default
-    to ``None``.  Decimal kinds convert int/str/Decimal and refuse float with a
-    TypeError naming the field; GUID fields accept a UUID; DATE fields accept an
-    ISO string.  Everything else is checked by the builder, with the full path.
-    """
+) -> dict[str, Spec]:
+    """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
         tag=tag,
         kind=kind,
@@ -213,15 +282,48 @@ def qbfield(
         attribute=attribute,
         min_count=min_count,
     )
-    metadata = {QBXML_KEY: spec}
-    if many:
-        return attrs.field(factory=tuple, converter=_to_tuple, metadata=metadata)
-    if kind in DECIMAL_KINDS:
-        return attrs.field(default=None, converter=_DECIMAL_CONVERTER, metadata=metadata)
-    if kind is Kind.GUID:
-        return attrs.field(default=None, converter=_to_guid, metadata=metadata)
-    if kind is Kind.DATE:
-        return attrs.field(default=None, converter=_to_date, metadata=metadata)
+    return {QBXML_KEY: spec}
+
+
+def qbfield(
+    tag: str,
+    kind: Kind,
+    *,
+    max_len: int | None = None,
+    since: Version = (1, 0),
+    required: bool = False,
+    choice: str | None = None,
+    model: type | tuple[type, ...] = (),
+    values: tuple[str, ...] = (),
+    attribute: bool = False,
+) -> Any:
+    """
+    Declare a model field that maps to the qbXML element *tag* and holds what it is given.
+
+    It defaults to ``None``; its value is checked by the builder, with the full path.
+    Repeated fields and the kinds with a converter (decimal kinds, DATE, GUID) are
+    declared as ``attrs.field(default=None, converter=to_decimal, metadata=qb(...))``
+    (``factory=tuple`` and ``to_tuple`` or a typed alias for repeated fields), so that
+    type checkers see what ``__init__`` accepts: this refuses them.
+    """
+    if kind in KIND_CONVERTERS:
+        converter = KIND_CONVERTERS[kind][0]
+        msg = (
+            f"qbfield({tag!r}, Kind.{kind.name}): declare it with attrs.field(default=None, "
+            f"converter={converter}, metadata=qb(...))"
+        )
+        raise TypeError(msg)
+    metadata = qb(
+        tag,
+        kind,
+        max_len=max_len,
+        since=since,
+        required=required,
+        choice=choice,
+        model=model,
+        values=values,
+        attribute=attribute,
+    )
     return attrs.field(default=None, metadata=metadata)
 
 
@@ -294,6 +396,8 @@ class DataExt:
     QuickBooks, or your application's OwnerID GUID (a UUID is accepted).
     """
 
-    owner_id: str | None = qbfield("OwnerID", Kind.GUID, required=True)
+    owner_id: str | None = attrs.field(
+        default=None, converter=to_guid, metadata=qb("OwnerID", Kind.GUID, required=True)
+    )
     data_ext_name: str | None = qbfield("DataExtName", Kind.STR, max_len=31, required=True)
     data_ext_value: str | None = qbfield("DataExtValue", Kind.STR, required=True)

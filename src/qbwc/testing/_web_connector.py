@@ -262,6 +262,9 @@ class FakeWebConnector:
         from qbwc.qwc import QWCConfig  # noqa: PLC0415
 
         config = QWCConfig.from_xml(qwc, strict=False)
+        # A file that breaks a format rule (no AppURL, a bad GUID...) is one the real
+        # Web Connector cannot load either: refused here, as before lenient reading listed it.
+        config._refuse_unwritable()
         self.quickbooks.register_application(config.owner_id, config.file_id)
         self.applications[config.app_name] = _Application(config, password)
         return config

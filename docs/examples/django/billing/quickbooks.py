@@ -16,6 +16,7 @@ from django.db import transaction
 
 from qbwc.django import get_service
 from qbwc.qbxml import InvoiceAdd, InvoiceLineAdd, Ref
+from qbwc.store import Job
 
 from .models import Invoice
 
@@ -38,19 +39,20 @@ def send_to_quickbooks(invoice: Invoice) -> None:
         transaction.on_commit(enqueue)
 
 
-def _invoice_id(job) -> int | None:
+def _invoice_id(job: Job) -> int | None:
     if job.key and job.key.startswith("invoice-"):
         return int(job.key.removeprefix("invoice-"))
     return None
 
 
-def job_done(job) -> None:
+def job_done(job: Job) -> None:
     """Hook: QuickBooks created the invoice; keep its TxnID."""
     done = Invoice.objects.filter(pk=_invoice_id(job))
     done.update(qb_status="in QuickBooks", qb_txn_id=job.txn_id)
 
 
-def job_failed(job) -> None:
+def job_failed(job: Job) -> None:
     """Hook: QuickBooks refused it; show why (and the support reference) in the site."""
+    assert job.error is not None  # a failed job always has one
     text = f"failed: {job.error.message} ({job.error.reference})"[:200]
     Invoice.objects.filter(pk=_invoice_id(job)).update(qb_status=text)

@@ -51,7 +51,7 @@ class QuickBooksSyncTests(TestCase):
 
     def invoice(self, number: str, customer: str = "Acme Corp") -> Invoice:
         with self.captureOnCommitCallbacks(execute=True):
-            invoice = Invoice.objects.create(
+            invoice: Invoice = Invoice.objects.create(
                 number=number,
                 customer=customer,
                 item="Consulting",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     initial = True
-    dependencies = []  # noqa: RUF012
+    dependencies: list[tuple[str, str]] = []  # noqa: RUF012
     operations = [  # noqa: RUF012
         migrations.CreateModel(
             name="Invoice",
