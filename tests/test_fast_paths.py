@@ -38,16 +38,6 @@ from qbwc import (
     SessionState,
 )
 from qbwc._events import _NOT_XML_CHAR, _xml_safe
-from qbwc._service import (
-    _PARSED,
-    WebConnectorService,
-    _dump_record,
-    _dump_record_json,
-    _evolve,
-    _load_record,
-    _summary_of,
-    _Tally,
-)
 from qbwc._soap import _encode_reply_tree, encode_call, encode_reply
 from qbwc._state import INITIAL, Phase, apply_call, evolve
 from qbwc.exceptions import QBXMLError, XMLParseError
@@ -57,6 +47,16 @@ from qbwc.qbxml._json import dump, load
 from qbwc.qbxml._parse import parse_response, parse_response_summary
 from qbwc.qbxml._response_build import build_hcp_response, build_response
 from qbwc.qbxml._responses import RET_MODELS
+from qbwc.service import WebConnectorService
+from qbwc.service._records import (
+    _PARSED,
+    _dump_record,
+    _dump_record_json,
+    _evolve,
+    _load_record,
+    _Tally,
+)
+from qbwc.service._recovery import _summary_of
 from qbwc.store import Account, Job, MemoryStore, StoreError
 from qbwc.testing.strategies import hcp_responses, request_models, response_sets
 from tests.protocol_strategies import REPLIES, session_states, xml_text
@@ -216,7 +216,7 @@ class TestSessionStateEvolve:
 
 
 class TestServiceEvolve:
-    """_service._evolve is attrs.evolve, with the field list compiled once per class."""
+    """service._records._evolve is attrs.evolve, with the field list compiled once per class."""
 
     @given(
         st.fixed_dictionaries(

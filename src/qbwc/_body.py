@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Final
 
 from qbwc._budget import BodyBudget
-from qbwc._service import HTTPReply, WebConnectorService, xml_headers
 from qbwc.exceptions import XMLParseError
+from qbwc.service._facade import WebConnectorService
+from qbwc.service._http import HTTPReply, xml_headers
 
 __all__ = ["CHUNK", "Refusal", "length_required", "read_body"]
 

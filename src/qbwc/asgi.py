@@ -9,8 +9,8 @@ from typing import Any
 from qbwc._address import request_url
 from qbwc._body import refused
 from qbwc._budget import BodyBudget
-from qbwc._service import HTTPReply, WebConnectorService
 from qbwc.exceptions import XMLParseError
+from qbwc.service import HTTPReply, WebConnectorService
 
 __all__ = ["make_asgi_app"]
 

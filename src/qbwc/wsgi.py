@@ -7,7 +7,8 @@ from typing import Any
 
 from qbwc._address import request_url
 from qbwc._body import Refusal, length_required, read_body
-from qbwc._service import WebConnectorService, xml_headers
+from qbwc.service import WebConnectorService
+from qbwc.service._http import xml_headers
 
 __all__ = ["make_wsgi_app"]
 

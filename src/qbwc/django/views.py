@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-unty
 
 from qbwc._address import request_url
 from qbwc._body import Refusal, length_required, read_body
-from qbwc._service import HTTPReply, WebConnectorService
+from qbwc.service import HTTPReply, WebConnectorService
 
 __all__ = ["web_connector", "web_connector_view"]
 
