@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -111,30 +111,11 @@ class _Calls(_Accounts, _Company, _Recovery):
     # -- dispatch ----------------------------------------------------------------------------
 
     def _dispatch(self, call: AnyCall) -> _Step:
-        if isinstance(call, ServerVersionCall):
-            return _Step(self._stateless(call, ServerVersion(version=self.server_version)))
-        if isinstance(call, ClientVersionCall):
-            return _Step(self._stateless(call, self._client_version(call.version)))
-        if isinstance(call, AuthenticateCall):
-            return _Step(self._authenticate(call))
-        if isinstance(call, SendRequestXMLCall):
-            return self._ticketed(call, self._send_request)
-        if isinstance(call, ReceiveResponseXMLCall):
-            return self._ticketed(call, self._receive_response)
-        if isinstance(call, ConnectionErrorCall):
-            return self._ticketed(call, self._connection_error)
-        if isinstance(call, GetLastErrorCall):
-            return self._ticketed(call, self._last_error)
-        if isinstance(call, CloseConnectionCall):
-            return self._ticketed(call, self._close)
-        if isinstance(call, GetInteractiveURLCall):
-            return self._ticketed(call, self._interactive_url_call)
-        if isinstance(call, InteractiveDoneCall):
-            return self._ticketed(call, lambda ctx: InteractiveDoneReply(message="Done"))
-        if isinstance(call, InteractiveRejectedCall):
-            return self._ticketed(call, self._interactive_rejected)
-        msg = f"unknown call {call!r}"  # pragma: no cover - AnyCall is exhaustive
-        raise RemoteProtocolError(msg)
+        handler = _HANDLERS.get(type(call))
+        if handler is None:  # pragma: no cover - AnyCall is exhaustive, its types final
+            msg = f"unknown call {call!r}"
+            raise RemoteProtocolError(msg)
+        return handler(self, call)
 
     @staticmethod
     def _stateless(call: AnyCall, reply: AnyReply) -> AnyReply:
@@ -488,8 +469,33 @@ class _Calls(_Accounts, _Company, _Recovery):
         url = None if self._interactive_url is None else self._interactive_url(ctx.account.username)
         return InteractiveURL(url=url or "")
 
+    def _interactive_done(self, ctx: _Context) -> AnyReply:
+        return InteractiveDoneReply(message="Done")
+
     def _interactive_rejected(self, ctx: _Context) -> AnyReply:
         call = ctx.call(InteractiveRejectedCall)
         log.info("account %r: interactive mode declined: %s", ctx.account.username, call.reason)
         message = ctx.tally.message or "Nothing was changed."
         return InteractiveRejectedReply(message=message)
+
+
+#: Every call the Web Connector makes, and what answers it: the calls before
+#: ``authenticate`` without a session, ``authenticate`` by starting one, and every
+#: other call inside the session its ticket names (see _Calls._ticketed).
+_HANDLERS: Final[Mapping[type, Callable[[_Calls, Any], _Step]]] = {
+    ServerVersionCall: lambda svc, call: _Step(
+        svc._stateless(call, ServerVersion(version=svc.server_version))
+    ),
+    ClientVersionCall: lambda svc, call: _Step(
+        svc._stateless(call, svc._client_version(call.version))
+    ),
+    AuthenticateCall: lambda svc, call: _Step(svc._authenticate(call)),
+    SendRequestXMLCall: lambda svc, call: svc._ticketed(call, svc._send_request),
+    ReceiveResponseXMLCall: lambda svc, call: svc._ticketed(call, svc._receive_response),
+    ConnectionErrorCall: lambda svc, call: svc._ticketed(call, svc._connection_error),
+    GetLastErrorCall: lambda svc, call: svc._ticketed(call, svc._last_error),
+    CloseConnectionCall: lambda svc, call: svc._ticketed(call, svc._close),
+    GetInteractiveURLCall: lambda svc, call: svc._ticketed(call, svc._interactive_url_call),
+    InteractiveDoneCall: lambda svc, call: svc._ticketed(call, svc._interactive_done),
+    InteractiveRejectedCall: lambda svc, call: svc._ticketed(call, svc._interactive_rejected),
+}
