@@ -32,7 +32,6 @@ from qbwc.service._base import (
 )
 from qbwc.service._records import (
     _TICK,
-    _evolve,
 )
 
 __all__ = [
@@ -257,7 +256,7 @@ class _Accounts(_Core):
                 message=message,
                 message_set=in_flight.message_set_id,
             )
-            job = _evolve(
+            job = attrs.evolve(
                 job,
                 status="failed",
                 error=JobError(code="unconfirmed", message=message, reference=reference),

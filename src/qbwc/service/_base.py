@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeVar
 
+import attrs
+
 from qbwc._events import (
     AnyCall,
     AnyReply,
@@ -21,7 +23,6 @@ from qbwc.exceptions import (
 from qbwc.service._records import (
     _FINISHED_PHASES,
     _dump_record,
-    _evolve,
     _Tally,
 )
 from qbwc.service._texts import (
@@ -110,7 +111,7 @@ class _Context:
     def fail(self, message: str, reference: str) -> str:
         """Remember the message getLastError will show, with its reference."""
         text = f"{message} ({reference})"
-        self.tally = _evolve(self.tally, message=text, reference=reference)
+        self.tally = attrs.evolve(self.tally, message=text, reference=reference)
         return text
 
 
@@ -269,7 +270,7 @@ class _Core:
             code=code,
             message=message,
         )
-        failed = _evolve(
+        failed = attrs.evolve(
             job,
             status="failed",
             error=JobError(code=code, message=message, reference=reference),
@@ -279,14 +280,14 @@ class _Core:
             updated_at=ctx.now,
         )
         ctx.tx.put_job(failed)
-        ctx.tally = _evolve(ctx.tally, failed=ctx.tally.failed + 1)
+        ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
         if self._on_job_failed is not None:
             ctx.notices.append((self._on_job_failed, failed))
         return failed
 
     def _done(self, ctx: _Context, job: Job, response: Any, summary: JobResponse) -> None:
         """Record the job as done, with the TxnID QuickBooks gave it."""
-        done = _evolve(
+        done = attrs.evolve(
             job,
             status="done",
             txn_id=summary.txn_id,
@@ -297,7 +298,7 @@ class _Core:
             updated_at=ctx.now,
         )
         ctx.tx.put_job(done)
-        ctx.tally = _evolve(ctx.tally, done=ctx.tally.done + 1)
+        ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
         if response.is_warning:
             log.info(
                 "job %s done with warning %s: %s",

@@ -69,7 +69,6 @@ from qbwc.service._records import (
     _FINISHED_PHASES,
     _KEEP_EXPIRED,
     _TICK,
-    _evolve,
     _load_record,
     _Tally,
     _ticket_key,
@@ -245,7 +244,7 @@ class _Calls(_Accounts, _Company, _Recovery):
         clear_ticket = call.ticket
         # From here on the call carries the ticket's hash, as the store and the
         # stored session do (the clear ticket is never stored).
-        call = _evolve(call, ticket=_ticket_key(call.ticket))
+        call = attrs.evolve(call, ticket=_ticket_key(call.ticket))
         with self.store.transaction() as tx:
             record = tx.get_session(call.ticket)
             late = False
@@ -388,12 +387,12 @@ class _Calls(_Accounts, _Company, _Recovery):
             return NoRequest()
         pause = self._pause
         if pause is not None and ctx.tally.pauses < self.max_pauses and pause(ctx.account.username):
-            ctx.tally = _evolve(ctx.tally, pauses=ctx.tally.pauses + 1, pausing=True)
+            ctx.tally = attrs.evolve(ctx.tally, pauses=ctx.tally.pauses + 1, pausing=True)
             return PauseRequest()
         qbxml = self._next_message_set(ctx)
         if qbxml is None:
             if not ctx.tally.message:
-                ctx.tally = _evolve(ctx.tally, message=self._summary(ctx))
+                ctx.tally = attrs.evolve(ctx.tally, message=self._summary(ctx))
             return NoRequest()
         return RequestXML(qbxml=qbxml)
 
@@ -402,7 +401,7 @@ class _Calls(_Accounts, _Company, _Recovery):
     def _last_error(self, ctx: _Context) -> AnyReply:
         tally = ctx.tally
         if tally.pausing:
-            ctx.tally = _evolve(tally, pausing=False)
+            ctx.tally = attrs.evolve(tally, pausing=False)
             return NoOp()
         url = self._interactive_url
         # An expired session is told what happened, never taken into interactive mode.
@@ -425,7 +424,7 @@ class _Calls(_Accounts, _Company, _Recovery):
                 attempts,
             )
             if account.company_file and not ctx.tally.tried_path and not self.open_company_file:
-                ctx.tally = _evolve(ctx.tally, tried_path=True)
+                ctx.tally = attrs.evolve(ctx.tally, tried_path=True)
                 return TryCompanyFile(path=account.company_file)
             return TryCompanyFile(path="")
         reference = self._report(

@@ -21,9 +21,6 @@ from qbwc.service._base import (
     _Context,
     _Core,
 )
-from qbwc.service._records import (
-    _evolve,
-)
 
 __all__ = ["CompanyMismatch", "_Company"]
 
@@ -95,7 +92,7 @@ class _Company(_Core):
         open_path = call.company_file_name
         account = ctx.account
         if account.linked_file_id is None and stamp == account.file_id:
-            ctx.account = _evolve(
+            ctx.account = attrs.evolve(
                 account,
                 linked_file_id=stamp,
                 company_file=open_path,
@@ -106,10 +103,10 @@ class _Company(_Core):
         elif account.linked_file_id is not None and stamp == account.linked_file_id:
             if (open_path, open_name) != (account.company_file, account.company_name):
                 log.info("account %r: company file now %r (%s)", username, open_name, open_path)
-                ctx.account = _evolve(account, company_file=open_path, company_name=open_name)
+                ctx.account = attrs.evolve(account, company_file=open_path, company_name=open_name)
         else:
             return self._mismatch(ctx, stamp, open_name, open_path)
-        ctx.tally = _evolve(ctx.tally, verified=True, version=version)
+        ctx.tally = attrs.evolve(ctx.tally, verified=True, version=version)
         return None
 
     def _common_version(self, supported: tuple[str, ...]) -> str | None:
@@ -168,7 +165,7 @@ class _Company(_Core):
                 f"{self.app_name}, add it to the Web Connector, and run the update again."
             )
         ctx.fail(message, reference)
-        ctx.tally = _evolve(ctx.tally, interactive=self._interactive_url is not None)
+        ctx.tally = attrs.evolve(ctx.tally, interactive=self._interactive_url is not None)
         if self._on_company_mismatch is not None:
             ctx.notices.append(
                 (

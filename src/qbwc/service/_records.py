@@ -7,9 +7,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import attrs
 
@@ -28,7 +27,6 @@ __all__ = [
     "_Tally",
     "_dump_record",
     "_dump_record_json",
-    "_evolve",
     "_load_record",
     "_remember",
     "_ticket_key",
@@ -51,48 +49,6 @@ def _ticket_key(ticket: str) -> str:
     (docs/service.md, "Tickets").
     """
     return hashlib.sha256(ticket.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-_T = TypeVar("_T")
-# attrs class -> a function (instance, changes) -> the evolved copy.
-_EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
-
-
-def _evolve(inst: _T, **changes: Any) -> _T:
-    """
-    ``attrs.evolve(inst, **changes)``: the same copy, through the same ``__init__``.
-
-    attrs.evolve walks the class's field list on every call; this compiles, once per
-    class, a function that passes each field straight to ``__init__`` (a handled
-    call makes several copies of its records).
-    """
-    cls = type(inst)
-    evolver = _EVOLVERS.get(cls)
-    if evolver is None:
-        evolver = _EVOLVERS[cls] = _make_evolver(cls)
-    return evolver(inst, changes)  # type: ignore[no-any-return]
-
-
-def _make_evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
-    fields = [(f.name, f.alias) for f in attrs.fields(cls) if f.init]
-    known = frozenset(alias for _, alias in fields)
-    arguments = ", ".join(
-        f"{alias}=changes[{alias!r}] if {alias!r} in changes else inst.{name}"
-        for name, alias in fields
-    )
-    source = "\n".join(
-        [
-            "def evolve(inst, changes):",
-            "    if not known(changes):",
-            "        unknown = sorted(set(changes) - set(names))",
-            "        raise TypeError(f'{cls.__name__} has no field(s) {unknown}')",
-            f"    return cls({arguments})",
-        ]
-    )
-    namespace: dict[str, Any] = {"cls": cls, "known": known.issuperset, "names": known}
-    # The source is made only of the class's own field names.
-    exec(compile(source, f"<qbwc evolve {cls.__name__}>", "exec"), namespace)  # noqa: S102
-    return namespace["evolve"]  # type: ignore[no-any-return]
 
 
 def _to_datetime(value: dt.datetime | str) -> dt.datetime:

@@ -28,9 +28,6 @@ from qbwc.service._base import (
     _Core,
     _vkey,
 )
-from qbwc.service._records import (
-    _evolve,
-)
 from qbwc.service._texts import (
     _advice,
 )
@@ -68,7 +65,7 @@ class _Recovery(_Core):
                     username,
                     in_flight.message_set_id,
                 )
-                in_flight = _evolve(in_flight, kind="check")
+                in_flight = attrs.evolve(in_flight, kind="check")
                 data = self._build_request(
                     [],
                     version=in_flight.version,
@@ -76,7 +73,7 @@ class _Recovery(_Core):
                     old_message_set_id=in_flight.message_set_id,
                     on_error="continueOnError",
                 )
-            tx.put_in_flight(_evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
+            tx.put_in_flight(attrs.evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
             return data.decode("ascii")
         chosen: list[tuple[Job, str]] = []
         chosen_ids: set[str] = set()
@@ -107,7 +104,7 @@ class _Recovery(_Core):
         )
         for job, _ in chosen:
             tx.put_job(
-                _evolve(
+                attrs.evolve(
                     job,
                     status="sent",
                     attempts=job.attempts + 1,
@@ -249,7 +246,7 @@ class _Recovery(_Core):
                     # jobs stay in flight, and QuickBooks is asked for their stored
                     # answers before anything else is sent.
                     ctx.tx.put_in_flight(
-                        _evolve(in_flight, job_ids=tuple(job.id for job, _ in unmatched))
+                        attrs.evolve(in_flight, job_ids=tuple(job.id for job, _ in unmatched))
                     )
                 else:
                     ctx.tx.clear_in_flight(username)
@@ -364,7 +361,7 @@ class _Recovery(_Core):
             for job_id in in_flight.job_ids:
                 job = ctx.tx.get_job(job_id)
                 if job is not None and job.status == "sent":
-                    ctx.tx.put_job(_evolve(job, status="pending", updated_at=ctx.now))
+                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
             ctx.tx.clear_in_flight(username)
             return
         if code in (None, 0) and answer.responses:
@@ -385,7 +382,7 @@ class _Recovery(_Core):
             self._unconfirmed(ctx, in_flight, code)
         # Drop QuickBooks' stored state before anything new is sent.
         ctx.tx.put_in_flight(
-            _evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
+            attrs.evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
         )
 
     def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
@@ -417,7 +414,7 @@ class _Recovery(_Core):
             response = answer.get(job_id)
             if response is None:
                 # Not processed (QuickBooks stopped before it): send it again later.
-                ctx.tx.put_job(_evolve(job, status="pending", updated_at=ctx.now))
+                ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
                 continue
             summary = _summary_of(response)
             wrong = _mismatch(job, response, summary)
@@ -446,7 +443,7 @@ class _Recovery(_Core):
                     attempts=job.attempts,
                 )
                 ctx.tx.put_job(
-                    _evolve(
+                    attrs.evolve(
                         job,
                         status="pending",
                         error=JobError(
@@ -457,7 +454,7 @@ class _Recovery(_Core):
                         updated_at=ctx.now,
                     )
                 )
-                ctx.tally = _evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
+                ctx.tally = attrs.evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
                 continue
             self._fail_job(ctx, job, code, response.status_message, response=summary)
         return unmatched
