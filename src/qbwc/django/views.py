@@ -29,7 +29,7 @@ def web_connector_view(
     (``wsgi.input_terminated``); otherwise it gets 411 with a SOAP fault.
     """
     if service is None:
-        from qbwc.django._conf import get_service  # noqa: PLC0415
+        from qbwc.django import get_service  # noqa: PLC0415
 
         resolve: Callable[[], WebConnectorService] = get_service
     elif isinstance(service, WebConnectorService):
