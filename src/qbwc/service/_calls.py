@@ -54,6 +54,7 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
+from qbwc.service import _texts as texts
 from qbwc.service._accounts import (
     _Accounts,
 )
@@ -80,7 +81,6 @@ from qbwc.service._recovery import (
 from qbwc.service._texts import (
     _CONNECTION_FINAL,
     _REFERENCE,
-    _advice,
 )
 from qbwc.store._protocol import (
     Account,
@@ -138,11 +138,7 @@ class _Calls(_Accounts, _Company, _Recovery):
         log.info("Web Connector %s is older than %s", version, self.min_client_version)
         if self.old_client == "upgrade":
             return ClientVersionUpgrade(version=self.min_client_version)
-        text = (
-            f"This Web Connector is version {version}; {self.app_name} needs version "
-            f"{self.min_client_version} or newer. Download the latest QuickBooks Web Connector "
-            "from Intuit."
-        )
+        text = texts.old_client(version, self.app_name, self.min_client_version)
         if self.old_client == "error":
             return ClientVersionError(message=text)
         return ClientVersionWarning(message=text)
@@ -307,23 +303,12 @@ class _Calls(_Accounts, _Company, _Recovery):
             reply = GiveUp()
         elif isinstance(call, GetLastErrorCall):
             reference = self._report(logging.INFO, "getLastError for an unknown or expired ticket")
-            reply = LastError(
-                message=(
-                    f"This update session has ended or expired. Nothing was lost: "
-                    f"{self.app_name} will continue at the next update. ({reference})"
-                )
-            )
+            reply = LastError(message=texts.session_expired(self.app_name, reference))
         elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(clear_ticket):
             # After "nvu": the ticket slot carried the refusal's reference.
-            reply = Goodbye(
-                message=(
-                    f"Invalid password for username: {self.app_name} refused the user name or "
-                    "password. Type the current password in the Web Connector's Password "
-                    f"column and run the update again. ({clear_ticket})"
-                )
-            )
+            reply = Goodbye(message=texts.login_refused(self.app_name, clear_ticket))
         elif isinstance(call, CloseConnectionCall):
-            reply = Goodbye(message="Connection Closed")
+            reply = Goodbye(message=texts.CONNECTION_CLOSED)
         else:
             # Interactive calls on an unknown ticket: the table refuses them.
             msg = f"{call.operation}: unknown or expired ticket"
@@ -379,11 +364,7 @@ class _Calls(_Accounts, _Company, _Recovery):
                 "no company file check in this session; nothing sent",
                 username=ctx.account.username,
             )
-            ctx.fail(
-                "QuickBooks did not identify the company file, so nothing was sent. Run the "
-                f"update again; if this repeats, contact {self.app_name} support.",
-                reference,
-            )
+            ctx.fail(texts.unverified(self.app_name), reference)
             return NoRequest()
         pause = self._pause
         if pause is not None and ctx.tally.pauses < self.max_pauses and pause(ctx.account.username):
@@ -435,18 +416,14 @@ class _Calls(_Accounts, _Company, _Recovery):
             message=call.message,
             attempts=attempts,
         )
-        ctx.fail(
-            f"{_advice(hresult)} Nothing is lost: the next update continues. "
-            f"(QuickBooks said: {call.hresult} {call.message})",
-            reference,
-        )
+        ctx.fail(texts.connection_failed(call.hresult, call.message), reference)
         return GiveUp()
 
     def _close(self, ctx: _Context) -> AnyReply:
         tally = ctx.tally
         # After an error, the same words as getLastError, advice included (the status
         # column is what the user reads last; docs/troubleshooting.md quotes both).
-        text = f"Stopped: {tally.message}" if tally.reference else self._summary(ctx, closing=True)
+        text = texts.stopped(tally.message) if tally.reference else self._summary(ctx, closing=True)
         log.info("account %r: session closed: %s", ctx.account.username, text)
         return Goodbye(message=text)
 
@@ -455,14 +432,7 @@ class _Calls(_Accounts, _Company, _Recovery):
         waiting = ctx.tx.count_jobs(ctx.account.username, "pending") + ctx.tx.count_jobs(
             ctx.account.username, "sent"
         )
-        head = "Connection Closed" if closing else "Nothing more to send"
-        parts = [f"{tally.done} done", f"{tally.failed} failed"]
-        if waiting:
-            parts.append(f"{waiting} waiting")
-        text = f"{head}: {', '.join(parts)}."
-        if tally.failed:
-            text += f" See {self.app_name} for the failed ones."
-        return text
+        return texts.summary(tally.done, tally.failed, waiting, self.app_name, closing=closing)
 
     def _interactive_url_call(self, ctx: _Context) -> AnyReply:
         url = None if self._interactive_url is None else self._interactive_url(ctx.account.username)

@@ -17,6 +17,7 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
+from qbwc.service import _texts as texts
 from qbwc.service._base import (
     _Context,
     _Core,
@@ -62,20 +63,12 @@ class _Company(_Core):
             reference = self._report(
                 logging.WARNING, "unreadable HCP response", username=username, error=str(exc)
             )
-            return ctx.fail(
-                "QuickBooks' description of the company file could not be read, so nothing "
-                f"was sent. {self.app_name} works with QuickBooks Desktop (not Point of Sale).",
-                reference,
-            )
+            return ctx.fail(texts.unreadable_hcp(self.app_name), reference)
         if "CompanyRet" in hcp.missing:
             reference = self._report(
                 logging.WARNING, "HCP response without CompanyRet", username=username
             )
-            return ctx.fail(
-                "QuickBooks did not describe the open company file, so it could not be checked "
-                "and nothing was sent. Run the update again.",
-                reference,
-            )
+            return ctx.fail(texts.NO_COMPANY, reference)
         supported = hcp.versions or (f"{call.major_version}.{call.minor_version}",)
         version = self._common_version(supported)
         stamp = hcp.file_id
@@ -83,11 +76,7 @@ class _Company(_Core):
             reference = self._report(
                 logging.WARNING, "no common qbXML version", username=username, supported=supported
             )
-            return ctx.fail(
-                f"This QuickBooks supports qbXML {', '.join(supported)}, none of which "
-                f"{self.app_name} can write. Nothing was sent.",
-                reference,
-            )
+            return ctx.fail(texts.no_common_version(supported, self.app_name), reference)
         open_name = hcp.company_name or "(no name)"
         open_path = call.company_file_name
         account = ctx.account
@@ -143,27 +132,15 @@ class _Company(_Core):
             open_file=open_path,
             open_name=open_name,
         )
-        opened = f'"{open_name}" ({open_path})' if open_path else f'"{open_name}"'
-        if account.linked_file_id is not None:
-            linked = f'"{account.company_name}" ({account.company_file})'
-            message = (
-                f"QuickBooks has the company file {opened} open, but {self.app_name} is linked "
-                f"to {linked}. Nothing was sent. Open {linked} and run the update again. To use "
-                f'{opened} from now on instead, choose "Disconnect" in {self.app_name}, then run '
-                "the update again."
-            )
-        elif stamp is None:
-            message = (
-                f"The company file {opened} has not been set up for {self.app_name}. Nothing "
-                f"was sent. Open the company file you use with {self.app_name}, or add "
-                f"{self.app_name}'s QWC file to the Web Connector while this company file is open."
-            )
-        else:
-            message = (
-                f"The company file {opened} was set up with another QWC file for "
-                f"{self.app_name}. Nothing was sent. Download the current QWC file from "
-                f"{self.app_name}, add it to the Web Connector, and run the update again."
-            )
+        message = texts.mismatch(
+            self.app_name,
+            open_name=open_name,
+            open_path=open_path,
+            linked_name=account.company_name,
+            linked_path=account.company_file,
+            linked=account.linked_file_id is not None,
+            stamped=stamp is not None,
+        )
         ctx.fail(message, reference)
         ctx.tally = attrs.evolve(ctx.tally, interactive=self._interactive_url is not None)
         if self._on_company_mismatch is not None:

@@ -23,13 +23,11 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
+from qbwc.service import _texts as texts
 from qbwc.service._base import (
     _Context,
     _Core,
     _vkey,
-)
-from qbwc.service._texts import (
-    _advice,
 )
 from qbwc.store._protocol import (
     InFlight,
@@ -205,11 +203,7 @@ class _Recovery(_Core):
                 message_set=None if in_flight is None else in_flight.message_set_id,
                 error=str(exc),
             )
-            ctx.fail(
-                "QuickBooks' answer could not be read. Nothing is lost: the next update asks "
-                "QuickBooks what was saved.",
-                reference,
-            )
+            ctx.fail(texts.UNREADABLE_ANSWER, reference)
             return Failed(code=-2)
         # The answer is to the set in flight when it names its message-set ID, whichever
         # session holds the set now (a later session's status query carries the same ID);
@@ -306,11 +300,7 @@ class _Recovery(_Core):
             in_flight=None if in_flight is None else in_flight.message_set_id,
             reported="; ".join(suspects),
         )
-        ctx.fail(
-            f"QuickBooks reported saving {', '.join(suspects)} after {self.app_name} had "
-            "settled that request: it may exist twice in QuickBooks. Check QuickBooks.",
-            reference,
-        )
+        ctx.fail(texts.possible_duplicate(suspects, self.app_name), reference)
         return Failed(code=-1)
 
     def _processor_failed(
@@ -340,11 +330,7 @@ class _Recovery(_Core):
             hresult=call.hresult,
             message=call.message,
         )
-        ctx.fail(
-            f"{_advice(hresult)} Nothing is lost: the next update continues where this one "
-            f"stopped. (QuickBooks said: {call.hresult} {call.message})",
-            reference,
-        )
+        ctx.fail(texts.processor_failed(call.hresult, call.message), reference)
         return Failed(code=-1)
 
     def _recovered(self, ctx: _Context, in_flight: InFlight, answer: Any) -> None:

@@ -1,4 +1,7 @@
-"""Texts a person reads: what a bookkeeper can do about QuickBooks' HRESULTs, support references."""
+"""
+Every text a person reads in the Web Connector: HRESULT advice, getLastError,
+closeConnection and clientVersion texts, support references.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +75,150 @@ _HRESULT_ADVICE: Final = {
 
 def _advice(hresult: str) -> str:
     return _HRESULT_ADVICE.get(hresult.strip().lower(), "QuickBooks reported a problem.")
+
+
+# --- what the Web Connector shows (getLastError, closeConnection, clientVersion) ------------
+# Each names the application, says what happened and what to do; a support reference is
+# added by the caller where one was logged (docs/troubleshooting.md quotes them).
+
+
+def old_client(version: str, app_name: str, minimum: str) -> str:
+    """clientVersion's ``E:``/``W:`` text for a Web Connector older than *minimum*."""
+    return (
+        f"This Web Connector is version {version}; {app_name} needs version "
+        f"{minimum} or newer. Download the latest QuickBooks Web Connector "
+        "from Intuit."
+    )
+
+
+def session_expired(app_name: str, reference: str) -> str:
+    """getLastError for a ticket that is unknown or expired."""
+    return (
+        f"This update session has ended or expired. Nothing was lost: "
+        f"{app_name} will continue at the next update. ({reference})"
+    )
+
+
+def login_refused(app_name: str, reference: str) -> str:
+    """closeConnection after ``nvu``: the ticket slot carried the refusal's *reference*."""
+    return (
+        f"Invalid password for username: {app_name} refused the user name or "
+        "password. Type the current password in the Web Connector's Password "
+        f"column and run the update again. ({reference})"
+    )
+
+
+#: closeConnection for a ticket that is unknown or expired.
+CONNECTION_CLOSED: Final = "Connection Closed"
+
+
+def stopped(message: str) -> str:
+    """closeConnection after an error: getLastError's words, advice included."""
+    return f"Stopped: {message}"
+
+
+def summary(done: int, failed: int, waiting: int, app_name: str, *, closing: bool) -> str:
+    """What a session did: getLastError when there is nothing more, closeConnection's status."""
+    head = CONNECTION_CLOSED if closing else "Nothing more to send"
+    parts = [f"{done} done", f"{failed} failed"]
+    if waiting:
+        parts.append(f"{waiting} waiting")
+    text = f"{head}: {', '.join(parts)}."
+    if failed:
+        text += f" See {app_name} for the failed ones."
+    return text
+
+
+def unverified(app_name: str) -> str:
+    """No HCP document in this session (QBPOS, or a Web Connector that skipped it)."""
+    return (
+        "QuickBooks did not identify the company file, so nothing was sent. Run the "
+        f"update again; if this repeats, contact {app_name} support."
+    )
+
+
+def connection_failed(hresult: str, message: str) -> str:
+    """connectionError, given up: the advice for *hresult*, and what QuickBooks said."""
+    return (
+        f"{_advice(hresult)} Nothing is lost: the next update continues. "
+        f"(QuickBooks said: {hresult} {message})"
+    )
+
+
+def processor_failed(hresult: str, message: str) -> str:
+    """receiveResponseXML with an HRESULT instead of a response."""
+    return (
+        f"{_advice(hresult)} Nothing is lost: the next update continues where this one "
+        f"stopped. (QuickBooks said: {hresult} {message})"
+    )
+
+
+#: receiveResponseXML with a response that cannot be read.
+UNREADABLE_ANSWER: Final = (
+    "QuickBooks' answer could not be read. Nothing is lost: the next update asks "
+    "QuickBooks what was saved."
+)
+
+
+def possible_duplicate(suspects: list[str], app_name: str) -> str:
+    """An answer to a settled message set reports writes."""
+    return (
+        f"QuickBooks reported saving {', '.join(suspects)} after {app_name} had "
+        "settled that request: it may exist twice in QuickBooks. Check QuickBooks."
+    )
+
+
+def unreadable_hcp(app_name: str) -> str:
+    """The HCP document (the company file's description) cannot be read."""
+    return (
+        "QuickBooks' description of the company file could not be read, so nothing "
+        f"was sent. {app_name} works with QuickBooks Desktop (not Point of Sale)."
+    )
+
+
+#: The HCP document has no CompanyRet.
+NO_COMPANY: Final = (
+    "QuickBooks did not describe the open company file, so it could not be checked "
+    "and nothing was sent. Run the update again."
+)
+
+
+def no_common_version(supported: tuple[str, ...], app_name: str) -> str:
+    """None of the qbXML versions QuickBooks supports is one the service writes."""
+    return (
+        f"This QuickBooks supports qbXML {', '.join(supported)}, none of which "
+        f"{app_name} can write. Nothing was sent."
+    )
+
+
+def mismatch(
+    app_name: str,
+    *,
+    open_name: str,
+    open_path: str,
+    linked_name: str | None,
+    linked_path: str | None,
+    linked: bool,
+    stamped: bool,
+) -> str:
+    """Another company file is open than the one the account is linked to (or can link)."""
+    opened = f'"{open_name}" ({open_path})' if open_path else f'"{open_name}"'
+    if linked:
+        other = f'"{linked_name}" ({linked_path})'
+        return (
+            f"QuickBooks has the company file {opened} open, but {app_name} is linked "
+            f"to {other}. Nothing was sent. Open {other} and run the update again. To use "
+            f'{opened} from now on instead, choose "Disconnect" in {app_name}, then run '
+            "the update again."
+        )
+    if not stamped:
+        return (
+            f"The company file {opened} has not been set up for {app_name}. Nothing "
+            f"was sent. Open the company file you use with {app_name}, or add "
+            f"{app_name}'s QWC file to the Web Connector while this company file is open."
+        )
+    return (
+        f"The company file {opened} was set up with another QWC file for "
+        f"{app_name}. Nothing was sent. Download the current QWC file from "
+        f"{app_name}, add it to the Web Connector, and run the update again."
+    )
