@@ -33,12 +33,8 @@ from qbwc.qwc._elements import (
     _format_flags,
     _Problem,
 )
-from qbwc.qwc._read import (
-    _read,
-)
-from qbwc.qwc._rules import (
-    _check,
-)
+from qbwc.qwc._read import _read
+from qbwc.qwc._rules import _check
 
 # --- converters for the constructor ---------------------------------------------------
 

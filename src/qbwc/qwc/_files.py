@@ -11,10 +11,7 @@ from urllib.parse import quote
 import attrs
 
 from qbwc.exceptions import ConfigurationError
-from qbwc.qwc._config import (
-    QWCConfig,
-    _to_owner_id,
-)
+from qbwc.qwc._config import QWCConfig, _to_owner_id
 
 # --- identifiers and workflows --------------------------------------------------------
 

@@ -27,9 +27,7 @@ from qbwc.qwc._elements import (
     _Kind,
     _Problem,
 )
-from qbwc.qwc._rules import (
-    _check,
-)
+from qbwc.qwc._rules import _check
 
 # --- reading --------------------------------------------------------------------------
 

@@ -11,28 +11,15 @@ import attrs
 
 from qbwc._names import check_name, is_name
 from qbwc._passwords import Login
-from qbwc.exceptions import (
-    ConfigurationError,
-)
-from qbwc.store._protocol import (
-    Account,
-    InFlight,
-    Job,
-    JobError,
-    Store,
-    StoreTransaction,
-)
+from qbwc.exceptions import ConfigurationError
+from qbwc.store._protocol import Account, InFlight, Job, JobError, Store, StoreTransaction
 
 if TYPE_CHECKING:
     from qbwc.qwc import QWCConfig
 
 
-from qbwc.service._base import (
-    _Core,
-)
-from qbwc.service._records import (
-    _TICK,
-)
+from qbwc.service._base import _Core
+from qbwc.service._records import _TICK
 
 __all__ = [
     "APP_NAME_SETTING",

@@ -49,23 +49,11 @@ from qbwc._events import (
 from qbwc._session import Session
 from qbwc._state import Phase
 from qbwc._state import evolve as _evolve_state
-from qbwc.exceptions import (
-    QBXMLError,
-    RemoteProtocolError,
-    XMLParseError,
-)
+from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
-from qbwc.service._accounts import (
-    _Accounts,
-)
-from qbwc.service._base import (
-    _Context,
-    _Step,
-    _version_key,
-)
-from qbwc.service._company import (
-    _Company,
-)
+from qbwc.service._accounts import _Accounts
+from qbwc.service._base import _Context, _Step, _version_key
+from qbwc.service._company import _Company
 from qbwc.service._records import (
     _FINISHED_PHASES,
     _KEEP_EXPIRED,
@@ -74,18 +62,9 @@ from qbwc.service._records import (
     _Tally,
     _ticket_key,
 )
-from qbwc.service._recovery import (
-    _Recovery,
-    _summary_of,
-)
-from qbwc.service._texts import (
-    _CONNECTION_FINAL,
-    _REFERENCE,
-)
-from qbwc.store._protocol import (
-    Account,
-    SessionRecord,
-)
+from qbwc.service._recovery import _Recovery, _summary_of
+from qbwc.service._texts import _CONNECTION_FINAL, _REFERENCE
+from qbwc.store._protocol import Account, SessionRecord
 
 __all__ = ["_STATELESS_CHECKED", "_Calls", "_late_call"]
 

@@ -9,19 +9,10 @@ from typing import final
 import attrs
 
 from qbwc._budget import XMLLimitError
-from qbwc._events import (
-    SendRequestXMLCall,
-)
-from qbwc.exceptions import (
-    QBXMLError,
-    RemoteProtocolError,
-    XMLParseError,
-)
+from qbwc._events import SendRequestXMLCall
+from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
-from qbwc.service._base import (
-    _Context,
-    _Core,
-)
+from qbwc.service._base import _Context, _Core
 
 __all__ = ["CompanyMismatch", "_Company"]
 

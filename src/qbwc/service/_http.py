@@ -25,10 +25,7 @@ import attrs
 
 from qbwc._address import NEUTRAL_ADDRESS, wsdl_address
 from qbwc._address import request_url as request_url  # noqa: PLC0414 - for the adapters
-from qbwc._events import (
-    AnyCall,
-    AnyReply,
-)
+from qbwc._events import AnyCall, AnyReply
 from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc.exceptions import (
     ConfigurationError,
@@ -36,13 +33,8 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
-from qbwc.service._calls import (
-    _Calls,
-)
-from qbwc.store._protocol import (
-    StaleSessionError,
-    StoreError,
-)
+from qbwc.service._calls import _Calls
+from qbwc.store._protocol import StaleSessionError, StoreError
 
 if TYPE_CHECKING:
     from qbwc._budget import BodyBudget

@@ -9,24 +9,10 @@ import logging
 import attrs
 
 from qbwc._names import check_name
-from qbwc.exceptions import (
-    ConfigurationError,
-)
-from qbwc.service._base import (
-    _MAX_PAGE,
-    _Core,
-    _positive,
-)
-from qbwc.service._recovery import (
-    _newest_field,
-)
-from qbwc.store._protocol import (
-    JOB_STATUSES,
-    Account,
-    Job,
-    JobStatus,
-    StoreTransaction,
-)
+from qbwc.exceptions import ConfigurationError
+from qbwc.service._base import _MAX_PAGE, _Core, _positive
+from qbwc.service._recovery import _newest_field
+from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction
 
 __all__ = ["_Queue"]
 

@@ -13,9 +13,7 @@ from typing import Final
 import attrs
 
 from qbwc._state import Phase, SessionState
-from qbwc.store._protocol import (
-    StoreError,
-)
+from qbwc.store._protocol import StoreError
 
 __all__ = [
     "_EPOCH",

@@ -10,31 +10,11 @@ from typing import Any
 import attrs
 
 from qbwc._budget import XMLLimitError
-from qbwc._events import (
-    AnyReply,
-    Done,
-    Failed,
-    Progress,
-    ReceiveResponseXMLCall,
-)
-from qbwc.exceptions import (
-    QBXMLError,
-    QBXMLValidationError,
-    RemoteProtocolError,
-    XMLParseError,
-)
+from qbwc._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCall
+from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
-from qbwc.service._base import (
-    _Context,
-    _Core,
-    _vkey,
-)
-from qbwc.store._protocol import (
-    InFlight,
-    Job,
-    JobError,
-    JobResponse,
-)
+from qbwc.service._base import _Context, _Core, _vkey
+from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
 
 __all__ = ["_Recovery", "_mismatch", "_newest_field", "_pick", "_summary_of"]
 
