@@ -47,7 +47,7 @@ from qbwc import (
     SendRequestXMLCall,
     WebConnectorService,
 )
-from qbwc._service import hash_password, verify_password
+from qbwc._passwords import hash_password, verify_password
 from qbwc._soap import decode_reply, encode_call
 from qbwc.qbxml import InvoiceAdd, InvoiceLineAdd, Ref
 from qbwc.store import MemoryStore, SQLiteStore, Store
@@ -349,13 +349,13 @@ def _driver(app: WSGIApp, qb: FakeQuickBooks, checkpoints: Callable[[], None]) -
 # What the service and its store allocate: their modules (and the attrs classes they
 # define), not the QuickBooks double, whose company file grows with every invoice.
 _OURS = (
-    "*/qbwc/_service.py",
+    "*/qbwc/service/*",
     "*/qbwc/_session.py",
     "*/qbwc/_state.py",
     "*/qbwc/_soap.py",
     "*/qbwc/wsgi.py",
     "*/qbwc/store/*",
-    "<attrs generated * qbwc._service.*>",
+    "<attrs generated * qbwc.service.*>",
     "<attrs generated * qbwc._state.*>",
     "<attrs generated * qbwc.store.*>",
 )

@@ -38,16 +38,6 @@ from qbwc import (
     SessionState,
 )
 from qbwc._events import _NOT_XML_CHAR, _xml_safe
-from qbwc._service import (
-    _PARSED,
-    WebConnectorService,
-    _dump_record,
-    _dump_record_json,
-    _evolve,
-    _load_record,
-    _summary_of,
-    _Tally,
-)
 from qbwc._soap import _encode_reply_tree, encode_call, encode_reply
 from qbwc._state import INITIAL, Phase, apply_call, evolve
 from qbwc.exceptions import QBXMLError, XMLParseError
@@ -57,7 +47,16 @@ from qbwc.qbxml._json import dump, load
 from qbwc.qbxml._parse import parse_response, parse_response_summary
 from qbwc.qbxml._response_build import build_hcp_response, build_response
 from qbwc.qbxml._responses import RET_MODELS
-from qbwc.store import Account, Job, MemoryStore, StoreError
+from qbwc.service import WebConnectorService
+from qbwc.service._records import (
+    _PARSED,
+    _dump_record,
+    _dump_record_json,
+    _load_record,
+    _Tally,
+)
+from qbwc.service._recovery import _summary_of
+from qbwc.store import MemoryStore, StoreError
 from qbwc.testing.strategies import hcp_responses, request_models, response_sets
 from tests.protocol_strategies import REPLIES, session_states, xml_text
 
@@ -213,49 +212,6 @@ class TestSessionStateEvolve:
         )
 
         assert apply_call(state, call) == expected
-
-
-class TestServiceEvolve:
-    """_service._evolve is attrs.evolve, with the field list compiled once per class."""
-
-    @given(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "status": st.sampled_from(["pending", "sent", "done", "failed"]),
-                "attempts": st.integers(0, 9),
-                "txn_id": st.none() | st.text(max_size=8),
-                "deferred_ticket": st.none() | st.text(max_size=8),
-                "updated_at": st.datetimes(timezones=st.just(UTC)),
-            },
-        )
-    )
-    def test_job(self, changes: dict[str, Any]) -> None:
-        """Jobs: the same copy as attrs.evolve."""
-        now = dt.datetime(2024, 1, 2, tzinfo=UTC)
-        job = Job(
-            id="1",
-            username="u",
-            request="{}",
-            request_type="InvoiceAdd",
-            created_at=now,
-            updated_at=now,
-        )
-
-        assert _evolve(job, **changes) == attrs.evolve(job, **changes)
-
-    @given(st.integers(0, 99), st.booleans(), st.none() | st.text(max_size=5))
-    def test_tally_and_account(self, done: int, verified: bool, version: str | None) -> None:
-        """The tally and accounts too; an unknown field is a TypeError."""
-        tally = _Tally(total=3)
-        account = Account(username="u", file_id=uuid.UUID(int=1))
-
-        assert _evolve(tally, done=done, verified=verified, version=version) == attrs.evolve(
-            tally, done=done, verified=verified, version=version
-        )
-        assert _evolve(account, company_file=version) == attrs.evolve(account, company_file=version)
-        with pytest.raises(TypeError, match="nope"):
-            _evolve(tally, nope=1)
 
 
 _TALLIES = st.builds(

@@ -656,7 +656,7 @@ class TestRenderedRequests:
     @given(st.lists(request_models("16.0"), min_size=1, max_size=3), st.data())
     def test_framed_equals_built(self, models: list[Any], data: st.DataObject) -> None:
         """Rendered at 16.0 and framed at any version that has the fields: build_request."""
-        from qbwc._service import _newest_field
+        from qbwc.service._recovery import _newest_field
 
         newest = max(_newest_field(m, "m")[0] for m in models)
         version = data.draw(versions(min_version=f"{newest[0]}.{newest[1]}"))

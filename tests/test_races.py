@@ -33,9 +33,9 @@ from qbwc import (
     Progress,
     RequestXML,
 )
-from qbwc._service import _mismatch
 from qbwc.cli import main
 from qbwc.qbxml._parse import Response
+from qbwc.service._recovery import _mismatch
 from qbwc.store import Job, JobResponse, MemoryStore, SQLiteStore, Store
 from qbwc.testing import FakeQuickBooks, LoseQuickBooksResponse
 from tests.rig import OWNER, PASSWORD, REFERENCE, USER, DirectWC, Rig

@@ -46,7 +46,7 @@ from qbwc import (
     ServerVersionCall,
     WebConnectorService,
 )
-from qbwc._service import hash_password, verify_password
+from qbwc._passwords import hash_password, verify_password
 from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import Job, MemoryStore, SQLiteStore

@@ -44,10 +44,6 @@ from qbwc._events import SendRequestXMLCall as SendRequestXMLCall
 from qbwc._events import ServerVersion as ServerVersion
 from qbwc._events import ServerVersionCall as ServerVersionCall
 from qbwc._events import TryCompanyFile as TryCompanyFile
-from qbwc._service import CompanyMismatch as CompanyMismatch
-from qbwc._service import Disconnection as Disconnection
-from qbwc._service import HTTPReply as HTTPReply
-from qbwc._service import WebConnectorService as WebConnectorService
 from qbwc._session import Session as Session
 from qbwc._state import Phase as Phase
 from qbwc._state import SessionState as SessionState
@@ -62,6 +58,10 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
+from qbwc.service import CompanyMismatch as CompanyMismatch
+from qbwc.service import Disconnection as Disconnection
+from qbwc.service import HTTPReply as HTTPReply
+from qbwc.service import WebConnectorService as WebConnectorService
 
 __all__ = [
     "AnyCall",

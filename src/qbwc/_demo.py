@@ -61,10 +61,10 @@ from qbwc._events import (
     ServerVersion,
     TryCompanyFile,
 )
-from qbwc._service import WebConnectorService
 from qbwc.exceptions import QBWCError, QBXMLValidationError, RemoteProtocolError
 from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd, InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
+from qbwc.service import WebConnectorService
 from qbwc.store import Job, SQLiteStore
 from qbwc.testing._http import http_transport
 from qbwc.testing._quickbooks import FakeQuickBooks

@@ -217,7 +217,7 @@ def _owner(parser: argparse.ArgumentParser) -> None:
 
 
 def _service(args: argparse.Namespace, store: Any = None, **settings: Any) -> Any:
-    from qbwc._service import WebConnectorService  # noqa: PLC0415
+    from qbwc.service import WebConnectorService  # noqa: PLC0415
 
     where = None
     if store is None:
@@ -285,7 +285,7 @@ def _owner_id(args: argparse.Namespace, store: Any, where: str) -> uuid.UUID:
     the service records it, and refuses an --owner-id that differs from the
     stored one (naming both).
     """
-    from qbwc._service import OWNER_ID_SETTING  # noqa: PLC0415
+    from qbwc.service._accounts import OWNER_ID_SETTING  # noqa: PLC0415
 
     given = getattr(args, "owner_id", None)
     if given is not None:

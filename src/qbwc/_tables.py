@@ -15,7 +15,7 @@ from qbwc.exceptions import ConfigurationError
 from qbwc.store import Account, Job
 
 if TYPE_CHECKING:
-    from qbwc._service import Disconnection
+    from qbwc.service import Disconnection
 
 __all__ = [
     "ERROR_WIDTH",

@@ -6,11 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from qbwc._address import request_url
-from qbwc._body import refused
-from qbwc._budget import BodyBudget
-from qbwc._service import HTTPReply, WebConnectorService
-from qbwc.exceptions import XMLParseError
+from qbwc.service import BodyRefused, HTTPReply, WebConnectorService, request_url
 
 __all__ = ["make_asgi_app"]
 
@@ -43,24 +39,27 @@ def make_asgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
         if scope["type"] != "http":
             msg = f"qbwc.asgi serves HTTP only, not {scope['type']!r}"
             raise RuntimeError(msg)
-        method = str(scope.get("method", "GET")).upper()
-        body = b""
-        if method == "POST":
-            read = await _read_body(scope, receive, limit)
-            if read is None:
-                await _send(send, service.too_large(_declared_length(scope)))
-                return
-            if isinstance(read, XMLParseError):
-                await _send(send, refused(service, read))
-                return
-            body = read
-        query = scope.get("query_string", b"").decode("latin-1")
-        reply = await asyncio.to_thread(
-            service.handle_http, method, body, query=query, url=_url(scope)
-        )
+        try:
+            reply = await _answer(service, scope, receive, limit)
+        except Exception as exc:  # a fault, never the server's plain 500 (nor a traceback)
+            reply = service.internal_error(exc)
         await _send(send, reply)
 
     return app
+
+
+async def _answer(
+    service: WebConnectorService, scope: Scope, receive: Receive, limit: int
+) -> HTTPReply:
+    method = str(scope.get("method", "GET")).upper()
+    body = b""
+    if method == "POST":
+        try:
+            body = await _read_body(service, scope, receive, limit)
+        except BodyRefused as refused:
+            return refused.reply
+    query = scope.get("query_string", b"").decode("latin-1")
+    return await asyncio.to_thread(service.handle_http, method, body, query=query, url=_url(scope))
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -83,35 +82,29 @@ def _declared_length(scope: Scope) -> int:
     return -1
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | XMLParseError | None:
+async def _read_body(
+    service: WebConnectorService, scope: Scope, receive: Receive, limit: int
+) -> bytes:
     """
-    The whole body; None once it is known to exceed *limit*; the error once its
-    markup is over the envelope budget (the rest is not received).
+    The whole body.
+
+    Raises:
+        BodyRefused: 413 once it is known to exceed *limit*; a fault once its markup
+            is over the envelope budget (the rest is not received).
     """
-    if _declared_length(scope) > limit:
-        return None
-    budget: BodyBudget | None = None
-    size = 0
+    declared = _declared_length(scope)
+    if declared > limit:
+        raise BodyRefused(service.too_large(declared))
+    reader = service.body_reader(declared, limit=limit)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
         more = message.get("more_body", False)
-        if budget is None:
-            if not more:  # the usual call: one message, counted when it is parsed
-                return bytes(chunk)
-            budget = BodyBudget()
-        try:
-            budget.feed(chunk)
-        except XMLParseError as exc:
-            return exc
+        reader.feed(message.get("body", b""), more=more)
         if not more:
             break
-    return b"" if budget is None else budget.body()
+    return reader.body()
 
 
 async def _send(send: Send, reply: HTTPReply) -> None:

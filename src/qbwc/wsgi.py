@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from qbwc._address import request_url
-from qbwc._body import Refusal, length_required, read_body
-from qbwc._service import WebConnectorService, xml_headers
+from qbwc.service import BodyRefused, WebConnectorService, request_url, xml_headers
 
 __all__ = ["make_wsgi_app"]
 
@@ -40,6 +38,12 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
     limit = service.max_body_bytes if max_body_bytes is None else max_body_bytes
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return answer(environ, start_response)
+        except Exception as exc:  # e.g. the client went away mid-body: a fault, not an HTML 500
+            return _send(start_response, service.internal_error(exc))
+
+    def answer(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "POST":
             method = str(method).upper()
@@ -49,7 +53,7 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
             length: int | None
             if declared is None or declared == "":
                 if not environ.get("wsgi.input_terminated"):
-                    return _send(start_response, length_required(service))
+                    return _send(start_response, service.length_required())
                 length = None
             else:
                 try:
@@ -59,12 +63,12 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
                 if length < 0 or length > limit:
                     return _send(start_response, service.too_large(length))
             try:
-                body = read_body(service, environ["wsgi.input"].read, length, limit)
-            except Refusal as refusal:
-                return _send(start_response, refusal.reply)
+                body = service.read_body(environ["wsgi.input"].read, length, limit=limit)
+            except BodyRefused as refused:
+                return _send(start_response, refused.reply)
             # handle_http(method, body) for a POST, without an HTTPReply in between
             # (every Web Connector call comes this way; the URL only goes into the WSDL).
-            status, data = service._post(body)
+            status, data = service.handle_post(body)
             start_response(_STATUS_LINES[status], list(xml_headers(data)))
             return [data]
         reply = service.handle_http(

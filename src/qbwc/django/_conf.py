@@ -27,7 +27,7 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from qbwc._service import WebConnectorService
+from qbwc.service import WebConnectorService
 from qbwc.store import SQLiteStore, Store
 
 __all__ = [

@@ -25,6 +25,7 @@ from typing import Any, final
 
 from django.db import DatabaseError, connections, transaction  # type: ignore[import-untyped]
 
+from qbwc.store import StoreError
 from qbwc.store._pg_sql import (
     POSTGRES_SCHEMA_VERSION,
     PostgresTransaction,
@@ -32,7 +33,6 @@ from qbwc.store._pg_sql import (
     fail,
     installed_version,
 )
-from qbwc.store._protocol import StoreError
 
 __all__ = ["DjangoStore"]
 

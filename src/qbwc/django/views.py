@@ -9,9 +9,7 @@ from django.core.exceptions import DisallowedHost  # type: ignore[import-untyped
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
-from qbwc._address import request_url
-from qbwc._body import Refusal, length_required, read_body
-from qbwc._service import HTTPReply, WebConnectorService
+from qbwc.service import BodyRefused, HTTPReply, WebConnectorService, request_url
 
 __all__ = ["web_connector", "web_connector_view"]
 
@@ -31,7 +29,7 @@ def web_connector_view(
     (``wsgi.input_terminated``); otherwise it gets 411 with a SOAP fault.
     """
     if service is None:
-        from qbwc.django._conf import get_service  # noqa: PLC0415
+        from qbwc.django import get_service  # noqa: PLC0415
 
         resolve: Callable[[], WebConnectorService] = get_service
     elif isinstance(service, WebConnectorService):
@@ -45,6 +43,12 @@ def web_connector_view(
     @csrf_exempt  # type: ignore[untyped-decorator]
     def view(request: Any) -> Any:
         current = resolve()
+        try:
+            return _response(answer(current, request))
+        except Exception as exc:  # a fault, never Django's HTML 500 page or a traceback
+            return _response(current.internal_error(exc))
+
+    def answer(current: WebConnectorService, request: Any) -> HTTPReply:
         method = str(request.method or "GET").upper()
         body = b""
         if method == "POST":
@@ -62,25 +66,24 @@ def web_connector_view(
                     read = environ["wsgi.input"].read
                     length = None
                 else:
-                    return _response(length_required(current))
+                    return current.length_required()
             else:
                 try:
                     length = int(declared)
                 except ValueError:
                     length = -1
                 if length < 0 or length > limit:
-                    return _response(current.too_large(length))
+                    return current.too_large(length)
             try:
-                body = read_body(current, read, length, limit)
-            except Refusal as refusal:
-                return _response(refusal.reply)
-        reply = current.handle_http(
+                body = current.read_body(read, length, limit=limit)
+            except BodyRefused as refused:
+                return refused.reply
+        return current.handle_http(
             method,
             body,
             query=str(request.META.get("QUERY_STRING", "")),
             url=_absolute_url(request),
         )
-        return _response(reply)
 
     view.__name__ = view.__qualname__ = "web_connector"
     return view  # type: ignore[no-any-return]

@@ -424,7 +424,7 @@ def _bad_value(el: etree._Element, kind: Kind) -> QBXMLError:
     return QBXMLError(f"{_path(el)}: {el.text!r} is not {_WHAT[kind]}")
 
 
-#: The fields of a Ret the service keeps in a job's summary (see _service._summary_of).
+#: The fields of a Ret the service keeps in a job's summary (qbwc.service._recovery._summary_of).
 _SUMMARY_FIELDS: Final = frozenset(
     {
         "txn_id",

@@ -1,0 +1,511 @@
+"""Message sets, error recovery, late answers and applying QuickBooks' answers to jobs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from qbwc._budget import XMLLimitError
+from qbwc._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCall
+from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolError, XMLParseError
+from qbwc.service import _texts as texts
+from qbwc.service._base import _Context, _Core, _vkey
+from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
+
+__all__ = ["_Recovery", "_mismatch", "_newest_field", "_pick", "_summary_of"]
+
+log = logging.getLogger("qbwc.service")
+
+
+class _Recovery(_Core):
+    """Message sets, error recovery, late answers and applying QuickBooks' answers."""
+
+    def _next_message_set(self, ctx: _Context) -> str | None:
+        """The next qbXML to send (recovery first), persisted as in flight; None if none."""
+        tx = ctx.tx
+        username = ctx.account.username
+        version = ctx.tally.version or self.max_qbxml_version
+        in_flight = tx.get_in_flight(username)
+        if in_flight is not None:
+            # The answer to this set never arrived: ask QuickBooks what happened
+            # (or finish clearing) before anything new is sent.
+            if in_flight.kind == "clear":
+                data = self._build_request(
+                    [], version=in_flight.version, old_message_set_id=in_flight.message_set_id
+                )
+            else:
+                log.info(
+                    "account %r: the answer to message set %s was lost; asking QuickBooks",
+                    username,
+                    in_flight.message_set_id,
+                )
+                in_flight = attrs.evolve(in_flight, kind="check")
+                data = self._build_request(
+                    [],
+                    version=in_flight.version,
+                    message_set_id=in_flight.message_set_id,
+                    old_message_set_id=in_flight.message_set_id,
+                    on_error="continueOnError",
+                )
+            tx.put_in_flight(attrs.evolve(in_flight, ticket=ctx.ticket, sent_at=ctx.now))
+            return data.decode("ascii")
+        chosen: list[tuple[Job, str]] = []
+        chosen_ids: set[str] = set()
+        while len(chosen) < self.batch_size:
+            # Jobs refused by _admit are failed at once, so each query moves on;
+            # chosen ones are still pending until the set is built.
+            batch = tx.next_pending(username, limit=self.batch_size, exclude_ticket=ctx.ticket)
+            fresh = [job for job in batch if job.id not in chosen_ids]
+            if not fresh:
+                break
+            for job in fresh[: self.batch_size - len(chosen)]:
+                rendered = self._admit(ctx, job, version)
+                if rendered is not None:
+                    chosen.append((job, rendered))
+                    chosen_ids.add(job.id)
+        if not chosen:
+            return None
+        # The ID as generated, not as read back from the document: QuickBooks echoes
+        # the attribute's value, which is this string even where it had to be escaped.
+        message_set_id = self._new_message_set_id()
+        # Each request was checked when it was rendered, and job IDs are unique
+        # digits: framing them cannot fail.
+        data = self._frame_requests(
+            [(job.id, job.request_type, rendered) for job, rendered in chosen],
+            version=version,
+            on_error="continueOnError",
+            message_set_id=message_set_id,
+        )
+        for job, _ in chosen:
+            tx.put_job(
+                attrs.evolve(
+                    job,
+                    status="sent",
+                    attempts=job.attempts + 1,
+                    deferred_ticket=None,
+                    updated_at=ctx.now,
+                )
+            )
+        tx.put_in_flight(
+            InFlight(
+                username=username,
+                message_set_id=message_set_id,
+                job_ids=tuple(job.id for job, _ in chosen),
+                kind="write",
+                version=version,
+                ticket=ctx.ticket,
+                sent_at=ctx.now,
+            )
+        )
+        return data.decode("ascii")
+
+    def _admit(self, ctx: _Context, job: Job, version: str) -> str | None:
+        """The job's rendered qbXML if it can be sent at *version*; otherwise fail the job."""
+        if _vkey(job.min_version) > _vkey(version):
+            model = self._stored_model(ctx, job)
+            if model is None:
+                return None
+            _, where = _newest_field(model, job.request_type)
+            self._fail_job(
+                ctx,
+                job,
+                "version",
+                f"{where} needs qbXML {job.min_version}, but this QuickBooks supports qbXML "
+                f"{version} at most. Update QuickBooks, or send the request without it.",
+            )
+            return None
+        rendered = job.qbxml
+        if rendered is None:  # a retried job (or a store that did not keep it): render now
+            model = self._stored_model(ctx, job)
+            if model is None:
+                return None
+            try:
+                rendered = self._render_request(
+                    model, version=version, text_policy=self.text_policy
+                )
+            except QBXMLValidationError as exc:
+                self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
+                return None
+        elif job.request_type not in self._request_types or not rendered.isascii():
+            self._fail_job(
+                ctx,
+                job,
+                "invalid",
+                "the stored qbXML is damaged (not ASCII, or not an InvoiceAdd or EstimateAdd); "
+                "retry the job to render it again from its request",
+            )
+            return None
+        return rendered
+
+    def _stored_model(self, ctx: _Context, job: Job) -> object | None:
+        """The job's request model, rebuilt from its JSON; if it cannot be, None (job failed)."""
+        try:
+            model: object = self._load_request(json.loads(job.request))
+        except (QBXMLError, ValueError) as exc:
+            self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
+            return None
+        return model
+
+    # -- receiveResponseXML --------------------------------------------------------------------
+
+    def _receive_response(self, ctx: _Context) -> AnyReply:
+        call = ctx.call(ReceiveResponseXMLCall)
+        username = ctx.account.username
+        in_flight = ctx.tx.get_in_flight(username)
+        holder = in_flight is not None and in_flight.ticket == ctx.ticket
+        if not call.response:
+            if in_flight is not None and holder:
+                return self._processor_failed(ctx, in_flight, call)
+            self._report(
+                logging.WARNING,
+                "QuickBooks failed to process a message set that is not in flight; nothing "
+                "to record",
+                username=username,
+                hresult=call.hresult,
+                message=call.message,
+            )
+            return self._after(ctx)
+        try:
+            answer = self._parse_response(call.response)
+        except XMLLimitError as exc:
+            # Markup out of all proportion to a qbXML response: refused as the request
+            # it came in (a soap:Client fault), nothing recorded (docs/protocol.md).
+            raise RemoteProtocolError(f"receiveResponseXML.response: {exc}") from None
+        except (QBXMLError, XMLParseError) as exc:
+            reference = self._report(
+                logging.ERROR,
+                "unreadable response from QuickBooks; will ask again next time",
+                username=username,
+                message_set=None if in_flight is None else in_flight.message_set_id,
+                error=str(exc),
+            )
+            ctx.fail(texts.UNREADABLE_ANSWER, reference)
+            return Failed(code=-2)
+        # The answer is to the set in flight when it names its message-set ID, whichever
+        # session holds the set now (a later session's status query carries the same ID);
+        # an answer naming no ID counts only from the session that was handed the set.
+        if in_flight is None or not (
+            answer.message_set_id == in_flight.message_set_id
+            or (answer.message_set_id is None and holder)
+        ):
+            return self._unmatched(ctx, answer, in_flight)
+        if not holder:
+            if in_flight.kind == "clear":  # already recorded (from a later status query)
+                return self._unmatched(ctx, answer, in_flight)
+            # A late answer: the session that was handed the set expired or was replaced,
+            # and QuickBooks ran the set after all.  It is the answer: record it.
+            log.warning(
+                "account %r: a late answer to message set %s arrived; recorded",
+                username,
+                in_flight.message_set_id,
+            )
+            self._recovered(ctx, in_flight, answer)
+        elif in_flight.kind == "clear":
+            ctx.tx.clear_in_flight(username)
+        elif in_flight.kind == "check":
+            self._recovered(ctx, in_flight, answer)
+        else:
+            code = answer.message_set_status_code
+            if code not in (None, 0) and not answer.responses:
+                self._unconfirmed(ctx, in_flight, code)
+                ctx.tx.clear_in_flight(username)
+            else:
+                unmatched = self._apply(ctx, in_flight.job_ids, answer)
+                if unmatched:
+                    # Answers that do not answer their request prove nothing: those
+                    # jobs stay in flight, and QuickBooks is asked for their stored
+                    # answers before anything else is sent.
+                    ctx.tx.put_in_flight(
+                        attrs.evolve(in_flight, job_ids=tuple(job.id for job, _ in unmatched))
+                    )
+                else:
+                    ctx.tx.clear_in_flight(username)
+        return self._after(ctx)
+
+    def _after(self, ctx: _Context) -> AnyReply:
+        """The answer to a receiveResponseXML that was recorded (Done for a late one)."""
+        return Done() if ctx.late else self._progress(ctx)
+
+    def _unmatched(self, ctx: _Context, answer: Any, in_flight: InFlight | None) -> AnyReply:
+        """
+        Record what can be of an answer to a message set that is not in flight.
+
+        Its set was already settled: recorded from a status query, sent again after
+        QuickBooks said it never ran it, or failed as unconfirmed (docs/service.md).
+        A success it reports for a job still waiting (pending, or failed as
+        unconfirmed) settles that job; one for a job that was done with another
+        TxnID, or sent again, may be a duplicate: logged at ERROR, shown to the user.
+        """
+        username = ctx.account.username
+        suspects: list[str] = []
+        for response in answer.responses:
+            if response.request_id is None or not response.ok:
+                continue
+            summary = _summary_of(response)
+            job = ctx.tx.get_job(response.request_id)
+            if job is None or job.username != username:
+                suspects.append(f"{response.request_id}: {response.name} {summary.txn_id}")
+                continue
+            if job.status == "done" and job.txn_id == summary.txn_id:
+                continue  # already recorded
+            settles = job.status == "pending" or (
+                job.status == "failed" and job.error is not None and job.error.code == "unconfirmed"
+            )
+            if settles and _mismatch(job, response, summary) is None:
+                log.warning(
+                    "job %s: a late answer says QuickBooks saved it (TxnID %s); recorded as done",
+                    job.id,
+                    summary.txn_id,
+                )
+                self._done(ctx, job, response, summary)
+                continue
+            suspects.append(f"job {job.id} ({job.status}): {response.name} {summary.txn_id}")
+        if not suspects:
+            log.info(
+                "account %r: an answer to message set %s, which is not in flight, changes nothing",
+                username,
+                answer.message_set_id,
+            )
+            return self._after(ctx)
+        reference = self._report(
+            logging.ERROR,
+            "possible duplicate: check QuickBooks: an answer to a message set that is not in "
+            "flight reports writes",
+            username=username,
+            message_set=answer.message_set_id,
+            in_flight=None if in_flight is None else in_flight.message_set_id,
+            reported="; ".join(suspects),
+        )
+        ctx.fail(texts.possible_duplicate(suspects, self.app_name), reference)
+        return Failed(code=-1)
+
+    def _processor_failed(
+        self, ctx: _Context, in_flight: InFlight, call: ReceiveResponseXMLCall
+    ) -> AnyReply:
+        """QuickBooks' request processor failed (an HRESULT instead of a response)."""
+        hresult = call.hresult.strip().lower()
+        username = ctx.account.username
+        if hresult == "0x80040400" and in_flight.kind == "write":
+            # A parse error: QuickBooks processed nothing; sending it again fails again.
+            for job_id in in_flight.job_ids:
+                job = ctx.tx.get_job(job_id)
+                if job is not None:
+                    self._fail_job(
+                        ctx,
+                        job,
+                        call.hresult,
+                        f"QuickBooks could not read the request: {call.message}",
+                    )
+            ctx.tx.clear_in_flight(username)
+            return self._progress(ctx)
+        reference = self._report(
+            logging.WARNING,
+            "QuickBooks failed to process a message set; recovery next time",
+            username=username,
+            message_set=in_flight.message_set_id,
+            hresult=call.hresult,
+            message=call.message,
+        )
+        ctx.fail(texts.processor_failed(call.hresult, call.message), reference)
+        return Failed(code=-1)
+
+    def _recovered(self, ctx: _Context, in_flight: InFlight, answer: Any) -> None:
+        """Record QuickBooks' answer to an error-recovery status query."""
+        username = ctx.account.username
+        code = answer.message_set_status_code
+        if code == 600:
+            # QuickBooks never processed the set: it is safe to send it again.
+            log.info(
+                "account %r: message set %s was never processed; its jobs will be sent again",
+                username,
+                in_flight.message_set_id,
+            )
+            for job_id in in_flight.job_ids:
+                job = ctx.tx.get_job(job_id)
+                if job is not None and job.status == "sent":
+                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+            ctx.tx.clear_in_flight(username)
+            return
+        if code in (None, 0) and answer.responses:
+            log.info(
+                "account %r: recovered the stored answer to message set %s",
+                username,
+                in_flight.message_set_id,
+            )
+            for job, reason in self._apply(ctx, in_flight.job_ids, answer):
+                # Asking again cannot help: QuickBooks answers from the same store.
+                self._fail_job(
+                    ctx,
+                    job,
+                    "unconfirmed",
+                    f"{reason} Look for it in QuickBooks before sending it again.",
+                )
+        else:
+            self._unconfirmed(ctx, in_flight, code)
+        # Drop QuickBooks' stored state before anything new is sent.
+        ctx.tx.put_in_flight(
+            attrs.evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
+        )
+
+    def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
+        for job_id in in_flight.job_ids:
+            job = ctx.tx.get_job(job_id)
+            if job is not None and job.status == "sent":
+                self._fail_job(
+                    ctx,
+                    job,
+                    "unconfirmed",
+                    "QuickBooks could not confirm whether it saved this request "
+                    f"(message set status {code}). Look for it in QuickBooks before "
+                    "sending it again.",
+                )
+
+    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> list[tuple[Job, str]]:
+        """
+        Record each job's response from a qbXML response set.
+
+        Returns the jobs whose response does not answer their request (another
+        element than ``<request type>Rs``, or a success without a TxnID), each with
+        what was wrong, untouched: such an answer proves nothing (docs/service.md).
+        """
+        unmatched: list[tuple[Job, str]] = []
+        for job_id in job_ids:
+            job = ctx.tx.get_job(job_id)
+            if job is None or job.status != "sent":
+                continue
+            response = answer.get(job_id)
+            if response is None:
+                # Not processed (QuickBooks stopped before it): send it again later.
+                ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                continue
+            summary = _summary_of(response)
+            wrong = _mismatch(job, response, summary)
+            if wrong is not None:
+                self._report(
+                    logging.ERROR,
+                    "an answer that does not answer its request; not recorded",
+                    job=job.id,
+                    username=job.username,
+                    message_set=answer.message_set_id,
+                    problem=wrong,
+                )
+                unmatched.append((job, wrong))
+                continue
+            if response.ok:
+                self._done(ctx, job, response, summary)
+                continue
+            code = str(response.status_code)
+            if response.retryable and job.attempts < self.max_attempts:
+                reference = self._report(
+                    logging.INFO,
+                    "job will be retried in a later session",
+                    job=job.id,
+                    code=code,
+                    message=response.status_message,
+                    attempts=job.attempts,
+                )
+                ctx.tx.put_job(
+                    attrs.evolve(
+                        job,
+                        status="pending",
+                        error=JobError(
+                            code=code, message=response.status_message, reference=reference
+                        ),
+                        response=summary,
+                        deferred_ticket=ctx.ticket,
+                        updated_at=ctx.now,
+                    )
+                )
+                ctx.tally = attrs.evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
+                continue
+            self._fail_job(ctx, job, code, response.status_message, response=summary)
+        return unmatched
+
+    def _progress(self, ctx: _Context) -> AnyReply:
+        """Progress (0-99) while there is more to do in this session, else Done."""
+        username = ctx.account.username
+        more = ctx.tx.get_in_flight(username) is not None or bool(
+            ctx.tx.next_pending(username, limit=1, exclude_ticket=ctx.ticket)
+        )
+        if not more:
+            return Done()
+        processed = ctx.tally.processed
+        remaining = ctx.tx.count_jobs(username, "pending")
+        percent = processed * 100 // max(1, processed + remaining)
+        return Progress(percent=max(0, min(99, percent)))
+
+
+def _newest_field(model: object, path: str) -> tuple[tuple[int, int], str]:
+    """The newest qbXML version any set field of *model* needs, and that field's path."""
+    from qbwc.qbxml._types import Kind, specs  # noqa: PLC0415
+
+    best: tuple[tuple[int, int], str] = ((1, 0), path)
+    for name, spec in specs(type(model)):
+        value = getattr(model, name)
+        if value is None or value == ():
+            continue
+        here = f"{path}.{name}"
+        if spec.since > best[0]:
+            best = (spec.since, here)
+        if spec.kind is Kind.AGG:
+            items = value if spec.many else (value,)
+            for index, item in enumerate(items):
+                if attrs.has(type(item)):
+                    inner = _newest_field(item, f"{here}[{index}]" if spec.many else here)
+                    if inner[0] > best[0]:
+                        best = inner
+    return best
+
+
+def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
+    """
+    What makes *response* no answer to *job*'s request, or None when it is one.
+
+    An ``InvoiceAddRq`` is answered by an ``InvoiceAddRs`` (an ``EstimateAddRq`` by an
+    ``EstimateAddRs``), and a success carries the TxnID of what was created.
+    """
+    expected = f"{job.request_type}Rs"
+    if response.name != expected:
+        return (
+            f"QuickBooks answered its {job.request_type}Rq (requestID {job.id}) with "
+            f"{response.name} (status {response.status_code}), not {expected}."
+        )
+    if response.ok and summary.txn_id is None:
+        return (
+            f"QuickBooks said it saved it (status {response.status_code}) but did not say "
+            "which transaction it created (no TxnID)."
+        )
+    return None
+
+
+def _summary_of(response: Any) -> JobResponse:
+    ret = response.ret
+    recovery = response.error_recovery
+    total = None
+    if ret is not None:
+        total = getattr(ret, "total_amount", None)
+        if total is None and getattr(ret, "subtotal", None) is not None:
+            total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
+
+    return JobResponse(
+        status_code=response.status_code,
+        status_severity=response.status_severity,
+        status_message=response.status_message,
+        txn_id=_pick(ret, recovery, "txn_id"),
+        txn_number=_pick(ret, recovery, "txn_number"),
+        ref_number=_pick(ret, recovery, "ref_number"),
+        edit_sequence=_pick(ret, recovery, "edit_sequence"),
+        total=total,
+    )
+
+
+def _pick(ret: Any, recovery: Any, name: str) -> Any:
+    """The Ret's *name*, else the ErrorRecovery's (either may be None), else None."""
+    value = getattr(ret, name, None)
+    if value is None and recovery is not None:
+        value = getattr(recovery, name, None)
+    return value
