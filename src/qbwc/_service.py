@@ -109,7 +109,7 @@ from qbwc._events import (
     TryCompanyFile,
 )
 from qbwc._names import check_name, is_name
-from qbwc._passwords import Login, PasswordChecker
+from qbwc._passwords import LOGIN_CACHE_SECONDS, Login, LoginCache, PasswordChecker, check_login
 from qbwc._passwords import hash_password as hash_password  # noqa: PLC0414 - re-exported
 from qbwc._passwords import verify_password as verify_password  # noqa: PLC0414 - re-exported
 from qbwc._session import Session
@@ -518,6 +518,11 @@ class WebConnectorService:
         on_company_mismatch: called with a :class:`CompanyMismatch`.
         text_policy: passed to :func:`qbwc.qbxml.build_request`.
         password_cost: scrypt ``n`` for new password hashes.
+        login_secret: at least 32 bytes, kept out of the store, that key the
+            login verifiers: a good login is then checked in microseconds for
+            *login_cache_seconds* (one day) instead of paying scrypt each time;
+            None: every login pays scrypt (docs/service.md, "Login cache").
+        login_cache_seconds: how long a login verifier stays good (0: off).
         max_body_bytes: the largest SOAP request accepted.
         public_url: the endpoint the WSDL names (``GET ?wsdl``), e.g.
             ``"https://billing.example.com/qbwc"``; None: the URL of the
@@ -556,6 +561,8 @@ class WebConnectorService:
         on_company_mismatch: Callable[[CompanyMismatch], None] | None = None,
         text_policy: Literal["strict", "transliterate"] = "strict",
         password_cost: int = 2**14,
+        login_secret: bytes | str | None = None,
+        login_cache_seconds: float = LOGIN_CACHE_SECONDS,
         max_body_bytes: int = DEFAULT_MAX_BYTES,
         public_url: str | None = None,
         clock: Callable[[], float] = time.time,
@@ -648,6 +655,7 @@ class WebConnectorService:
             raise ConfigurationError("password_cost", "must be a power of two, at least 2")
         self.password_cost = password_cost
         self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
+        self._login_cache = LoginCache(login_secret, login_cache_seconds)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self.public_url = check_public_url(public_url)
         self._clock = clock
@@ -729,6 +737,7 @@ class WebConnectorService:
             if account is None:
                 raise ConfigurationError("username", f"no account {username!r}")
             tx.put_account(attrs.evolve(account, password_hash=hashed))
+            tx.drop_login_verifier(username)
         log.info("account %r: password changed", username)
 
     def _hash(self, password: str) -> str:
@@ -798,6 +807,7 @@ class WebConnectorService:
                 file_id=fresh_file_id() if new_file_id else account.file_id,
             )
             tx.put_account(account)
+            tx.drop_login_verifier(username)
         if unconfirmed:
             log.warning(
                 "account %r disconnected from its company file; %d job(s) in flight with it "
@@ -1327,7 +1337,7 @@ class WebConnectorService:
 
     def _check_login(self, username: str, password: str) -> Login:
         """
-        Check a login: exactly one scrypt with the built-in accounts, whoever asks.
+        Check a login: a login verifier, else exactly one scrypt, whoever asks.
 
         See :class:`~qbwc._passwords.PasswordChecker` (docs/service.md, "Passwords").
         """
@@ -1337,13 +1347,14 @@ class WebConnectorService:
             return Login(ok=False)
         if self._authenticator is not None:
             return Login(ok=bool(self._authenticator(username, password)))
-        costs = self._passwords.costs()
-        with self.store.transaction() as tx:
-            account = tx.get_account(username)
-        stored = None if account is None else account.password_hash
-        # The rehash of an old cost is made here, outside the transaction like the check;
-        # _authenticate stores it unless the hash changed meanwhile.
-        return self._passwords.check(username, password, stored, costs)
+        return check_login(
+            checker=self._passwords,
+            cache=self._login_cache,
+            store=self.store,
+            username=username,
+            password=password,
+            now=self._now(),
+        )
 
     def _read_password_costs(self) -> dict[int, int]:
         with self.store.transaction() as tx:
@@ -1449,6 +1460,8 @@ class WebConnectorService:
             changes["password_hash"] = login.rehash[1]
         account = attrs.evolve(account, **changes)
         tx.put_account(account)
+        if login.verifier is not None:
+            tx.put_login_verifier(login.verifier)
         return account
 
     def _record(

@@ -1,0 +1,315 @@
+"""
+The login cache (docs/service.md, "Login cache"): a good scrypt check remembered as a keyed
+login verifier in the store, for every worker, for a bounded time.
+
+Each test replays a lifecycle through ``WebConnectorService.respond`` on every store and
+counts the scrypt computations (``ScryptSpy``): a cached login computes none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
+from qbwc._passwords import LoginCache
+from qbwc.store import LoginVerifier, MemoryStore, SQLiteStore, Store
+from tests.postgres import fresh_store as fresh_postgres_store
+from tests.rig import OWNER, PASSWORD, USER, Clock
+from tests.test_accounts import ScryptSpy
+
+SECRET = "a secret of at least 32 bytes, kept out of the store"
+
+STORES: dict[str, Callable[[Path], Store]] = {
+    "memory": lambda _path: MemoryStore(),
+    "sqlite": lambda path: SQLiteStore(path / "qbwc.sqlite"),
+    "postgres": lambda _path: fresh_postgres_store(),
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = STORES[request.param](tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> ScryptSpy:
+    return ScryptSpy(monkeypatch)
+
+
+def _service(store: Store, **settings: Any) -> WebConnectorService:
+    options: dict[str, Any] = {
+        "owner_id": OWNER,
+        "password_cost": 4,
+        "login_secret": SECRET,
+        **settings,
+    }
+    return WebConnectorService(store=store, **options)
+
+
+def _login(service: WebConnectorService, password: str = PASSWORD, username: str = USER) -> bool:
+    reply = service.respond(AuthenticateCall(username=username, password=password))
+    return not isinstance(reply, InvalidUser)
+
+
+def _verifier(store: Store, username: str = USER) -> LoginVerifier | None:
+    with store.transaction() as tx:
+        return tx.get_login_verifier(username)
+
+
+class TestCache:
+    def test_a_good_login_is_remembered(self, store: Store, spy: ScryptSpy) -> None:
+        """Slow once, then fast; a wrong password pays scrypt and drops the verifier."""
+        service = _service(store)
+        service.add_account(USER, PASSWORD)
+        spy.take()
+        assert _login(service)
+        assert spy.take() == [4]
+        assert _verifier(store) is not None
+        assert _login(service)
+        assert _login(service)
+        assert spy.take() == []
+        assert not _login(service, "wrong")
+        assert spy.take() == [4]
+        assert _verifier(store) is None
+        assert _login(service)  # slow again after a refusal
+        assert spy.take() == [4]
+        assert _login(service)
+        assert spy.take() == []
+
+    def test_shared_by_every_worker(self, store: Store, spy: ScryptSpy) -> None:
+        """Another service (another worker, another machine) with the secret uses it."""
+        first, second = _service(store), _service(store)
+        first.add_account(USER, PASSWORD)
+        assert _login(first)
+        spy.take()
+        assert _login(second)
+        assert spy.take() == []
+
+    def test_useless_without_the_secret(self, store: Store, spy: ScryptSpy) -> None:
+        """A service with another secret (a copy of the database) must pay scrypt."""
+        owner = _service(store)
+        owner.add_account(USER, PASSWORD)
+        assert _login(owner)
+        thief = _service(store, login_secret="another secret of at least 32 bytes!")
+        spy.take()
+        assert _login(thief)
+        assert spy.take() == [4]
+        # Nor does the stored digest match a verifier made without any secret.
+        verifier = _verifier(store)
+        assert verifier is not None
+        assert not LoginCache(b"\0" * 32, 86_400).matches(
+            verifier, USER, _account_hash(store), PASSWORD, verifier.expires_at
+        )
+
+    def test_off_without_a_secret(self, store: Store, spy: ScryptSpy) -> None:
+        """No secret, or 0 seconds: every login pays scrypt and nothing is stored."""
+        for service in (_service(store, login_secret=None), _service(store, login_cache_seconds=0)):
+            if service.account(USER) is None:
+                service.add_account(USER, PASSWORD)
+            spy.take()
+            assert _login(service)
+            assert _login(service)
+            assert spy.take() == [4, 4]
+            assert _verifier(store) is None
+
+    def test_expires(self, store: Store, spy: ScryptSpy) -> None:
+        """Good for login_cache_seconds after the scrypt check, not renewed by a cached login."""
+        clock = Clock()
+        service = _service(store, clock=clock, login_cache_seconds=60)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        clock.advance(59)
+        spy.take()
+        assert _login(service)
+        assert spy.take() == []
+        clock.advance(1)
+        assert _login(service)
+        assert spy.take() == [4]
+        clock.advance(30)
+        assert _login(service)
+        assert spy.take() == []
+
+    def test_a_shorter_setting_bounds_older_verifiers(self, store: Store, spy: ScryptSpy) -> None:
+        """A verifier made under a day is not good for longer than a new, shorter setting."""
+        clock = Clock()
+        _service(store, clock=clock).add_account(USER, PASSWORD)
+        assert _login(_service(store, clock=clock))
+        spy.take()
+        assert _login(_service(store, clock=clock, login_cache_seconds=60))
+        assert spy.take() == [4]
+
+    def test_a_later_expiry_written_in_the_store_is_refused(
+        self, store: Store, spy: ScryptSpy
+    ) -> None:
+        """The expiry is inside the keyed hash: moving it in the database voids the verifier."""
+        clock = Clock()
+        service = _service(store, clock=clock)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        verifier = _verifier(store)
+        assert verifier is not None
+        with store.transaction() as tx:
+            tx.put_login_verifier(
+                attrs.evolve(verifier, expires_at=verifier.expires_at + dt.timedelta(seconds=-1))
+            )
+        spy.take()
+        assert _login(service)
+        assert spy.take() == [4]
+
+    def test_rehash_keeps_it_working(self, store: Store, spy: ScryptSpy) -> None:
+        """A login that rehashes an old cost stores a verifier of the new hash."""
+        _service(store, password_cost=16).add_account(USER, PASSWORD)
+        service = _service(store)
+        spy.take()
+        assert _login(service)
+        assert spy.take() == [16, 4]
+        assert _login(service)
+        assert spy.take() == []
+
+
+class TestDropped:
+    def test_password_change(self, store: Store, spy: ScryptSpy) -> None:
+        service = _service(store)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        service.set_password(USER, "the new password")
+        assert _verifier(store) is None
+        spy.take()
+        assert not _login(service)
+        assert _login(service, "the new password")
+        assert spy.take() == [4, 4]
+
+    def test_password_changed_by_another_release(self, store: Store, spy: ScryptSpy) -> None:
+        """A hash replaced without dropping the verifier (an older qbwc) voids it too."""
+        service = _service(store)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        other = _service(store, login_secret=None)
+        new_hash = other._passwords.hash(PASSWORD)
+        with store.transaction() as tx:
+            account = tx.get_account(USER)
+            assert account is not None
+            tx.put_account(attrs.evolve(account, password_hash=new_hash))
+        spy.take()
+        assert _login(service)
+        assert spy.take() == [4]
+
+    def test_rename(self, store: Store, spy: ScryptSpy) -> None:
+        service = _service(store)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        service.rename_account(USER, "renamed@example.com")
+        assert _verifier(store, "renamed@example.com") is None
+        spy.take()
+        assert _login(service, username="renamed@example.com")
+        assert spy.take() == [4]
+
+    def test_disconnect(self, store: Store, spy: ScryptSpy) -> None:
+        service = _service(store)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        service.disconnect(USER)
+        assert _verifier(store) is None
+        spy.take()
+        assert _login(service)
+        assert spy.take() == [4]
+
+
+class _Recorder:
+    """A store that records every transaction operation (name, arguments) in order."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, ...]] = []
+
+    def transaction(self) -> Any:
+        recorder = self
+
+        class Tx:
+            def __init__(self, tx: Any) -> None:
+                self.tx = tx
+
+            def __getattr__(self, name: str) -> Any:
+                method = getattr(self.tx, name)
+
+                def call(*args: Any, **kwargs: Any) -> Any:
+                    recorder.calls.append((name, *(repr(k) for k in kwargs.items())))
+                    return method(*args, **kwargs)
+
+                return call
+
+        class Block:
+            def __enter__(self) -> Any:
+                recorder.calls.append(("begin",))
+                self.cm = recorder.inner.transaction()
+                return Tx(self.cm.__enter__())
+
+            def __exit__(self, *exc: Any) -> Any:
+                recorder.calls.append(("end",))
+                return self.cm.__exit__(*exc)
+
+        return Block()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class TestRefusalsLookAlike:
+    def test_same_work_with_a_verifier_without_and_for_unknown_names(
+        self, store: Store, spy: ScryptSpy
+    ) -> None:
+        """
+        A wrong password costs the same store work and one scrypt of the same cost whether
+        the account has a verifier, has none, or does not exist (docs/service.md).
+        """
+        recorder = _Recorder(store)
+        service = _service(recorder)  # type: ignore[arg-type]
+        for name in ("cached@example.com", "plain@example.com"):
+            service.add_account(name, PASSWORD)
+        assert _login(service, username="cached@example.com")
+        assert _verifier(store, "cached@example.com") is not None
+        service._passwords.costs()  # read now, not inside one of the refusals below
+        traces = []
+        for name in ("cached@example.com", "plain@example.com", "nobody@example.com"):
+            spy.take()
+            recorder.calls.clear()
+            assert not _login(service, "wrong", username=name)
+            traces.append((recorder.calls[:], spy.take()))
+        assert traces[0] == traces[1] == traces[2]
+        assert ("drop_login_verifier", "('refused', True)") in traces[0][0]
+        assert traces[0][1] == [4]
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"login_secret": "too short"}, "login_secret"),
+        ({"login_secret": b"\0" * 31}, "login_secret"),
+        ({"login_secret": 42}, "login_secret"),
+        ({"login_cache_seconds": -1}, "login_cache_seconds"),
+        ({"login_cache_seconds": 30 * 86_400 + 1}, "login_cache_seconds"),
+        ({"login_cache_seconds": float("nan")}, "login_cache_seconds"),
+        ({"login_cache_seconds": "60"}, "login_cache_seconds"),
+        ({"login_cache_seconds": True}, "login_cache_seconds"),
+    ],
+)
+def test_bad_settings(settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _service(MemoryStore(), **settings)
+    assert info.value.field == field
+
+
+def _account_hash(store: Store) -> str:
+    with store.transaction() as tx:
+        account = tx.get_account(USER)
+    assert account is not None
+    assert account.password_hash is not None
+    return account.password_hash
