@@ -288,6 +288,52 @@ class TestRefusalsLookAlike:
         assert traces[0][1] == [4]
 
 
+class TestLoginWrites:
+    def test_last_seen_written_at_most_every_15_minutes(self, store: Store) -> None:
+        """Polls every 5 minutes rewrite the account row once in three (docs/service.md)."""
+        clock = Clock()
+        recorder = _Recorder(store)
+        service = _service(recorder, clock=clock)  # type: ignore[arg-type]
+        service.add_account(USER, PASSWORD)
+        first = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+        written = []
+        for _ in range(7):
+            recorder.calls.clear()
+            assert _login(service)
+            written.append(("put_account",) in recorder.calls)
+            account = service.account(USER)
+            assert account is not None
+            assert account.last_seen_at is not None
+            assert dt.timedelta(0) <= first - account.last_seen_at < dt.timedelta(minutes=15)
+            clock.advance(300)
+            first = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+        assert written == [True, False, False, True, False, False, True]
+
+    def test_a_clock_moved_back_writes_it_again(self, store: Store) -> None:
+        clock = Clock()
+        service = _service(store, clock=clock)
+        service.add_account(USER, PASSWORD)
+        assert _login(service)
+        clock.advance(-60)
+        assert _login(service)
+        account = service.account(USER)
+        assert account is not None
+        assert account.last_seen_at == dt.datetime.fromtimestamp(clock.now, dt.UTC)
+
+    def test_expired_sessions_purged_at_most_once_a_minute(self, store: Store) -> None:
+        clock = Clock()
+        recorder = _Recorder(store)
+        service = _service(recorder, clock=clock)  # type: ignore[arg-type]
+        service.add_account(USER, PASSWORD)
+        purges = []
+        for _ in range(4):
+            recorder.calls.clear()
+            assert _login(service)
+            purges.append(("purge_sessions",) in recorder.calls)
+            clock.advance(30)
+        assert purges == [True, False, True, False]
+
+
 @pytest.mark.parametrize(
     ("settings", "field"),
     [

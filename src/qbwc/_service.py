@@ -353,6 +353,11 @@ _TALLY_FIELDS: Final = tuple(field.name for field in attrs.fields(_Tally))
 # How long a session's record outlives its ticket (expired, or replaced by a later
 # session): long enough to record a late answer from it (docs/service.md).
 _KEEP_EXPIRED: Final = dt.timedelta(days=1)
+# Those are purged by a login at most this often (per service object).
+_PURGE_EVERY: Final = dt.timedelta(minutes=1)
+# An account's last_seen_at is rewritten by a login at most this often: a poll every few
+# minutes does not rewrite the account row each time (docs/service.md, "Accounts").
+_LAST_SEEN_EVERY: Final = dt.timedelta(minutes=15)
 _TICK: Final = dt.timedelta(microseconds=1)
 # A stored session also says when its last call came ("seen_at", after the tally's
 # fields): the service reads it back beside the tally (see _load_record).
@@ -656,6 +661,7 @@ class WebConnectorService:
         self.password_cost = password_cost
         self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
         self._login_cache = LoginCache(login_secret, login_cache_seconds)
+        self._purge_due = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self.public_url = check_public_url(public_url)
         self._clock = clock
@@ -1381,7 +1387,9 @@ class WebConnectorService:
                 account = Account(username=username, file_id=new_file_id())
                 tx.put_account(account)
             account = self._logged_in(tx, account, login, now)
-            tx.purge_sessions(now - _KEEP_EXPIRED)
+            if now >= self._purge_due or now < self._purge_due - _PURGE_EVERY:
+                tx.purge_sessions(now - _KEEP_EXPIRED)
+                self._purge_due = now + _PURGE_EVERY
             records = tx.sessions_for(username)
             finished: list[SessionRecord] = []
             silent: list[SessionRecord] = []
@@ -1454,12 +1462,19 @@ class WebConnectorService:
     def _logged_in(
         tx: StoreTransaction, account: Account, login: Login, now: dt.datetime
     ) -> Account:
-        """Store the login time, and the rehashed password unless it changed meanwhile."""
-        changes: dict[str, Any] = {"last_seen_at": now}
+        """
+        Store the login time (unless stored less than _LAST_SEEN_EVERY ago), the rehashed
+        password unless it changed meanwhile, and a new login verifier.
+        """
+        changes: dict[str, Any] = {}
+        seen = account.last_seen_at
+        if seen is None or not dt.timedelta(0) <= now - seen < _LAST_SEEN_EVERY:
+            changes["last_seen_at"] = now
         if login.rehash is not None and account.password_hash == login.rehash[0]:
             changes["password_hash"] = login.rehash[1]
-        account = attrs.evolve(account, **changes)
-        tx.put_account(account)
+        if changes:
+            account = attrs.evolve(account, **changes)
+            tx.put_account(account)
         if login.verifier is not None:
             tx.put_login_verifier(login.verifier)
         return account

@@ -88,8 +88,8 @@ class Account:
         company_file: full path of the linked company file, as last seen.
         company_name: its company name, as last seen.
         linked_at: when the binding was made (UTC).
-        last_seen_at: when the Web Connector last logged in to it (UTC); None:
-            it never connected.
+        last_seen_at: when the Web Connector last logged in to it (UTC), to within
+            15 minutes (a login rewrites an older one); None: it never connected.
     """
 
     username: str
