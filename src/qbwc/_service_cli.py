@@ -343,7 +343,11 @@ def _serve(args: argparse.Namespace) -> int:
         settings["busy_timeout"] = args.busy_timeout
     if args.login_cache_seconds is not None:
         settings["login_cache_seconds"] = args.login_cache_seconds
-    settings["login_secret"] = os.environ.get(LOGIN_SECRET_ENV) or None
+    secret = os.environ.get(LOGIN_SECRET_ENV) or None
+    if secret is not None and len(secret.encode("utf-8", "surrogatepass")) < 32:
+        rule = "must be at least 32 bytes (e.g. the output of: openssl rand -hex 32)"
+        raise ConfigurationError(LOGIN_SECRET_ENV, rule)
+    settings["login_secret"] = secret
     store, where = _store(args)
     service = _service(args, store, **settings)
 
