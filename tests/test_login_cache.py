@@ -15,6 +15,9 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
 from qbwc._passwords import LoginCache
@@ -359,3 +362,96 @@ def _account_hash(store: Store) -> str:
     assert account is not None
     assert account.password_hash is not None
     return account.password_hash
+
+
+# --- the verifier's lifecycle, at random -------------------------------------------------------
+
+
+class LoginCacheMachine(RuleBasedStateMachine):
+    """
+    Logins, password changes, renames, disconnects, the clock and a second worker, in any order.
+
+    The model says whether the account has a good verifier (made at the last good scrypt check,
+    not dropped or expired since): a login pays scrypt exactly when the model says it must.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = pytest.MonkeyPatch()
+        self.spy = ScryptSpy(self.patch)
+        self.clock = Clock()
+        self.store = MemoryStore()
+        self.workers = [
+            _service(self.store, clock=self.clock, login_cache_seconds=600) for _ in range(2)
+        ]
+        self.name = USER
+        self.password = "pw-0"
+        self.workers[0].add_account(USER, self.password)
+        self.expires: float | None = None  # the model's verifier
+        self.renames = 0
+        self.old_names: list[str] = []
+        self.spy.take()
+
+    def teardown(self) -> None:
+        self.patch.undo()
+
+    @rule(worker=st.integers(0, 1))
+    def good_login(self, worker: int) -> None:
+        assert _login(self.workers[worker], self.password, username=self.name)
+        cached = self.expires is not None and self.expires > self.clock.now
+        assert self.spy.take() == ([] if cached else [4])
+        if not cached:
+            self.expires = self.clock.now + 600
+
+    @rule(worker=st.integers(0, 1))
+    def wrong_login(self, worker: int) -> None:
+        assert not _login(self.workers[worker], "wrong", username=self.name)
+        assert self.spy.take() == [4]
+        self.expires = None
+
+    @rule()
+    def unknown_login(self) -> None:
+        assert not _login(self.workers[0], self.password, username="nobody@example.com")
+        assert self.spy.take() == [4]
+
+    @rule(n=st.integers(0, 2))
+    def set_password(self, n: int) -> None:
+        self.workers[0].set_password(self.name, f"pw-{n}")
+        self.spy.take()
+        self.password = f"pw-{n}"
+        self.expires = None
+
+    @rule()
+    def rename(self) -> None:
+        self.renames += 1
+        new = f"renamed-{self.renames}@example.com"
+        self.workers[1].rename_account(self.name, new)
+        self.old_names.append(self.name)
+        self.name = new
+        self.expires = None
+
+    @rule()
+    def disconnect(self) -> None:
+        self.workers[0].disconnect(self.name)
+        self.expires = None
+
+    @rule(seconds=st.sampled_from([1, 299, 600]))
+    def wait(self, seconds: int) -> None:
+        self.clock.advance(seconds)
+
+    @invariant()
+    def the_stored_verifier_is_the_model(self) -> None:
+        verifier = _verifier(self.store, self.name)
+        if self.expires is None:
+            assert verifier is None
+        else:
+            assert verifier is not None
+            assert verifier.expires_at == dt.datetime.fromtimestamp(self.expires, dt.UTC)
+        for old in self.old_names:
+            assert _verifier(self.store, old) is None
+
+
+LoginCacheMachine.TestCase.settings = settings(
+    LoginCacheMachine.TestCase.settings, deadline=None, stateful_step_count=30
+)
+TestLoginCacheMachine = LoginCacheMachine.TestCase
