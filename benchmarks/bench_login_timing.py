@@ -10,7 +10,14 @@ time (either direction); its accuracy over the two equally likely classes is rep
 advantage over guessing (accuracy - 50 %); the threshold is
 fitted on half of the samples and scored on the other half.
 
-Run: ``python benchmarks/bench_login_timing.py [--samples 400] [--accounts 20]``.
+With the login cache on (``login_secret``; docs/service.md, "Login cache") two more cases:
+existing users that have a login verifier (each logs in with the right password, untimed, just
+before its timed wrong one) against unknown names, and against existing users without one.  A
+refused login must cost the same in each: one HMAC, one scrypt, the same reads, and the same
+verifier drop.  ``--dsn`` runs every case on PostgreSQL (an empty database it may fill) instead
+of SQLite.
+
+Run: ``python benchmarks/bench_login_timing.py [--samples 400] [--accounts 20] [--dsn DSN]``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import uuid
 from pathlib import Path
 
 from qbwc import AuthenticateCall, WebConnectorService
-from qbwc.store import SQLiteStore
+from qbwc.store import SQLiteStore, Store
 
 OWNER = uuid.UUID("9A5D8F3B-1C2E-4B6A-8D7F-0E1F2A3B4C5D")
 
@@ -60,14 +67,50 @@ def classifier_accuracy(existing: list[float], unknown: list[float]) -> float:
     return _accuracy(existing[h1:], unknown[h0:], t, above)
 
 
-def measure(stored_cost: int, service_cost: int, samples: int, accounts: int) -> float:
+SECRET = "a login secret of at least 32 bytes for the benchmark"
+RIGHT = "the right password"
+
+
+def _open(tmp: str, dsn: str | None) -> Store:
+    if dsn is None:
+        return SQLiteStore(Path(tmp) / "bench.sqlite", synchronous="NORMAL")
+    import psycopg
+
+    from qbwc.store import PostgresStore, postgres_upgrade
+
+    postgres_upgrade(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, qbwc_settings, "
+            "qbwc_login_verifiers"
+        )
+    return PostgresStore(dsn)
+
+
+def measure(
+    stored_cost: int,
+    service_cost: int,
+    samples: int,
+    accounts: int,
+    *,
+    cache: str = "off",
+    dsn: str | None = None,
+) -> float:
+    """
+    The attacker's accuracy.  *cache*: ``"off"`` (no login secret), ``"verified"`` (existing
+    users with a fresh verifier vs unknown names), ``"verifier or not"`` (existing users with
+    a fresh verifier vs existing users without one).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "bench.sqlite", synchronous="NORMAL")
+        store = _open(tmp, dsn)
         creator = WebConnectorService(store=store, owner_id=OWNER, password_cost=stored_cost)
         names = [f"user{i}@example.com" for i in range(accounts)]
         for name in names:
-            creator.add_account(name, "the right password")
-        service = WebConnectorService(store=store, owner_id=OWNER, password_cost=service_cost)
+            creator.add_account(name, RIGHT)
+        secret = None if cache == "off" else SECRET
+        service = WebConnectorService(
+            store=store, owner_id=OWNER, password_cost=service_cost, login_secret=secret
+        )
         plan = [True] * samples + [False] * samples
         random.shuffle(plan)
         existing: list[float] = []
@@ -75,7 +118,14 @@ def measure(stored_cost: int, service_cost: int, samples: int, accounts: int) ->
         for _ in range(20):  # warm up caches
             service.respond(AuthenticateCall(username=names[0], password="wrong"))
         for is_existing in plan:
-            name = random.choice(names) if is_existing else f"{secrets.token_hex(6)}@example.com"
+            if is_existing:
+                name = random.choice(names)
+                if cache != "off":  # a verifier for it, made now (untimed)
+                    service.respond(AuthenticateCall(username=name, password=RIGHT))
+            elif cache == "verifier or not":
+                name = random.choice(names)  # no verifier: its last login was refused
+            else:
+                name = f"{secrets.token_hex(6)}@example.com"
             call = AuthenticateCall(username=name, password="wrong password")
             start = time.perf_counter()
             service.respond(call)
@@ -89,13 +139,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=400, help="per class and case")
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--dsn", help="PostgreSQL (an empty database) instead of SQLite")
     args = parser.parse_args()
     logging.getLogger("qbwc").setLevel(logging.ERROR)  # one refused login per sample
-    for stored, current in ((2**12, 2**10), (2**10, 2**12), (2**12, 2**12)):
-        accuracy = measure(stored, current, args.samples, args.accounts)
+    cases = [
+        (2**12, 2**10, "off"),
+        (2**10, 2**12, "off"),
+        (2**12, 2**12, "off"),
+        (2**12, 2**12, "verified"),
+        (2**12, 2**12, "verifier or not"),
+    ]
+    for stored, current, cache in cases:
+        accuracy = measure(
+            stored, current, args.samples, args.accounts, cache=cache, dsn=args.dsn
+        )
+        what = {
+            "off": "",
+            "verified": ", users with a login verifier vs unknown",
+            "verifier or not": ", users with a login verifier vs without",
+        }[cache]
         print(
-            f"hashes at 2**{stored.bit_length() - 1}, service at 2**{current.bit_length() - 1}: "
-            f"best one-sample classifier {accuracy:.1%} (advantage {accuracy - 0.5:+.1%})"
+            f"hashes at 2**{stored.bit_length() - 1}, service at 2**{current.bit_length() - 1}"
+            f"{what}: best one-sample classifier {accuracy:.1%} (advantage {accuracy - 0.5:+.1%})"
         )
 
 

@@ -18,9 +18,16 @@ For each store (SQLite, PostgreSQL) this script
      round of polls at R per second that find nothing;
 
 4. reports sessions/s sustained, p50/p99 latency per SOAP operation, CPU
-   (server: gunicorn + PostgreSQL; client separately) and peak memory, errors
-   (must be 0), and checks that every job is ``done`` in the store and was
-   created exactly once in its fake QuickBooks.
+   (server: gunicorn + PostgreSQL, per work session and per idle poll; the load
+   generator's own client processes beside it; and what the rest of the machine
+   used meanwhile, with the load average, since a shared machine makes every
+   figure noisy) and peak memory, errors (must be 0), and checks that every job
+   is ``done`` in the store and was created exactly once in its fake QuickBooks.
+
+The service runs with the login cache on (a random ``login_secret`` per run, shared
+by the workers; docs/service.md, "Login cache"): each account's first session pays
+scrypt, later ones check its login verifier.  ``--no-login-cache`` makes every
+session pay scrypt (the service without a secret).
 
 ``--profile`` runs cProfile (on CPU time) in every gunicorn worker and prints
 where their CPU goes (the profiler inflates the timings of that run).
@@ -80,6 +87,7 @@ def make_app() -> Any:
         app_name="Load Test",
         batch_size=int(os.environ.get("QBWC_LOAD_BATCH", "1")),
         password_cost=int(os.environ.get("QBWC_LOAD_COST", str(2**14))),
+        login_secret=os.environ.get("QBWC_LOAD_SECRET") or None,
     )
     return make_wsgi_app(service)
 
@@ -135,6 +143,17 @@ def _cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICK
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def _loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -352,6 +371,7 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         QBWC_LOAD_OWNER=str(owner),
         QBWC_LOAD_COST=str(args.password_cost),
         QBWC_LOAD_BATCH=str(args.batch_size),
+        QBWC_LOAD_SECRET="" if args.no_login_cache else uuid.uuid4().hex + uuid.uuid4().hex,
     )
     profile_dir = None
     if args.profile:
@@ -395,6 +415,7 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
     def phase(name: str, kind_: str, *, rate: float = 0.0) -> dict[str, Any]:
         cpu_before = {g.name: g.cpu() for g in groups}
+        machine_before, load_before = _machine_busy(), _loadavg()
         deadline_wall = time.perf_counter() + args.timeout
         per_client_rate = rate / len(clients) if rate else 0.0
         for _, pipe, share in clients:
@@ -402,6 +423,7 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             pipe.send((kind_, share, concurrency, per_client_rate, deadline_wall))
         replies = [pipe.recv() for _, pipe, _ in clients]
         cpu_after = {g.name: g.cpu() for g in groups}
+        machine = _machine_busy() - machine_before
         elapsed = max(r["elapsed"] for r in replies)
         sessions = [s for r in replies for s in r["sessions"]]
         by_op: dict[str, list[float]] = collections.defaultdict(list)
@@ -412,6 +434,7 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         statuses = collections.Counter(status for _, status in sessions)
         cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
         server_cpu = cpu["gunicorn"] + cpu.get("postgres", 0.0)
+        others = max(0.0, machine - server_cpu - cpu["clients"])
         result = {
             "phase": name,
             "sessions": len(sessions),
@@ -430,6 +453,11 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "cpu_s": cpu,
             "server_cores": server_cpu / elapsed if elapsed else 0.0,
             "server_cpu_ms_per_session": 1000 * server_cpu / max(1, len(sessions)),
+            "client_cores": cpu["clients"] / elapsed if elapsed else 0.0,
+            "client_cpu_ms_per_session": 1000 * cpu["clients"] / max(1, len(sessions)),
+            # Everything else on the machine meanwhile (other people's work): noise.
+            "other_cores": others / elapsed if elapsed else 0.0,
+            "loadavg": (load_before, _loadavg()),
         }
         result["created"] = {k: v for r in replies for k, v in r["created"].items()}
         return result
@@ -477,6 +505,7 @@ def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "password_cost": args.password_cost,
         "batch_size": args.batch_size,
+        "no_login_cache": args.no_login_cache,
         "seed_seconds": seed_seconds,
         "phases": results,
         "jobs": dict(statuses),
@@ -542,15 +571,25 @@ def _print(report: dict[str, Any]) -> None:
     print(
         f"\n== {report['store']}: {report['accounts']} accounts x "
         f"{report['invoices_per_account']} invoices, gunicorn -w {report['workers']}, "
-        f"scrypt n={report['password_cost']}, batch {report['batch_size']} =="
+        f"scrypt n={report['password_cost']}, batch {report['batch_size']}, login cache "
+        f"{'off' if report['no_login_cache'] else 'on'} =="
     )
     for ph in report["phases"]:
+        idle = ph["phase"].endswith("idle")
+        unit = "idle polls" if idle else "sessions"
         print(
-            f"  {ph['phase']:<12} {ph['sessions']:>5} sessions in {ph['seconds']:6.2f} s = "
-            f"{ph['sessions_per_s']:6.1f} sessions/s | call p50 {ph['p50_ms']:6.2f} ms "
+            f"  {ph['phase']:<12} {ph['sessions']:>5} {unit} in {ph['seconds']:6.2f} s = "
+            f"{ph['sessions_per_s']:6.1f} {unit}/s | call p50 {ph['p50_ms']:6.2f} ms "
             f"p99 {ph['p99_ms']:7.2f} ms | session p50 {ph['session_p50_ms']:6.1f} ms "
-            f"p99 {ph['session_p99_ms']:6.1f} ms | server {ph['server_cores']:.2f} cores, "
-            f"{ph['server_cpu_ms_per_session']:.1f} ms CPU/session | errors {len(ph['errors'])}"
+            f"p99 {ph['session_p99_ms']:6.1f} ms | errors {len(ph['errors'])}"
+        )
+        print(
+            f"      CPU: server {ph['server_cores']:.2f} cores = "
+            f"{ph['server_cpu_ms_per_session']:.1f} ms per {'idle poll' if idle else 'session'}"
+            f"; load generator {ph['client_cores']:.2f} cores = "
+            f"{ph['client_cpu_ms_per_session']:.1f} ms; rest of the machine "
+            f"{ph['other_cores']:.2f} cores; load average {ph['loadavg'][0]:.2f} -> "
+            f"{ph['loadavg'][1]:.2f}"
         )
         for op, (count, p50, p99) in sorted(ph["per_op"].items()):
             print(f"      {op:<20} n={count:<6} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
@@ -595,9 +634,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fast-postgres", action="store_true", help="PostgreSQL with fsync off (not durable)"
     )
+    parser.add_argument(
+        "--no-login-cache", action="store_true", help="every session pays scrypt (no login_secret)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures here")
     args = parser.parse_args(argv)
-    print(f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    print(
+        f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average at start "
+        f"{Path('/proc/loadavg').read_text().split()[:3]}"
+    )
     reports = []
     for kind in args.stores.split(","):
         report = run_store(kind.strip(), args)

@@ -219,7 +219,7 @@ def fresh_store(**options: Any) -> Any:
     dsn = postgres_dsn()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, qbwc_settings "
-            "RESTART IDENTITY"
+            "TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, qbwc_settings, "
+            "qbwc_login_verifiers RESTART IDENTITY"
         )
     return PostgresStore(dsn, **options)

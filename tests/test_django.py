@@ -66,6 +66,7 @@ class TestExampleSite:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Ran 5 tests" in done.stderr
         assert "Applying qbwc.0001_initial... OK" in done.stdout + done.stderr
+        assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout + done.stderr
 
     def test_sqlite(self, tmp_path: Path) -> None:
         """The same tests pass with the site on SQLite and qbwc in a SQLite file of its own."""
@@ -400,12 +401,12 @@ _DJANGO_STORE = textwrap.dedent(
     def empty():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, "
-                           "qbwc_settings RESTART IDENTITY")
+                           "qbwc_settings, qbwc_login_verifiers RESTART IDENTITY")
 
     ran = []
     for cls in (contract.TestAccounts, contract.TestJobs, contract.TestSessions,
                 contract.TestInFlight, contract.TestSettings, contract.TestTransactions,
-                contract.TestRenameAccount):
+                contract.TestRenameAccount, contract.TestLoginVerifiers):
         for name, test in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("test_") and list(inspect.signature(test).parameters) == [
                 "self", "store"

@@ -327,6 +327,47 @@ class TestServeOptions:
         assert err.startswith("qbwc serve: busy_timeout: ")
         assert err.count("\n") == 1
 
+    def test_login_secret_from_the_environment(
+        self, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """$QBWC_LOGIN_SECRET turns the login cache on; --login-cache-seconds bounds it."""
+        argv = ["serve", "--db", db, "--port", "0"]
+        monkeypatch.delenv("QBWC_LOGIN_SECRET", raising=False)
+        with _serving(argv, monkeypatch, capsys) as (*_, service):
+            assert not service._login_cache.enabled
+        monkeypatch.setenv("QBWC_LOGIN_SECRET", "s" * 32)
+        with _serving([*argv, "--login-cache-seconds", "60"], monkeypatch, capsys) as (*_, svc):
+            assert svc._login_cache.enabled
+            assert svc._login_cache.seconds == 60.0
+
+    @pytest.mark.parametrize(
+        ("env", "option", "field"),
+        [
+            ("short", [], "QBWC_LOGIN_SECRET"),
+            ("s" * 32, ["--login-cache-seconds", "-1"], "login_cache_seconds"),
+        ],
+    )
+    def test_bad_login_cache_settings_are_one_line(
+        self,
+        db: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        env: str,
+        option: list[str],
+        field: str,
+    ) -> None:
+        from wsgiref import simple_server
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the server must not start")
+
+        monkeypatch.setattr(simple_server, "make_server", refuse)
+        monkeypatch.setenv("QBWC_LOGIN_SECRET", env)
+        assert main(["serve", "--db", db, "--port", "0", *option]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"qbwc serve: {field}: ")
+        assert err.count("\n") == 1
+
     def test_db_and_dsn_exclude_each_other(
         self, db: str, capsys: pytest.CaptureFixture[str]
     ) -> None:

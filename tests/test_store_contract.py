@@ -25,6 +25,7 @@ from qbwc.store import (
     InFlight,
     JobError,
     JobResponse,
+    LoginVerifier,
     MemoryStore,
     SessionRecord,
     SQLiteStore,
@@ -452,6 +453,67 @@ class TestSettings:
             assert tx.get_setting("owner_id") == "{B}"
 
 
+class TestLoginVerifiers:
+    @staticmethod
+    def _verifier(name: str = "u", digest: str = "d1", minutes: int = 1) -> LoginVerifier:
+        return LoginVerifier(
+            username=name, digest=digest, expires_at=T0 + dt.timedelta(minutes=minutes)
+        )
+
+    def test_put_get_replace_drop(self, store: Store) -> None:
+        """A verifier round-trips exactly (to the microsecond), is replaced, and dropped."""
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("u") is None
+            tx.put_login_verifier(self._verifier())
+            tx.put_login_verifier(self._verifier("v", "dv"))
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("u") == self._verifier()
+            tx.put_login_verifier(self._verifier(digest="d2", minutes=2))
+            assert tx.get_login_verifier("u") == self._verifier(digest="d2", minutes=2)
+        with store.transaction() as tx:
+            tx.drop_login_verifier("u")
+            tx.drop_login_verifier("u")  # absent: no error
+            tx.drop_login_verifier("nobody", refused=True)
+            assert tx.get_login_verifier("u") is None
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("u") is None
+            assert tx.get_login_verifier("v") == self._verifier("v", "dv")
+            tx.drop_login_verifier("v", refused=True)
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("v") is None
+
+    def test_digest_not_in_repr(self) -> None:
+        assert "secret-digest" not in repr(self._verifier(digest="secret-digest"))
+
+    def test_rename_drops_it(self, store: Store) -> None:
+        """A renamed account has no verifier under either name."""
+        with store.transaction() as tx:
+            tx.put_account(_account("old"))
+            tx.put_login_verifier(self._verifier("old"))
+        with store.transaction() as tx:
+            tx.rename_account("old", "new")
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("old") is None
+            assert tx.get_login_verifier("new") is None
+
+    def test_rolled_back(self, store: Store) -> None:
+        """Put and drop are undone with the transaction."""
+        with store.transaction() as tx:
+            tx.put_login_verifier(self._verifier("kept"))
+
+        def change_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.drop_login_verifier("kept", refused=True)
+                tx.put_login_verifier(self._verifier("new"))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            change_then_fail()
+        with store.transaction() as tx:
+            assert tx.get_login_verifier("kept") == self._verifier("kept")
+            assert tx.get_login_verifier("new") is None
+
+
 class TestTransactions:
     def test_exception_rolls_everything_back(self, store: Store) -> None:
         """An exception inside the block undoes every change made in it."""
@@ -606,8 +668,26 @@ class TestSQLite:
         SQLiteStore(path).close()
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE schema_version SET version = 7")
-        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 1"):
+        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 2"):
             SQLiteStore(path)
+
+    def test_version_1_file_upgraded_on_open(self, tmp_path: Path) -> None:
+        """A file of the previous release gains the login verifiers and keeps its data."""
+        path = tmp_path / "q.sqlite"
+        with SQLiteStore(path).transaction() as tx:
+            tx.put_account(_account("kept"))
+        with sqlite3.connect(path) as conn:  # as the previous release left it
+            conn.execute("DROP TABLE login_verifiers")
+            conn.execute("UPDATE schema_version SET version = 1")
+        conn.close()
+        store = SQLiteStore(path)
+        with store.transaction() as tx:
+            assert tx.get_account("kept") == _account("kept")
+            tx.put_login_verifier(LoginVerifier(username="kept", digest="d", expires_at=T0))
+        store.close()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        conn.close()
 
     def test_foreign_database_refused(self, tmp_path: Path) -> None:
         """A SQLite file that is not a qbwc database is refused, not modified."""

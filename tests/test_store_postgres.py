@@ -84,11 +84,42 @@ class TestMigrations:
         from qbwc.store import POSTGRES_SCHEMA_VERSION, postgres_migrations
 
         full = postgres_migrations()
-        assert full[-1].startswith("INSERT INTO qbwc_schema_version")
+        assert full[-1] == f"UPDATE qbwc_schema_version SET version = {POSTGRES_SCHEMA_VERSION}"
+        for since in range(POSTGRES_SCHEMA_VERSION):
+            step = postgres_migrations(since)[: -len(postgres_migrations(since + 1)) or None]
+            assert "qbwc_schema_version" in step[-1], since
         assert postgres_migrations(POSTGRES_SCHEMA_VERSION) == []
         assert all("qbwc_" in statement for statement in full)
         with pytest.raises(ValueError, match="since=99"):
             postgres_migrations(99)
+
+    def test_version_1_database_upgraded(self) -> None:
+        """A database of the previous release (version 1) gains the login verifiers."""
+        from qbwc.store import (
+            POSTGRES_SCHEMA_VERSION,
+            PostgresStore,
+            postgres_migrations,
+            postgres_upgrade,
+        )
+
+        psycopg = _psycopg()
+        dsn = create_database("qbwc_version_1")
+        version_1 = postgres_migrations()[: -len(postgres_migrations(1))]
+        with psycopg.connect(dsn) as conn:
+            for statement in version_1:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO qbwc_accounts (username, file_id) "
+                "VALUES ('kept', '57F3B9B1-86F1-4FCC-B1EE-566DE1813D20')"
+            )
+        assert postgres_upgrade(dsn) == (1, POSTGRES_SCHEMA_VERSION)
+        store = PostgresStore(dsn)
+        try:
+            with store.transaction() as tx:
+                assert tx.get_account("kept") is not None
+                assert tx.get_login_verifier("kept") is None
+        finally:
+            store.close()
 
     def test_empty_database_upgrade_and_status(self) -> None:
         """An empty database reports version 0; upgrade installs the schema once, idempotently."""
@@ -436,7 +467,7 @@ class TestCommandLine:
         assert main(["db", "status", "--dsn", dsn]) == 1
         assert "no qbwc schema" in capsys.readouterr().out
         assert main(["db", "upgrade", "--dsn", dsn]) == 0
-        assert "created the qbwc schema, version 1" in capsys.readouterr().out
+        assert "created the qbwc schema, version 2" in capsys.readouterr().out
         monkeypatch.setenv("QBWC_DSN", dsn)
         assert main(["db", "upgrade"]) == 0
         assert "nothing to do" in capsys.readouterr().out
@@ -475,6 +506,8 @@ class TestCommandLine:
             conn.execute(script)
         PostgresStore(dsn).close()
         assert main(["db", "sql", "--since", "1"]) == 0
+        assert "CREATE TABLE qbwc_login_verifiers" in capsys.readouterr().out
+        assert main(["db", "sql", "--since", "2"]) == 0
         assert "nothing to run" in capsys.readouterr().out
 
 

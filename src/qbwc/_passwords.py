@@ -6,18 +6,50 @@ exactly one scrypt whoever asks: an unknown user (or one without a password) is 
 against a dummy hash whose cost is drawn from the costs of the stored hashes, fixed per
 username by a keyed hash, so that one timing sample cannot tell a guessed name from an
 account whatever ``password_cost`` was over time (``docs/service.md``, "Passwords").
+
+:class:`LoginCache` keeps the scrypt check's result for a while: after a good login a
+*login verifier* (an HMAC-SHA256 of the password, the stored hash and the expiry, keyed
+with a secret the store never holds) is stored, and a later login with the same password
+checks that in microseconds.  Without the secret the stored verifiers test nothing, so a
+copy of the database is no faster to attack than its scrypt hashes (``docs/service.md``,
+"Login cache").
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-__all__ = ["Login", "PasswordChecker", "hash_password", "verify_password"]
+from qbwc.exceptions import ConfigurationError
+from qbwc.store._protocol import LoginVerifier
+
+if TYPE_CHECKING:
+    from qbwc.store._protocol import Store
+
+__all__ = [
+    "LOGIN_CACHE_SECONDS",
+    "LOGIN_SECRET_ENV",
+    "Login",
+    "LoginCache",
+    "PasswordChecker",
+    "check_login",
+    "hash_password",
+    "verify_password",
+]
+
+#: How long a login verifier stays good by default (seconds): one day.
+LOGIN_CACHE_SECONDS: Final = 86_400.0
+#: The longest ``login_cache_seconds`` accepted: 30 days.
+_MAX_CACHE_SECONDS: Final = 30 * 86_400.0
+#: The environment variable ``qbwc serve`` reads the login secret from.
+LOGIN_SECRET_ENV: Final = "QBWC_LOGIN_SECRET"  # noqa: S105 - a variable's name
+_MIN_SECRET_BYTES: Final = 32
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _SCRYPT_R: Final = 8
 _SCRYPT_P: Final = 1
@@ -104,6 +136,10 @@ class Login(NamedTuple):
     ok: bool
     #: (the stored hash that matched, the same password hashed at the current cost)
     rehash: tuple[str, str] | None = None
+    #: a new login verifier to store with the login (a good scrypt check, cache on)
+    verifier: LoginVerifier | None = None
+    #: checked against a stored login verifier (no scrypt)
+    cached: bool = False
 
 
 class PasswordChecker:
@@ -186,3 +222,116 @@ class PasswordChecker:
             self.key, b"salt:" + username.encode("utf-8", "surrogatepass"), "sha256"
         ).digest()
         return (self.dummy_cost(username, costs), _SCRYPT_R, _SCRYPT_P, seed[:16], b"\0" * 32)
+
+
+def _field(value: str) -> bytes:
+    data = value.encode("utf-8", "surrogatepass")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _micros(value: dt.datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class LoginCache:
+    """
+    Login verifiers: a good scrypt check remembered for *seconds*, under *secret*.
+
+    Args:
+        secret: at least 32 bytes (a str is taken as UTF-8) that the store never
+            holds; None turns the cache off (every login pays scrypt).
+        seconds: how long a verifier stays good (0 also turns the cache off).
+
+    Raises:
+        ConfigurationError: ``login_secret`` or ``login_cache_seconds`` is out of bounds.
+    """
+
+    def __init__(self, secret: bytes | str | None, seconds: float) -> None:
+        if isinstance(secret, str):
+            secret = secret.encode("utf-8", "surrogatepass")
+        if secret is not None and (not isinstance(secret, bytes) or len(secret) < 32):
+            rule = f"must be None or at least {_MIN_SECRET_BYTES} bytes (secrets.token_hex(32))"
+            raise ConfigurationError("login_secret", rule)
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= _MAX_CACHE_SECONDS
+        ):
+            raise ConfigurationError("login_cache_seconds", "must be 0 to 2,592,000 seconds")
+        self.seconds = float(seconds)
+        self._ttl = dt.timedelta(seconds=self.seconds)
+        self._key = hmac.new(secret or b"", b"qbwc login verifier v1", "sha256").digest()
+        self.enabled = secret is not None and self.seconds > 0
+
+    def digest(self, username: str, stored: str, password: str, expires_at: dt.datetime) -> str:
+        """The verifier of *password* for *username*'s hash *stored*, good until *expires_at*."""
+        message = b"".join(
+            (_field(username), _field(stored), _field(password), _field(str(_micros(expires_at))))
+        )
+        return _b64(hmac.new(self._key, message, "sha256").digest())
+
+    def issue(self, username: str, stored: str, password: str, now: dt.datetime) -> LoginVerifier:
+        """A verifier of a password that scrypt just accepted against *stored*."""
+        expires_at = now + self._ttl
+        digest = self.digest(username, stored, password, expires_at)
+        return LoginVerifier(username=username, digest=digest, expires_at=expires_at)
+
+    def matches(
+        self,
+        verifier: LoginVerifier | None,
+        username: str,
+        stored: str | None,
+        password: str,
+        now: dt.datetime,
+    ) -> bool:
+        """
+        Whether *verifier* proves *password*: made with our secret, for this account and
+        hash, and not expired (nor further away than ``login_cache_seconds`` now allows).
+
+        One HMAC whatever is stored, so that having a verifier costs nothing to tell.
+        """
+        expires_at = now if verifier is None else verifier.expires_at
+        candidate = self.digest(username, stored or "", password, expires_at)
+        if not self.enabled or verifier is None or stored is None:
+            return False
+        if not now < expires_at <= now + self._ttl or verifier.username != username:
+            return False
+        return hmac.compare_digest(candidate, verifier.digest)
+
+
+def check_login(
+    *,
+    checker: PasswordChecker,
+    cache: LoginCache,
+    store: Store,
+    username: str,
+    password: str,
+    now: dt.datetime,
+) -> Login:
+    """
+    Check a login against the built-in accounts: a login verifier, else one scrypt.
+
+    A good scrypt check brings a new verifier (cache on) for the caller to store with
+    the login; a refused login drops the account's verifier in a transaction of its
+    own that costs the same whether one existed (the store's ``refused``).  Existing
+    and unknown names take the same reads and writes.
+    """
+    costs = checker.costs()
+    with store.transaction() as tx:
+        account = tx.get_account(username)
+        verifier = tx.get_login_verifier(username) if cache.enabled else None
+    stored = None if account is None else account.password_hash
+    if cache.matches(verifier, username, stored, password, now):
+        return Login(ok=True, cached=True)
+    # The rehash of an old cost is made here, outside the transaction like the check;
+    # the caller stores it unless the hash changed meanwhile.
+    login = checker.check(username, password, stored, costs)
+    if not login.ok:
+        with store.transaction() as tx:
+            tx.drop_login_verifier(username, refused=True)
+        return login
+    if cache.enabled and stored is not None:
+        new_hash = stored if login.rehash is None else login.rehash[1]
+        login = login._replace(verifier=cache.issue(username, new_hash, password, now))
+    return login

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
+from qbwc._passwords import LOGIN_SECRET_ENV
 from qbwc._tables import account_table, job_table, parse_age, unconfirmed_lines
 from qbwc.exceptions import ConfigurationError
 
@@ -45,7 +46,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Run the Web Connector SOAP service with the standard library's WSGI server. "
             "For production run qbwc.wsgi.make_wsgi_app under gunicorn (or qbwc.asgi under "
-            "uvicorn) behind HTTPS; see docs/integrations.md."
+            "uvicorn) behind HTTPS; see docs/integrations.md. With $QBWC_LOGIN_SECRET set "
+            "(at least 32 bytes, kept out of the database) good logins are remembered for "
+            "--login-cache-seconds instead of paying the slow password hash each time "
+            "(docs/service.md)."
         ),
     )
     _db(serve, create=True)
@@ -60,6 +64,12 @@ def register(subparsers: Any) -> None:
         type=float,
         metavar="SECONDS",
         help="a session silent this long no longer makes a new one busy (default: 120)",
+    )
+    serve.add_argument(
+        "--login-cache-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="how long a good login is remembered with $QBWC_LOGIN_SECRET (default: 86400)",
     )
     _owner(serve)
     serve.set_defaults(func=_closing(_serve))
@@ -331,6 +341,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {"app_name": args.app_name, "batch_size": args.batch_size}
     if args.busy_timeout is not None:
         settings["busy_timeout"] = args.busy_timeout
+    if args.login_cache_seconds is not None:
+        settings["login_cache_seconds"] = args.login_cache_seconds
+    secret = os.environ.get(LOGIN_SECRET_ENV) or None
+    if secret is not None and len(secret.encode("utf-8", "surrogatepass")) < 32:
+        rule = "must be at least 32 bytes (e.g. the output of: openssl rand -hex 32)"
+        raise ConfigurationError(LOGIN_SECRET_ENV, rule)
+    settings["login_secret"] = secret
     store, where = _store(args)
     service = _service(args, store, **settings)
 

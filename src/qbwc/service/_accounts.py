@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import attrs
 
 from qbwc._names import check_name, is_name
-from qbwc._passwords import Login
+from qbwc._passwords import Login, check_login
 from qbwc.exceptions import ConfigurationError
 from qbwc.store._protocol import Account, InFlight, Job, JobError, Store, StoreTransaction
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 from qbwc.service._base import _Core
-from qbwc.service._records import _TICK
+from qbwc.service._records import _LAST_SEEN_EVERY, _TICK
 
 __all__ = [
     "APP_NAME_SETTING",
@@ -131,6 +131,7 @@ class _Accounts(_Core):
             if account is None:
                 raise ConfigurationError("username", f"no account {username!r}")
             tx.put_account(attrs.evolve(account, password_hash=hashed))
+            tx.drop_login_verifier(username)
         log.info("account %r: password changed", username)
 
     def _hash(self, password: str) -> str:
@@ -200,6 +201,7 @@ class _Accounts(_Core):
                 file_id=fresh_file_id() if new_file_id else account.file_id,
             )
             tx.put_account(account)
+            tx.drop_login_verifier(username)
         if unconfirmed:
             log.warning(
                 "account %r disconnected from its company file; %d job(s) in flight with it "
@@ -351,7 +353,7 @@ class _Accounts(_Core):
 
     def _check_login(self, username: str, password: str) -> Login:
         """
-        Check a login: exactly one scrypt with the built-in accounts, whoever asks.
+        Check a login: a login verifier, else exactly one scrypt, whoever asks.
 
         See :class:`~qbwc._passwords.PasswordChecker` (docs/service.md, "Passwords").
         """
@@ -361,13 +363,14 @@ class _Accounts(_Core):
             return Login(ok=False)
         if self._authenticator is not None:
             return Login(ok=bool(self._authenticator(username, password)))
-        costs = self._passwords.costs()
-        with self.store.transaction() as tx:
-            account = tx.get_account(username)
-        stored = None if account is None else account.password_hash
-        # The rehash of an old cost is made here, outside the transaction like the check;
-        # _authenticate stores it unless the hash changed meanwhile.
-        return self._passwords.check(username, password, stored, costs)
+        return check_login(
+            checker=self._passwords,
+            cache=self._login_cache,
+            store=self.store,
+            username=username,
+            password=password,
+            now=self._now(),
+        )
 
     def _read_password_costs(self) -> dict[int, int]:
         with self.store.transaction() as tx:
@@ -377,10 +380,19 @@ class _Accounts(_Core):
     def _logged_in(
         tx: StoreTransaction, account: Account, login: Login, now: dt.datetime
     ) -> Account:
-        """Store the login time, and the rehashed password unless it changed meanwhile."""
-        changes: dict[str, Any] = {"last_seen_at": now}
+        """
+        Store the login time (unless stored less than _LAST_SEEN_EVERY ago), the rehashed
+        password unless it changed meanwhile, and a new login verifier.
+        """
+        changes: dict[str, Any] = {}
+        seen = account.last_seen_at
+        if seen is None or not dt.timedelta(0) <= now - seen < _LAST_SEEN_EVERY:
+            changes["last_seen_at"] = now
         if login.rehash is not None and account.password_hash == login.rehash[0]:
             changes["password_hash"] = login.rehash[1]
-        account = attrs.evolve(account, **changes)
-        tx.put_account(account)
+        if changes:
+            account = attrs.evolve(account, **changes)
+            tx.put_account(account)
+        if login.verifier is not None:
+            tx.put_login_verifier(login.verifier)
         return account

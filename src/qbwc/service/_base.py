@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeVar
 import attrs
 
 from qbwc._events import AnyCall, AnyReply
-from qbwc._passwords import PasswordChecker
+from qbwc._passwords import LoginCache, PasswordChecker
 from qbwc._session import Session
 from qbwc._state import SessionState
 from qbwc.exceptions import ConfigurationError
@@ -177,6 +177,8 @@ class _Core:
     text_policy: Literal["strict", "transliterate"]
     password_cost: int
     _passwords: PasswordChecker
+    _login_cache: LoginCache
+    _purge_due: dt.datetime
     max_body_bytes: int
     public_url: str | None
     _clock: Callable[[], float]

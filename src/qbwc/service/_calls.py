@@ -57,6 +57,7 @@ from qbwc.service._company import _Company
 from qbwc.service._records import (
     _FINISHED_PHASES,
     _KEEP_EXPIRED,
+    _PURGE_EVERY,
     _TICK,
     _load_record,
     _Tally,
@@ -143,7 +144,9 @@ class _Calls(_Accounts, _Company, _Recovery):
                 account = Account(username=username, file_id=new_file_id())
                 tx.put_account(account)
             account = self._logged_in(tx, account, login, now)
-            tx.purge_sessions(now - _KEEP_EXPIRED)
+            if now >= self._purge_due or now < self._purge_due - _PURGE_EVERY:
+                tx.purge_sessions(now - _KEEP_EXPIRED)
+                self._purge_due = now + _PURGE_EVERY
             records = tx.sessions_for(username)
             finished: list[SessionRecord] = []
             silent: list[SessionRecord] = []

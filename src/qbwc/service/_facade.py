@@ -61,7 +61,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from qbwc._address import check_public_url
-from qbwc._passwords import PasswordChecker
+from qbwc._passwords import LOGIN_CACHE_SECONDS, LoginCache, PasswordChecker
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import ConfigurationError
 from qbwc.service._accounts import _DEFAULT_APP_NAME, _record_identity
@@ -128,6 +128,11 @@ class WebConnectorService(_HTTP, _Queue):
         on_company_mismatch: called with a :class:`CompanyMismatch`.
         text_policy: passed to :func:`qbwc.qbxml.build_request`.
         password_cost: scrypt ``n`` for new password hashes.
+        login_secret: at least 32 bytes, kept out of the store, that key the
+            login verifiers: a good login is then checked in microseconds for
+            *login_cache_seconds* (one day) instead of paying scrypt each time;
+            None: every login pays scrypt (docs/service.md, "Login cache").
+        login_cache_seconds: how long a login verifier stays good (0: off).
         max_body_bytes: the largest SOAP request accepted.
         public_url: the endpoint the WSDL names (``GET ?wsdl``), e.g.
             ``"https://billing.example.com/qbwc"``; None: the URL of the
@@ -166,6 +171,8 @@ class WebConnectorService(_HTTP, _Queue):
         on_company_mismatch: Callable[[CompanyMismatch], None] | None = None,
         text_policy: Literal["strict", "transliterate"] = "strict",
         password_cost: int = 2**14,
+        login_secret: bytes | str | None = None,
+        login_cache_seconds: float = LOGIN_CACHE_SECONDS,
         max_body_bytes: int = DEFAULT_MAX_BYTES,
         public_url: str | None = None,
         clock: Callable[[], float] = time.time,
@@ -258,6 +265,8 @@ class WebConnectorService(_HTTP, _Queue):
             raise ConfigurationError("password_cost", "must be a power of two, at least 2")
         self.password_cost = password_cost
         self._passwords = PasswordChecker(password_cost, self._read_password_costs, clock)
+        self._login_cache = LoginCache(login_secret, login_cache_seconds)
+        self._purge_due = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.max_body_bytes = _positive("max_body_bytes", max_body_bytes, 1024, 2**31)
         self.public_url = check_public_url(public_url)
         self._clock = clock

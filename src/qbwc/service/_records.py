@@ -19,7 +19,9 @@ __all__ = [
     "_EPOCH",
     "_FINISHED_PHASES",
     "_KEEP_EXPIRED",
+    "_LAST_SEEN_EVERY",
     "_PARSED",
+    "_PURGE_EVERY",
     "_TALLY_FIELDS",
     "_TICK",
     "_Tally",
@@ -79,6 +81,11 @@ _TALLY_FIELDS: Final = tuple(field.name for field in attrs.fields(_Tally))
 # How long a session's record outlives its ticket (expired, or replaced by a later
 # session): long enough to record a late answer from it (docs/service.md).
 _KEEP_EXPIRED: Final = dt.timedelta(days=1)
+# Those are purged by a login at most this often (per service object).
+_PURGE_EVERY: Final = dt.timedelta(minutes=1)
+# An account's last_seen_at is rewritten by a login at most this often: a poll every few
+# minutes does not rewrite the account row each time (docs/service.md, "Accounts").
+_LAST_SEEN_EVERY: Final = dt.timedelta(minutes=15)
 _TICK: Final = dt.timedelta(microseconds=1)
 # A stored session also says when its last call came ("seen_at", after the tally's
 # fields): the service reads it back beside the tally (see _load_record).

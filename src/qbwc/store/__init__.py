@@ -20,6 +20,7 @@ from qbwc.store._protocol import Job as Job
 from qbwc.store._protocol import JobError as JobError
 from qbwc.store._protocol import JobResponse as JobResponse
 from qbwc.store._protocol import JobStatus as JobStatus
+from qbwc.store._protocol import LoginVerifier as LoginVerifier
 from qbwc.store._protocol import SessionRecord as SessionRecord
 from qbwc.store._protocol import StaleSessionError as StaleSessionError
 from qbwc.store._protocol import Store as Store
@@ -77,6 +78,7 @@ __all__ = [
     "JobError",
     "JobResponse",
     "JobStatus",
+    "LoginVerifier",
     "MemoryStore",
     "SQLiteStore",
     "SessionRecord",

@@ -18,6 +18,7 @@ from qbwc.store._protocol import (
     InFlight,
     Job,
     JobStatus,
+    LoginVerifier,
     SessionRecord,
     StaleSessionError,
     StoreError,
@@ -62,6 +63,7 @@ class MemoryStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._in_flight: dict[str, InFlight] = {}
         self._settings: dict[str, str] = {}
+        self._verifiers: dict[str, LoginVerifier] = {}
         self._next_id = 1
 
     def __repr__(self) -> str:
@@ -216,6 +218,7 @@ class _MemoryTransaction:
         if in_flight is not None:
             self._pop(s._in_flight, old)
             self._set(s._in_flight, new, attrs.evolve(in_flight, username=new))
+        self._pop(s._verifiers, old)
         return renamed
 
     def _move(self, mapping: dict[Any, Any], old: Any, new: Any) -> None:
@@ -225,6 +228,22 @@ class _MemoryTransaction:
             self._set(mapping, new, value)
         else:
             self._pop(mapping, new)
+
+    # -- login verifiers --------------------------------------------------
+    def get_login_verifier(self, username: str) -> LoginVerifier | None:
+        if self.closed:
+            _ended()
+        return self.s._verifiers.get(username)
+
+    def put_login_verifier(self, verifier: LoginVerifier) -> None:
+        if self.closed:
+            _ended()
+        self._set(self.s._verifiers, verifier.username, verifier)
+
+    def drop_login_verifier(self, username: str, *, refused: bool = False) -> None:
+        if self.closed:
+            _ended()
+        self._pop(self.s._verifiers, username)
 
     # -- jobs -------------------------------------------------------------
     def add_job(

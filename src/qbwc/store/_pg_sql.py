@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The schema version this qbwc reads and writes.
-POSTGRES_SCHEMA_VERSION: Final = 1
+POSTGRES_SCHEMA_VERSION: Final = 2
 
 # Advisory lock class ids ("QBWC" and "QBWD"): accounts and schema upgrades.
 _ACCOUNT_LOCK: Final = 0x51425743
@@ -103,6 +103,15 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     value text NOT NULL
 )""",
         "INSERT INTO qbwc_schema_version (version) VALUES (1)",
+    ),
+    # 2: login verifiers (docs/service.md, "Passwords").
+    (
+        """CREATE TABLE qbwc_login_verifiers (
+    username   text PRIMARY KEY,
+    digest     text NOT NULL,
+    expires_at timestamptz NOT NULL
+)""",
+        "UPDATE qbwc_schema_version SET version = 2",
     ),
 )
 assert len(_MIGRATIONS) == POSTGRES_SCHEMA_VERSION
@@ -272,6 +281,13 @@ class PostgresTransaction(SQLTransaction):
             self._x(_CLAIM_NAME, (username,))
             row = self._x(_CLAIM_ACCOUNT, (username,)).fetchone()
         return None if row is None else self._account(row)
+
+    def drop_login_verifier(self, username: str, *, refused: bool = False) -> None:
+        if refused:
+            # Its own transaction: deleting a row would otherwise wait for a WAL flush that
+            # deleting nothing does not, and tell an account from an unknown name.
+            self._x("SET LOCAL synchronous_commit TO OFF")
+        super().drop_login_verifier(username)
 
 
 def _sqlstate(exc: BaseException) -> str | None:

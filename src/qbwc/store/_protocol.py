@@ -88,8 +88,8 @@ class Account:
         company_file: full path of the linked company file, as last seen.
         company_name: its company name, as last seen.
         linked_at: when the binding was made (UTC).
-        last_seen_at: when the Web Connector last logged in to it (UTC); None:
-            it never connected.
+        last_seen_at: when the Web Connector last logged in to it (UTC), to within
+            15 minutes (a login rewrites an older one); None: it never connected.
     """
 
     username: str
@@ -100,6 +100,24 @@ class Account:
     company_name: str | None = None
     linked_at: dt.datetime | None = None
     last_seen_at: dt.datetime | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class LoginVerifier:
+    """
+    A fast check of an account's password, kept after a slow (scrypt) check succeeded.
+
+    Attributes:
+        username: the account.
+        digest: a keyed hash of the password made with a secret the store never
+            holds (docs/service.md, "Passwords"): without that secret it tests nothing.
+        expires_at: after this (UTC) a login pays the slow hash again.
+    """
+
+    username: str
+    digest: str = attrs.field(repr=False)
+    expires_at: dt.datetime
 
 
 @final
@@ -399,6 +417,26 @@ class StoreTransaction(Protocol):
 
     def purge_sessions(self, now: dt.datetime) -> int:
         """Delete sessions that expired before *now*; return how many."""
+        ...
+
+    # -- login verifiers (docs/service.md, "Passwords") -------------------
+    def get_login_verifier(self, username: str) -> LoginVerifier | None:
+        """The account's login verifier, or None (expired ones too: the caller checks)."""
+        ...
+
+    def put_login_verifier(self, verifier: LoginVerifier) -> None:
+        """Store (or replace) the account's login verifier."""
+        ...
+
+    def drop_login_verifier(self, username: str, *, refused: bool = False) -> None:
+        """
+        Forget the account's login verifier (no error if absent).
+
+        *refused*: a refused login, in a transaction of its own.  The store may then
+        commit without waiting for the disk (PostgreSQL does), so that the call costs
+        the same whether a verifier existed or not; a crash may keep one that the next
+        wrong password drops again.
+        """
         ...
 
     # -- settings --------------------------------------------------------

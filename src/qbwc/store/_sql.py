@@ -30,6 +30,7 @@ from qbwc.store._protocol import (
     JobError,
     JobResponse,
     JobStatus,
+    LoginVerifier,
     SessionRecord,
     StaleSessionError,
     StoreError,
@@ -130,6 +131,15 @@ class Dialect:
             for table in ("accounts", "jobs", "in_flight")
         )
         self.delete_sessions_for = self.sql(f"DELETE FROM {prefix}sessions WHERE username = ?")
+
+        verifiers = f"{prefix}login_verifiers"
+        self.get_login_verifier = self.sql(
+            f"SELECT username, digest, expires_at FROM {verifiers} WHERE username = ?"
+        )
+        self.put_login_verifier = self._upsert(
+            "login_verifiers", ("username", "digest", "expires_at")
+        )
+        self.drop_login_verifier = self.sql(f"DELETE FROM {verifiers} WHERE username = ?")
 
         self.select_jobs = f"SELECT {_JOB_COLUMNS} FROM {jobs}"
         self.add_job = self._insert_new(
@@ -294,7 +304,24 @@ class SQLTransaction:
         for statement in d.rename:
             self._x(statement, (new, old))
         self._x(d.delete_sessions_for, (old,))
+        self._x(d.drop_login_verifier, (old,))
         return attrs.evolve(account, username=new)
+
+    # -- login verifiers ----------------------------------------------------
+    def get_login_verifier(self, username: str) -> LoginVerifier | None:
+        row = self._x(self.dialect.get_login_verifier, (username,)).fetchone()
+        if row is None:
+            return None
+        return LoginVerifier(username=row[0], digest=row[1], expires_at=self.dialect.time(row[2]))
+
+    def put_login_verifier(self, verifier: LoginVerifier) -> None:
+        self._x(
+            self.dialect.put_login_verifier,
+            (verifier.username, verifier.digest, self.dialect.stamp(verifier.expires_at)),
+        )
+
+    def drop_login_verifier(self, username: str, *, refused: bool = False) -> None:
+        self._x(self.dialect.drop_login_verifier, (username,))
 
     # -- jobs -------------------------------------------------------------
     def add_job(

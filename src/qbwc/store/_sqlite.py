@@ -18,7 +18,18 @@ from qbwc.store._sql import Dialect, SQLTransaction
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 #: The layout this version of qbwc reads and writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+
+# Version 2: login verifiers (docs/service.md, "Passwords").  A version-1 file is
+# upgraded in place when it is opened.
+_UPGRADE_1_TO_2: Final = """
+CREATE TABLE login_verifiers (
+    username   TEXT PRIMARY KEY,
+    digest     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+UPDATE schema_version SET version = 2;
+"""
 
 _SCHEMA: Final = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -79,7 +90,7 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 INSERT INTO schema_version (version) VALUES (1);
-"""
+""" + _UPGRADE_1_TO_2
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -194,6 +205,11 @@ class SQLiteStore:
             return
         row = conn.execute("SELECT version FROM schema_version").fetchone()
         version = None if row is None else row[0]
+        if version == 1:  # inside the opening BEGIN IMMEDIATE: one process upgrades it
+            for statement in _UPGRADE_1_TO_2.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             msg = (
                 f"{self.path}: schema version {version}, but this qbwc reads version "
