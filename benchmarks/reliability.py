@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import logging
 import random
 import re
 import sys
@@ -216,56 +217,99 @@ class Worker:
         self.service.store.close()
 
 
+class LogCounter(logging.Handler):
+    """Counts the service's log records of note (in this process) instead of printing them."""
+
+    KEYS = (
+        ("a late answer", "late answer recorded"),
+        ("failed as unconfirmed", "disconnect with a write in flight"),
+        ("was lost; asking QuickBooks", "error-recovery status query"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.counts: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self.logger = logging.getLogger("qbwc")
+        self.saved = (self.logger.level, self.logger.propagate)
+        self.logger.setLevel(logging.INFO)
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        for needle, key in self.KEYS:
+            if needle in text:
+                self.counts[f"log: {key}"] += 1
+        if record.levelno >= logging.ERROR and "job failed" not in text:
+            self.errors.append(f"{record.levelname}: {text[:300]}")
+
+    def close(self) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.saved[0])
+        self.logger.propagate = self.saved[1]
+        super().close()
+
+
 class Scheduler:
     """
-    One call at a time: each Web Connector waits before every call until it is chosen.
+    Each Web Connector waits before every call until it is chosen.
 
-    A choice is made only when every Web Connector of the round is waiting (or done),
-    so a round's order depends on the seed alone.  Between calls ``between`` may
-    move the clock, restart a worker or disconnect the account.
+    A choice is made only when every Web Connector of the round is waiting (or done):
+    one of them goes, or (with probability *overlap*) two go at once, their calls
+    then truly concurrent in the two workers.  Without overlap a round's order
+    depends on the seed alone.  Between calls ``between`` may move the clock,
+    restart a worker or disconnect the account.
     """
 
-    def __init__(self, rng: random.Random, between: Callable[[], None]) -> None:
+    def __init__(
+        self, rng: random.Random, between: Callable[[], None], overlap: float = 0.0
+    ) -> None:
         self.rng = rng
         self.between = between
+        self.overlap = overlap
         self.cond = threading.Condition()
         self.active: set[int] = set()
         self.waiting: set[int] = set()
-        self.holder: int | None = None
+        self.holders: set[int] = set()
         self.calls = 0
+        self.overlaps = 0
 
     def begin(self, members: list[int]) -> None:
         with self.cond:
             self.active = set(members)
             self.waiting = set()
-            self.holder = None
+            self.holders = set()
 
     def before_call(self, me: int) -> None:
         with self.cond:
-            if self.holder == me:
-                self.holder = None
+            self.holders.discard(me)
             self.waiting.add(me)
             self._choose()
-            while self.holder != me:
+            while me not in self.holders:
                 self.cond.wait()
             self.waiting.discard(me)
             self.calls += 1
 
     def done(self, me: int) -> None:
         with self.cond:
-            if self.holder == me:
-                self.holder = None
+            self.holders.discard(me)
             self.active.discard(me)
             self._choose()
 
     def _choose(self) -> None:
-        if self.holder is None and self.waiting and self.waiting == self.active:
+        if not self.holders and self.waiting and self.waiting == self.active:
             self.between()
-            self.holder = self.rng.choice(sorted(self.waiting))
+            ready = sorted(self.waiting)
+            count = 2 if len(ready) > 1 and self.rng.random() < self.overlap else 1
+            self.overlaps += count - 1
+            self.holders = set(self.rng.sample(ready, count))
             self.cond.notify_all()
 
 
-def campaign_races(stores: Stores, kind: str, *, rounds: int, connectors: int, seed: int) -> Tally:
+def campaign_races(
+    stores: Stores, kind: str, *, rounds: int, connectors: int, seed: int, overlap: float = 0.2
+) -> Tally:
     """*rounds* interleavings of *connectors* Web Connectors for one account; count the writes."""
     from qbwc.testing import Crash, FakeQuickBooks, LoseQuickBooksResponse, LoseReply
 
@@ -297,7 +341,8 @@ def campaign_races(stores: Stores, kind: str, *, rounds: int, connectors: int, s
             admin.disconnect(USER)
             events["disconnect (relinked by the next update)"] += 1
 
-    scheduler = Scheduler(rng, between)
+    logs = LogCounter()
+    scheduler = Scheduler(rng, between, overlap)
     wcs = []
     for index, worker in enumerate(workers):
         wc = web_connector(
@@ -358,11 +403,15 @@ def campaign_races(stores: Stores, kind: str, *, rounds: int, connectors: int, s
                 break
             clock.advance(100)
         tally.other.update(events)
+        tally.other.update(logs.counts)
+        tally.notes.extend(logs.errors)
         tally.other["calls"] = scheduler.calls
+        tally.other["two calls at once"] = scheduler.overlaps
         tally.notes.extend(problems)
         tally.bad_answers += len(problems)
         settle(tally, admin, qb, USER)
     finally:
+        logs.close()
         for worker in workers:
             worker.stop()
         admin.store.close()
@@ -387,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=600, help="hostile inputs (default 600)")
     parser.add_argument("--rounds", type=int, default=300, help="race interleavings (default 300)")
     parser.add_argument("--connectors", type=int, default=2, help="Web Connectors in the races")
+    parser.add_argument(
+        "--overlap",
+        type=float,
+        default=0.2,
+        help="in the races, how often two calls go at once (default 0.2; 0: one at a time)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.store == "both" else [args.store]
@@ -410,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                             rounds=args.rounds,
                             connectors=args.connectors,
                             seed=args.seed,
+                            overlap=args.overlap,
                         )
                     tallies.append(tally)
                     print_table([tally])

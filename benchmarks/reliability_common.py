@@ -200,11 +200,9 @@ def print_table(tallies: list[Tally]) -> None:
         "unconfirmed",
         "bad answers",
         "time",
-        "other outcomes",
     )
     rows = [head]
     for t in tallies:
-        other = ", ".join(f"{k}: {v}" for k, v in sorted(t.other.items())) or "-"
         rows.append(
             (
                 t.campaign,
@@ -217,7 +215,6 @@ def print_table(tallies: list[Tally]) -> None:
                 str(t.unconfirmed),
                 str(t.bad_answers),
                 f"{t.seconds:.0f} s",
-                other,
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -226,8 +223,11 @@ def print_table(tallies: list[Tally]) -> None:
         if index == 0:
             print("  ".join("-" * w for w in widths))
     for t in tallies:
+        print(f"  {t.campaign}/{t.store}, other outcomes:")
+        for key, value in sorted(t.other.items()):
+            print(f"    {key}: {value:,}")
         for note in t.notes[:20]:
-            print(f"  {t.campaign}/{t.store}: {note}")
+            print(f"    {note}")
 
 
 # --- a gunicorn server ----------------------------------------------------------------------
