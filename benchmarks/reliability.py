@@ -343,12 +343,25 @@ def campaign_races(
 
     logs = LogCounter()
     scheduler = Scheduler(rng, between, overlap)
+    answered: set[bytes] = set()
+
+    def watch(send: Callable[[bytes, str], tuple[int, bytes]]) -> Any:
+        """Note the job IDs of each answer a server took (its reply came back)."""
+
+        def sending(body: bytes, action: str) -> tuple[int, bytes]:
+            status, reply = send(body, action)
+            if action.endswith("receiveResponseXML") and status == 200:
+                answered.update(re.findall(rb"requestID=(?:\"|&quot;)(\d+)", body))
+            return status, reply
+
+        return sending
+
     wcs = []
     for index, worker in enumerate(workers):
         wc = web_connector(
             admin,
             qb,
-            plain_transport(worker.url, timeout=30),
+            watch(plain_transport(worker.url, timeout=30)),
             before_call=lambda call, me=index: scheduler.before_call(me),
         )
         wcs.append(wc)
@@ -409,7 +422,8 @@ def campaign_races(
         tally.other["two calls at once"] = scheduler.overlaps
         tally.notes.extend(problems)
         tally.bad_answers += len(problems)
-        settle(tally, admin, qb, USER)
+        tally.other["jobs whose answer a server took"] = len(answered)
+        settle(tally, admin, qb, USER, {a.decode() for a in answered})
     finally:
         logs.close()
         for worker in workers:

@@ -6,6 +6,7 @@ See ``benchmarks/reliability.py``; a module of its own to keep each file short.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import os
@@ -139,13 +140,14 @@ class Tally:
     duplicated: int = 0
     unconfirmed: int = 0
     bad_answers: int = 0
+    wrong: int = 0  # unconfirmed though QuickBooks' answer was delivered (races)
     seconds: float = 0.0
     other: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.bad_answers == 0
+        return (self.lost, self.duplicated, self.bad_answers, self.wrong) == (0, 0, 0, 0)
 
 
 def all_jobs(service: Any, username: str) -> list[Any]:
@@ -157,8 +159,15 @@ def all_jobs(service: Any, username: str) -> list[Any]:
     return jobs
 
 
-def settle(tally: Tally, service: Any, qb: Any, username: str) -> None:
-    """Count each of *username*'s jobs against the invoices in *qb* (ref = the job key)."""
+def settle(
+    tally: Tally, service: Any, qb: Any, username: str, answered: set[str] | None = None
+) -> None:
+    """
+    Count each of *username*'s jobs against the invoices in *qb* (ref = the job key).
+
+    *answered*: the job IDs (qbXML requestIDs) whose QuickBooks answer reached a
+    server with a reply back; such a job failed ``unconfirmed`` is a wrong outcome.
+    """
     written = Counter(inv.ref_number for inv in qb.invoices)
     for job in all_jobs(service, username):
         tally.jobs += 1
@@ -177,6 +186,9 @@ def settle(tally: Tally, service: Any, qb: Any, username: str) -> None:
             code = job.error.code if job.error is not None else "?"
             if code == "unconfirmed":
                 tally.unconfirmed += 1
+                if answered is not None and job.id in answered:
+                    tally.wrong += 1
+                    tally.notes.append(f"job {job.id} ({ref}) unconfirmed, its answer delivered")
                 tally.other[f"unconfirmed, {'in' if count else 'not in'} QuickBooks"] += 1
             elif count:
                 tally.lost += 1  # written, yet reported failed: the host would redo it
@@ -308,6 +320,7 @@ class Gunicorn:
             "QBWC_REL_BUSY": str(busy_timeout),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        atexit.register(self.kill_all)  # whatever went wrong, no server outlives the run
 
     def start(self) -> None:
         argv = [
