@@ -136,7 +136,7 @@ def campaign_kills(stores: Stores, kind: str, *, kills: int, seed: int, window: 
             syncer.join(60)
         drain(wc)
         server.stop()
-    tally.other["updates cut by a kill"] = cut["connection cut"]
+    tally.other["updates ended by a connection error (kill, restart)"] = cut["connection cut"]
     settle(tally, service, qb, USER)
     service.store.close()
     tally.seconds = time.monotonic() - started
