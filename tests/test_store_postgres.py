@@ -572,7 +572,8 @@ class TestServiceOnPostgres:
         connectors[0].inject(LoseQuickBooksResponse())
         lost = connectors[0].run_session()
         assert lost.status.startswith("Error: the Web Connector stopped before")
-        assert connectors[0].faults == [] and len(qb.invoices) == 1
+        assert connectors[0].faults == []
+        assert len(qb.invoices) == 1
         failures: list[BaseException] = []
         statuses: list[str] = []
 
