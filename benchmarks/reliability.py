@@ -20,28 +20,31 @@ server from ``tests/postgres.py``), all on 127.0.0.1, in bounded loops:
   ``Host`` headers on ``?wsdl``, bad tickets, answers of the wrong type and
   out-of-order calls on a second account's live session, and replays of the
   real Web Connector's own calls).  Every answer must be a SOAP fault or a
-  correct reply (a WSDL for ``?wsdl`` whose address is not the forged host),
-  never an HTML page or a traceback; the servers' peak memory is read from
+  correct reply (for ``?wsdl``, a WSDL naming one plain endpoint), never an
+  HTML page, a bare 500 or a traceback; the servers' peak memory is read from
   ``/proc``.
 - **races**: two (``--connectors``) Web Connectors for one account, each
   talking over HTTP to its own server (a ``WebConnectorService`` on the shared
   store behind a threaded ``wsgiref`` server in this process, on a clock this
-  script moves).  A scheduler lets one call through at a time in a random
-  order; between calls it may move the clock past ``busy_timeout`` or
-  ``session_timeout`` (a silent session, and then a late answer), restart a
-  server (a new service on a new store connection), or disconnect the account
-  (the next sync relinks it); before each run a Web Connector may lose a reply,
-  lose QuickBooks' response, or stop after a call.  One *interleaving* is one
-  round in which every Web Connector runs one update in such a schedule.
+  script moves).  A scheduler lets the calls through in a random order, one
+  at a time or (``--overlap``, one choice in five) two at once; between calls
+  it may move the clock past ``busy_timeout`` or ``session_timeout`` (a silent
+  session, and then a late answer), restart a server (a new service on a new
+  store connection), or disconnect the account (the next sync relinks it);
+  before each run a Web Connector may lose a reply, lose QuickBooks' response,
+  or stop after a call.  One *interleaving* is one round in which every Web
+  Connector runs one update in such a schedule.
 
 Each campaign ends by syncing until nothing is left and then counts, per queued
 invoice: created once in the fake QuickBooks (done), **lost** (done but absent,
-or left pending / sent, or failed without a reason though absent), **duplicated**
+left pending / sent, or reported failed though it was written), **duplicated**
 (created more than once), and the other outcomes (failed with QuickBooks' code,
 or ``unconfirmed``: QuickBooks' answer is truly unknown; whether the invoice is
-in QuickBooks is reported).  A campaign runner, not a pass/fail test: the exit
-status is 1 when something was lost, duplicated, or answered badly, so a run is
-easy to check.  ``tests/test_reliability_campaigns.py`` runs tiny ones.
+in QuickBooks is reported; in the races, a job left ``unconfirmed`` whose answer
+a server took is a wrong outcome).  A campaign runner, not a pass/fail test: the
+exit status is 1 when something was lost, duplicated, answered badly or wrongly
+left unconfirmed, so a run is easy to check.
+``tests/test_reliability_campaigns.py`` runs tiny ones.
 
 Run: ``python benchmarks/reliability.py {kills,hostile,races,all} [--store sqlite|postgres|both]``
 (``--help`` for the sizes; figures in ``docs/testing.md``, "Reliability").
