@@ -129,19 +129,13 @@ def main() -> None:
 
     print(f"InvoiceAdd, 5 lines: {len(document):,} bytes, best of {REPEAT} x {NUMBER:,}")
     print(f"  raw lxml floor (Element/SubElement + tostring)  {floor:7.1f} us")
-    print(
-        f"  build_request (validated, from models)          {build:7.1f} us  "
-        f"{build / floor:.2f}x floor  (target <= 1.00x)"
-    )
+    print(f"  build_request (validated, from models)          {build:7.1f} us  "
+          f"{build / floor:.2f}x floor  (target <= 1.00x)")
     print(f"  model construction (InvoiceAdd + 5 lines)       {construct:7.1f} us")
-    print(
-        f"  construction + build_request                     {end_to_end:7.1f} us  "
-        f"{end_to_end / floor:.2f}x floor"
-    )
-    print(
-        f"  validate(bytes) against schemas/qbxml.xsd        {check_bytes:7.1f} us  "
-        "(target <= 25 us per request)"
-    )
+    print(f"  construction + build_request                     {end_to_end:7.1f} us  "
+          f"{end_to_end / floor:.2f}x floor")
+    print(f"  validate(bytes) against schemas/qbxml.xsd        {check_bytes:7.1f} us  "
+          "(target <= 25 us per request)")
     print(f"  validate(parsed tree)                            {check_tree:7.1f} us")
 
 

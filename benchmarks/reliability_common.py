@@ -33,7 +33,6 @@ USER = "acme"
 PASSWORD = "reliability-password"
 OTHER = "mallory"  # the hostile campaign's second account (its ticket is attacked)
 APP_URL = "https://qbwc.example.com/qbwc"
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # --- stores ---------------------------------------------------------------------------------
