@@ -307,7 +307,11 @@ class _HTTP(_Calls):
             reference = self._report(
                 logging.WARNING, "concurrent call", operation=call.operation, reason=str(exc)
             )
-            message = f"another call for this session is in progress; try again ({reference})"
+            message = (
+                "this session changed while the call was handled (another call for it, or "
+                "another Web Connector for the account); nothing was changed, try again "
+                f"({reference})"
+            )
             return 500, encode_fault("soap:Server", message)
         except (LocalProtocolError, StoreError) as exc:
             reference = self._report(
