@@ -41,6 +41,7 @@ __all__ = [
     "to_guid",
     "to_strs",
     "to_tuple",
+    "unknown_field",
 ]
 
 #: A qbXML version as (major, minor), e.g. (13, 0).
@@ -325,6 +326,12 @@ def qbfield(
         attribute=attribute,
     )
     return attrs.field(default=None, metadata=metadata)
+
+
+def unknown_field() -> Any:
+    """The ``unknown`` field of a Ret model: the XML of each child the parser did not know."""
+    # Not a qbfield: the parser fills it, the builder re-emits it last.
+    return attrs.field(factory=tuple, converter=tuple)
 
 
 def spec_of(field: attrs.Attribute[Any]) -> Spec:
