@@ -73,7 +73,7 @@ PY_TYPES = {
     "ID": "str",
     "INT": "int",
     "BOOL": "bool",
-    "DATETIME": "str",
+    "DATETIME": "dt.datetime",
     "ENUM": "str",
     "GUID": "str",
     "DATE": "dt.date",
@@ -228,6 +228,7 @@ class Field:
     values: tuple[str, ...] = ()
     attribute: bool = False
     min_count: int = 0
+    choice_required: bool = False
 
 
 @dataclass
@@ -368,15 +369,17 @@ class Schema:
                 f = self.element(alt, path, owner, 0, alt.get("maxOccurs", "1"))
                 if f is not None:
                     f.choice, f.required = label, False
+                    f.choice_required = occurs_min > 0
                     out.append(f)
             else:
                 wrapper = etree.Element(XS + "sequence")
                 wrapper.append(_copy(alt))
                 inner = self.particles(wrapper, path, owner, None)
                 for f in inner:
-                    f.required = False
+                    # "required" stays: required when this alternative is the one given.
                     if f.choice is None:
                         f.choice = f"{label}:{index}"
+                        f.choice_required = occurs_min > 0
                 out += inner
         del outer
         return out
@@ -432,8 +435,17 @@ class Schema:
         fields = self.particles(ct, path, tag, None)
         for attr in ct.findall(XS + "attribute"):
             name = attr.get("name")
-            kind = KINDS.get(attr.get("type") or "STRTYPE", "STR")
-            fields.append(Field(tag=name, kind=kind, attribute=True, since=(2, 0)))
+            kind, _, values = self.scalar(attr)
+            fields.append(
+                Field(
+                    tag=name,
+                    kind=kind,
+                    values=values,
+                    attribute=True,
+                    required=attr.get("use") == "required",
+                    since=(2, 0) if name == "defMacro" else (1, 0),
+                )
+            )
         tags = [f.tag for f in fields if not f.attribute]
         if tags == ["ListID", "FullName"] and not ct.findall(XS + "attribute"):
             full = fields[1]
@@ -447,7 +459,10 @@ class Schema:
         shape = (name, tuple(_shape(f) for f in fields), ret)
         known = self.shapes.get(shape)
         if known is not None:
-            self.models[known].users.add(path[0])
+            model = self.models[known]
+            model.users.add(path[0])
+            for old, new in zip(model.fields, fields, strict=True):
+                old.since = min(old.since, new.since)
             return known, None
         if name == "DataExt" and not ret:
             return "DataExt", None
@@ -482,7 +497,10 @@ def _copy(el: etree._Element) -> etree._Element:
 
 
 def _shape(f: Field) -> tuple[object, ...]:
-    return (f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice)
+    return (
+        f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
+        f.choice_required, f.required, f.min_count,
+    )  # fmt: skip  (not "since": the earliest version of the contexts is kept)
 
 
 # --- the vocabulary ----------------------------------------------------------------
@@ -645,6 +663,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append("attribute=True")
     if f.min_count:
         args.append(f"min_count={f.min_count}")
+    if f.choice_required:
+        args.append("choice_required=True")
     del module_of
     return ", ".join(args)
 
@@ -670,7 +690,7 @@ def render_field(f: Field, converters: dict[str, str]) -> list[str]:
         if f.kind == "AGG":
             conv = converter_name(f.models)
             converters[conv] = " | ".join(f.models)
-        elif f.kind in {"STR", "ID", "ENUM", "GUID", "DATETIME"}:
+        elif f.kind in {"STR", "ID", "ENUM", "GUID"}:
             conv = "to_strs"
         else:
             conv = f"_to_{f.kind.lower()}s"
@@ -735,10 +755,10 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     )
     lines = [HEADER.format(doc=doc)]
     used_kinds = {f.kind for m in models for f in m.fields}
-    need_dt = "DATE" in used_kinds
+    need_dt = bool(used_kinds & {"DATE", "DATETIME"})
     need_dec = bool(used_kinds & DECIMAL)
     need_iter = any(
-        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID", "DATETIME"}
+        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID"}
         for m in models
         for f in m.fields
     )
@@ -774,7 +794,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
             else:
                 helpers.add("qbfield")
             if f.many:
-                strs = f.kind in {"STR", "ID", "ENUM", "GUID", "DATETIME"}
+                strs = f.kind in {"STR", "ID", "ENUM", "GUID"}
                 helpers.add("to_strs" if strs else "to_tuple")
             elif f.kind in DECIMAL:
                 helpers.add("to_decimal")
@@ -806,6 +826,9 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         body += ["", "", "@final", "@attrs.frozen(kw_only=True)", f"class {m.name}:"]
         body.append(f'    """{docstring(m)}"""')
         body.append("")
+        if m.name != m.tag and m.tag != m.rq:
+            body.append(f"    __qbxml_tag__ = {m.tag!r}  # the element name (another has the class name)")
+            body.append("")
         for f in m.fields:
             body += render_field(f, converters)
         if m.ret:
@@ -863,9 +886,10 @@ def render_init(families: list[str], schema: Schema) -> str:
         "",
         "from __future__ import annotations",
         "",
+        "import importlib",
         "from typing import Final",
         "",
-        '__all__ = ["FAMILIES", "MODELS", "REQUESTS", "RESPONSES", "RQ_LEVEL"]',
+        '__all__ = ["FAMILIES", "MODELS", "REQUESTS", "REQUEST_NAMES", "RESPONSES", "RQ_LEVEL", "model"]',
         "",
         "FAMILIES: Final = (",
         *[f'    "{f}",' for f in families],
@@ -903,6 +927,17 @@ def render_init(families: list[str], schema: Schema) -> str:
     for rs, rets in sorted(schema.responses.items()):
         lines.append(f'    "{rs}": {tuple(rets)!r},')
     lines.append("}")
+    lines += [
+        "",
+        "#: The request model's name of each request element.",
+        "REQUEST_NAMES: Final = {rq: name for name, rq in REQUESTS.items()}",
+        "",
+        "",
+        "def model(name: str) -> type:",
+        '    """The model class *name*, importing its family module on first use."""',
+        "    cls: type = getattr(importlib.import_module(MODELS[name]), name)",
+        "    return cls",
+    ]
     return "\n".join(lines) + "\n"
 
 

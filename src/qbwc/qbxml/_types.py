@@ -35,6 +35,7 @@ __all__ = [
     "qbfield",
     "spec_of",
     "specs",
+    "tag_of",
     "to_data_exts",
     "to_date",
     "to_decimal",
@@ -105,6 +106,7 @@ class Spec:
         values: the allowed values of an ENUM.
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
+        choice_required: one of the fields of the choice must be given.
     """
 
     tag: str
@@ -118,6 +120,7 @@ class Spec:
     values: tuple[str, ...] = ()
     attribute: bool = False
     min_count: int = 0
+    choice_required: bool = False
 
 
 def _owner(instance: Any) -> str:
@@ -268,6 +271,7 @@ def qb(
     values: tuple[str, ...] = (),
     attribute: bool = False,
     min_count: int = 0,
+    choice_required: bool = False,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -282,6 +286,7 @@ def qb(
         values=values,
         attribute=attribute,
         min_count=min_count,
+        choice_required=choice_required,
     )
     return {QBXML_KEY: spec}
 
@@ -297,6 +302,7 @@ def qbfield(
     model: type | tuple[type, ...] = (),
     values: tuple[str, ...] = (),
     attribute: bool = False,
+    choice_required: bool = False,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -324,8 +330,18 @@ def qbfield(
         model=model,
         values=values,
         attribute=attribute,
+        choice_required=choice_required,
     )
     return attrs.field(default=None, metadata=metadata)
+
+
+def tag_of(cls: type) -> str:
+    """
+    The element name of an aggregate model: its class name, unless the generator had
+    to name the class otherwise (``__qbxml_tag__``, docs/qbxml-reference.md "Naming").
+    """
+    tag: str = cls.__dict__.get("__qbxml_tag__", cls.__name__)
+    return tag
 
 
 def unknown_field() -> Any:

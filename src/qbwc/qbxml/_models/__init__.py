@@ -7,9 +7,10 @@ Generated — do not edit.  :data:`FAMILIES` names each family module;
 
 from __future__ import annotations
 
+import importlib
 from typing import Final
 
-__all__ = ["FAMILIES", "MODELS", "REQUESTS", "RESPONSES", "RQ_LEVEL"]
+__all__ = ["FAMILIES", "MODELS", "REQUESTS", "REQUEST_NAMES", "RESPONSES", "RQ_LEVEL", "model"]
 
 FAMILIES: Final = (
     "account",
@@ -1395,3 +1396,12 @@ RESPONSES: Final[dict[str, tuple[str, ...]]] = {
     "WorkersCompCodeModRs": ('WorkersCompCodeRet',),
     "WorkersCompCodeQueryRs": ('WorkersCompCodeRet',),
 }
+
+#: The request model's name of each request element.
+REQUEST_NAMES: Final = {rq: name for name, rq in REQUESTS.items()}
+
+
+def model(name: str) -> type:
+    """The model class *name*, importing its family module on first use."""
+    cls: type = getattr(importlib.import_module(MODELS[name]), name)
+    return cls

@@ -47,9 +47,11 @@ class COMCallbackInfo:
     """The qbXML aggregate ``COMCallbackInfo``."""
 
     app_name: str | None = qbfield('AppName', Kind.STR, max_len=128, required=True)
-    prog_id: str | None = qbfield('ProgID', Kind.STR, max_len=128, choice='choice1')
+    prog_id: str | None = qbfield(
+        'ProgID', Kind.STR, max_len=128, choice='choice1', choice_required=True
+    )
     clsid: str | None = attrs.field(
-        default=None, converter=to_guid, metadata=qb('CLSID', Kind.GUID, choice='choice1')
+        default=None, converter=to_guid, metadata=qb('CLSID', Kind.GUID, choice='choice1', choice_required=True)
     )
 
 
@@ -86,10 +88,10 @@ class AlertAdd:
         'AlertPermission', Kind.AGG, model=AlertPermission
     )
     com_callback_info: COMCallbackInfo | None = qbfield(
-        'COMCallbackInfo', Kind.AGG, choice='choice1', model=COMCallbackInfo
+        'COMCallbackInfo', Kind.AGG, choice='choice1', model=COMCallbackInfo, choice_required=True
     )
     http_callback_info: HTTPCallbackInfo | None = qbfield(
-        'HTTPCallbackInfo', Kind.AGG, choice='choice1', model=HTTPCallbackInfo
+        'HTTPCallbackInfo', Kind.AGG, choice='choice1', model=HTTPCallbackInfo, choice_required=True
     )
 
 

@@ -246,8 +246,8 @@ class BillRet:
     """The qbXML aggregate ``BillRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -409,16 +409,16 @@ class BillingRatePerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1', choice_required=True)
     )
     custom_rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1', choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, choice='choice2:1')
+        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice2:1', choice_required=True)
     )
     adjust_billing_rate_relative_to: str | None = qbfield(
-        'AdjustBillingRateRelativeTo', Kind.ENUM, choice='choice2:1', values=('StandardRate', 'CurrentCustomRate')
+        'AdjustBillingRateRelativeTo', Kind.ENUM, required=True, choice='choice2:1', values=('StandardRate', 'CurrentCustomRate'), choice_required=True
     )
 
 
@@ -429,10 +429,10 @@ class BillingRateAdd:
 
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     fixed_billing_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('FixedBillingRate', Kind.PRICE, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('FixedBillingRate', Kind.PRICE, choice='choice1', choice_required=True)
     )
     billing_rate_per_item: tuple[BillingRatePerItem, ...] = attrs.field(
-        factory=tuple, converter=_to_billing_rate_per_items, metadata=qb('BillingRatePerItem', Kind.AGG, many=True, choice='choice1', model=BillingRatePerItem)
+        factory=tuple, converter=_to_billing_rate_per_items, metadata=qb('BillingRatePerItem', Kind.AGG, many=True, choice='choice1', model=BillingRatePerItem, choice_required=True)
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
@@ -446,10 +446,10 @@ class BillingRatePerItemRet:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1', choice_required=True)
     )
     custom_rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1', choice_required=True)
     )
     unknown: tuple[str, ...] = unknown_field()
 
@@ -466,8 +466,12 @@ class BillingRateQuery:
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
     max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -489,8 +493,8 @@ class BillingRateRet:
     """The qbXML aggregate ``BillingRateRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     billing_rate_type: str | None = qbfield(

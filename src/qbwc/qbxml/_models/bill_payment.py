@@ -84,8 +84,12 @@ class BillPaymentCheckAdd:
     bank_account_ref: Ref | None = qbfield(
         'BankAccountRef', Kind.AGG, max_len=159, required=True, model=Ref
     )
-    is_to_be_printed: bool | None = qbfield('IsToBePrinted', Kind.BOOL, choice='choice1')
-    ref_number: str | None = qbfield('RefNumber', Kind.STR, max_len=11, choice='choice1')
+    is_to_be_printed: bool | None = qbfield(
+        'IsToBePrinted', Kind.BOOL, choice='choice1', choice_required=True
+    )
+    ref_number: str | None = qbfield(
+        'RefNumber', Kind.STR, max_len=11, choice='choice1', choice_required=True
+    )
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095, since=(3, 0))
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -188,8 +192,8 @@ class BillPaymentCheckRet:
     """The qbXML aggregate ``BillPaymentCheckRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     payee_entity_ref: Ref | None = qbfield('PayeeEntityRef', Kind.AGG, max_len=209, model=Ref)
@@ -317,8 +321,8 @@ class BillPaymentCreditCardRet:
     """The qbXML aggregate ``BillPaymentCreditCardRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     payee_entity_ref: Ref | None = qbfield('PayeeEntityRef', Kind.AGG, max_len=209, model=Ref)

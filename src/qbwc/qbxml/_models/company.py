@@ -182,8 +182,10 @@ class CompanyActivityQuery:
 class CompanyActivityRet:
     """The qbXML aggregate ``CompanyActivityRet``, as QuickBooks returns it."""
 
-    last_restore_time: str | None = qbfield('LastRestoreTime', Kind.DATETIME)
-    last_condense_time: str | None = qbfield('LastCondenseTime', Kind.DATETIME, since=(3, 0))
+    last_restore_time: dt.datetime | None = qbfield('LastRestoreTime', Kind.DATETIME)
+    last_condense_time: dt.datetime | None = qbfield(
+        'LastCondenseTime', Kind.DATETIME, since=(3, 0)
+    )
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -819,8 +821,8 @@ class TemplateRet:
     """The qbXML aggregate ``TemplateRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

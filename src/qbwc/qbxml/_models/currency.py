@@ -95,8 +95,12 @@ class CurrencyQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -115,6 +119,8 @@ class CurrencyQuery:
 @attrs.frozen(kw_only=True)
 class CurrencyRetCurrencyFormat:
     """The qbXML aggregate ``CurrencyFormat``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'CurrencyFormat'  # the element name (another has the class name)
 
     thousand_separator: str | None = qbfield(
         'ThousandSeparator', Kind.ENUM, values=('Comma', 'Period', 'Space', 'Apostrophe')
@@ -135,8 +141,8 @@ class CurrencyRet:
     """The qbXML aggregate ``CurrencyRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=64)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -51,5 +52,5 @@ class DataEventRecoveryInfoRet:
     subscriber_id: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('SubscriberID', Kind.GUID, required=True)
     )
-    data_event_recovery_time: str | None = qbfield('DataEventRecoveryTime', Kind.DATETIME)
+    data_event_recovery_time: dt.datetime | None = qbfield('DataEventRecoveryTime', Kind.DATETIME)
     unknown: tuple[str, ...] = unknown_field()

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -40,20 +41,22 @@ class DataExtAdd:
     )
     data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
     list_data_ext_type: str | None = qbfield(
-        'ListDataExtType', Kind.ENUM, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
+        'ListDataExtType', Kind.ENUM, required=True, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor'), choice_required=True
     )
     list_obj_ref: Ref | None = qbfield(
-        'ListObjRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'ListObjRef', Kind.AGG, max_len=159, required=True, choice='choice1:0', model=Ref, choice_required=True
     )
     txn_data_ext_type: str | None = qbfield(
-        'TxnDataExtType', Kind.ENUM, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit')
+        'TxnDataExtType', Kind.ENUM, required=True, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit'), choice_required=True
     )
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, choice='choice1:1')
+    txn_id: str | None = qbfield(
+        'TxnID', Kind.ID, max_len=36, required=True, choice='choice1:1', choice_required=True
+    )
     txn_line_id: str | None = qbfield(
-        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1'
+        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1', choice_required=True
     )
     other_data_ext_type: str | None = qbfield(
-        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',)
+        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',), choice_required=True
     )
     data_ext_value: str | None = qbfield('DataExtValue', Kind.STR, required=True)
 
@@ -101,7 +104,7 @@ class DataExtDefDelRet:
         default=None, converter=to_guid, metadata=qb('OwnerID', Kind.GUID, required=True)
     )
     data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
-    time_deleted: str | None = qbfield('TimeDeleted', Kind.DATETIME)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -186,20 +189,22 @@ class DataExtDel:
     )
     data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
     list_data_ext_type: str | None = qbfield(
-        'ListDataExtType', Kind.ENUM, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
+        'ListDataExtType', Kind.ENUM, required=True, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor'), choice_required=True
     )
     list_obj_ref: Ref | None = qbfield(
-        'ListObjRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'ListObjRef', Kind.AGG, max_len=159, required=True, choice='choice1:0', model=Ref, choice_required=True
     )
     txn_data_ext_type: str | None = qbfield(
-        'TxnDataExtType', Kind.ENUM, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit')
+        'TxnDataExtType', Kind.ENUM, required=True, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit'), choice_required=True
     )
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, choice='choice1:1')
+    txn_id: str | None = qbfield(
+        'TxnID', Kind.ID, max_len=36, required=True, choice='choice1:1', choice_required=True
+    )
     txn_line_id: str | None = qbfield(
-        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1'
+        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1', choice_required=True
     )
     other_data_ext_type: str | None = qbfield(
-        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',)
+        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',), choice_required=True
     )
 
 
@@ -213,22 +218,22 @@ class DataExtDelRet:
     )
     data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
     list_data_ext_type: str | None = qbfield(
-        'ListDataExtType', Kind.ENUM, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
+        'ListDataExtType', Kind.ENUM, required=True, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
     )
     list_obj_ref: Ref | None = qbfield(
-        'ListObjRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'ListObjRef', Kind.AGG, max_len=159, required=True, choice='choice1:0', model=Ref
     )
     txn_data_ext_type: str | None = qbfield(
-        'TxnDataExtType', Kind.ENUM, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit')
+        'TxnDataExtType', Kind.ENUM, required=True, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit')
     )
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, choice='choice1:1')
+    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True, choice='choice1:1')
     txn_line_id: str | None = qbfield(
         'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1'
     )
     other_data_ext_type: str | None = qbfield(
         'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',)
     )
-    time_deleted: str | None = qbfield('TimeDeleted', Kind.DATETIME)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -242,19 +247,21 @@ class DataExtMod:
     )
     data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
     list_data_ext_type: str | None = qbfield(
-        'ListDataExtType', Kind.ENUM, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
+        'ListDataExtType', Kind.ENUM, required=True, choice='choice1:0', values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor'), choice_required=True
     )
     list_obj_ref: Ref | None = qbfield(
-        'ListObjRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'ListObjRef', Kind.AGG, max_len=159, required=True, choice='choice1:0', model=Ref, choice_required=True
     )
     txn_data_ext_type: str | None = qbfield(
-        'TxnDataExtType', Kind.ENUM, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit')
+        'TxnDataExtType', Kind.ENUM, required=True, choice='choice1:1', values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'VendorCredit'), choice_required=True
     )
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, choice='choice1:1')
+    txn_id: str | None = qbfield(
+        'TxnID', Kind.ID, max_len=36, required=True, choice='choice1:1', choice_required=True
+    )
     txn_line_id: str | None = qbfield(
-        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1'
+        'TxnLineID', Kind.ID, max_len=36, since=(3, 0), choice='choice1:1', choice_required=True
     )
     other_data_ext_type: str | None = qbfield(
-        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',)
+        'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',), choice_required=True
     )
     data_ext_value: str | None = qbfield('DataExtValue', Kind.STR, required=True)

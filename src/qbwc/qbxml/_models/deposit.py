@@ -109,33 +109,41 @@ class CashBackInfoRet:
 class DepositLineAdd:
     """The qbXML aggregate ``DepositLineAdd``."""
 
-    payment_txn_id: str | None = qbfield('PaymentTxnID', Kind.ID, max_len=36, choice='choice1:0')
-    payment_txn_line_id: str | None = qbfield(
-        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0'
+    payment_txn_id: str | None = qbfield(
+        'PaymentTxnID', Kind.ID, max_len=36, required=True, choice='choice1:0', choice_required=True
     )
-    override_memo: str | None = qbfield('OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0')
+    payment_txn_line_id: str | None = qbfield(
+        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0', choice_required=True
+    )
+    override_memo: str | None = qbfield(
+        'OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0', choice_required=True
+    )
     override_check_number: str | None = qbfield(
-        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0'
+        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0', choice_required=True
     )
     override_class_ref: Ref | None = qbfield(
-        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref, choice_required=True
     )
     entity_ref: Ref | None = qbfield(
-        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref
+        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref, choice_required=True
     )
     account_ref: Ref | None = qbfield(
-        'AccountRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
+        'AccountRef', Kind.AGG, max_len=159, required=True, choice='choice1:1', model=Ref, choice_required=True
     )
-    memo: str | None = qbfield('Memo', Kind.STR, max_len=4095, choice='choice1:1')
-    check_number: str | None = qbfield('CheckNumber', Kind.STR, max_len=11, choice='choice1:1')
+    memo: str | None = qbfield(
+        'Memo', Kind.STR, max_len=4095, choice='choice1:1', choice_required=True
+    )
+    check_number: str | None = qbfield(
+        'CheckNumber', Kind.STR, max_len=11, choice='choice1:1', choice_required=True
+    )
     payment_method_ref: Ref | None = qbfield(
-        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref
+        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref, choice_required=True
     )
     class_ref: Ref | None = qbfield(
-        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
+        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref, choice_required=True
     )
     amount: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1')
+        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1', choice_required=True)
     )
     def_macro: str | None = qbfield('defMacro', Kind.STR, since=(2, 0), attribute=True)
 
@@ -177,33 +185,41 @@ class DepositLineMod:
     """The qbXML aggregate ``DepositLineMod``."""
 
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
-    payment_txn_id: str | None = qbfield('PaymentTxnID', Kind.ID, max_len=36, choice='choice1:0')
-    payment_txn_line_id: str | None = qbfield(
-        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0'
+    payment_txn_id: str | None = qbfield(
+        'PaymentTxnID', Kind.ID, max_len=36, required=True, choice='choice1:0', choice_required=True
     )
-    override_memo: str | None = qbfield('OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0')
+    payment_txn_line_id: str | None = qbfield(
+        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0', choice_required=True
+    )
+    override_memo: str | None = qbfield(
+        'OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0', choice_required=True
+    )
     override_check_number: str | None = qbfield(
-        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0'
+        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0', choice_required=True
     )
     override_class_ref: Ref | None = qbfield(
-        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
+        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref, choice_required=True
     )
     entity_ref: Ref | None = qbfield(
-        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref
+        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref, choice_required=True
     )
     account_ref: Ref | None = qbfield(
-        'AccountRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
+        'AccountRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref, choice_required=True
     )
-    memo: str | None = qbfield('Memo', Kind.STR, max_len=4095, choice='choice1:1')
-    check_number: str | None = qbfield('CheckNumber', Kind.STR, max_len=11, choice='choice1:1')
+    memo: str | None = qbfield(
+        'Memo', Kind.STR, max_len=4095, choice='choice1:1', choice_required=True
+    )
+    check_number: str | None = qbfield(
+        'CheckNumber', Kind.STR, max_len=11, choice='choice1:1', choice_required=True
+    )
     payment_method_ref: Ref | None = qbfield(
-        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref
+        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref, choice_required=True
     )
     class_ref: Ref | None = qbfield(
-        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
+        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref, choice_required=True
     )
     amount: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1')
+        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1', choice_required=True)
     )
 
 
@@ -305,8 +321,8 @@ class DepositRet:
     """The qbXML aggregate ``DepositRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     txn_date: dt.date | None = attrs.field(

@@ -514,6 +514,8 @@ class EmployeeDefaultMod:
 class EmployeeDefaultPayrollInfoSickHoursDefault:
     """The qbXML aggregate ``SickHoursDefault``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'SickHoursDefault'  # the element name (another has the class name)
+
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
@@ -529,6 +531,8 @@ class EmployeeDefaultPayrollInfoSickHoursDefault:
 @attrs.frozen(kw_only=True)
 class EmployeeDefaultPayrollInfoVacationHoursDefault:
     """The qbXML aggregate ``VacationHoursDefault``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'VacationHoursDefault'  # the element name (another has the class name)
 
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
@@ -749,8 +753,12 @@ class EmployeeQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -774,8 +782,8 @@ class EmployeeRet:
     """The qbXML aggregate ``EmployeeRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=41)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

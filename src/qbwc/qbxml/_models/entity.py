@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -37,8 +38,12 @@ class EntityQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )

@@ -243,8 +243,8 @@ class BuildAssemblyRet:
     """The qbXML aggregate ``BuildAssemblyRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     item_inventory_assembly_ref: Ref | None = qbfield(
@@ -297,10 +297,10 @@ class QuantityAdjustment:
     """The qbXML aggregate ``QuantityAdjustment``."""
 
     new_quantity: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1', choice_required=True)
     )
     quantity_difference: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, choice='choice1', choice_required=True)
     )
     serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
     lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
@@ -318,10 +318,10 @@ class ValueAdjustment:
     """The qbXML aggregate ``ValueAdjustment``."""
 
     new_quantity: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1', choice_required=True)
     )
     quantity_difference: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1', choice_required=True)
     )
     new_value: tuple[Decimal, ...] = attrs.field(
         factory=tuple, converter=_to_amts, metadata=qb('NewValue', Kind.AMT, many=True)
@@ -337,10 +337,10 @@ class SerialNumberAdjustment:
     """The qbXML aggregate ``SerialNumberAdjustment``."""
 
     add_serial_number: str | None = qbfield(
-        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1'
+        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
     )
     remove_serial_number: str | None = qbfield(
-        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1'
+        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -372,16 +372,16 @@ class InventoryAdjustmentLineAdd:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     quantity_adjustment: QuantityAdjustment | None = qbfield(
-        'QuantityAdjustment', Kind.AGG, choice='choice1', model=QuantityAdjustment
+        'QuantityAdjustment', Kind.AGG, choice='choice1', model=QuantityAdjustment, choice_required=True
     )
     value_adjustment: ValueAdjustment | None = qbfield(
-        'ValueAdjustment', Kind.AGG, choice='choice1', model=ValueAdjustment
+        'ValueAdjustment', Kind.AGG, choice='choice1', model=ValueAdjustment, choice_required=True
     )
     serial_number_adjustment: SerialNumberAdjustment | None = qbfield(
-        'SerialNumberAdjustment', Kind.AGG, since=(11, 0), choice='choice1', model=SerialNumberAdjustment
+        'SerialNumberAdjustment', Kind.AGG, since=(11, 0), choice='choice1', model=SerialNumberAdjustment, choice_required=True
     )
     lot_number_adjustment: LotNumberAdjustment | None = qbfield(
-        'LotNumberAdjustment', Kind.AGG, since=(11, 0), choice='choice1', model=LotNumberAdjustment
+        'LotNumberAdjustment', Kind.AGG, since=(11, 0), choice='choice1', model=LotNumberAdjustment, choice_required=True
     )
 
 
@@ -421,13 +421,13 @@ class InventoryAdjustmentLineMod:
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
     serial_number: str | None = qbfield(
-        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1', choice_required=True
     )
     lot_number: str | None = qbfield(
-        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1'
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1', choice_required=True
     )
     count_adjustment: int | None = qbfield(
-        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1'
+        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1', choice_required=True
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -554,8 +554,8 @@ class InventoryAdjustmentRet:
     """The qbXML aggregate ``InventoryAdjustmentRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
@@ -655,8 +655,12 @@ class InventorySiteQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -676,6 +680,8 @@ class InventorySiteQuery:
 class InventorySiteRetSiteAddress:
     """The qbXML aggregate ``SiteAddress``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'SiteAddress'  # the element name (another has the class name)
+
     addr1: str | None = qbfield('Addr1', Kind.STR, max_len=41)
     addr2: str | None = qbfield('Addr2', Kind.STR, max_len=41)
     addr3: str | None = qbfield('Addr3', Kind.STR, max_len=41)
@@ -694,8 +700,8 @@ class InventorySiteRet:
     """The qbXML aggregate ``InventorySiteRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

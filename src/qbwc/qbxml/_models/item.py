@@ -307,8 +307,12 @@ class ItemDiscountQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -339,8 +343,8 @@ class ItemDiscountRet:
     """The qbXML aggregate ``ItemDiscountRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -477,8 +481,12 @@ class ItemFixedAssetQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -508,6 +516,8 @@ class ItemFixedAssetQuery:
 class ItemFixedAssetRetFixedAssetSalesInfo:
     """The qbXML aggregate ``FixedAssetSalesInfo``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'FixedAssetSalesInfo'  # the element name (another has the class name)
+
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=50, required=True)
     sales_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('SalesDate', Kind.DATE, required=True)
@@ -527,8 +537,8 @@ class ItemFixedAssetRet:
     """The qbXML aggregate ``ItemFixedAssetRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))
@@ -650,8 +660,12 @@ class ItemGroupQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -678,6 +692,8 @@ class ItemGroupQuery:
 class ItemGroupRetItemGroupLine:
     """The qbXML aggregate ``ItemGroupLine``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'ItemGroupLine'  # the element name (another has the class name)
+
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
     quantity: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Quantity', Kind.QUAN)
@@ -692,8 +708,8 @@ class ItemGroupRet:
     """The qbXML aggregate ``ItemGroupRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))
@@ -917,8 +933,12 @@ class ItemInventoryAssemblyQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -948,6 +968,8 @@ class ItemInventoryAssemblyQuery:
 class ItemInventoryAssemblyRetItemInventoryAssemblyLine:
     """The qbXML aggregate ``ItemInventoryAssemblyLine``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'ItemInventoryAssemblyLine'  # the element name (another has the class name)
+
     item_inventory_ref: Ref | None = qbfield(
         'ItemInventoryRef', Kind.AGG, max_len=159, required=True, model=Ref
     )
@@ -963,8 +985,8 @@ class ItemInventoryAssemblyRet:
     """The qbXML aggregate ``ItemInventoryAssemblyRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -1096,8 +1118,12 @@ class ItemInventoryQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -1128,8 +1154,8 @@ class ItemInventoryRet:
     """The qbXML aggregate ``ItemInventoryRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -1243,10 +1269,10 @@ class ItemNonInventoryAdd:
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
     sales_or_purchase: SalesOrPurchase | None = qbfield(
-        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase
+        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
     sales_and_purchase: SalesAndPurchase | None = qbfield(
-        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase
+        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase, choice_required=True
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
@@ -1352,8 +1378,12 @@ class ItemNonInventoryQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -1383,6 +1413,8 @@ class ItemNonInventoryQuery:
 class ItemServiceRetSalesOrPurchase:
     """The qbXML aggregate ``SalesOrPurchase``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'SalesOrPurchase'  # the element name (another has the class name)
+
     desc: str | None = qbfield('Desc', Kind.STR, max_len=4095)
     price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Price', Kind.PRICE, choice='choice1')
@@ -1398,6 +1430,8 @@ class ItemServiceRetSalesOrPurchase:
 @attrs.frozen(kw_only=True)
 class ItemServiceRetSalesAndPurchase:
     """The qbXML aggregate ``SalesAndPurchase``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'SalesAndPurchase'  # the element name (another has the class name)
 
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
@@ -1422,8 +1456,8 @@ class ItemNonInventoryRet:
     """The qbXML aggregate ``ItemNonInventoryRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -1468,10 +1502,10 @@ class ItemOtherChargeAdd:
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
     sales_or_purchase: SalesOrPurchase | None = qbfield(
-        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase
+        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
     sales_and_purchase: SalesAndPurchase | None = qbfield(
-        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase
+        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase, choice_required=True
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
@@ -1521,8 +1555,12 @@ class ItemOtherChargeQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -1553,8 +1591,8 @@ class ItemOtherChargeRet:
     """The qbXML aggregate ``ItemOtherChargeRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -1641,8 +1679,12 @@ class ItemPaymentQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -1673,8 +1715,8 @@ class ItemPaymentRet:
     """The qbXML aggregate ``ItemPaymentRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))
@@ -1709,8 +1751,12 @@ class ItemQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -1862,8 +1908,8 @@ class ItemReceiptRet:
     """The qbXML aggregate ``ItemReceiptRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1989,8 +2035,12 @@ class ItemSalesTaxGroupQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -2018,8 +2068,8 @@ class ItemSalesTaxGroupRet:
     """The qbXML aggregate ``ItemSalesTaxGroupRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))
@@ -2076,8 +2126,12 @@ class ItemSalesTaxQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -2108,8 +2162,8 @@ class ItemSalesTaxRet:
     """The qbXML aggregate ``ItemSalesTaxRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))
@@ -2148,10 +2202,10 @@ class ItemServiceAdd:
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
     sales_or_purchase: SalesOrPurchase | None = qbfield(
-        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase
+        'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
     sales_and_purchase: SalesAndPurchase | None = qbfield(
-        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase
+        'SalesAndPurchase', Kind.AGG, choice='choice1', model=SalesAndPurchase, choice_required=True
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
@@ -2205,8 +2259,12 @@ class ItemServiceQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -2237,8 +2295,8 @@ class ItemServiceRet:
     """The qbXML aggregate ``ItemServiceRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
@@ -2285,10 +2343,10 @@ class ItemSitesQuery:
         factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
     )
     item_type_filter: str | None = qbfield(
-        'ItemTypeFilter', Kind.ENUM, choice='choice2', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service')
+        'ItemTypeFilter', Kind.ENUM, choice='choice2', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service'), choice_required=True
     )
     item_site_filter: ItemSiteFilter | None = qbfield(
-        'ItemSiteFilter', Kind.AGG, choice='choice2', model=ItemSiteFilter
+        'ItemSiteFilter', Kind.AGG, choice='choice2', model=ItemSiteFilter, choice_required=True
     )
     max_returned: int | None = qbfield('MaxReturned', Kind.INT)
     active_status: str | None = qbfield(
@@ -2312,14 +2370,14 @@ class ItemSitesRet:
     """The qbXML aggregate ``ItemSitesRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     item_inventory_assembly_ref: Ref | None = qbfield(
-        'ItemInventoryAssemblyRef', Kind.AGG, max_len=159, choice='choice1', model=Ref
+        'ItemInventoryAssemblyRef', Kind.AGG, max_len=159, choice='choice1', model=Ref, choice_required=True
     )
     item_inventory_ref: Ref | None = qbfield(
-        'ItemInventoryRef', Kind.AGG, max_len=159, choice='choice1', model=Ref
+        'ItemInventoryRef', Kind.AGG, max_len=159, choice='choice1', model=Ref, choice_required=True
     )
     inventory_site_ref: Ref | None = qbfield('InventorySiteRef', Kind.AGG, max_len=31, model=Ref)
     inventory_site_location_ref: Ref | None = qbfield(
@@ -2400,8 +2458,12 @@ class ItemSubtotalQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -2429,8 +2491,8 @@ class ItemSubtotalRet:
     """The qbXML aggregate ``ItemSubtotalRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     bar_code_value: str | None = qbfield('BarCodeValue', Kind.STR, max_len=50, since=(12, 0))

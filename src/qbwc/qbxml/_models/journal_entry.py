@@ -261,6 +261,8 @@ class JournalEntryQuery:
 class JournalEntryRetJournalDebitLine:
     """The qbXML aggregate ``JournalDebitLine``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'JournalDebitLine'  # the element name (another has the class name)
+
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
     amount: Decimal | None = attrs.field(
@@ -286,6 +288,8 @@ class JournalEntryRetJournalDebitLine:
 @attrs.frozen(kw_only=True)
 class JournalEntryRetJournalCreditLine:
     """The qbXML aggregate ``JournalCreditLine``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'JournalCreditLine'  # the element name (another has the class name)
 
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
@@ -314,8 +318,8 @@ class JournalEntryRet:
     """The qbXML aggregate ``JournalEntryRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     txn_date: dt.date | None = attrs.field(

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, final
 
@@ -203,8 +204,12 @@ class LeadQuery:
         factory=tuple, converter=to_strs, metadata=qb('Name', Kind.STR, many=True, choice='choice1')
     )
     max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -227,6 +232,8 @@ class LeadQuery:
 @attrs.frozen(kw_only=True)
 class LocationsRetLeadAddress:
     """The qbXML aggregate ``LeadAddress``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'LeadAddress'  # the element name (another has the class name)
 
     addr1: str | None = qbfield('Addr1', Kind.STR, max_len=41)
     addr2: str | None = qbfield('Addr2', Kind.STR, max_len=41)
@@ -256,8 +263,8 @@ class LeadRet:
     """The qbXML aggregate ``LeadRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=41)
     status: str | None = qbfield('Status', Kind.ENUM, values=('Hot', 'Warm', 'Cold'))

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -63,7 +64,7 @@ class ListDeletedRet:
         'ListDelType', Kind.ENUM, values=('Account', 'BillingRate', 'Class', 'Currency', 'Customer', 'CustomerMsg', 'CustomerType', 'DateDrivenTerms', 'Employee', 'InventorySite', 'ItemDiscount', 'ItemFixedAsset', 'ItemGroup', 'ItemInventory', 'ItemInventoryAssembly', 'ItemNonInventory', 'ItemOtherCharge', 'ItemPayment', 'ItemSalesTax', 'ItemSalesTaxGroup', 'ItemService', 'ItemSubtotal', 'JobType', 'OtherName', 'PaymentMethod', 'PayrollItemNonWage', 'PayrollItemWage', 'PriceLevel', 'SalesRep', 'SalesTaxCode', 'ShipMethod', 'StandardTerms', 'ToDo', 'UnitOfMeasureSet', 'Vehicle', 'Vendor', 'VendorType', 'WorkersCompCode')
     )
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_deleted: str | None = qbfield('TimeDeleted', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
     full_name: str | None = qbfield('FullName', Kind.STR)
     unknown: tuple[str, ...] = unknown_field()

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -62,7 +63,7 @@ class MergedFrom:
     """The qbXML aggregate ``MergedFrom``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, required=True)
-    time_deleted: str | None = qbfield('TimeDeleted', Kind.DATETIME, required=True)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME, required=True)
     full_name: str | None = qbfield('FullName', Kind.STR, required=True)
     unknown: tuple[str, ...] = unknown_field()
 
@@ -73,8 +74,8 @@ class MergedTo:
     """The qbXML aggregate ``MergedTo``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, required=True)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME, required=True)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME, required=True)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME, required=True)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME, required=True)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16, required=True)
     full_name: str | None = qbfield('FullName', Kind.STR, required=True)
     unknown: tuple[str, ...] = unknown_field()

@@ -226,6 +226,8 @@ class PayrollItemAdditionMod:
 class PayrollItemAdditionRetTaxability:
     """The qbXML aggregate ``Taxability``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'Taxability'  # the element name (another has the class name)
+
     payroll_item_tax_ref: Ref | None = qbfield(
         'PayrollItemTaxRef', Kind.AGG, max_len=31, required=True, model=Ref
     )
@@ -239,8 +241,8 @@ class PayrollItemAdditionRet:
     """The qbXML aggregate ``PayrollItemAdditionRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -371,6 +373,8 @@ class PayrollItemCompanyContributionMod:
 class PayrollItemDeductionRetLiabilityPaymentSchedule:
     """The qbXML aggregate ``LiabilityPaymentSchedule``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'LiabilityPaymentSchedule'  # the element name (another has the class name)
+
     payment_schedule_type: str | None = qbfield(
         'PaymentScheduleType', Kind.ENUM, required=True, values=('Empty', 'FederalMonthly', 'FederalNextDay', 'FederalQuarterly', 'FederalSemiweekly', 'Monthly', 'Quarterly', 'Semiweekly', 'Weekly', 'Yearly')
     )
@@ -387,8 +391,8 @@ class PayrollItemCompanyContributionRet:
     """The qbXML aggregate ``PayrollItemCompanyContributionRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -525,8 +529,8 @@ class PayrollItemDeductionRet:
     """The qbXML aggregate ``PayrollItemDeductionRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -605,8 +609,8 @@ class PayrollItemDirectDepositRet:
     """The qbXML aggregate ``PayrollItemDirectDepositRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -632,8 +636,12 @@ class PayrollItemNonWageQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -654,8 +662,8 @@ class PayrollItemNonWageRet:
     """The qbXML aggregate ``PayrollItemNonWageRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -684,8 +692,12 @@ class PayrollItemQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -805,6 +817,8 @@ class PayrollItemTaxMod:
 class PayrollItemTaxRetRateChange:
     """The qbXML aggregate ``RateChange``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'RateChange'  # the element name (another has the class name)
+
     sunset_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('SunsetDate', Kind.DATE, required=True)
     )
@@ -820,8 +834,8 @@ class PayrollItemTaxRet:
     """The qbXML aggregate ``PayrollItemTaxRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -928,8 +942,12 @@ class PayrollItemWageQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -950,28 +968,24 @@ class PayrollItemWageRet:
     """The qbXML aggregate ``PayrollItemWageRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     wage_type: str | None = qbfield(
         'WageType', Kind.ENUM, values=('Bonus', 'Commission', 'HourlyOvertime', 'HourlyRegular', 'HourlySick', 'HourlyVacation', 'SalaryRegular', 'SalarySick', 'SalaryVacation')
     )
-    payroll_item_detail_type_value: int | None = qbfield(
-        'PayrollItemDetailTypeValue', Kind.INT, since=(16, 0)
-    )
-    expense_account_ref: Ref | None = qbfield(
-        'ExpenseAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
-    )
+    payroll_item_detail_type_value: int | None = qbfield('PayrollItemDetailTypeValue', Kind.INT)
+    expense_account_ref: Ref | None = qbfield('ExpenseAccountRef', Kind.AGG, max_len=159, model=Ref)
     overtime_multiplier: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('OvertimeMultiplier', Kind.PRICE, since=(16, 0))
+        default=None, converter=to_decimal, metadata=qb('OvertimeMultiplier', Kind.PRICE)
     )
     rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('Rate', Kind.PRICE, since=(16, 0), choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('Rate', Kind.PRICE, choice='choice1')
     )
     rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('RatePercent', Kind.PERCENT, since=(16, 0), choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('RatePercent', Kind.PERCENT, choice='choice1')
     )
     unknown: tuple[str, ...] = unknown_field()
 
@@ -1038,8 +1052,8 @@ class PayrollItemWorkersCompensationRet:
     """The qbXML aggregate ``PayrollItemWorkersCompensationRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -1206,8 +1220,8 @@ class PayrollLiabilityAdjustmentRet:
     """The qbXML aggregate ``PayrollLiabilityAdjustmentRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
@@ -1303,8 +1317,8 @@ class PayrollLiabilityCheckRet:
     """The qbXML aggregate ``PayrollLiabilityCheckRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
@@ -1431,8 +1445,8 @@ class PayrollPriorPaymentRet:
     """The qbXML aggregate ``PayrollPriorPaymentRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
@@ -1630,8 +1644,8 @@ class PayrollYearToDateAdjustmentRet:
     """The qbXML aggregate ``PayrollYearToDateAdjustmentRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, final
@@ -46,16 +47,16 @@ class PriceLevelPerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_price: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1', choice_required=True)
     )
     custom_price_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1', choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, choice='choice2:1')
+        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice2:1', choice_required=True)
     )
     adjust_relative_to: str | None = qbfield(
-        'AdjustRelativeTo', Kind.ENUM, choice='choice2:1', values=('StandardPrice', 'Cost', 'CurrentCustomPrice')
+        'AdjustRelativeTo', Kind.ENUM, required=True, choice='choice2:1', values=('StandardPrice', 'Cost', 'CurrentCustomPrice'), choice_required=True
     )
 
 
@@ -67,13 +68,13 @@ class PriceLevelAdd:
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     price_level_fixed_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('PriceLevelFixedPercentage', Kind.PERCENT, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('PriceLevelFixedPercentage', Kind.PERCENT, choice='choice1', choice_required=True)
     )
     price_level_per_item: tuple[PriceLevelPerItem, ...] = attrs.field(
-        factory=tuple, converter=_to_price_level_per_items, metadata=qb('PriceLevelPerItem', Kind.AGG, many=True, choice='choice1:1', model=PriceLevelPerItem)
+        factory=tuple, converter=_to_price_level_per_items, metadata=qb('PriceLevelPerItem', Kind.AGG, many=True, choice='choice1:1', model=PriceLevelPerItem, choice_required=True)
     )
     currency_ref: Ref | None = qbfield(
-        'CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
+        'CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref, choice_required=True
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
@@ -110,10 +111,10 @@ class PriceLevelPerItemRet:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_price: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1', choice_required=True)
     )
     custom_price_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1', choice_required=True)
     )
     unknown: tuple[str, ...] = unknown_field()
 
@@ -133,8 +134,12 @@ class PriceLevelQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -159,8 +164,8 @@ class PriceLevelRet:
     """The qbXML aggregate ``PriceLevelRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

@@ -37,9 +37,13 @@ class Argument:
     """The qbXML aggregate ``Argument``."""
 
     arg_name: str | None = qbfield('ArgName', Kind.STR, required=True)
-    arg_value: str | None = qbfield('ArgValue', Kind.STR, choice='choice1')
-    list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, choice='choice1')
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, choice='choice1')
+    arg_value: str | None = qbfield('ArgValue', Kind.STR, choice='choice1', choice_required=True)
+    list_id: str | None = qbfield(
+        'ListID', Kind.ID, max_len=36, choice='choice1', choice_required=True
+    )
+    txn_id: str | None = qbfield(
+        'TxnID', Kind.ID, max_len=36, choice='choice1', choice_required=True
+    )
 
 
 @final

@@ -111,7 +111,7 @@ class CreditCardTxnResultInfoMod:
     payment_status: str | None = qbfield(
         'PaymentStatus', Kind.ENUM, values=('Unknown', 'Completed')
     )
-    txn_authorization_time: str | None = qbfield('TxnAuthorizationTime', Kind.DATETIME)
+    txn_authorization_time: dt.datetime | None = qbfield('TxnAuthorizationTime', Kind.DATETIME)
     txn_authorization_stamp: int | None = qbfield('TxnAuthorizationStamp', Kind.INT)
     client_trans_id: str | None = qbfield('ClientTransID', Kind.STR, max_len=16)
 
@@ -159,9 +159,11 @@ class ReceivePaymentAdd:
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
     )
-    is_auto_apply: bool | None = qbfield('IsAutoApply', Kind.BOOL, choice='choice1')
+    is_auto_apply: bool | None = qbfield(
+        'IsAutoApply', Kind.BOOL, choice='choice1', choice_required=True
+    )
     applied_to_txn_add: tuple[AppliedToTxnAdd, ...] = attrs.field(
-        factory=tuple, converter=_to_applied_to_txn_adds, metadata=qb('AppliedToTxnAdd', Kind.AGG, many=True, choice='choice1', model=AppliedToTxnAdd)
+        factory=tuple, converter=_to_applied_to_txn_adds, metadata=qb('AppliedToTxnAdd', Kind.AGG, many=True, choice='choice1', model=AppliedToTxnAdd, choice_required=True)
     )
     def_macro: str | None = qbfield('defMacro', Kind.STR, since=(2, 0), attribute=True)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -262,8 +264,8 @@ class ReceivePaymentRet:
     """The qbXML aggregate ``ReceivePaymentRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)

@@ -82,19 +82,19 @@ class ReportAccountFilter:
     """The qbXML aggregate ``ReportAccountFilter``."""
 
     account_type_filter: str | None = qbfield(
-        'AccountTypeFilter', Kind.ENUM, choice='choice1', values=('AccountsPayable', 'AccountsReceivable', 'AllowedFor1099', 'APAndSalesTax', 'APOrCreditCard', 'ARAndAP', 'Asset', 'BalanceSheet', 'Bank', 'BankAndARAndAPAndUF', 'BankAndUF', 'CostOfSales', 'CreditCard', 'CurrentAsset', 'CurrentAssetAndExpense', 'CurrentLiability', 'Equity', 'EquityAndIncomeAndExpense', 'ExpenseAndOtherExpense', 'FixedAsset', 'IncomeAndExpense', 'IncomeAndOtherIncome', 'Liability', 'LiabilityAndEquity', 'LongTermLiability', 'NonPosting', 'OrdinaryExpense', 'OrdinaryIncome', 'OrdinaryIncomeAndCOGS', 'OrdinaryIncomeAndExpense', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome', 'OtherIncomeOrExpense')
+        'AccountTypeFilter', Kind.ENUM, choice='choice1', values=('AccountsPayable', 'AccountsReceivable', 'AllowedFor1099', 'APAndSalesTax', 'APOrCreditCard', 'ARAndAP', 'Asset', 'BalanceSheet', 'Bank', 'BankAndARAndAPAndUF', 'BankAndUF', 'CostOfSales', 'CreditCard', 'CurrentAsset', 'CurrentAssetAndExpense', 'CurrentLiability', 'Equity', 'EquityAndIncomeAndExpense', 'ExpenseAndOtherExpense', 'FixedAsset', 'IncomeAndExpense', 'IncomeAndOtherIncome', 'Liability', 'LiabilityAndEquity', 'LongTermLiability', 'NonPosting', 'OrdinaryExpense', 'OrdinaryIncome', 'OrdinaryIncomeAndCOGS', 'OrdinaryIncomeAndExpense', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome', 'OtherIncomeOrExpense'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -104,19 +104,19 @@ class ReportEntityFilter:
     """The qbXML aggregate ``ReportEntityFilter``."""
 
     entity_type_filter: str | None = qbfield(
-        'EntityTypeFilter', Kind.ENUM, choice='choice1', values=('Customer', 'Employee', 'OtherName', 'Vendor')
+        'EntityTypeFilter', Kind.ENUM, choice='choice1', values=('Customer', 'Employee', 'OtherName', 'Vendor'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -126,19 +126,19 @@ class ReportItemFilter:
     """The qbXML aggregate ``ReportItemFilter``."""
 
     item_type_filter: str | None = qbfield(
-        'ItemTypeFilter', Kind.ENUM, choice='choice1', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service')
+        'ItemTypeFilter', Kind.ENUM, choice='choice1', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -148,16 +148,16 @@ class ReportClassFilter:
     """The qbXML aggregate ``ReportClassFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -270,9 +270,11 @@ class BudgetSummaryReportQuery:
 class ColData:
     """The qbXML aggregate ``ColData``, as QuickBooks returns it."""
 
-    col_id: int | None = qbfield('colID', Kind.INT, since=(2, 0), attribute=True)
-    value: str | None = qbfield('value', Kind.STR, since=(2, 0), attribute=True)
-    data_type: str | None = qbfield('dataType', Kind.STR, since=(2, 0), attribute=True)
+    col_id: int | None = qbfield('colID', Kind.INT, required=True, attribute=True)
+    value: str | None = qbfield('value', Kind.STR, attribute=True)
+    data_type: str | None = qbfield(
+        'dataType', Kind.ENUM, values=('IDTYPE', 'GUIDTYPE', 'STRTYPE', 'BOOLTYPE', 'DATETYPE', 'DATETIMETYPE', 'TIMEINTERVALTYPE', 'AMTTYPE', 'PRICETYPE', 'QUANTYPE', 'PERCENTTYPE', 'ENUMTYPE', 'INTTYPE'), attribute=True
+    )
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -281,8 +283,8 @@ class ColData:
 class ColTitle:
     """The qbXML aggregate ``ColTitle``, as QuickBooks returns it."""
 
-    title_row: int | None = qbfield('titleRow', Kind.INT, since=(2, 0), attribute=True)
-    value: str | None = qbfield('value', Kind.STR, since=(2, 0), attribute=True)
+    title_row: int | None = qbfield('titleRow', Kind.INT, required=True, attribute=True)
+    value: str | None = qbfield('value', Kind.STR, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -297,8 +299,10 @@ class ColDesc:
     col_type: str | None = qbfield(
         'ColType', Kind.ENUM, required=True, values=('Account', 'Addr1', 'Addr2', 'Addr3', 'Addr4', 'Addr5', 'Aging', 'Amount', 'AmountDifference', 'AverageCost', 'BilledDate', 'BillingStatus', 'Blank', 'CalculatedAmount', 'Class', 'ClearedStatus', 'CostPrice', 'CreateDate', 'Credit', 'CustomField', 'Date', 'Debit', 'DeliveryDate', 'DueDate', 'Duration', 'EarliestReceiptDate', 'EstimateActive', 'FOB', 'IncomeSubjectToTax', 'Invoiced', 'IsAdjustment', 'Item', 'ItemDesc', 'ItemVendor', 'Label', 'LastModifiedBy', 'LatestOrPriorState', 'Memo', 'ModifiedTime', 'Name', 'NameAccountNumber', 'NameAddress', 'NameCity', 'NameContact', 'NameEmail', 'NameFax', 'NamePhone', 'NameState', 'NameZip', 'OpenBalance', 'OriginalAmount', 'PaidAmount', 'PaidStatus', 'PaidThroughDate', 'PaymentMethod', 'PayrollItem', 'Percent', 'PercentChange', 'PercentOfTotalRetail', 'PercentOfTotalValue', 'PhysicalCount', 'PONumber', 'PrintStatus', 'ProgressAmount', 'ProgressPercent', 'Quantity', 'QuantityAvailable', 'QuantityOnHand', 'QuantityOnOrder', 'QuantityOnPendingBuild', 'QuantityOnSalesOrder', 'ReceivedQuantity', 'RefNumber', 'ReorderPoint', 'RetailValueOnHand', 'RunningBalance', 'SalesPerWeek', 'SalesRep', 'SalesTaxCode', 'ShipDate', 'ShipMethod', 'ShipToAddr1', 'ShipToAddr2', 'ShipToAddr3', 'ShipToAddr4', 'ShipToAddr5', 'SONumber', 'SourceName', 'SplitAccount', 'SSNOrTaxID', 'SuggestedReorder', 'TaxLine', 'TaxTableVersion', 'Terms', 'Total', 'TxnID', 'TxnNumber', 'TxnType', 'UnitPrice', 'UserEdit', 'ValueOnHand', 'WageBase', 'WageBaseTips')
     )
-    col_id: int | None = qbfield('colID', Kind.INT, since=(2, 0), attribute=True)
-    data_type: str | None = qbfield('dataType', Kind.STR, since=(2, 0), attribute=True)
+    col_id: int | None = qbfield('colID', Kind.INT, required=True, attribute=True)
+    data_type: str | None = qbfield(
+        'dataType', Kind.ENUM, required=True, values=('AMTTYPE', 'BOOLTYPE', 'DATETIMETYPE', 'DATETYPE', 'ENUMTYPE', 'GUIDTYPE', 'IDTYPE', 'INTTYPE', 'PERCENTTYPE', 'PRICETYPE', 'QUANTYPE', 'STRTYPE', 'TIMEINTERVALTYPE'), attribute=True
+    )
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -427,8 +431,10 @@ class CustomSummaryReportQuery:
 class RowData:
     """The qbXML aggregate ``RowData``, as QuickBooks returns it."""
 
-    row_type: str | None = qbfield('rowType', Kind.STR, since=(2, 0), attribute=True)
-    value: str | None = qbfield('value', Kind.STR, since=(2, 0), attribute=True)
+    row_type: str | None = qbfield(
+        'rowType', Kind.ENUM, values=('account', 'class', 'customer', 'customerMessage', 'customerType', 'employee', 'item', 'jobType', 'label', 'memorizedTxn', 'memorizedReport', 'name', 'otherName', 'paymentMethod', 'payrollItem', 'salesRep', 'salesTaxCode', 'shipMethod', 'state', 'style', 'terms', 'toDo', 'vendor', 'vendorType'), attribute=True
+    )
+    value: str | None = qbfield('value', Kind.STR, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -441,7 +447,7 @@ class DataRow:
     col_data: tuple[ColData, ...] = attrs.field(
         factory=tuple, converter=_to_col_datas, metadata=qb('ColData', Kind.AGG, many=True, model=ColData)
     )
-    row_number: int | None = qbfield('rowNumber', Kind.INT, since=(2, 0), attribute=True)
+    row_number: int | None = qbfield('rowNumber', Kind.INT, required=True, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -720,8 +726,8 @@ class PayrollSummaryReportQuery:
 class TextRow:
     """The qbXML aggregate ``TextRow``, as QuickBooks returns it."""
 
-    row_number: int | None = qbfield('rowNumber', Kind.INT, since=(2, 0), attribute=True)
-    value: str | None = qbfield('value', Kind.STR, since=(2, 0), attribute=True)
+    row_number: int | None = qbfield('rowNumber', Kind.INT, required=True, attribute=True)
+    value: str | None = qbfield('value', Kind.STR, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -734,7 +740,7 @@ class SubtotalRow:
     col_data: tuple[ColData, ...] = attrs.field(
         factory=tuple, converter=_to_col_datas, metadata=qb('ColData', Kind.AGG, many=True, model=ColData)
     )
-    row_number: int | None = qbfield('rowNumber', Kind.INT, since=(2, 0), attribute=True)
+    row_number: int | None = qbfield('rowNumber', Kind.INT, required=True, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -747,7 +753,7 @@ class TotalRow:
     col_data: tuple[ColData, ...] = attrs.field(
         factory=tuple, converter=_to_col_datas, metadata=qb('ColData', Kind.AGG, many=True, model=ColData)
     )
-    row_number: int | None = qbfield('rowNumber', Kind.INT, since=(2, 0), attribute=True)
+    row_number: int | None = qbfield('rowNumber', Kind.INT, required=True, attribute=True)
     unknown: tuple[str, ...] = unknown_field()
 
 

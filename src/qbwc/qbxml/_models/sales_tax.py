@@ -138,8 +138,12 @@ class SalesTaxCodeQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -160,8 +164,8 @@ class SalesTaxCodeRet:
     """The qbXML aggregate ``SalesTaxCodeRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=3)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -244,8 +248,10 @@ class SalesTaxPaymentCheckAdd:
     bank_account_ref: Ref | None = qbfield(
         'BankAccountRef', Kind.AGG, max_len=159, required=True, model=Ref
     )
-    is_to_be_printed: bool | None = qbfield('IsToBePrinted', Kind.BOOL, choice='choice1')
-    ref_number: str | None = qbfield('RefNumber', Kind.STR, choice='choice1')
+    is_to_be_printed: bool | None = qbfield(
+        'IsToBePrinted', Kind.BOOL, choice='choice1', choice_required=True
+    )
+    ref_number: str | None = qbfield('RefNumber', Kind.STR, choice='choice1', choice_required=True)
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095, since=(12, 0))
     address: Address | None = qbfield('Address', Kind.AGG, since=(12, 0), model=Address)
     external_guid: str | None = attrs.field(
@@ -354,8 +360,8 @@ class SalesTaxPaymentCheckRet:
     """The qbXML aggregate ``SalesTaxPaymentCheckRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     payee_entity_ref: Ref | None = qbfield('PayeeEntityRef', Kind.AGG, max_len=209, model=Ref)

@@ -136,16 +136,16 @@ class AccountFilter:
     """The qbXML aggregate ``AccountFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, since=(2, 0), many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, since=(2, 0), choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -321,16 +321,16 @@ class ClassFilter:
     """The qbXML aggregate ``ClassFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -371,6 +371,8 @@ class ContactsMod:
 class LeadRetAdditionalContactRef:
     """The qbXML aggregate ``AdditionalContactRef``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'AdditionalContactRef'  # the element name (another has the class name)
+
     contact_name: str | None = qbfield('ContactName', Kind.STR, max_len=40, required=True)
     contact_value: str | None = qbfield('ContactValue', Kind.STR, max_len=255, required=True)
     unknown: tuple[str, ...] = unknown_field()
@@ -382,8 +384,8 @@ class ContactsRet:
     """The qbXML aggregate ``ContactsRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME, required=True)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME, required=True)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME, required=True)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME, required=True)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     salutation: str | None = qbfield('Salutation', Kind.STR, max_len=15)
@@ -445,7 +447,7 @@ class CreditCardTxnResultInfo:
     payment_status: str | None = qbfield(
         'PaymentStatus', Kind.ENUM, required=True, values=('Unknown', 'Completed')
     )
-    txn_authorization_time: str | None = qbfield(
+    txn_authorization_time: dt.datetime | None = qbfield(
         'TxnAuthorizationTime', Kind.DATETIME, required=True
     )
     txn_authorization_stamp: int | None = qbfield('TxnAuthorizationStamp', Kind.INT)
@@ -470,6 +472,8 @@ class CreditCardTxnInfo:
 class CreditCardTxnInfoCreditCardTxnInputInfo:
     """The qbXML aggregate ``CreditCardTxnInputInfo``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'CreditCardTxnInputInfo'  # the element name (another has the class name)
+
     credit_card_number: str | None = qbfield(
         'CreditCardNumber', Kind.STR, max_len=25, required=True
     )
@@ -493,6 +497,8 @@ class CreditCardTxnInfoCreditCardTxnInputInfo:
 class CreditCardTxnInfoCreditCardTxnResultInfo:
     """The qbXML aggregate ``CreditCardTxnResultInfo``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'CreditCardTxnResultInfo'  # the element name (another has the class name)
+
     result_code: int | None = qbfield('ResultCode', Kind.INT, required=True)
     result_message: str | None = qbfield('ResultMessage', Kind.STR, max_len=60, required=True)
     credit_card_trans_id: str | None = qbfield(
@@ -514,7 +520,7 @@ class CreditCardTxnInfoCreditCardTxnResultInfo:
     payment_status: str | None = qbfield(
         'PaymentStatus', Kind.ENUM, required=True, values=('Unknown', 'Completed')
     )
-    txn_authorization_time: str | None = qbfield(
+    txn_authorization_time: dt.datetime | None = qbfield(
         'TxnAuthorizationTime', Kind.DATETIME, required=True
     )
     txn_authorization_stamp: int | None = qbfield('TxnAuthorizationStamp', Kind.INT)
@@ -526,6 +532,8 @@ class CreditCardTxnInfoCreditCardTxnResultInfo:
 @attrs.frozen(kw_only=True)
 class CustomerRetCreditCardInfo:
     """The qbXML aggregate ``CreditCardInfo``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'CreditCardInfo'  # the element name (another has the class name)
 
     credit_card_number: str | None = qbfield('CreditCardNumber', Kind.STR, max_len=25)
     expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT)
@@ -540,6 +548,8 @@ class CustomerRetCreditCardInfo:
 @attrs.frozen(kw_only=True)
 class CustomerRetShipToAddress:
     """The qbXML aggregate ``ShipToAddress``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'ShipToAddress'  # the element name (another has the class name)
 
     name: str | None = qbfield('Name', Kind.STR, max_len=41, required=True)
     addr1: str | None = qbfield('Addr1', Kind.STR, max_len=41)
@@ -577,14 +587,16 @@ class DataExtRet:
 class DeletedDateRangeFilter:
     """The qbXML aggregate ``DeletedDateRangeFilter``."""
 
-    from_deleted_date: str | None = qbfield('FromDeletedDate', Kind.DATETIME)
-    to_deleted_date: str | None = qbfield('ToDeletedDate', Kind.DATETIME)
+    from_deleted_date: dt.datetime | None = qbfield('FromDeletedDate', Kind.DATETIME)
+    to_deleted_date: dt.datetime | None = qbfield('ToDeletedDate', Kind.DATETIME)
 
 
 @final
 @attrs.frozen(kw_only=True)
 class EmergencyContactsPrimaryContact:
     """The qbXML aggregate ``PrimaryContact``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'PrimaryContact'  # the element name (another has the class name)
 
     contact_name: str | None = qbfield('ContactName', Kind.STR, max_len=40, required=True)
     contact_value: str | None = qbfield('ContactValue', Kind.STR, max_len=255, required=True)
@@ -599,6 +611,8 @@ class EmergencyContactsPrimaryContact:
 class EmergencyContactsSecondaryContact:
     """The qbXML aggregate ``SecondaryContact``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'SecondaryContact'  # the element name (another has the class name)
+
     contact_name: str | None = qbfield('ContactName', Kind.STR, max_len=40, required=True)
     contact_value: str | None = qbfield('ContactValue', Kind.STR, max_len=255, required=True)
     relation: str | None = qbfield(
@@ -611,6 +625,8 @@ class EmergencyContactsSecondaryContact:
 @attrs.frozen(kw_only=True)
 class EmployeePayrollInfoEarnings:
     """The qbXML aggregate ``Earnings``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'Earnings'  # the element name (another has the class name)
 
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, required=True, model=Ref
@@ -628,6 +644,8 @@ class EmployeePayrollInfoEarnings:
 @attrs.frozen(kw_only=True)
 class EmployeePayrollInfoEmployeeDirectDepositAccount:
     """The qbXML aggregate ``EmployeeDirectDepositAccount``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'EmployeeDirectDepositAccount'  # the element name (another has the class name)
 
     amount: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1')
@@ -649,6 +667,8 @@ class EmployeePayrollInfoEmployeeDirectDepositAccount:
 class EmployeeTaxTaxInfo:
     """The qbXML aggregate ``TaxInfo``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'TaxInfo'  # the element name (another has the class name)
+
     tax_info_category: str | None = qbfield('TaxInfoCategory', Kind.STR, max_len=100, required=True)
     tax_info_value: str | None = qbfield('TaxInfoValue', Kind.STR, required=True)
     unknown: tuple[str, ...] = unknown_field()
@@ -658,6 +678,8 @@ class EmployeeTaxTaxInfo:
 @attrs.frozen(kw_only=True)
 class EmployeeTaxInfoEmployeeTax:
     """The qbXML aggregate ``EmployeeTax``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'EmployeeTax'  # the element name (another has the class name)
 
     is_subject_to_tax: bool | None = qbfield('IsSubjectToTax', Kind.BOOL)
     payroll_item_tax_ref: Ref | None = qbfield(
@@ -675,6 +697,8 @@ class EmployeeTaxInfoEmployeeTax:
 class EmployeePayrollInfoEmployeeTaxInfo:
     """The qbXML aggregate ``EmployeeTaxInfo``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'EmployeeTaxInfo'  # the element name (another has the class name)
+
     state_lived: str | None = qbfield('StateLived', Kind.STR, max_len=21)
     state_worked: str | None = qbfield('StateWorked', Kind.STR, max_len=21)
     is_standard_taxation_required: bool | None = qbfield('IsStandardTaxationRequired', Kind.BOOL)
@@ -688,6 +712,8 @@ class EmployeePayrollInfoEmployeeTaxInfo:
 @attrs.frozen(kw_only=True)
 class EmployeePayrollInfoNonEarnings:
     """The qbXML aggregate ``NonEarnings``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'NonEarnings'  # the element name (another has the class name)
 
     payroll_item_non_wage_ref: Ref | None = qbfield(
         'PayrollItemNonWageRef', Kind.AGG, max_len=31, required=True, model=Ref
@@ -708,6 +734,8 @@ class EmployeePayrollInfoNonEarnings:
 @attrs.frozen(kw_only=True)
 class EmployeePayrollInfoSickHours:
     """The qbXML aggregate ``SickHours``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'SickHours'  # the element name (another has the class name)
 
     hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
     accrual_period: str | None = qbfield(
@@ -733,6 +761,8 @@ class EmployeePayrollInfoSickHours:
 class EmployeePayrollInfoVacationHours:
     """The qbXML aggregate ``VacationHours``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'VacationHours'  # the element name (another has the class name)
+
     hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
@@ -757,6 +787,8 @@ class EmployeePayrollInfoVacationHours:
 class EmployeeRetEmergencyContacts:
     """The qbXML aggregate ``EmergencyContacts``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'EmergencyContacts'  # the element name (another has the class name)
+
     primary_contact: EmergencyContactsPrimaryContact | None = qbfield(
         'PrimaryContact', Kind.AGG, model=EmergencyContactsPrimaryContact
     )
@@ -771,6 +803,8 @@ class EmployeeRetEmergencyContacts:
 class EmployeeRetEmployeeAddress:
     """The qbXML aggregate ``EmployeeAddress``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'EmployeeAddress'  # the element name (another has the class name)
+
     addr1: str | None = qbfield('Addr1', Kind.STR, max_len=41)
     addr2: str | None = qbfield('Addr2', Kind.STR, max_len=41)
     city: str | None = qbfield('City', Kind.STR, max_len=31)
@@ -783,6 +817,8 @@ class EmployeeRetEmployeeAddress:
 @attrs.frozen(kw_only=True)
 class EmployeeRetEmployeePayrollInfo:
     """The qbXML aggregate ``EmployeePayrollInfo``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'EmployeePayrollInfo'  # the element name (another has the class name)
 
     is_covered_by_qualified_pension_plan: bool | None = qbfield(
         'IsCoveredByQualifiedPensionPlan', Kind.BOOL, since=(16, 0)
@@ -831,16 +867,16 @@ class EntityFilter:
     """The qbXML aggregate ``EntityFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, since=(2, 0), many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, since=(2, 0), choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -940,16 +976,16 @@ class ItemFilter:
     """The qbXML aggregate ``ItemFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=159, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=159, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, max_len=159, choice='choice1'
+        'FullNameWithChildren', Kind.STR, max_len=159, choice='choice1', choice_required=True
     )
 
 
@@ -1103,6 +1139,8 @@ class ItemLineRet:
 class ItemGroupLineRetDataExt:
     """The qbXML aggregate ``DataExt``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'DataExt'  # the element name (another has the class name)
+
     owner_id: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('OwnerID', Kind.GUID, required=True)
     )
@@ -1205,8 +1243,8 @@ class ItemLineAdd:
 class ModifiedDateRangeFilter:
     """The qbXML aggregate ``ModifiedDateRangeFilter``."""
 
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME)
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME)
+    from_modified_date: dt.datetime | None = qbfield('FromModifiedDate', Kind.DATETIME)
+    to_modified_date: dt.datetime | None = qbfield('ToModifiedDate', Kind.DATETIME)
 
 
 @final
@@ -1235,13 +1273,13 @@ class PayrollDateRangeFilter:
     """The qbXML aggregate ``PayrollDateRangeFilter``."""
 
     from_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     to_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
     )
 
 
@@ -1269,6 +1307,8 @@ class RefNumberRangeFilter:
 @attrs.frozen(kw_only=True)
 class SalesReceiptRetCreditCardTxnInfo:
     """The qbXML aggregate ``CreditCardTxnInfo``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'CreditCardTxnInfo'  # the element name (another has the class name)
 
     credit_card_txn_input_info: CreditCardTxnInfoCreditCardTxnInputInfo | None = qbfield(
         'CreditCardTxnInputInfo', Kind.AGG, required=True, model=CreditCardTxnInfoCreditCardTxnInputInfo
@@ -1298,13 +1338,13 @@ class TxnDateRangeFilter:
     """The qbXML aggregate ``TxnDateRangeFilter``."""
 
     from_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     to_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
     )
 
 
@@ -1312,6 +1352,8 @@ class TxnDateRangeFilter:
 @attrs.frozen(kw_only=True)
 class VendorCreditAddItemLineAdd:
     """The qbXML aggregate ``ItemLineAdd``."""
+
+    __qbxml_tag__ = 'ItemLineAdd'  # the element name (another has the class name)
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
     inventory_site_ref: Ref | None = qbfield(

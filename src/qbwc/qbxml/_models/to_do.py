@@ -102,8 +102,12 @@ class ToDoQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:1', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:1')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:1')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:1'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:1'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -127,8 +131,8 @@ class ToDoRet:
     """The qbXML aggregate ``ToDoRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     notes: str | None = qbfield('Notes', Kind.STR, max_len=4095)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

@@ -38,19 +38,19 @@ class TransactionAccountFilter:
     """The qbXML aggregate ``TransactionAccountFilter``."""
 
     account_type_filter: str | None = qbfield(
-        'AccountTypeFilter', Kind.ENUM, choice='choice1', values=('AccountsPayable', 'AccountsReceivable', 'AllowedFor1099', 'APAndSalesTax', 'APOrCreditCard', 'ARAndAP', 'Asset', 'BalanceSheet', 'Bank', 'BankAndARAndAPAndUF', 'BankAndUF', 'CostOfSales', 'CreditCard', 'CurrentAsset', 'CurrentAssetAndExpense', 'CurrentLiability', 'Equity', 'EquityAndIncomeAndExpense', 'ExpenseAndOtherExpense', 'FixedAsset', 'IncomeAndExpense', 'IncomeAndOtherIncome', 'Liability', 'LiabilityAndEquity', 'LongTermLiability', 'NonPosting', 'OrdinaryExpense', 'OrdinaryIncome', 'OrdinaryIncomeAndCOGS', 'OrdinaryIncomeAndExpense', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome', 'OtherIncomeOrExpense')
+        'AccountTypeFilter', Kind.ENUM, choice='choice1', values=('AccountsPayable', 'AccountsReceivable', 'AllowedFor1099', 'APAndSalesTax', 'APOrCreditCard', 'ARAndAP', 'Asset', 'BalanceSheet', 'Bank', 'BankAndARAndAPAndUF', 'BankAndUF', 'CostOfSales', 'CreditCard', 'CurrentAsset', 'CurrentAssetAndExpense', 'CurrentLiability', 'Equity', 'EquityAndIncomeAndExpense', 'ExpenseAndOtherExpense', 'FixedAsset', 'IncomeAndExpense', 'IncomeAndOtherIncome', 'Liability', 'LiabilityAndEquity', 'LongTermLiability', 'NonPosting', 'OrdinaryExpense', 'OrdinaryIncome', 'OrdinaryIncomeAndCOGS', 'OrdinaryIncomeAndExpense', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome', 'OtherIncomeOrExpense'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -60,16 +60,16 @@ class TransactionClassFilter:
     """The qbXML aggregate ``TransactionClassFilter``."""
 
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -79,13 +79,13 @@ class TransactionDateRangeFilter:
     """The qbXML aggregate ``TransactionDateRangeFilter``."""
 
     from_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     to_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0')
+        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
     )
 
 
@@ -95,19 +95,19 @@ class TransactionEntityFilter:
     """The qbXML aggregate ``TransactionEntityFilter``."""
 
     entity_type_filter: str | None = qbfield(
-        'EntityTypeFilter', Kind.ENUM, choice='choice1', values=('Customer', 'Employee', 'OtherName', 'Vendor')
+        'EntityTypeFilter', Kind.ENUM, choice='choice1', values=('Customer', 'Employee', 'OtherName', 'Vendor'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -117,19 +117,19 @@ class TransactionItemFilter:
     """The qbXML aggregate ``TransactionItemFilter``."""
 
     item_type_filter: str | None = qbfield(
-        'ItemTypeFilter', Kind.ENUM, choice='choice1', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service')
+        'ItemTypeFilter', Kind.ENUM, choice='choice1', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service'), choice_required=True
     )
     list_id: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
     )
     full_name: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
     list_id_with_children: str | None = qbfield(
-        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1'
+        'ListIDWithChildren', Kind.ID, max_len=36, choice='choice1', choice_required=True
     )
     full_name_with_children: str | None = qbfield(
-        'FullNameWithChildren', Kind.STR, choice='choice1'
+        'FullNameWithChildren', Kind.STR, choice='choice1', choice_required=True
     )
 
 
@@ -138,10 +138,14 @@ class TransactionItemFilter:
 class TransactionModifiedDateRangeFilter:
     """The qbXML aggregate ``TransactionModifiedDateRangeFilter``."""
 
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:0')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:0')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:0', choice_required=True
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:0', choice_required=True
+    )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
     )
 
 
@@ -231,8 +235,8 @@ class TransactionRet:
     )
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, model=Ref)
     account_ref: Ref | None = qbfield('AccountRef', Kind.AGG, max_len=159, model=Ref)
     txn_date: dt.date | None = attrs.field(

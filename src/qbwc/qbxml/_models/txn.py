@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 import attrs
@@ -64,8 +65,8 @@ class TxnDeletedRet:
         'TxnDelType', Kind.ENUM, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PayrollLiabilityAdjustment', 'PayrollPriorPayment', 'PayrollYearToDateAdjustment', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'TimeTracking', 'TransferInventory', 'VehicleMileage', 'VendorCredit')
     )
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_deleted: str | None = qbfield('TimeDeleted', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
     ref_number: str | None = qbfield('RefNumber', Kind.STR)
     unknown: tuple[str, ...] = unknown_field()
 

@@ -10,6 +10,7 @@ See docs/qbxml-reference.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, final
@@ -115,8 +116,12 @@ class UnitOfMeasureSetQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -136,6 +141,8 @@ class UnitOfMeasureSetQuery:
 class UnitOfMeasureSetRetBaseUnit:
     """The qbXML aggregate ``BaseUnit``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'BaseUnit'  # the element name (another has the class name)
+
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     abbreviation: str | None = qbfield('Abbreviation', Kind.STR, max_len=31, required=True)
     unknown: tuple[str, ...] = unknown_field()
@@ -145,6 +152,8 @@ class UnitOfMeasureSetRetBaseUnit:
 @attrs.frozen(kw_only=True)
 class UnitOfMeasureSetRetRelatedUnit:
     """The qbXML aggregate ``RelatedUnit``, as QuickBooks returns it."""
+
+    __qbxml_tag__ = 'RelatedUnit'  # the element name (another has the class name)
 
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     abbreviation: str | None = qbfield('Abbreviation', Kind.STR, max_len=31, required=True)
@@ -159,6 +168,8 @@ class UnitOfMeasureSetRetRelatedUnit:
 class UnitOfMeasureSetRetDefaultUnit:
     """The qbXML aggregate ``DefaultUnit``, as QuickBooks returns it."""
 
+    __qbxml_tag__ = 'DefaultUnit'  # the element name (another has the class name)
+
     unit_used_for: str | None = qbfield(
         'UnitUsedFor', Kind.ENUM, required=True, values=('Purchase', 'Sales', 'Shipping')
     )
@@ -172,8 +183,8 @@ class UnitOfMeasureSetRet:
     """The qbXML aggregate ``UnitOfMeasureSetRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)

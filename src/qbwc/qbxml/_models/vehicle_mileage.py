@@ -42,13 +42,13 @@ class VehicleMileageAdd:
         default=None, converter=to_date, metadata=qb('TripEndDate', Kind.DATE)
     )
     odometer_start: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('OdometerStart', Kind.QUAN, choice='choice1:0')
+        default=None, converter=to_decimal, metadata=qb('OdometerStart', Kind.QUAN, required=True, choice='choice1:0', choice_required=True)
     )
     odometer_end: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('OdometerEnd', Kind.QUAN, choice='choice1:0')
+        default=None, converter=to_decimal, metadata=qb('OdometerEnd', Kind.QUAN, required=True, choice='choice1:0', choice_required=True)
     )
     total_miles: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('TotalMiles', Kind.QUAN, choice='choice1')
+        default=None, converter=to_decimal, metadata=qb('TotalMiles', Kind.QUAN, choice='choice1', choice_required=True)
     )
     notes: str | None = qbfield('Notes', Kind.STR, max_len=4095)
     billable_status: str | None = qbfield(
@@ -93,8 +93,8 @@ class VehicleMileageRet:
     """The qbXML aggregate ``VehicleMileageRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     vehicle_ref: Ref | None = qbfield('VehicleRef', Kind.AGG, max_len=31, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)

@@ -339,8 +339,8 @@ class VendorCreditRet:
     """The qbXML aggregate ``VendorCreditRet``, as QuickBooks returns it."""
 
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     txn_number: int | None = qbfield('TxnNumber', Kind.INT)
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -489,8 +489,12 @@ class VendorQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -527,8 +531,8 @@ class VendorRet:
     """The qbXML aggregate ``VendorRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=41)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
@@ -645,8 +649,12 @@ class VendorTypeQuery:
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
-    from_modified_date: str | None = qbfield('FromModifiedDate', Kind.DATETIME, choice='choice1:2')
-    to_modified_date: str | None = qbfield('ToModifiedDate', Kind.DATETIME, choice='choice1:2')
+    from_modified_date: dt.datetime | None = qbfield(
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
+    to_modified_date: dt.datetime | None = qbfield(
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
+    )
     name_filter: NameFilter | None = qbfield(
         'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
     )
@@ -667,8 +675,8 @@ class VendorTypeRet:
     """The qbXML aggregate ``VendorTypeRet``, as QuickBooks returns it."""
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
-    time_created: str | None = qbfield('TimeCreated', Kind.DATETIME)
-    time_modified: str | None = qbfield('TimeModified', Kind.DATETIME)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=159)
