@@ -151,6 +151,22 @@ def official16() -> object:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
+@pytest.fixture(scope="module")
+def official13() -> object:
+    from lxml import etree
+
+    path = require_reference() / "xsd" / "v13" / "qbxmlops130.xsd"
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def _v13_requests() -> frozenset[str]:
+    from lxml import etree
+
+    path = require_reference() / "xsd" / "v13" / "qbxmlops130.xsd"
+    names = etree.parse(str(path)).getroot().iterfind(".//{*}element[@name]")
+    return frozenset(str(el.get("name")) for el in names)
+
+
 @pytest.mark.parametrize("name", sorted(_models.REQUESTS))
 def test_every_request_builds_and_validates_against_intuits_schema(
     name: str, official16: object
@@ -169,6 +185,107 @@ def test_every_request_builds_and_validates_against_intuits_schema(
     assert schema.validate(root), f"{name}: {schema.error_log}\n{document.decode()}"
     assert root.find(f"QBXMLMsgsRq/{_models.REQUESTS[name]}") is not None
     assert parse_request(document) == (model,)
+
+
+@pytest.mark.parametrize("name", sorted(_models.REQUESTS))
+def test_every_13_request_validates_against_intuits_13_schema(
+    name: str, official13: object
+) -> None:
+    """At 13.0, each request type 13.0 has is valid against qbxmlops130.xsd; newer ones are refused."""
+    from lxml import etree
+
+    from qbwc.exceptions import QBXMLValidationError
+    from qbwc.qbxml import build_request, parse_request
+
+    model = minimal(_models.model(name))
+    rq = _models.REQUESTS[name]
+    if _models.REQUEST_SINCE[name] > (13, 0):
+        with pytest.raises(QBXMLValidationError, match=f"{rq} is not in qbXML 13.0"):
+            build_request([model], version="13.0")
+        return
+    assert rq in _v13_requests()
+    document = build_request([model], version="13.0")
+
+    schema = official13
+    assert isinstance(schema, etree.XMLSchema)
+    assert schema.validate(etree.fromstring(document)), f"{name}: {schema.error_log}"
+    assert parse_request(document) == (model,)
+
+
+class TestRulesOnGeneratedTypes:
+    """Each kind of rule, with its exact message, on several generated types."""
+
+    @pytest.mark.parametrize(
+        ("name", "values", "path", "rule"),
+        [
+            ("CustomerAdd", {"name": "x" * 42}, "CustomerAdd.name", "42 characters, at most 41"),
+            ("VendorAdd", {"name": "V", "company_name": "c" * 42},
+             "VendorAdd.company_name", "42 characters, at most 41"),
+            ("CustomerAdd", {}, "CustomerAdd.name", "required"),
+            ("CustomerMod", {"list_id": "1"}, "CustomerMod.edit_sequence", "required"),
+            ("TxnDel", {"txn_id": "1"}, "TxnDel.txn_del_type", "required"),
+            ("ItemServiceAdd", {"name": "Svc"}, "ItemServiceAdd",
+             "one of sales_or_purchase, sales_and_purchase is required (they are alternatives)"),
+            ("CustomerQuery", {"active_status": "Sometimes"}, "CustomerQuery.active_status",
+             "'Sometimes' is not one of ActiveOnly, InactiveOnly, All"),
+            ("TxnDel", {"txn_del_type": "Lunch", "txn_id": "1"}, "TxnDel.txn_del_type",
+             "'Lunch' is not one of "),
+            ("CustomerQuery", {"list_id": ["1"], "max_returned": 5},
+             "CustomerQuery.max_returned", "list_id is already given"),
+            ("CustomerQuery", {"max_returned": True}, "CustomerQuery.max_returned",
+             "expected int, got bool"),
+        ],
+    )  # fmt: skip
+    def test_rule(self, name: str, values: dict[str, object], path: str, rule: str) -> None:
+        from qbwc.exceptions import QBXMLValidationError
+        from qbwc.qbxml import build_request
+
+        cls = _models.model(name)
+        with pytest.raises(QBXMLValidationError) as caught:
+            build_request([cls(**values)], version="16.0")
+        assert caught.value.path == path
+        assert rule in caught.value.rule
+
+    def test_a_request_older_than_its_type_is_refused(self) -> None:
+        from qbwc.exceptions import QBXMLValidationError
+        from qbwc.qbxml import LeadAdd, build_request
+
+        with pytest.raises(QBXMLValidationError) as caught:
+            build_request([LeadAdd(full_name="Prospect")], version="12.0")
+        assert (caught.value.path, caught.value.rule) == (
+            "LeadAdd",
+            "LeadAddRq is not in qbXML 12.0 (it appeared in 13.0)",
+        )
+
+    def test_a_model_older_than_one_of_its_fields_names_that_field(self) -> None:
+        from qbwc.exceptions import QBXMLValidationError
+        from qbwc.qbxml import CustomerAdd, build_request
+
+        model = CustomerAdd(name="Acme", job_title="Owner")  # JobTitle: qbXML 12.0
+        with pytest.raises(QBXMLValidationError) as caught:
+            build_request([model], version="11.0")
+        assert caught.value.path == "CustomerAdd.job_title"
+        assert "12.0" in caught.value.rule
+
+
+def test_from_qbwc_qbxml_import_loads_one_family() -> None:
+    code = (
+        "import sys; from qbwc.qbxml import CustomerAdd; "
+        "print(CustomerAdd.__module__, "
+        "sorted(m for m in sys.modules if m.startswith('qbwc.qbxml._models.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split(" ", 1) == [
+        "qbwc.qbxml._models.customer",
+        "['qbwc.qbxml._models.customer', 'qbwc.qbxml._models.shared']\n",
+    ]
+
+
+def test_the_reference_page_is_what_the_generator_writes() -> None:
+    text = _generator().generate_reference(require_reference())
+    assert (ROOT / "docs" / "qbxml-reference.md").read_text() == text
 
 
 # --- every Ret, written as QuickBooks would and read back --------------------------------

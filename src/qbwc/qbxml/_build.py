@@ -952,6 +952,13 @@ def build_request(
         rq_tag, whole = element
         escaped_id = _request_id(request_id, prefix, seen)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
+        since = _models.REQUEST_SINCE.get(cls.__name__, (1, 0))
+        if since > parsed:
+            rule = (
+                f"{rq_tag} is not in qbXML {version_text} "
+                f"(it appeared in {format_version(since)})"
+            )
+            raise _error(path, rule)
         if whole:
             start = len(parts)
             _body(cls, parsed, rq_tag)(model, path, out, strict)
