@@ -191,7 +191,7 @@ def test_every_request_builds_and_validates_against_intuits_schema(
 def test_every_13_request_validates_against_intuits_13_schema(
     name: str, official13: object
 ) -> None:
-    """At 13.0, each request type 13.0 has is valid against qbxmlops130.xsd; newer ones are refused."""
+    """At 13.0 a request type 13.0 has is valid against qbxmlops130.xsd; a newer one is refused."""
     from lxml import etree
 
     from qbwc.exceptions import QBXMLValidationError

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, Literal
 
+from qbwc._direct import compile_function
 from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml import _models
 from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
@@ -502,8 +503,8 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         code.append(f"    out({'</' + tag + '>'!r})")
     else:
         code.append("    pass")
-    exec("\n".join(code), namespace)  # noqa: S102 - source built from our own specs
-    body: Body = namespace["body"]
+    what = f"build {tag}{' rq' if rq_level else ''} {format_version(version)}"
+    body: Body = compile_function("\n".join(code) + "\n", "body", namespace, what=what)
     body.__qualname__ = f"build_{tag}{'_rq' if rq_level else ''}_{format_version(version)}"
     return body
 
