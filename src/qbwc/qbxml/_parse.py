@@ -112,6 +112,10 @@ def _severity(text: str | None, code: int) -> Severity:
     return "Error"
 
 
+def _any_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(items)
+
+
 def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
@@ -152,7 +156,7 @@ class Response:
     error_recovery: ErrorRecovery | None = None
     unknown: tuple[str, ...] = attrs.field(factory=tuple, converter=_str_tuple)
     raw: str | None = attrs.field(default=None, eq=False, repr=False)
-    rets: tuple[Any, ...] = attrs.field(factory=tuple, converter=tuple)
+    rets: tuple[Any, ...] = attrs.field(factory=tuple, converter=_any_tuple)
     ret_count: int | None = None
     iterator_remaining_count: int | None = None
     iterator_id: str | None = None
