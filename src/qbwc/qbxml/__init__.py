@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qbwc.qbxml import _models
-
 if TYPE_CHECKING:
     # Every generated model (CustomerAdd, CustomerRet, ...), for type checkers and IDEs;
     # at run time __getattr__ below loads a model's family on first use.
@@ -20,6 +18,7 @@ if TYPE_CHECKING:
 from qbwc.qbxml._types import Address as Address
 from qbwc.qbxml._types import DataExt as DataExt
 from qbwc.qbxml._types import Ref as Ref
+from qbwc.qbxml._types import vocabulary as _vocabulary
 
 # --- requests: models, build_request, parse_request (owned by the request side) ---
 # isort: split
@@ -73,8 +72,9 @@ from qbwc.qbxml._responses import LinkedTxn as LinkedTxn
 
 def __getattr__(name: str) -> Any:
     """``from qbwc.qbxml import CustomerAdd``: load the model's family module on first use."""
-    if name in _models.EXPORTS:
-        value = _models.model(name)
+    tables = _vocabulary()
+    if name in tables.EXPORTS:
+        value = tables.model(name)
         globals()[name] = value
         return value
     msg = f"module 'qbwc.qbxml' has no attribute {name!r}"
@@ -82,4 +82,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_models.EXPORTS})
+    return sorted({*globals(), *_vocabulary().EXPORTS})

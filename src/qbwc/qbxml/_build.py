@@ -25,7 +25,6 @@ from typing import Any, Final, Literal
 
 from qbwc._direct import compile_function
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml import _models
 from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
 from qbwc.qbxml._types import (
     Kind,
@@ -36,6 +35,7 @@ from qbwc.qbxml._types import (
     format_version,
     specs,
     tag_of,
+    vocabulary,
 )
 
 __all__ = [
@@ -397,18 +397,34 @@ def request_element(cls: type) -> tuple[str, bool] | None:
     tag = ADD_MODELS.get(cls)
     if tag is not None:
         return tag, False
-    name = cls.__name__
-    rq = _models.REQUESTS.get(name)
-    if rq is None or _models.MODELS.get(name) != cls.__module__:
+    if not cls.__module__.startswith(_GENERATED):
         return None
-    return rq, name not in _models.RQ_LEVEL
+    tables = vocabulary()
+    name = cls.__name__
+    rq = tables.REQUESTS.get(name)
+    if rq is None or tables.MODELS.get(name) != cls.__module__:
+        return None
+    return rq, name not in tables.RQ_LEVEL
+
+
+_GENERATED: Final = "qbwc.qbxml._models."
+
+
+def _since(cls: type) -> Version:
+    """The first qbXML version of the request type *cls*."""
+    if not cls.__module__.startswith(_GENERATED):
+        return (1, 0)
+    since: Version = vocabulary().REQUEST_SINCE.get(cls.__name__, (1, 0))
+    return since
 
 
 def _rq_level(cls: type) -> frozenset[str]:
     """The fields of a request model that qbXML writes beside its aggregate."""
     if cls in ADD_MODELS:
         return RQ_LEVEL_FIELDS
-    return frozenset(_models.RQ_LEVEL.get(cls.__name__, ()))
+    if not cls.__module__.startswith(_GENERATED):
+        return frozenset()
+    return frozenset(vocabulary().RQ_LEVEL.get(cls.__name__, ()))
 
 
 def _body(cls: type, version: Version, tag: str = "", *, rq_level: bool = False) -> Body:
@@ -953,7 +969,7 @@ def build_request(
         rq_tag, whole = element
         escaped_id = _request_id(request_id, prefix, seen)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
-        since = _models.REQUEST_SINCE.get(cls.__name__, (1, 0))
+        since = _since(cls)
         if since > parsed:
             rule = (
                 f"{rq_tag} is not in qbXML {version_text} "

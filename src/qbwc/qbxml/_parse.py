@@ -33,9 +33,8 @@ from qbwc._budget import qbxml_limits
 from qbwc._direct import compile_constructor
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError, QuickBooksError
-from qbwc.qbxml import _models
 from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery
-from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs, tag_of
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs, tag_of, vocabulary
 
 __all__ = [
     "Response",
@@ -662,10 +661,11 @@ def _ret_tags(name: str) -> dict[str, type] | None:
     """Element name -> Ret model of the generated response *name* (families load here)."""
     tags = _RET_TAGS.get(name)
     if tags is None:
-        names = _models.RESPONSES.get(name)
+        tables = vocabulary()
+        names = tables.RESPONSES.get(name)
         if not names:
             return None
-        models = [_models.model(n) for n in names]
+        models = [tables.model(n) for n in names]
         tags = _RET_TAGS[name] = {tag_of(m): m for m in models}
     return tags
 

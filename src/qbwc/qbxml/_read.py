@@ -19,10 +19,9 @@ from lxml import etree
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml import _models
 from qbwc.qbxml._build import _rq_level, build_request, check_version, request_element
 from qbwc.qbxml._requests import ADD_MODELS
-from qbwc.qbxml._types import Kind, Spec, specs, tag_of
+from qbwc.qbxml._types import Kind, Spec, specs, tag_of, vocabulary
 
 __all__ = ["RequestSet", "parse_request", "parse_request_set"]
 
@@ -166,8 +165,10 @@ def _no_text(element: etree._Element, path: str) -> None:
 
 def _rq_model(tag: str) -> type | None:
     cls = _RQ_MODELS.get(tag)
-    if cls is None and tag in _models.REQUEST_NAMES:
-        cls = _models.model(_models.REQUEST_NAMES[tag])
+    if cls is None:
+        tables = vocabulary()
+        if tag in tables.REQUEST_NAMES:
+            cls = tables.model(tables.REQUEST_NAMES[tag])
     return cls
 
 

@@ -22,11 +22,10 @@ from lxml import etree
 from qbwc._xml import NOT_XML_CHAR, parse_untrusted
 from qbwc._xml import escape_text as _escape_text
 from qbwc.exceptions import QBXMLValidationError, XMLParseError
-from qbwc.qbxml import _models
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo, Preferences
 from qbwc.qbxml._parse import Response, ResponseSet
 from qbwc.qbxml._responses import RET_MODELS, DataExtRet, ErrorRecovery
-from qbwc.qbxml._types import Kind, Ref, Spec, specs, tag_of
+from qbwc.qbxml._types import Kind, Ref, Spec, specs, tag_of, vocabulary
 
 __all__ = [
     "build_hcp_response",
@@ -221,9 +220,9 @@ def _write_response(response: Response, out: list[str], path: str) -> None:
         raise QBXMLValidationError(path + ".name", f"{name!r} is not a qbXML response name")
     attributes = _status_attributes(response, path)
     typed = RET_MODELS.get(name)
-    rets = _models.RESPONSES.get(name) if typed is None else None
+    rets = vocabulary().RESPONSES.get(name) if typed is None else None
     if rets:
-        models = tuple(_models.model(n) for n in rets)
+        models = tuple(vocabulary().model(n) for n in rets)
         children: list[str] = []
         for i, ret in enumerate(response.rets):
             _write(ret, tag_of(type(ret)), children, f"{path}.rets[{i}]", models)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import importlib
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -43,6 +45,7 @@ __all__ = [
     "to_strs",
     "to_tuple",
     "unknown_field",
+    "vocabulary",
 ]
 
 #: A qbXML version as (major, minor), e.g. (13, 0).
@@ -333,6 +336,14 @@ def qbfield(
         choice_required=choice_required,
     )
     return attrs.field(default=None, metadata=metadata)
+
+
+def vocabulary() -> ModuleType:
+    """
+    ``qbwc.qbxml._models``: the tables of the generated vocabulary (model names, request
+    and response elements), imported on first use so that ``import qbwc`` stays fast.
+    """
+    return importlib.import_module("qbwc.qbxml._models")
 
 
 def tag_of(cls: type) -> str:
