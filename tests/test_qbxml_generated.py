@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from qbwc.qbxml import _models
-from qbwc.qbxml._types import QBXML_KEY, Kind, Ref, specs
+from qbwc.qbxml._types import QBXML_KEY, Kind, Ref, choice_path, specs
 from tests.reference import require_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,16 +118,14 @@ def minimal(cls: type, *, aware: bool = False) -> object:
     values: dict[str, object] = {}
     chosen: dict[str, str] = {}  # choice group -> the alternative given
     for name, spec in specs(cls):
-        label = spec.choice or ""
-        group = label.partition(":")[0]
-        alternative = label if ":" in label else name
-        if label and chosen.get(group, alternative) != alternative:
+        path = choice_path(name, spec.choice)
+        if any(chosen.get(group, alternative) != alternative for group, alternative in path):
             continue  # another alternative of the choice is given
-        first_of_choice = spec.choice_required and group not in chosen
+        first_of_choice = spec.choice_required and path[0][0] not in chosen
         needed = spec.required or spec.min_count > 0 or first_of_choice
         if not needed:
             continue
-        if label:
+        for group, alternative in path:
             chosen.setdefault(group, alternative)
         if spec.kind is Kind.AGG:
             value: object = minimal(spec.model[0], aware=aware)

@@ -229,6 +229,8 @@ class Field:
     attribute: bool = False
     min_count: int = 0
     choice_required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @dataclass
@@ -281,6 +283,18 @@ class Schema:
         if ct is None or ct.find(XS + "simpleContent") is not None:
             return None
         return ct
+
+    @staticmethod
+    def bounds(el: etree._Element) -> tuple[int | None, int | None]:
+        """minInclusive and maxInclusive of a simple element, if any."""
+        r = el.find(f"{XS}simpleType/{XS}restriction")
+        if r is None:
+            return None, None
+        low, high = r.find(XS + "minInclusive"), r.find(XS + "maxInclusive")
+        return (
+            None if low is None else int(low.get("value")),
+            None if high is None else int(high.get("value")),
+        )
 
     def scalar(self, el: etree._Element) -> tuple[str, int | None, tuple[str, ...]]:
         """(kind, max_len, enumeration values) of a simple element."""
@@ -377,9 +391,11 @@ class Schema:
                 inner = self.particles(wrapper, path, owner, None)
                 for f in inner:
                     # "required" stays: required when this alternative is the one given.
-                    if f.choice is None:
-                        f.choice = f"{label}:{index}"
-                        f.choice_required = occurs_min > 0
+                    # A choice inside the alternative nests under it ("c1:2|c3"); its
+                    # fields' choice_required is the outer choice's.
+                    inner_choice = "" if f.choice is None else "|" + f.choice
+                    f.choice = f"{label}:{index}{inner_choice}"
+                    f.choice_required = occurs_min > 0
                 out += inner
         del outer
         return out
@@ -411,6 +427,7 @@ class Schema:
         ct = self.complex_of(decl)
         if ct is None:
             f.kind, f.max_len, f.values = self.scalar(decl)
+            f.minimum, f.maximum = self.bounds(decl)
             if note is not None and note.max_len is not None:
                 f.max_len = note.max_len
             if f.kind == "ID":
@@ -486,10 +503,13 @@ def _relabel(fields: list[Field]) -> None:
     for f in fields:
         if f.choice is None:
             continue
-        group, sep, alt = f.choice.partition(":")
-        if group not in names:
-            names[group] = f"choice{len(names) + 1}"
-        f.choice = names[group] + sep + alt
+        segments = []
+        for segment in f.choice.split("|"):
+            group, sep, alt = segment.partition(":")
+            if group not in names:
+                names[group] = f"choice{len(names) + 1}"
+            segments.append(names[group] + sep + alt)
+        f.choice = "|".join(segments)
 
 
 def _copy(el: etree._Element) -> etree._Element:
@@ -499,7 +519,7 @@ def _copy(el: etree._Element) -> etree._Element:
 def _shape(f: Field) -> tuple[object, ...]:
     return (
         f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
-        f.choice_required, f.required, f.min_count,
+        f.choice_required, f.required, f.min_count, f.minimum, f.maximum,
     )  # fmt: skip  (not "since": the earliest version of the contexts is kept)
 
 
@@ -665,6 +685,10 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append(f"min_count={f.min_count}")
     if f.choice_required:
         args.append("choice_required=True")
+    if f.minimum is not None:
+        args.append(f"minimum={f.minimum}")
+    if f.maximum is not None:
+        args.append(f"maximum={f.maximum}")
     del module_of
     return ", ".join(args)
 
@@ -902,6 +926,7 @@ def render_init(families: list[str], schema: Schema) -> str:
         "from typing import Final",
         "",
         "__all__ = [",
+        '    "DURATION_TAGS",',
         '    "EXPORTS",',
         '    "FAMILIES",',
         '    "MODELS",',
@@ -959,6 +984,18 @@ def render_init(families: list[str], schema: Schema) -> str:
     for rs, rets in sorted(schema.responses.items()):
         lines.append(f'    "{rs}": {tuple(rets)!r},')
     lines.append("}")
+    durations = sorted(
+        el.get("name")
+        for el in schema.elements.values()
+        if el.get("type") == "TIMEINTERVALTYPE"
+    )
+    lines += [
+        "",
+        "#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.",
+        "DURATION_TAGS: Final = frozenset({",
+        *[f'    "{tag}",' for tag in durations],
+        "})",
+    ]
     lines += ["", "#: The model names qbwc.qbxml exports (loaded on first use).", "EXPORTS: Final = frozenset({"]
     lines += [f'    "{n}",' for n in exported(schema)]
     lines += ["})"]

@@ -31,6 +31,7 @@ from qbwc.qbxml._types import (
     Ref,
     Spec,
     Version,
+    choice_path,
     format_guid,
     format_version,
     specs,
@@ -474,16 +475,18 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         emit = _emitter(name, spec, version)
         fast = True
         if spec.choice is not None:
-            # "group:alternative" labels a field of a sequence that is one alternative
-            # of a choice; a label without ":" makes each field its own alternative.
-            group, _, _ = spec.choice.partition(":")
-            others = earlier_in_choice.setdefault(group, [])
-            alternative = _alternative(name, spec.choice)
-            rivals = [o for o in others if _alternative(o, _choice_of(cls, o)) != alternative]
+            # Fields in different alternatives of one choice exclude each other
+            # (choice_path: "group", "group:alternative", nested with "|").
+            mine = dict(choice_path(name, spec.choice))
+            rivals = []
+            for group, alternative in mine.items():
+                others = earlier_in_choice.setdefault(group, [])
+                rivals += [o for o in others if dict(_path_of(cls, o))[group] != alternative]
+                others.append(name)
             if rivals:
-                emit = _with_choice(emit, name, tuple(rivals), group, cls)
+                group = next(iter(mine))
+                emit = _with_choice(emit, name, tuple(dict.fromkeys(rivals)), group, cls)
                 fast = False
-            others.append(name)
         if spec.since > version:
             emit = _unavailable(name, spec, version)
             fast = False
@@ -532,7 +535,7 @@ def _required_choices(
     groups: dict[str, list[str]] = {}
     for name, spec in fields:
         if spec.choice is not None and spec.choice_required and spec.since <= version:
-            groups.setdefault(spec.choice.partition(":")[0], []).append(name)
+            groups.setdefault(choice_path(name, spec.choice)[0][0], []).append(name)
     code: list[str] = []
     for members in groups.values():
         rule = f"one of {', '.join(members)} is required (they are alternatives)"
@@ -653,16 +656,12 @@ def _min_count_rule(minimum: int, count: int) -> str:
     return f"at least {minimum} {noun} required, got {count}"
 
 
-def _alternative(name: str, choice: str) -> str:
-    return choice if ":" in choice else name
-
-
-def _choice_of(cls: type, name: str) -> str:
-    return next(s.choice or "" for n, s in specs(cls) if n == name)
+def _path_of(cls: type, name: str) -> tuple[tuple[str, str], ...]:
+    return next(choice_path(n, s.choice) for n, s in specs(cls) if n == name)
 
 
 def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, cls: type) -> Emit:
-    members = [n for n, s in specs(cls) if (s.choice or "").partition(":")[0] == choice]
+    members = [n for n, s in specs(cls) if choice in dict(choice_path(n, s.choice))]
 
     def checked(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
         for other in earlier:
@@ -766,10 +765,14 @@ def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
 
         return emit_enum
     if kind is Kind.INT:
+        low, high = spec.minimum, spec.maximum
 
         def emit_int(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
             if type(value) is not int:
                 raise _error(_at(path, name), _type_rule(value, "int"))
+            if (low is not None and value < low) or (high is not None and value > high):
+                bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+                raise _error(_at(path, name), f"{value} is out of range ({bounds})")
             out(start + str(value) + end)
 
         return emit_int

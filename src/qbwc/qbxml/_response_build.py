@@ -150,11 +150,19 @@ def _write(obj: Any, tag: str, out: list[str], path: str, model: tuple[type, ...
         expected = " or ".join(m.__name__ for m in model)
         raise QBXMLValidationError(path, f"expected {expected}, got {type(obj).__name__}")
     head = f"<{tag}"
+    with_attributes = False
     for name, spec in specs(type(obj)):
         value = getattr(obj, name)
+        with_attributes = with_attributes or spec.attribute
         if spec.attribute and value is not None:
-            text = format_value(spec.kind, value, f"{path}.{name}")
-            head += f' {spec.tag}="{escape_attribute(text, f"{path}.{name}")}"'
+            where = f"{path}.{name}"
+            if spec.kind in (Kind.STR, Kind.ID, Kind.ENUM, Kind.GUID):
+                if type(value) is not str:
+                    raise QBXMLValidationError(where, f"expected a str, got {type(value).__name__}")
+                text = escape_attribute(value, where)
+            else:
+                text = format_value(spec.kind, value, where)  # digits, true/false: no escaping
+            head += f' {spec.tag}="{text}"'
     out.append(head + ">")
     start = len(out)
     for name, spec in specs(type(obj)):
@@ -168,7 +176,7 @@ def _write(obj: Any, tag: str, out: list[str], path: str, model: tuple[type, ...
             _write_item(value, spec, out, f"{path}.{name}")
     for i, text in enumerate(getattr(obj, "unknown", ())):
         out.append(_fragment(text, f"{path}.unknown[{i}]"))
-    if len(out) == start and head != f"<{tag}":
+    if len(out) == start and with_attributes:
         # Only attributes (a report's ColTitle): an empty element, no line break inside.
         out[-1] = head + " />"
         return

@@ -30,6 +30,7 @@ __all__ = [
     "Ref",
     "Spec",
     "Version",
+    "choice_path",
     "format_guid",
     "format_version",
     "parse_version",
@@ -110,6 +111,8 @@ class Spec:
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
         choice_required: one of the fields of the choice must be given.
+        minimum: the smallest value of an INT (``MaxReturned`` >= 1), if the schema says.
+        maximum: the largest value of an INT (``ExpirationMonth`` <= 12), if the schema says.
     """
 
     tag: str
@@ -124,6 +127,8 @@ class Spec:
     attribute: bool = False
     min_count: int = 0
     choice_required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 def _owner(instance: Any) -> str:
@@ -275,6 +280,8 @@ def qb(
     attribute: bool = False,
     min_count: int = 0,
     choice_required: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -290,6 +297,8 @@ def qb(
         attribute=attribute,
         min_count=min_count,
         choice_required=choice_required,
+        minimum=minimum,
+        maximum=maximum,
     )
     return {QBXML_KEY: spec}
 
@@ -306,6 +315,8 @@ def qbfield(
     values: tuple[str, ...] = (),
     attribute: bool = False,
     choice_required: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -334,8 +345,28 @@ def qbfield(
         values=values,
         attribute=attribute,
         choice_required=choice_required,
+        minimum=minimum,
+        maximum=maximum,
     )
     return attrs.field(default=None, metadata=metadata)
+
+
+def choice_path(name: str, choice: str | None) -> tuple[tuple[str, str], ...]:
+    """
+    ``(group, alternative)`` for each choice field *name* is in, outermost first.
+
+    A label is ``"group"`` (each field of the group is an alternative by itself) or
+    ``"group:N"`` (the fields of the Nth alternative, a sequence, go together); a
+    choice inside an alternative adds a segment after ``"|"`` (``"choice1:2|choice2"``).
+    Two fields exclude each other when they are in different alternatives of one group.
+    """
+    if not choice:
+        return ()
+    path = []
+    for segment in choice.split("|"):
+        group, sep, _ = segment.partition(":")
+        path.append((group, segment if sep else name))
+    return tuple(path)
 
 
 def vocabulary() -> ModuleType:

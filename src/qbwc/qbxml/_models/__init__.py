@@ -11,6 +11,7 @@ import importlib
 from typing import Final
 
 __all__ = [
+    "DURATION_TAGS",
     "EXPORTS",
     "FAMILIES",
     "MODELS",
@@ -1670,6 +1671,21 @@ RESPONSES: Final[dict[str, tuple[str, ...]]] = {
     "WorkersCompCodeModRs": ('WorkersCompCodeRet',),
     "WorkersCompCodeQueryRs": ('WorkersCompCodeRet',),
 }
+
+#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.
+DURATION_TAGS: Final = frozenset({
+    "Duration",
+    "HoursAccrued",
+    "HoursAvailable",
+    "HoursUsed",
+    "HoursWorked",
+    "MaximumHours",
+    "ReminderTime",
+    "SickHoursAccrued",
+    "SickHoursAvailable",
+    "VacationHoursAccrued",
+    "VacationHoursAvailable",
+})
 
 #: The model names qbwc.qbxml exports (loaded on first use).
 EXPORTS: Final = frozenset({

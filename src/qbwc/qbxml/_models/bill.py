@@ -198,12 +198,12 @@ class BillQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, since=(4, 0), many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -212,10 +212,10 @@ class BillQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     currency_filter: Ref | None = qbfield(
         'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
@@ -409,16 +409,16 @@ class BillingRatePerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1:0|choice2', choice_required=True)
     )
     custom_rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice2:1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice1:1', choice_required=True)
     )
     adjust_billing_rate_relative_to: str | None = qbfield(
-        'AdjustBillingRateRelativeTo', Kind.ENUM, required=True, choice='choice2:1', values=('StandardRate', 'CurrentCustomRate'), choice_required=True
+        'AdjustBillingRateRelativeTo', Kind.ENUM, required=True, choice='choice1:1', values=('StandardRate', 'CurrentCustomRate'), choice_required=True
     )
 
 
@@ -465,7 +465,7 @@ class BillingRateQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     from_modified_date: dt.datetime | None = qbfield(
         'FromModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
@@ -473,10 +473,10 @@ class BillingRateQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, choice='choice1:2', model=Ref)
     include_ret_element: tuple[str, ...] = attrs.field(

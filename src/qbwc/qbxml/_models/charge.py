@@ -177,12 +177,12 @@ class ChargeQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, since=(4, 0), many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -191,10 +191,10 @@ class ChargeQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     paid_status: str | None = qbfield(
         'PaidStatus', Kind.ENUM, since=(4, 0), choice='choice1:3', values=('All', 'PaidOnly', 'NotPaidOnly')

@@ -99,7 +99,7 @@ class CreditCardInfo:
     """The qbXML aggregate ``CreditCardInfo``."""
 
     credit_card_number: str | None = qbfield('CreditCardNumber', Kind.STR, max_len=25)
-    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT)
+    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT, minimum=1, maximum=12)
     expiration_year: int | None = qbfield('ExpirationYear', Kind.INT)
     name_on_card: str | None = qbfield('NameOnCard', Kind.STR, max_len=41)
     credit_card_address: str | None = qbfield('CreditCardAddress', Kind.STR, max_len=41)
@@ -335,7 +335,7 @@ class CustomerMsgQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -346,10 +346,10 @@ class CustomerMsgQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -384,7 +384,7 @@ class CustomerQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -395,10 +395,10 @@ class CustomerQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     total_balance_filter: TotalBalanceFilter | None = qbfield(
         'TotalBalanceFilter', Kind.AGG, choice='choice1:2', model=TotalBalanceFilter
@@ -555,7 +555,7 @@ class CustomerTypeQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -566,10 +566,10 @@ class CustomerTypeQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

@@ -303,7 +303,7 @@ class ItemDiscountQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -314,10 +314,10 @@ class ItemDiscountQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -477,7 +477,7 @@ class ItemFixedAssetQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -488,10 +488,10 @@ class ItemFixedAssetQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -656,7 +656,7 @@ class ItemGroupQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -667,10 +667,10 @@ class ItemGroupQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -929,7 +929,7 @@ class ItemInventoryAssemblyQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -940,10 +940,10 @@ class ItemInventoryAssemblyQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -1114,7 +1114,7 @@ class ItemInventoryQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -1125,10 +1125,10 @@ class ItemInventoryQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -1374,7 +1374,7 @@ class ItemNonInventoryQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -1385,10 +1385,10 @@ class ItemNonInventoryQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -1551,7 +1551,7 @@ class ItemOtherChargeQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -1562,10 +1562,10 @@ class ItemOtherChargeQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -1675,7 +1675,7 @@ class ItemPaymentQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -1686,10 +1686,10 @@ class ItemPaymentQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -1747,7 +1747,7 @@ class ItemQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -1758,10 +1758,10 @@ class ItemQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -1863,12 +1863,12 @@ class ItemReceiptQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, since=(4, 0), many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -1877,10 +1877,10 @@ class ItemReceiptQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     currency_filter: Ref | None = qbfield(
         'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
@@ -2031,7 +2031,7 @@ class ItemSalesTaxGroupQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -2042,10 +2042,10 @@ class ItemSalesTaxGroupQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -2122,7 +2122,7 @@ class ItemSalesTaxQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -2133,10 +2133,10 @@ class ItemSalesTaxQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -2255,7 +2255,7 @@ class ItemServiceQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -2266,10 +2266,10 @@ class ItemServiceQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -2343,12 +2343,12 @@ class ItemSitesQuery:
         factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
     )
     item_type_filter: str | None = qbfield(
-        'ItemTypeFilter', Kind.ENUM, choice='choice2', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service'), choice_required=True
+        'ItemTypeFilter', Kind.ENUM, choice='choice1:1|choice2', values=('AllExceptFixedAsset', 'Assembly', 'Discount', 'FixedAsset', 'Inventory', 'InventoryAndAssembly', 'NonInventory', 'OtherCharge', 'Payment', 'Sales', 'SalesTax', 'Service')
     )
     item_site_filter: ItemSiteFilter | None = qbfield(
-        'ItemSiteFilter', Kind.AGG, choice='choice2', model=ItemSiteFilter, choice_required=True
+        'ItemSiteFilter', Kind.AGG, choice='choice1:1|choice2', model=ItemSiteFilter
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT)
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -2454,7 +2454,7 @@ class ItemSubtotalQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -2465,10 +2465,10 @@ class ItemSubtotalQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

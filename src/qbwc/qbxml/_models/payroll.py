@@ -632,7 +632,7 @@ class PayrollItemNonWageQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -643,10 +643,10 @@ class PayrollItemNonWageQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -688,7 +688,7 @@ class PayrollItemQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -699,10 +699,10 @@ class PayrollItemQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
@@ -938,7 +938,7 @@ class PayrollItemWageQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -949,10 +949,10 @@ class PayrollItemWageQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -1183,15 +1183,15 @@ class PayrollLiabilityAdjustmentQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     payroll_date_range_filter: PayrollDateRangeFilter | None = qbfield(
-        'PayrollDateRangeFilter', Kind.AGG, choice='choice2', model=PayrollDateRangeFilter
+        'PayrollDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=PayrollDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -1200,10 +1200,10 @@ class PayrollLiabilityAdjustmentQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -1280,15 +1280,15 @@ class PayrollLiabilityCheckQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     payroll_date_range_filter: PayrollDateRangeFilter | None = qbfield(
-        'PayrollDateRangeFilter', Kind.AGG, choice='choice2', model=PayrollDateRangeFilter
+        'PayrollDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=PayrollDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -1297,10 +1297,10 @@ class PayrollLiabilityCheckQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -1408,15 +1408,15 @@ class PayrollPriorPaymentQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     payroll_date_range_filter: PayrollDateRangeFilter | None = qbfield(
-        'PayrollDateRangeFilter', Kind.AGG, choice='choice2', model=PayrollDateRangeFilter
+        'PayrollDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=PayrollDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -1425,10 +1425,10 @@ class PayrollPriorPaymentQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -1607,15 +1607,15 @@ class PayrollYearToDateAdjustmentQuery:
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:3', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=TxnDateRangeFilter
     )
     payroll_date_range_filter: PayrollDateRangeFilter | None = qbfield(
-        'PayrollDateRangeFilter', Kind.AGG, choice='choice2', model=PayrollDateRangeFilter
+        'PayrollDateRangeFilter', Kind.AGG, choice='choice1:3|choice2', model=PayrollDateRangeFilter
     )
     entity_filter: EntityFilter | None = qbfield(
         'EntityFilter', Kind.AGG, choice='choice1:3', model=EntityFilter
@@ -1624,10 +1624,10 @@ class PayrollYearToDateAdjustmentQuery:
         'AccountFilter', Kind.AGG, choice='choice1:3', model=AccountFilter
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice3', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice3', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(

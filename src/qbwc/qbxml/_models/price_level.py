@@ -47,16 +47,16 @@ class PriceLevelPerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_price: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1:0|choice2', choice_required=True)
     )
     custom_price_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice2:1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice1:1', choice_required=True)
     )
     adjust_relative_to: str | None = qbfield(
-        'AdjustRelativeTo', Kind.ENUM, required=True, choice='choice2:1', values=('StandardPrice', 'Cost', 'CurrentCustomPrice'), choice_required=True
+        'AdjustRelativeTo', Kind.ENUM, required=True, choice='choice1:1', values=('StandardPrice', 'Cost', 'CurrentCustomPrice'), choice_required=True
     )
 
 
@@ -130,7 +130,7 @@ class PriceLevelQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -141,10 +141,10 @@ class PriceLevelQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, choice='choice1:2', model=Ref)
     currency_filter: Ref | None = qbfield(

@@ -407,7 +407,9 @@ class CreditCardTxnInputInfo:
     credit_card_number: str | None = qbfield(
         'CreditCardNumber', Kind.STR, max_len=25, required=True
     )
-    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT, required=True)
+    expiration_month: int | None = qbfield(
+        'ExpirationMonth', Kind.INT, required=True, minimum=1, maximum=12
+    )
     expiration_year: int | None = qbfield('ExpirationYear', Kind.INT, required=True)
     name_on_card: str | None = qbfield('NameOnCard', Kind.STR, max_len=41, required=True)
     credit_card_address: str | None = qbfield('CreditCardAddress', Kind.STR, max_len=41)
@@ -477,7 +479,9 @@ class CreditCardTxnInfoCreditCardTxnInputInfo:
     credit_card_number: str | None = qbfield(
         'CreditCardNumber', Kind.STR, max_len=25, required=True
     )
-    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT, required=True)
+    expiration_month: int | None = qbfield(
+        'ExpirationMonth', Kind.INT, required=True, minimum=1, maximum=12
+    )
     expiration_year: int | None = qbfield('ExpirationYear', Kind.INT, required=True)
     name_on_card: str | None = qbfield('NameOnCard', Kind.STR, max_len=41, required=True)
     credit_card_address: str | None = qbfield('CreditCardAddress', Kind.STR, max_len=41)
@@ -536,7 +540,7 @@ class CustomerRetCreditCardInfo:
     __qbxml_tag__ = 'CreditCardInfo'  # the element name (another has the class name)
 
     credit_card_number: str | None = qbfield('CreditCardNumber', Kind.STR, max_len=25)
-    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT)
+    expiration_month: int | None = qbfield('ExpirationMonth', Kind.INT, minimum=1, maximum=12)
     expiration_year: int | None = qbfield('ExpirationYear', Kind.INT)
     name_on_card: str | None = qbfield('NameOnCard', Kind.STR, max_len=41)
     credit_card_address: str | None = qbfield('CreditCardAddress', Kind.STR, max_len=41)

@@ -37,9 +37,13 @@ class DateDrivenTermsAdd:
 
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
-    day_of_month_due: int | None = qbfield('DayOfMonthDue', Kind.INT, required=True)
+    day_of_month_due: int | None = qbfield(
+        'DayOfMonthDue', Kind.INT, required=True, minimum=1, maximum=31
+    )
     due_next_month_days: int | None = qbfield('DueNextMonthDays', Kind.INT)
-    discount_day_of_month: int | None = qbfield('DiscountDayOfMonth', Kind.INT)
+    discount_day_of_month: int | None = qbfield(
+        'DiscountDayOfMonth', Kind.INT, minimum=1, maximum=31
+    )
     discount_pct: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountPct', Kind.PERCENT)
     )
@@ -59,7 +63,7 @@ class DateDrivenTermsQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -70,10 +74,10 @@ class DateDrivenTermsQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -94,9 +98,11 @@ class DateDrivenTermsRet:
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
     name: str | None = qbfield('Name', Kind.STR, max_len=31)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
-    day_of_month_due: int | None = qbfield('DayOfMonthDue', Kind.INT)
+    day_of_month_due: int | None = qbfield('DayOfMonthDue', Kind.INT, minimum=1, maximum=31)
     due_next_month_days: int | None = qbfield('DueNextMonthDays', Kind.INT)
-    discount_day_of_month: int | None = qbfield('DiscountDayOfMonth', Kind.INT)
+    discount_day_of_month: int | None = qbfield(
+        'DiscountDayOfMonth', Kind.INT, minimum=1, maximum=31
+    )
     discount_pct: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountPct', Kind.PERCENT)
     )
@@ -131,7 +137,7 @@ class StandardTermsQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -142,10 +148,10 @@ class StandardTermsQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -185,7 +191,7 @@ class TermsQuery:
     full_name: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:2', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:2', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -196,10 +202,10 @@ class TermsQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:2'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:2|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

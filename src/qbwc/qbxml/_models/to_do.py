@@ -98,7 +98,7 @@ class ToDoQuery:
     list_id: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1', minimum=1)
     active_status: str | None = qbfield(
         'ActiveStatus', Kind.ENUM, choice='choice1:1', values=('ActiveOnly', 'InactiveOnly', 'All')
     )
@@ -109,10 +109,10 @@ class ToDoQuery:
         'ToModifiedDate', Kind.DATETIME, choice='choice1:1'
     )
     name_filter: NameFilter | None = qbfield(
-        'NameFilter', Kind.AGG, choice='choice2', model=NameFilter
+        'NameFilter', Kind.AGG, choice='choice1:1|choice2', model=NameFilter
     )
     name_range_filter: NameRangeFilter | None = qbfield(
-        'NameRangeFilter', Kind.AGG, choice='choice2', model=NameRangeFilter
+        'NameRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=NameRangeFilter
     )
     done_status: str | None = qbfield(
         'DoneStatus', Kind.ENUM, choice='choice1:1', values=('NotDoneOnly', 'DoneOnly', 'All')

@@ -167,18 +167,18 @@ class TransactionQuery:
     txn_id: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('TxnID', Kind.ID, max_len=36, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1', minimum=1)
     ref_number: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('RefNumber', Kind.STR, many=True, choice='choice2')
+        factory=tuple, converter=to_strs, metadata=qb('RefNumber', Kind.STR, many=True, choice='choice1:1|choice2')
     )
     ref_number_case_sensitive: tuple[str, ...] = attrs.field(
-        factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, since=(4, 0), many=True, choice='choice2')
+        factory=tuple, converter=to_strs, metadata=qb('RefNumberCaseSensitive', Kind.STR, since=(4, 0), many=True, choice='choice1:1|choice2')
     )
     ref_number_filter: RefNumberFilter | None = qbfield(
-        'RefNumberFilter', Kind.AGG, choice='choice2', model=RefNumberFilter
+        'RefNumberFilter', Kind.AGG, choice='choice1:1|choice2', model=RefNumberFilter
     )
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
-        'RefNumberRangeFilter', Kind.AGG, choice='choice2', model=RefNumberRangeFilter
+        'RefNumberRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=RefNumberRangeFilter
     )
     transaction_modified_date_range_filter: TransactionModifiedDateRangeFilter | None = qbfield(
         'TransactionModifiedDateRangeFilter', Kind.AGG, choice='choice1:1', model=TransactionModifiedDateRangeFilter

@@ -68,12 +68,12 @@ class VehicleMileageQuery:
     txn_id: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('TxnID', Kind.ID, max_len=36, many=True, choice='choice1')
     )
-    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1')
+    max_returned: int | None = qbfield('MaxReturned', Kind.INT, choice='choice1:1', minimum=1)
     modified_date_range_filter: ModifiedDateRangeFilter | None = qbfield(
-        'ModifiedDateRangeFilter', Kind.AGG, choice='choice2', model=ModifiedDateRangeFilter
+        'ModifiedDateRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=ModifiedDateRangeFilter
     )
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
-        'TxnDateRangeFilter', Kind.AGG, choice='choice2', model=TxnDateRangeFilter
+        'TxnDateRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=TxnDateRangeFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
