@@ -21,7 +21,8 @@ REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
 
 
 # Bounded work instead of a time limit (the time is in benchmarks/bench_demo.py): at most
-# four updates (the new-user-email-or-computer scenario runs four), each with the versions, authenticate, closeConnection, and a send and a
+# four updates (the new-user-email-or-computer scenario runs four), each with the versions,
+# authenticate, closeConnection, and a send and a
 # receive for each of the six documents at most.
 MAX_UPDATES = 4
 MAX_CALLS_PER_UPDATE = 4 + 2 * 6

@@ -64,7 +64,9 @@ _HOMES = _homes()
 @pytest.mark.parametrize("name", ret_names())
 def test_every_ret_type(name: str) -> None:
     home = _HOMES[name]
-    several = 1  # one Ret: some *QueryRs hold one at most (HostQueryRs); many: test_qbxml_vocabulary_samples
+    # One Ret: some *QueryRs hold one at most (HostQueryRs); several Rets of a query are
+    # in tests/test_qbxml_vocabulary_samples.py.
+    several = 1
     strategy = st.lists(
         models(model_of(name), version="16.0", ret=True), min_size=1, max_size=several
     )
