@@ -361,7 +361,7 @@ _REPEATED: Final = (_MANY, _VALUES)
 #: tag -> (attribute name, mode, reader or model class, kind)
 _Table = dict[str, tuple[str, int, Any, Kind]]
 #: class -> (its table, a constructor taking the values, whether it keeps ``unknown``)
-_Plan = tuple[_Table, Callable[..., Any], bool]
+_Plan = tuple[_Table, Callable[..., Any], bool, "dict[str, tuple[str, Any, Kind]]"]
 _PLANS: dict[type, _Plan] = {}
 
 _TEXT_KINDS: Final = frozenset({Kind.STR, Kind.ID, Kind.ENUM, Kind.GUID})
@@ -394,7 +394,7 @@ def _plan(cls: type) -> _Plan:
     # Ref and Address are shared with the requests and have no ``unknown``:
     # anything QuickBooks might add inside them is dropped (documented).
     keeps_unknown = any(f.name == "unknown" for f in attrs.fields(cls))
-    plan = (table, _constructor(cls), keeps_unknown)
+    plan = (table, _constructor(cls), keeps_unknown, _attributes(cls))
     _PLANS[cls] = plan
     return plan
 
@@ -467,14 +467,14 @@ def _summary_plan(cls: type) -> _Plan:
     """:func:`_plan` of *cls* restricted to :data:`_SUMMARY_FIELDS` (nothing else is read)."""
     plan = _SUMMARY_PLANS.get(cls)
     if plan is None:
-        table, construct, _ = _plan(cls)
+        table, construct, _, _ = _plan(cls)
         lean = {tag: entry for tag, entry in table.items() if entry[0] in _SUMMARY_FIELDS}
-        plan = _SUMMARY_PLANS[cls] = (lean, construct, False)
+        plan = _SUMMARY_PLANS[cls] = (lean, construct, False, {})
     return plan
 
 
 def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = None) -> Any:
-    table, construct, keeps_unknown = plan or _PLANS.get(cls) or _plan(cls)
+    table, construct, keeps_unknown, attributes = plan or _PLANS.get(cls) or _plan(cls)
     lookup = table.get
     values: dict[str, Any] = {}
     unknown: list[str] | None = None
@@ -545,9 +545,6 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = Non
         unknown.append(_fragment(child))
     if unknown is not None and keeps_unknown:
         values["unknown"] = unknown
-    attributes = _ATTRIBUTES.get(cls)
-    if attributes is None:
-        attributes = _attributes(cls)
     if attributes:
         for tag, (name, how, kind) in attributes.items():
             text = el.get(tag)
