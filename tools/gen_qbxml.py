@@ -326,6 +326,12 @@ class Schema:
                 continue
             occurs_min = int(child.get("minOccurs", "1"))
             occurs_max = child.get("maxOccurs", "1")
+            if occurs_max == "0":
+                # Intuit's schema switches the particle off (ValueAdjustment's value choice).
+                names = [el.get("ref") or el.get("name") for el in child.iter(XS + "element")]
+                for name in names:
+                    self.left_out.append(("/".join((*path, name)), "maxOccurs=0 in the schema"))
+                continue
             if child.tag == XS + "sequence":
                 out += self.particles(child, path, owner, choice)
             elif child.tag == XS + "group":
@@ -1149,16 +1155,17 @@ def render_reference(schema: Schema) -> str:
         if rets:
             names = ", ".join(f"`{n}`" for n in rets)
             lines.append(f"| `{rs}` | {since(rs[:-2] + 'Rq')} | {names} |")
-    out = sorted({p for p, _ in schema.left_out})
+    out = sorted(set(schema.left_out))
     lines += [
         "",
         "## Left out",
         "",
-        f"{len(out)} elements and requests that only QuickBooks Online accepts (annotated",
-        '"not in QBD|QBCA|QBUK|QBAU") are not modelled:',
+        f"{len(out)} elements and requests are not modelled: those only QuickBooks Online",
+        'accepts (annotated "not in QBD|QBCA|QBUK|QBAU"), and those Intuit\'s schema switches',
+        "off (`maxOccurs=0`).",
         "",
     ]
-    lines += [f"* `{p}`" for p in out]
+    lines += [f"* `{p}`: {reason}" for p, reason in out]
     return "\n".join(lines) + "\n"
 
 

@@ -71,8 +71,6 @@ __all__ = [
 # The repeated fields' converters, typed for mypy's attrs plugin.
 if TYPE_CHECKING:
 
-    def _to_amts(value: Iterable[Decimal] | None, /) -> tuple[Decimal, ...]: ...
-
     def _to_component_item_line_rets(value: Iterable[ComponentItemLineRet] | None, /) -> tuple[ComponentItemLineRet, ...]: ...
 
     def _to_data_ext_rets(value: Iterable[DataExtRet] | None, /) -> tuple[DataExtRet, ...]: ...
@@ -84,7 +82,7 @@ if TYPE_CHECKING:
     def _to_inventory_adjustment_line_rets(value: Iterable[InventoryAdjustmentLineRet] | None, /) -> tuple[InventoryAdjustmentLineRet, ...]: ...
 
 else:
-    _to_amts = _to_component_item_line_rets = _to_data_ext_rets = _to_inventory_adjustment_line_adds = _to_inventory_adjustment_line_mods = _to_inventory_adjustment_line_rets = to_tuple
+    _to_component_item_line_rets = _to_data_ext_rets = _to_inventory_adjustment_line_adds = _to_inventory_adjustment_line_mods = _to_inventory_adjustment_line_rets = to_tuple
 
 
 @final
@@ -322,12 +320,6 @@ class ValueAdjustment:
     )
     quantity_difference: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1', choice_required=True)
-    )
-    new_value: tuple[Decimal, ...] = attrs.field(
-        factory=tuple, converter=_to_amts, metadata=qb('NewValue', Kind.AMT, many=True)
-    )
-    value_difference: tuple[Decimal, ...] = attrs.field(
-        factory=tuple, converter=_to_amts, metadata=qb('ValueDifference', Kind.AMT, since=(10, 0), many=True)
     )
 
 
