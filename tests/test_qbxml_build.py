@@ -456,9 +456,9 @@ class TestJSON:
     @pytest.mark.parametrize(
         ("form", "path", "rule"),
         [
-            ({"type": "Nope"}, "type", "'Nope' is not a request model (one of InvoiceAdd, "
+            ({"type": "Nope"}, "type", "'Nope' is not a request model (InvoiceAdd, "
              "EstimateAdd, InvoiceLineAdd, InvoiceLineGroupAdd, EstimateLineAdd, "
-             "EstimateLineGroupAdd)"),
+             "EstimateLineGroupAdd, CustomerAdd, ...)"),
             ({"type": "InvoiceAdd", "colour": "red"}, "InvoiceAdd.colour",
              "unknown key (not a field of InvoiceAdd)"),
             ({"type": "InvoiceAdd", "lines": [{"type": "InvoiceLineAdd", "amount": 1.5}]},

@@ -7,6 +7,7 @@ Hypothesis examples each, built, checked against Intuit's 16.0 schema and read b
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from qbwc.qbxml import Response, build_request, build_response, parse_request, parse_response
+from qbwc.qbxml import (
+    Response,
+    build_request,
+    build_response,
+    dump,
+    load,
+    parse_request,
+    parse_response,
+)
 from qbwc.qbxml._types import vocabulary
 from qbwc.testing.strategies import model_of, models, request_names, ret_names
 from tests.reference import require_reference
@@ -46,6 +55,7 @@ def test_every_request_type(name: str) -> None:
         document = build_request([model], version="16.0")
         _valid(document)
         assert parse_request(document) == (model,)
+        assert load(json.loads(json.dumps(dump(model)))) == model
 
     check()
 
