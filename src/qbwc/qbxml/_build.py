@@ -25,7 +25,8 @@ from typing import Any, Final, Literal
 
 from qbwc._direct import compile_function
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
+from qbwc.qbxml._request_kinds import request_element, request_since, rq_level_fields
+from qbwc.qbxml._requests import ADD_MODELS
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -36,7 +37,6 @@ from qbwc.qbxml._types import (
     format_version,
     specs,
     tag_of,
-    vocabulary,
 )
 
 __all__ = [
@@ -388,46 +388,6 @@ _BODIES: dict[tuple[type, Version, str, bool], Body] = {}
 _A_REQUEST_MODEL: Final = "a request model (InvoiceAdd, CustomerQuery, ...)"
 
 
-def request_element(cls: type) -> tuple[str, bool] | None:
-    """
-    ``(request element, whole)`` of a request model class, or None for anything else.
-
-    *whole* is true for a request without an inner aggregate (``CustomerQuery``):
-    the model is the ``*Rq`` element itself, its attributes (``iterator``...) included.
-    """
-    tag = ADD_MODELS.get(cls)
-    if tag is not None:
-        return tag, False
-    if not cls.__module__.startswith(_GENERATED):
-        return None
-    tables = vocabulary()
-    name = cls.__name__
-    rq = tables.REQUESTS.get(name)
-    if rq is None or tables.MODELS.get(name) != cls.__module__:
-        return None
-    return rq, name not in tables.RQ_LEVEL
-
-
-_GENERATED: Final = "qbwc.qbxml._models."
-
-
-def _since(cls: type) -> Version:
-    """The first qbXML version of the request type *cls*."""
-    if not cls.__module__.startswith(_GENERATED):
-        return (1, 0)
-    since: Version = vocabulary().REQUEST_SINCE.get(cls.__name__, (1, 0))
-    return since
-
-
-def _rq_level(cls: type) -> frozenset[str]:
-    """The fields of a request model that qbXML writes beside its aggregate."""
-    if cls in ADD_MODELS:
-        return RQ_LEVEL_FIELDS
-    if not cls.__module__.startswith(_GENERATED):
-        return frozenset()
-    return frozenset(vocabulary().RQ_LEVEL.get(cls.__name__, ()))
-
-
 def _body(cls: type, version: Version, tag: str = "", *, rq_level: bool = False) -> Body:
     """
     The compiled body of *cls* at *version*, written as element *tag* (default:
@@ -451,7 +411,7 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         "_pqp": _format_pqp,
     }
     code = ["def body(obj, path, out, strict):"]
-    beside = _rq_level(cls)
+    beside = rq_level_fields(cls)
     fields = [(name, spec) for name, spec in specs(cls) if (name in beside) == rq_level]
     if not rq_level:
         attributes = [(name, spec) for name, spec in fields if spec.attribute]
@@ -972,7 +932,7 @@ def build_request(
         rq_tag, whole = element
         escaped_id = _request_id(request_id, prefix, seen)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
-        since = _since(cls)
+        since = request_since(cls)
         if since > parsed:
             rule = (
                 f"{rq_tag} is not in qbXML {version_text} "

@@ -19,7 +19,8 @@ from lxml import etree
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml._build import _rq_level, build_request, check_version, request_element
+from qbwc.qbxml._build import build_request, check_version
+from qbwc.qbxml._request_kinds import request_element, rq_level_fields
 from qbwc.qbxml._requests import ADD_MODELS
 from qbwc.qbxml._types import Kind, Spec, specs, tag_of, vocabulary
 
@@ -185,7 +186,7 @@ def _read_rq(rq: etree._Element, cls: type, path: str) -> tuple[str | None, Any]
     children = list(rq)
     if not children or children[0].tag != cls.__name__:
         raise _error(path, f"<{_local(rq)}> must start with <{cls.__name__}>")
-    beside = _rq_level(cls)
+    beside = rq_level_fields(cls)
     rq_fields = {spec.tag: (name, spec) for name, spec in specs(cls) if name in beside}
     extra: dict[str, list[Any]] = {}
     for child in children[1:]:
@@ -208,7 +209,7 @@ def _table(cls: type) -> _Table:
     if table is None:
         elements: dict[str, tuple[int, str, Spec]] = {}
         attributes: dict[str, tuple[str, Spec]] = {}
-        beside = _rq_level(cls)
+        beside = rq_level_fields(cls)
         for order, (name, spec) in enumerate(specs(cls)):
             if name in beside:
                 continue
