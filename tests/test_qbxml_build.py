@@ -312,9 +312,10 @@ class TestParseRequest:
                 "unknown attribute iterator on <InvoiceAddRq>",
             ),
             (
-                ("<InvoiceAddRq", "<CustomerAddRq"),
+                ("<InvoiceAddRq", "<WidgetAddRq"),
                 "requests[0]",
-                "<CustomerAddRq> is not supported (qbwc reads <InvoiceAddRq>, <EstimateAddRq>)",
+                "<WidgetAddRq> is not supported "
+                "(qbwc reads the requests of qbXML 16.0 that QuickBooks Desktop accepts)",
             ),
         ],
     )
@@ -323,7 +324,7 @@ class TestParseRequest:
         model = invoice(ref_number="1", lines=[InvoiceLineAdd(amount=Decimal("1.00"))])
         text = build_request([model]).decode()
         if change[0] == "<InvoiceAddRq":
-            text = text.replace("InvoiceAddRq", "CustomerAddRq")
+            text = text.replace("InvoiceAddRq", "WidgetAddRq")
         else:
             text = text.replace(*change, 1)
 
@@ -455,9 +456,9 @@ class TestJSON:
     @pytest.mark.parametrize(
         ("form", "path", "rule"),
         [
-            ({"type": "Nope"}, "type", "'Nope' is not a request model (one of InvoiceAdd, "
+            ({"type": "Nope"}, "type", "'Nope' is not a request model (InvoiceAdd, "
              "EstimateAdd, InvoiceLineAdd, InvoiceLineGroupAdd, EstimateLineAdd, "
-             "EstimateLineGroupAdd)"),
+             "EstimateLineGroupAdd, CustomerAdd, ...)"),
             ({"type": "InvoiceAdd", "colour": "red"}, "InvoiceAdd.colour",
              "unknown key (not a field of InvoiceAdd)"),
             ({"type": "InvoiceAdd", "lines": [{"type": "InvoiceLineAdd", "amount": 1.5}]},

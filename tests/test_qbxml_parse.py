@@ -443,12 +443,33 @@ class TestLenient:
         ) == rs.error_recoveries
         assert rs.responses[0].ret is None
 
-    def test_other_response_types_keep_raw_xml(self) -> None:
-        """A CustomerAddRs keeps its status typed and its body as raw XML; ret is None."""
+    def test_other_response_types_are_typed_too(self) -> None:
+        """A CustomerAddRs has its CustomerRet typed (the generated vocabulary); no raw."""
         rs = parse_response(
             rs_doc(
                 '<CustomerAddRs requestID="c1" statusCode="0" statusSeverity="Info">'
-                "<CustomerRet><ListID>80-1</ListID></CustomerRet></CustomerAddRs>"
+                "<CustomerRet><ListID>80-1</ListID><Shoe>9</Shoe></CustomerRet></CustomerAddRs>"
+            )
+        )
+        response = rs.responses[0]
+
+        assert (response.name, response.request_id, response.status_code) == (
+            "CustomerAddRs",
+            "c1",
+            0,
+        )
+        assert type(response.ret).__name__ == "CustomerRet"
+        assert response.ret.list_id == "80-1"
+        assert response.ret.unknown == ("<Shoe>9</Shoe>",)
+        assert response.rets == (response.ret,)
+        assert response.raw is None
+
+    def test_unknown_response_types_keep_raw_xml(self) -> None:
+        """A response qbXML 16.0 does not define keeps its status typed and its body raw."""
+        rs = parse_response(
+            rs_doc(
+                '<WidgetAddRs requestID="c1" statusCode="0" statusSeverity="Info">'
+                "<WidgetRet><ListID>80-1</ListID></WidgetRet></WidgetAddRs>"
             )
         )
         response = rs.responses[0]
@@ -458,7 +479,7 @@ class TestLenient:
             response.request_id,
             response.status_code,
             response.ret,
-        ) == ("CustomerAddRs", "c1", 0, None)
+        ) == ("WidgetAddRs", "c1", 0, None)
         assert response.raw is not None
         assert "<ListID>80-1</ListID>" in response.raw
 
@@ -601,12 +622,12 @@ class TestBuildResponse:
         ) in data
 
     def test_other_types_keep_their_body_with_the_new_status(self) -> None:
-        """A response of another type is written from raw, with the model's status."""
+        """A response qbXML 16.0 does not define is written from raw, with the model's status."""
         parsed = parse_response(
             rs_doc(
-                '<CustomerQueryRs requestID="q" statusCode="0" statusSeverity="Info" '
+                '<WidgetQueryRs requestID="q" statusCode="0" statusSeverity="Info" '
                 'statusMessage="Status OK" iteratorRemainingCount="3">'
-                "<CustomerRet><ListID>1</ListID></CustomerRet></CustomerQueryRs>"
+                "<CustomerRet><ListID>1</ListID></CustomerRet></WidgetQueryRs>"
             )
         ).responses[0]
         changed = attrs.evolve(parsed, status_code=500, status_severity="Warn", status_message="w")
@@ -679,8 +700,14 @@ class TestBuildResponse:
         assert rule in info.value.rule
 
     def test_refuses_a_ret_on_an_untyped_response(self) -> None:
-        """Only InvoiceAddRs and EstimateAddRs carry typed Rets."""
-        with pytest.raises(QBXMLValidationError, match="CustomerAddRs has no typed Ret"):
+        """A response qbXML 16.0 does not define carries no typed Ret."""
+        with pytest.raises(QBXMLValidationError, match="WidgetAddRs has no typed Ret"):
+            build_response([Response(name="WidgetAddRs", ret=InvoiceRet())])
+
+    def test_refuses_a_ret_of_another_response(self) -> None:
+        """A CustomerAddRs carries CustomerRets, nothing else."""
+        rule = r"responses\[0\]\.rets\[0\]: expected CustomerRet, got InvoiceRet"
+        with pytest.raises(QBXMLValidationError, match=rule):
             build_response([Response(name="CustomerAddRs", ret=InvoiceRet())])
 
     def test_refuses_a_bad_name(self) -> None:

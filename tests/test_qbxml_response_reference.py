@@ -243,9 +243,8 @@ class TestOtherResponses:
         assert [f"ext-mix-{i}" for i in range(1, 6)] == [r.request_id for r in rs]
         assert [r.ok for r in rs] == [True, False, False, False, True]
         assert [r.status_class for r in rs] == ["ok", "fix", "action", "action", "ok"]
-        assert all(r.ret is None for r in rs)
-        assert rs.responses[0].raw is not None
-        assert "<ListID>8000274C-1785964190</ListID>" in rs.responses[0].raw
+        assert [r.ret is None for r in rs] == [False, True, True, True, False]
+        assert rs.responses[0].ret.list_id == "8000274C-1785964190"
         assert "in use." in rs.responses[1].status_message
         assert not rs.ok
 

@@ -415,7 +415,7 @@ class TestMessageSet:
              "expected a list of request models, got one InvoiceAdd (wrap it in [])"),
             ("InvoiceAdd", {}, "requests", "expected a list of request models, got str"),
             ([InvoiceLineAdd()], {}, "requests[0]",
-             "expected InvoiceAdd or EstimateAdd, got InvoiceLineAdd"),
+             "expected a request model (InvoiceAdd, CustomerQuery, ...), got InvoiceLineAdd"),
             ([("a", invoice(), 3)], {}, "requests[0]",
              "expected (request_id, model), got a tuple of 3"),
             ([invoice(), invoice(memo="\x00")], {}, "requests[1].InvoiceAdd.memo",

@@ -9,13 +9,38 @@ phase, a call decoded from XML), and is the one place such code is generated.
 
 from __future__ import annotations
 
+import itertools
+import linecache
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MemberDescriptorType
 from typing import Any
 
 import attrs
 
-__all__ = ["compile_constructor"]
+__all__ = ["compile_constructor", "compile_function"]
+
+_SERIAL = itertools.count(1)
+_LOCK = threading.Lock()
+
+
+def compile_function(source: str, name: str, namespace: dict[str, Any], *, what: str) -> Any:
+    """
+    Compile *source* (which defines the function *name*) in *namespace* and return it.
+
+    This is the one place qbwc generates code.  As attrs does for the methods it
+    writes, the source is registered with :mod:`linecache` under a unique file
+    name (``<qbwc WHAT #N>``), so tracebacks, debuggers and :func:`inspect.getsource`
+    show the generated lines.  *source* must be made of qbwc's own names and
+    constant expressions, never of data.
+    """
+    with _LOCK:
+        filename = f"<qbwc {what} #{next(_SERIAL)}>"
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+    code = compile(source, filename, "exec")
+    exec(code, namespace)  # noqa: S102 - the caller's own names (see above)
+    return namespace[name]
 
 
 def compile_constructor(
@@ -59,7 +84,7 @@ def compile_constructor(
         namespace[f"_f{index}"] = field
         lines.append(f"    _v{index}(new, _f{index}, new.{field.name})")
     lines.append("    return new")
-    exec(  # noqa: S102 - source built from the class's own field names (see above)
-        compile("\n".join(lines), f"<qbwc {name} {cls.__name__}>", "exec"), namespace
+    function: Callable[..., Any] = compile_function(
+        "\n".join(lines) + "\n", name, namespace, what=f"{name} {cls.__name__}"
     )
-    return namespace[name]  # type: ignore[no-any-return]
+    return function

@@ -7,10 +7,18 @@ Build requests with :func:`build_request`, read QuickBooks' answers with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Every generated model (CustomerAdd, CustomerRet, ...), for type checkers and IDEs;
+    # at run time __getattr__ below loads a model's family on first use.
+    from qbwc.qbxml._models._all import *  # noqa: F403
+
 # Re-exports use ``import X as X`` so linters and type checkers see them as public.
 from qbwc.qbxml._types import Address as Address
 from qbwc.qbxml._types import DataExt as DataExt
 from qbwc.qbxml._types import Ref as Ref
+from qbwc.qbxml._types import vocabulary as _vocabulary
 
 # --- requests: models, build_request, parse_request (owned by the request side) ---
 # isort: split
@@ -60,3 +68,18 @@ from qbwc.qbxml._responses import InvoiceLineGroupRet as InvoiceLineGroupRet
 from qbwc.qbxml._responses import InvoiceLineRet as InvoiceLineRet
 from qbwc.qbxml._responses import InvoiceRet as InvoiceRet
 from qbwc.qbxml._responses import LinkedTxn as LinkedTxn
+
+
+def __getattr__(name: str) -> Any:
+    """``from qbwc.qbxml import CustomerAdd``: load the model's family module on first use."""
+    tables = _vocabulary()
+    if name in tables.EXPORTS:
+        value = tables.model(name)
+        globals()[name] = value
+        return value
+    msg = f"module 'qbwc.qbxml' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_vocabulary().EXPORTS})

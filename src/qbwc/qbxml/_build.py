@@ -23,9 +23,21 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, Literal
 
+from qbwc._direct import compile_function
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
-from qbwc.qbxml._types import Kind, Ref, Spec, Version, format_guid, format_version, specs
+from qbwc.qbxml._request_kinds import request_element, request_since, rq_level_fields
+from qbwc.qbxml._requests import ADD_MODELS
+from qbwc.qbxml._types import (
+    Kind,
+    Ref,
+    Spec,
+    Version,
+    choice_path,
+    format_guid,
+    format_version,
+    specs,
+    tag_of,
+)
 
 __all__ = [
     "MESSAGE_SET_ID_MAX",
@@ -373,6 +385,7 @@ Emit = Callable[[Any, Any, str, Out, bool], None]
 Body = Callable[[Any, str, Out, bool], None]
 
 _BODIES: dict[tuple[type, Version, str, bool], Body] = {}
+_A_REQUEST_MODEL: Final = "a request model (InvoiceAdd, CustomerQuery, ...)"
 
 
 def _body(cls: type, version: Version, tag: str = "", *, rq_level: bool = False) -> Body:
@@ -398,11 +411,8 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         "_pqp": _format_pqp,
     }
     code = ["def body(obj, path, out, strict):"]
-    fields = [
-        (name, spec)
-        for name, spec in specs(cls)
-        if ((name in RQ_LEVEL_FIELDS and cls in ADD_MODELS) == rq_level)
-    ]
+    beside = rq_level_fields(cls)
+    fields = [(name, spec) for name, spec in specs(cls) if (name in beside) == rq_level]
     if not rq_level:
         attributes = [(name, spec) for name, spec in fields if spec.attribute]
         if attributes:
@@ -425,11 +435,18 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         emit = _emitter(name, spec, version)
         fast = True
         if spec.choice is not None:
-            others = earlier_in_choice.setdefault(spec.choice, [])
-            if others:
-                emit = _with_choice(emit, name, tuple(others), spec.choice, cls)
+            # Fields in different alternatives of one choice exclude each other
+            # (choice_path: "group", "group:alternative", nested with "|").
+            mine = dict(choice_path(name, spec.choice))
+            rivals = []
+            for group, alternative in mine.items():
+                others = earlier_in_choice.setdefault(group, [])
+                rivals += [o for o in others if dict(_path_of(cls, o))[group] != alternative]
+                others.append(name)
+            if rivals:
+                group = next(iter(mine))
+                emit = _with_choice(emit, name, tuple(dict.fromkeys(rivals)), group, cls)
                 fast = False
-            others.append(name)
         if spec.since > version:
             emit = _unavailable(name, spec, version)
             fast = False
@@ -448,16 +465,44 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
             "        " + line
             for line in (_fast_path(name, spec, version, call, namespace) if fast else [call])
         ]
-        if spec.required:
+        if spec.required and ":" in (spec.choice or ""):
+            # Required within its alternative of a choice: when a sibling is given.
+            siblings = [n for n, s in fields if s.choice == spec.choice and n != name]
+            if siblings:
+                given = " or ".join(f"obj.{n} not in _absent" for n in siblings)
+                rule = f"required with {', '.join(siblings)}"
+                code += [
+                    f"    elif {given}:",
+                    f"        raise _error(_at(path, {name!r}), {rule!r})",
+                ]
+        elif spec.required:
             code += ["    else:", f"        raise _error(_at(path, {name!r}), 'required')"]
+    code += _required_choices(fields, version, namespace)
     if not rq_level:
         code.append(f"    out({'</' + tag + '>'!r})")
     else:
         code.append("    pass")
-    exec("\n".join(code), namespace)  # noqa: S102 - source built from our own specs
-    body: Body = namespace["body"]
+    what = f"build {tag}{' rq' if rq_level else ''} {format_version(version)}"
+    body: Body = compile_function("\n".join(code) + "\n", "body", namespace, what=what)
     body.__qualname__ = f"build_{tag}{'_rq' if rq_level else ''}_{format_version(version)}"
     return body
+
+
+def _required_choices(
+    fields: list[tuple[str, Spec]], version: Version, namespace: dict[str, Any]
+) -> list[str]:
+    """Lines that refuse an aggregate with none of a required choice's fields."""
+    groups: dict[str, list[str]] = {}
+    for name, spec in fields:
+        if spec.choice is not None and spec.choice_required and spec.since <= version:
+            groups.setdefault(choice_path(name, spec.choice)[0][0], []).append(name)
+    code: list[str] = []
+    for members in groups.values():
+        rule = f"one of {', '.join(members)} is required (they are alternatives)"
+        present = " or ".join(f"obj.{m} not in _absent" for m in members)
+        code += [f"    if not ({present}):", f"        raise _error(path, {rule!r})"]
+    namespace["_absent"] = (None, ())
+    return code
 
 
 def _plain(var: str, max_len: int | None) -> str:
@@ -571,12 +616,16 @@ def _min_count_rule(minimum: int, count: int) -> str:
     return f"at least {minimum} {noun} required, got {count}"
 
 
+def _path_of(cls: type, name: str) -> tuple[tuple[str, str], ...]:
+    return next(choice_path(n, s.choice) for n, s in specs(cls) if n == name)
+
+
 def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, cls: type) -> Emit:
-    members = [n for n, s in specs(cls) if s.choice == choice]
+    members = [n for n, s in specs(cls) if choice in dict(choice_path(n, s.choice))]
 
     def checked(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
         for other in earlier:
-            if getattr(owner, other) is not None:
+            if getattr(owner, other) not in (None, ()):
                 rule = (
                     f"{other} is already given; {', '.join(members)} are alternatives "
                     "(give at most one)"
@@ -675,8 +724,46 @@ def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
             out(start + value + end)
 
         return emit_enum
+    if kind is Kind.INT:
+        low, high = spec.minimum, spec.maximum
+
+        def emit_int(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not int:
+                raise _error(_at(path, name), _type_rule(value, "int"))
+            if (low is not None and value < low) or (high is not None and value > high):
+                bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+                raise _error(_at(path, name), f"{value} is out of range ({bounds})")
+            out(start + str(value) + end)
+
+        return emit_int
+    if kind is Kind.DATETIME:
+
+        def emit_datetime(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            out(start + _format_datetime(value, path, name) + end)
+
+        return emit_datetime
     msg = f"{kind} is not supported in requests"  # pragma: no cover - a spec bug
     raise AssertionError(msg)
+
+
+_DATETIME: Final = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2}([+-][0-9]{1,2}:[0-9]{1,2})?)?)?)?"
+)
+
+
+def _format_datetime(value: object, path: str, name: str) -> str:
+    """A DATETIMETYPE: a datetime (to the second), a date, or ISO text QuickBooks reads."""
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    if type(value) is dt.date:
+        return value.isoformat()
+    if type(value) is str and _DATETIME.fullmatch(value):
+        return value
+    rule = (
+        f"{value!r} is not a qbXML date-time: a datetime, a date or "
+        "'YYYY-MM-DDThh:mm:ss' with an optional '+hh:mm' offset"
+    )
+    raise _error(_at(path, name), rule)
 
 
 def _date_rule(value: object) -> str:
@@ -761,7 +848,7 @@ def _many_emitter(name: str, spec: Spec, version: Version) -> Emit:
                 if type(item) not in models:
                     expected = " or ".join(m.__name__ for m in models)
                     raise _error(where, _type_rule(item, expected))
-                body = bodies[type(item)] = _body(type(item), version)
+                body = bodies[type(item)] = _body(type(item), version, tag_of(type(item)))
             body(item, where, out, strict)
 
     return emit_many
@@ -801,7 +888,7 @@ def build_request(
     version_text, parsed = check_version(version)
     _check_on_error(on_error)
     strict = _strict(text_policy)
-    if type(requests) in ADD_MODELS:
+    if request_element(type(requests)) is not None:
         rule = (
             f"expected a list of request models, got one {type(requests).__name__} "
             "(wrap it in [])"
@@ -839,12 +926,25 @@ def build_request(
         else:
             request_id, model = str(position), item
         cls = type(model)
-        rq_tag = ADD_MODELS.get(cls)
-        if rq_tag is None:
-            names = " or ".join(c.__name__ for c in ADD_MODELS)
-            raise _error(prefix, _type_rule(model, names))
+        element = request_element(cls)
+        if element is None:
+            raise _error(prefix, _type_rule(model, _A_REQUEST_MODEL))
+        rq_tag, whole = element
         escaped_id = _request_id(request_id, prefix, seen)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
+        since = request_since(cls)
+        if since > parsed:
+            rule = (
+                f"{rq_tag} is not in qbXML {version_text} "
+                f"(it appeared in {format_version(since)})"
+            )
+            raise _error(path, rule)
+        if whole:
+            start = len(parts)
+            _body(cls, parsed, rq_tag)(model, path, out, strict)
+            # The body opened the element; the request ID goes first among its attributes.
+            parts[start] = f'<{rq_tag} requestID="{escaped_id}"' + parts[start][len(rq_tag) + 1 :]
+            continue
         out(f'<{rq_tag} requestID="{escaped_id}">')
         _body(cls, parsed)(model, path, out, strict)
         _body(cls, parsed, rq_level=True)(model, path, out, strict)

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._requests import ADD_MODELS, LINE_MODELS
-from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Spec, specs
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Spec, specs, vocabulary
 
 __all__ = ["dump", "load"]
 
@@ -42,10 +42,21 @@ def dump(model: object) -> dict[str, Any]:
             of a type its field cannot have.
     """
     cls = type(model)
-    if cls not in _TOP.values():
+    if cls not in _TOP.values() and _generated(cls.__name__) is not cls:
         names = ", ".join(_TOP)
-        raise _error(cls.__name__, f"expected one of {names}")
+        raise _error(cls.__name__, f"expected a request model ({names}, CustomerAdd, ...)")
     return _dump(model, cls.__name__, with_type=True)
+
+
+def _generated(name: object) -> type | None:
+    """The generated request model *name*, or None (docs/qbxml-reference.md)."""
+    if not isinstance(name, str):
+        return None
+    tables = vocabulary()
+    if name not in tables.REQUESTS:
+        return None
+    cls: type = tables.model(name)
+    return cls
 
 
 def _dump(model: object, path: str, *, with_type: bool) -> dict[str, Any]:
@@ -85,6 +96,14 @@ def _dump_one(value: Any, spec: Spec, path: str) -> Any:
         if type(value) is not bool:
             raise _error(path, f"expected bool, got {type(value).__name__}")
         return value
+    if kind is Kind.INT:
+        if type(value) is not int:
+            raise _error(path, f"expected int, got {type(value).__name__}")
+        return value
+    if kind is Kind.DATETIME:
+        if not isinstance(value, dt.datetime):
+            raise _error(path, f"expected datetime.datetime, got {type(value).__name__}")
+        return value.isoformat()
     if type(value) is not str:
         raise _error(path, f"expected str, got {type(value).__name__}")
     return value
@@ -107,8 +126,11 @@ def load(data: Mapping[str, Any]) -> Any:
     type_name = data.get(_TYPE)
     cls = _TOP.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
+        cls = _generated(type_name)
+    if cls is None:
         names = ", ".join(_TOP)
-        raise _error(_TYPE, f"{type_name!r} is not a request model (one of {names})")
+        rule = f"{type_name!r} is not a request model ({names}, CustomerAdd, ...)"
+        raise _error(_TYPE, rule)
     return _load(data, cls, cls.__name__)
 
 
@@ -195,6 +217,18 @@ def _load_one(value: Any, spec: Spec, path: str) -> Any:
         if not isinstance(value, bool):
             raise _error(path, f"expected true or false, got {type(value).__name__}")
         return value
+    if kind is Kind.INT:
+        if type(value) is not int:
+            raise _error(path, f"expected an integer, got {type(value).__name__}")
+        return value
+    if kind is Kind.DATETIME:
+        if not isinstance(value, str):
+            rule = f"expected a date-time string YYYY-MM-DDThh:mm:ss, got {type(value).__name__}"
+            raise _error(path, rule)
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise _error(path, f"{value!r} is not a date-time (YYYY-MM-DDThh:mm:ss)") from None
     if not isinstance(value, str):
         raise _error(path, f"expected a string, got {type(value).__name__}")
     return value

@@ -33,8 +33,8 @@ from qbwc._budget import qbxml_limits
 from qbwc._direct import compile_constructor
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError, QuickBooksError
-from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery, EstimateRet, InvoiceRet
-from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs
+from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs, tag_of, vocabulary
 
 __all__ = [
     "Response",
@@ -111,6 +111,10 @@ def _severity(text: str | None, code: int) -> Severity:
     return "Error"
 
 
+def _any_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(items)
+
+
 def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
@@ -126,15 +130,19 @@ class Response:
         status_code: 0 is success; see :func:`classify_status`.
         status_severity: ``"Info"``, ``"Warn"`` or ``"Error"``.
         status_message: QuickBooks' text, for logs and people.
-        ret: the typed :class:`InvoiceRet` or :class:`EstimateRet` of an
-            ``InvoiceAddRs`` / ``EstimateAddRs``; ``None`` on error and for
-            every other response type.
+        ret: the one typed Ret of the response (``InvoiceRet`` of an
+            ``InvoiceAddRs``, ``CustomerRet`` of a ``CustomerModRs``...); ``None``
+            on error, for an untyped response, and when a query returned several.
+        rets: every typed Ret of the response in document order (a query's
+            answers); ``(ret,)`` for a one-Ret answer.
+        ret_count: ``retCount`` of a query response.
+        iterator_remaining_count: ``iteratorRemainingCount`` of an iterator response.
+        iterator_id: ``iteratorID`` of an iterator response, for the next request.
         error_recovery: the :class:`ErrorRecovery` data of a response answered
             from QuickBooks' error-recovery store.
         unknown: XML text of unrecognised children of a typed response.
-        raw: the XML text of a response of another type (``CustomerAddRs``,
-            queries, ...), so that nothing is lost; ``None`` for typed ones.
-            Not part of equality.
+        raw: the XML text of a response without typed Rets, so that nothing is
+            lost; ``None`` for typed ones.  Not part of equality.
     """
 
     name: str
@@ -142,10 +150,22 @@ class Response:
     status_code: int = 0
     status_severity: Severity = "Info"
     status_message: str = ""
-    ret: InvoiceRet | EstimateRet | None = None
+    # Any: one of the Ret models (InvoiceRet, CustomerRet... docs/qbxml-reference.md).
+    ret: Any = None
     error_recovery: ErrorRecovery | None = None
     unknown: tuple[str, ...] = attrs.field(factory=tuple, converter=_str_tuple)
     raw: str | None = attrs.field(default=None, eq=False, repr=False)
+    rets: tuple[Any, ...] = attrs.field(factory=tuple, converter=_any_tuple)
+    ret_count: int | None = None
+    iterator_remaining_count: int | None = None
+    iterator_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # ``ret`` and ``rets`` say the same for a one-Ret answer, whichever was given.
+        if not self.rets and self.ret is not None:
+            object.__setattr__(self, "rets", (self.ret,))
+        elif self.ret is None and len(self.rets) == 1:
+            object.__setattr__(self, "ret", self.rets[0])
 
     @property
     def ok(self) -> bool:
@@ -335,11 +355,13 @@ _ONE: Final = 2  # a nested aggregate
 _MANY: Final = 3  # a repeated aggregate, collected in a list
 _REF: Final = 4  # a Ref: by far the most frequent aggregate, read inline
 _DEC: Final = 5  # a Decimal kind, read inline
+_VALUES: Final = 6  # a repeated scalar, collected in a list
+_REPEATED: Final = (_MANY, _VALUES)
 
 #: tag -> (attribute name, mode, reader or model class, kind)
 _Table = dict[str, tuple[str, int, Any, Kind]]
 #: class -> (its table, a constructor taking the values, whether it keeps ``unknown``)
-_Plan = tuple[_Table, Callable[..., Any], bool]
+_Plan = tuple[_Table, Callable[..., Any], bool, "dict[str, tuple[str, Any, Kind]]"]
 _PLANS: dict[type, _Plan] = {}
 
 _TEXT_KINDS: Final = frozenset({Kind.STR, Kind.ID, Kind.ENUM, Kind.GUID})
@@ -359,8 +381,10 @@ def _plan(cls: type) -> _Plan:
             for model in spec.model:
                 # In a mixed sequence (InvoiceLineRet | InvoiceLineGroupRet)
                 # each alternative is named after its model class.
-                tag = model.__name__ if len(spec.model) > 1 else spec.tag
+                tag = tag_of(model) if len(spec.model) > 1 else spec.tag
                 table[tag] = (name, mode, model, spec.kind)
+        elif spec.many:
+            table[spec.tag] = (name, _VALUES, _attribute_reader(spec.kind), spec.kind)
         elif spec.kind in _TEXT_KINDS:
             table[spec.tag] = (name, _STR, None, spec.kind)
         elif spec.kind in DECIMAL_KINDS:
@@ -370,7 +394,7 @@ def _plan(cls: type) -> _Plan:
     # Ref and Address are shared with the requests and have no ``unknown``:
     # anything QuickBooks might add inside them is dropped (documented).
     keeps_unknown = any(f.name == "unknown" for f in attrs.fields(cls))
-    plan = (table, _constructor(cls), keeps_unknown)
+    plan = (table, _constructor(cls), keeps_unknown, _attributes(cls))
     _PLANS[cls] = plan
     return plan
 
@@ -443,14 +467,14 @@ def _summary_plan(cls: type) -> _Plan:
     """:func:`_plan` of *cls* restricted to :data:`_SUMMARY_FIELDS` (nothing else is read)."""
     plan = _SUMMARY_PLANS.get(cls)
     if plan is None:
-        table, construct, _ = _plan(cls)
+        table, construct, _, _ = _plan(cls)
         lean = {tag: entry for tag, entry in table.items() if entry[0] in _SUMMARY_FIELDS}
-        plan = _SUMMARY_PLANS[cls] = (lean, construct, False)
+        plan = _SUMMARY_PLANS[cls] = (lean, construct, False, {})
     return plan
 
 
 def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = None) -> Any:
-    table, construct, keeps_unknown = plan or _PLANS.get(cls) or _plan(cls)
+    table, construct, keeps_unknown, attributes = plan or _PLANS.get(cls) or _plan(cls)
     lookup = table.get
     values: dict[str, Any] = {}
     unknown: list[str] | None = None
@@ -461,7 +485,7 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = Non
         entry = lookup(child.tag)
         if entry is not None:
             name, mode, how, kind = entry
-            if name not in values or mode == _MANY:
+            if name not in values or mode in _REPEATED:
                 if mode == _STR:
                     text = child.text
                     values[name] = "" if text is None else text
@@ -500,6 +524,14 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = Non
                     if items is None:
                         values[name] = items = []
                     items.append(_read(how, child, tz))
+                elif mode == _VALUES:
+                    items = values.get(name)
+                    if items is None:
+                        values[name] = items = []
+                    try:
+                        items.append((child.text or "") if how is None else how(child.text, tz))
+                    except (ValueError, ArithmeticError, KeyError):
+                        raise _bad_value(child, kind) from None
                 else:
                     values[name] = _read(how, child, tz)
                 continue
@@ -513,7 +545,45 @@ def _read(cls: type, el: etree._Element, tz: dt.tzinfo, plan: _Plan | None = Non
         unknown.append(_fragment(child))
     if unknown is not None and keeps_unknown:
         values["unknown"] = unknown
+    if attributes:
+        for tag, (name, how, kind) in attributes.items():
+            text = el.get(tag)
+            if text is not None:
+                try:
+                    values[name] = text if how is None else how(text, tz)
+                except (ValueError, ArithmeticError, KeyError):
+                    raise _bad_value(el, kind) from None
     return construct(**values)
+
+
+_ATTRIBUTES: dict[type, dict[str, tuple[str, Any, Kind]]] = {}
+
+
+def _read_decimal(text: str | None, tz: dt.tzinfo) -> Decimal | None:
+    if text is None or not text.strip():
+        return None
+    number = Decimal(text)
+    if "_" in text or not number.is_finite():
+        raise ValueError(text)
+    return number
+
+
+def _attribute_reader(kind: Kind) -> _Reader | None:
+    if kind in _TEXT_KINDS:
+        return None
+    return _read_decimal if kind in DECIMAL_KINDS else _READERS[kind]
+
+
+def _attributes(cls: type) -> dict[str, tuple[str, Any, Kind]]:
+    """The XML attributes of *cls*: tag -> (field, reader or None for text, kind)."""
+    table = _ATTRIBUTES.get(cls)
+    if table is None:
+        table = _ATTRIBUTES[cls] = {
+            spec.tag: (name, _attribute_reader(spec.kind), spec.kind)
+            for name, spec in specs(cls)
+            if spec.attribute
+        }
+    return table
 
 
 def _status_code(rs: etree._Element, attribute: str, *, required: bool) -> int | None:
@@ -548,11 +618,18 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
         "status_severity": _severity(rs.get("statusSeverity"), code),
         "status_message": rs.get("statusMessage") or "",
     }
+    for attribute, key in _QUERY_ATTRIBUTES:
+        if (text := rs.get(attribute)) is not None:
+            is_id = key == "iterator_id"
+            fields[key] = text if is_id else _status_code(rs, attribute, required=True)
     typed = RET_MODELS.get(name)
     if typed is None:
-        if not summary:
-            fields["raw"] = _fragment(rs)
-        return Response(**fields)
+        generated = None if summary else _ret_tags(name)
+        if generated is None:
+            if not summary:
+                fields["raw"] = _fragment(rs)
+            return Response(**fields)
+        return _read_rets(rs, generated, fields, tz)
     ret_tag, ret_model = typed
     plan = _summary_plan(ret_model) if summary else None
     unknown: list[str] = []
@@ -569,12 +646,53 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
     return Response(**fields)
 
 
+_QUERY_ATTRIBUTES: Final = (
+    ("retCount", "ret_count"),
+    ("iteratorRemainingCount", "iterator_remaining_count"),
+    ("iteratorID", "iterator_id"),
+)
+_RET_TAGS: dict[str, dict[str, type]] = {}
+
+
+def _ret_tags(name: str) -> dict[str, type] | None:
+    """Element name -> Ret model of the generated response *name* (families load here)."""
+    tags = _RET_TAGS.get(name)
+    if tags is None:
+        tables = vocabulary()
+        names = tables.RESPONSES.get(name)
+        if not names:
+            return None
+        models = [tables.model(n) for n in names]
+        tags = _RET_TAGS[name] = {tag_of(m): m for m in models}
+    return tags
+
+
+def _read_rets(
+    rs: etree._Element, tags: dict[str, type], fields: dict[str, Any], tz: dt.tzinfo
+) -> Response:
+    rets: list[Any] = []
+    unknown: list[str] = []
+    for child in rs:
+        tag = child.tag
+        model = tags.get(tag)
+        if model is not None:
+            rets.append(_read(model, child, tz))
+        elif tag == "ErrorRecovery" and "error_recovery" not in fields:
+            fields["error_recovery"] = _read(ErrorRecovery, child, tz)
+        elif isinstance(tag, str):
+            unknown.append(_fragment(child))
+    if unknown:
+        fields["unknown"] = unknown
+    return Response(rets=rets, **fields)
+
+
 def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> ResponseSet:
     """
     Parse a qbXML response document (what ``receiveResponseXML`` carries).
 
-    ``InvoiceAddRs`` and ``EstimateAddRs`` get a typed ``ret``; every other
-    response keeps its status and its XML text in ``raw``.  QuickBooks writes
+    Every response of qbXML 16.0 that QuickBooks Desktop sends gets typed Rets
+    (``rets``, and ``ret`` when there is one); a response qbwc does not know
+    keeps its status and its XML text in ``raw``.  QuickBooks writes
     datetimes with an offset; one without is wall-clock time on the QuickBooks
     computer, read in *assume_tz* (UTC unless you know that computer's zone).
 

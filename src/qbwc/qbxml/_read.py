@@ -20,8 +20,9 @@ from lxml import etree
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._build import build_request, check_version
-from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS, EstimateAdd, InvoiceAdd
-from qbwc.qbxml._types import Kind, Spec, specs
+from qbwc.qbxml._request_kinds import request_element, rq_level_fields
+from qbwc.qbxml._requests import ADD_MODELS
+from qbwc.qbxml._types import Kind, Spec, specs, tag_of, vocabulary
 
 __all__ = ["RequestSet", "parse_request", "parse_request_set"]
 
@@ -41,6 +42,7 @@ _PATTERNS: Final = {
     Kind.FLOAT: re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"),
 }
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT: Final = re.compile(r"[+-]?[0-9]{1,18}")
 _BOOLS: Final = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -63,10 +65,10 @@ class RequestSet:
     on_error: str
     message_set_id: str | None = None
     old_message_set_id: str | None = None
-    requests: tuple[tuple[str | None, InvoiceAdd | EstimateAdd], ...] = ()
+    requests: tuple[tuple[str | None, Any], ...] = ()
 
     @property
-    def models(self) -> tuple[InvoiceAdd | EstimateAdd, ...]:
+    def models(self) -> tuple[Any, ...]:
         """The request models, in order."""
         return tuple(model for _, model in self.requests)
 
@@ -82,7 +84,7 @@ def _local(element: etree._Element) -> str:
     return tag
 
 
-def parse_request(data: bytes | str) -> tuple[InvoiceAdd | EstimateAdd, ...]:
+def parse_request(data: bytes | str) -> tuple[Any, ...]:
     """
     Read the request models out of a qbXML request document.
 
@@ -124,12 +126,12 @@ def parse_request_set(data: bytes | str) -> RequestSet:
     several = len(rqs) > 1
     requests: list[tuple[str | None, Any]] = []
     for index, rq in enumerate(rqs):
-        cls = _RQ_MODELS.get(_local(rq))
+        cls = _rq_model(_local(rq))
         prefix = f"requests[{index}]"
         if cls is None:
             rule = (
                 f"<{_local(rq)}> is not supported "
-                f"(qbwc reads {', '.join(f'<{t}>' for t in _RQ_MODELS)})"
+                "(qbwc reads the requests of qbXML 16.0 that QuickBooks Desktop accepts)"
             )
             raise _error(prefix, rule)
         path = f"{prefix}.{cls.__name__}" if several else cls.__name__
@@ -162,7 +164,19 @@ def _no_text(element: etree._Element, path: str) -> None:
             raise _error(path, rule)
 
 
+def _rq_model(tag: str) -> type | None:
+    cls = _RQ_MODELS.get(tag)
+    if cls is None:
+        tables = vocabulary()
+        if tag in tables.REQUEST_NAMES:
+            cls = tables.model(tables.REQUEST_NAMES[tag])
+    return cls
+
+
 def _read_rq(rq: etree._Element, cls: type, path: str) -> tuple[str | None, Any]:
+    element = request_element(cls)
+    if element is not None and element[1]:  # the model is the request element
+        return rq.get("requestID"), _read(rq, cls, path, skip="requestID")
     _no_text(rq, path)
     request_id: str | None = None
     for key, value in rq.attrib.items():
@@ -172,7 +186,8 @@ def _read_rq(rq: etree._Element, cls: type, path: str) -> tuple[str | None, Any]
     children = list(rq)
     if not children or children[0].tag != cls.__name__:
         raise _error(path, f"<{_local(rq)}> must start with <{cls.__name__}>")
-    rq_fields = {spec.tag: (name, spec) for name, spec in specs(cls) if name in RQ_LEVEL_FIELDS}
+    beside = rq_level_fields(cls)
+    rq_fields = {spec.tag: (name, spec) for name, spec in specs(cls) if name in beside}
     extra: dict[str, list[Any]] = {}
     for child in children[1:]:
         found = rq_fields.get(_local(child))
@@ -194,14 +209,15 @@ def _table(cls: type) -> _Table:
     if table is None:
         elements: dict[str, tuple[int, str, Spec]] = {}
         attributes: dict[str, tuple[str, Spec]] = {}
+        beside = rq_level_fields(cls)
         for order, (name, spec) in enumerate(specs(cls)):
-            if name in RQ_LEVEL_FIELDS and cls in ADD_MODELS:
+            if name in beside:
                 continue
             if spec.attribute:
                 attributes[spec.tag] = (name, spec)
             elif len(spec.model) > 1:
                 for model in spec.model:
-                    elements[model.__name__] = (order, name, spec)
+                    elements[tag_of(model)] = (order, name, spec)
             else:
                 elements[spec.tag] = (order, name, spec)
         table = _TABLES[cls] = (elements, attributes)
@@ -209,12 +225,18 @@ def _table(cls: type) -> _Table:
 
 
 def _read(
-    element: etree._Element, cls: type, path: str, extra: dict[str, list[Any]] | None = None
+    element: etree._Element,
+    cls: type,
+    path: str,
+    extra: dict[str, list[Any]] | None = None,
+    skip: str = "",
 ) -> Any:
     elements, attributes = _table(cls)
     _no_text(element, path)
     values: dict[str, Any] = {}
     for key, value in element.attrib.items():
+        if key == skip:
+            continue
         found = attributes.get(str(key))
         if found is None:
             raise _error(path, f"unknown attribute {key!s} on <{_local(element)}>")
@@ -235,7 +257,7 @@ def _read(
             items = many.setdefault(name, [])
             where = f"{path}.{name}[{len(items)}]"
             if len(spec.model) > 1:
-                model = next(m for m in spec.model if m.__name__ == tag)
+                model = next(m for m in spec.model if tag_of(m) == tag)
                 items.append(_read(child, model, where))
             else:
                 items.append(_value(child, spec, where))
@@ -286,6 +308,15 @@ def _scalar(element: etree._Element, spec: Spec, path: str) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise _error(path, f"{text!r} is not a valid date") from None
+    if kind is Kind.INT:
+        if _INT.fullmatch(text) is None:
+            raise _error(path, f"{text!r} is not a qbXML integer")
+        return int(text)
+    if kind is Kind.DATETIME:
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _error(path, f"{text!r} is not a date-time (YYYY-MM-DDThh:mm:ss)") from None
     raise _error(path, f"{kind.value} is not read in requests")  # pragma: no cover
 
 

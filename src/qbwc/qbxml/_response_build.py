@@ -25,7 +25,7 @@ from qbwc.exceptions import QBXMLValidationError, XMLParseError
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo, Preferences
 from qbwc.qbxml._parse import Response, ResponseSet
 from qbwc.qbxml._responses import RET_MODELS, DataExtRet, ErrorRecovery
-from qbwc.qbxml._types import Kind, Ref, Spec, specs
+from qbwc.qbxml._types import Kind, Ref, Spec, specs, tag_of, vocabulary
 
 __all__ = [
     "build_hcp_response",
@@ -149,9 +149,26 @@ def _write(obj: Any, tag: str, out: list[str], path: str, model: tuple[type, ...
     if type(obj) not in model:
         expected = " or ".join(m.__name__ for m in model)
         raise QBXMLValidationError(path, f"expected {expected}, got {type(obj).__name__}")
-    out.append(f"<{tag}>")
+    head = f"<{tag}"
+    with_attributes = False
     for name, spec in specs(type(obj)):
         value = getattr(obj, name)
+        with_attributes = with_attributes or spec.attribute
+        if spec.attribute and value is not None:
+            where = f"{path}.{name}"
+            if spec.kind in (Kind.STR, Kind.ID, Kind.ENUM, Kind.GUID):
+                if type(value) is not str:
+                    raise QBXMLValidationError(where, f"expected a str, got {type(value).__name__}")
+                text = escape_attribute(value, where)
+            else:
+                text = format_value(spec.kind, value, where)  # digits, true/false: no escaping
+            head += f' {spec.tag}="{text}"'
+    out.append(head + ">")
+    start = len(out)
+    for name, spec in specs(type(obj)):
+        value = getattr(obj, name)
+        if spec.attribute:
+            continue
         if spec.many:
             for i, item in enumerate(value):
                 _write_item(item, spec, out, f"{path}.{name}[{i}]")
@@ -159,12 +176,16 @@ def _write(obj: Any, tag: str, out: list[str], path: str, model: tuple[type, ...
             _write_item(value, spec, out, f"{path}.{name}")
     for i, text in enumerate(getattr(obj, "unknown", ())):
         out.append(_fragment(text, f"{path}.unknown[{i}]"))
+    if len(out) == start and with_attributes:
+        # Only attributes (a report's ColTitle): an empty element, no line break inside.
+        out[-1] = head + " />"
+        return
     out.append(f"</{tag}>")
 
 
 def _write_item(value: Any, spec: Spec, out: list[str], path: str) -> None:
     if spec.kind is Kind.AGG:
-        tag = type(value).__name__ if len(spec.model) > 1 else spec.tag
+        tag = tag_of(type(value)) if len(spec.model) > 1 else spec.tag
         _write(value, tag, out, path, spec.model)
     else:
         out.append(f"<{spec.tag}>{format_value(spec.kind, value, path)}</{spec.tag}>")
@@ -184,6 +205,18 @@ def _status_attributes(response: Response, path: str) -> str:
     if response.status_message:
         message = escape_attribute(response.status_message, path + ".status_message")
         parts.append(f' statusMessage="{message}"')
+    for attribute, key in (
+        ("retCount", "ret_count"),
+        ("iteratorRemainingCount", "iterator_remaining_count"),
+    ):
+        count = getattr(response, key)
+        if count is not None:
+            if type(count) is not int:
+                raise QBXMLValidationError(f"{path}.{key}", "expected an int")
+            parts.append(f' {attribute}="{count}"')
+    if response.iterator_id is not None:
+        escaped = escape_attribute(response.iterator_id, path + ".iterator_id")
+        parts.append(f' iteratorID="{escaped}"')
     return "".join(parts)
 
 
@@ -195,9 +228,17 @@ def _write_response(response: Response, out: list[str], path: str) -> None:
         raise QBXMLValidationError(path + ".name", f"{name!r} is not a qbXML response name")
     attributes = _status_attributes(response, path)
     typed = RET_MODELS.get(name)
+    rets = vocabulary().RESPONSES.get(name) if typed is None else None
+    if rets:
+        models = tuple(vocabulary().model(n) for n in rets)
+        children: list[str] = []
+        for i, ret in enumerate(response.rets):
+            _write(ret, tag_of(type(ret)), children, f"{path}.rets[{i}]", models)
+        _close(response, name, attributes, children, out, path)
+        return
     if typed is None:
         if response.ret is not None or response.error_recovery is not None:
-            rule = f"{name} has no typed Ret; only {', '.join(RET_MODELS)} do"
+            rule = f"{name} has no typed Ret (it is not a response of qbXML 16.0)"
             raise QBXMLValidationError(path + ".ret", rule)
         if response.raw is None:
             out.append(f"<{name}{attributes} />")
@@ -205,9 +246,16 @@ def _write_response(response: Response, out: list[str], path: str) -> None:
             out.append(_restatus(response, path))
         return
     ret_tag, ret_model = typed
-    children: list[str] = []
+    children = []
     if response.ret is not None:
         _write(response.ret, ret_tag, children, path + ".ret", (ret_model,))
+    _close(response, name, attributes, children, out, path)
+
+
+def _close(  # noqa: PLR0917 - the parts of one response
+    response: Response, name: str, attributes: str, children: list[str], out: list[str], path: str
+) -> None:
+    """Write *children*, the ErrorRecovery and the unknown elements of *response*."""
     if response.error_recovery is not None:
         _write(
             response.error_recovery,

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import importlib
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -28,6 +30,7 @@ __all__ = [
     "Ref",
     "Spec",
     "Version",
+    "choice_path",
     "format_guid",
     "format_version",
     "parse_version",
@@ -35,12 +38,15 @@ __all__ = [
     "qbfield",
     "spec_of",
     "specs",
+    "tag_of",
     "to_data_exts",
     "to_date",
     "to_decimal",
     "to_guid",
     "to_strs",
     "to_tuple",
+    "unknown_field",
+    "vocabulary",
 ]
 
 #: A qbXML version as (major, minor), e.g. (13, 0).
@@ -104,6 +110,9 @@ class Spec:
         values: the allowed values of an ENUM.
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
+        choice_required: one of the fields of the choice must be given.
+        minimum: the smallest value of an INT (``MaxReturned`` >= 1), if the schema says.
+        maximum: the largest value of an INT (``ExpirationMonth`` <= 12), if the schema says.
     """
 
     tag: str
@@ -117,6 +126,9 @@ class Spec:
     values: tuple[str, ...] = ()
     attribute: bool = False
     min_count: int = 0
+    choice_required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 def _owner(instance: Any) -> str:
@@ -267,6 +279,9 @@ def qb(
     values: tuple[str, ...] = (),
     attribute: bool = False,
     min_count: int = 0,
+    choice_required: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -281,6 +296,9 @@ def qb(
         values=values,
         attribute=attribute,
         min_count=min_count,
+        choice_required=choice_required,
+        minimum=minimum,
+        maximum=maximum,
     )
     return {QBXML_KEY: spec}
 
@@ -296,6 +314,9 @@ def qbfield(
     model: type | tuple[type, ...] = (),
     values: tuple[str, ...] = (),
     attribute: bool = False,
+    choice_required: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -323,8 +344,52 @@ def qbfield(
         model=model,
         values=values,
         attribute=attribute,
+        choice_required=choice_required,
+        minimum=minimum,
+        maximum=maximum,
     )
     return attrs.field(default=None, metadata=metadata)
+
+
+def choice_path(name: str, choice: str | None) -> tuple[tuple[str, str], ...]:
+    """
+    ``(group, alternative)`` for each choice field *name* is in, outermost first.
+
+    A label is ``"group"`` (each field of the group is an alternative by itself) or
+    ``"group:N"`` (the fields of the Nth alternative, a sequence, go together); a
+    choice inside an alternative adds a segment after ``"|"`` (``"choice1:2|choice2"``).
+    Two fields exclude each other when they are in different alternatives of one group.
+    """
+    if not choice:
+        return ()
+    path = []
+    for segment in choice.split("|"):
+        group, sep, _ = segment.partition(":")
+        path.append((group, segment if sep else name))
+    return tuple(path)
+
+
+def vocabulary() -> ModuleType:
+    """
+    ``qbwc.qbxml._models``: the tables of the generated vocabulary (model names, request
+    and response elements), imported on first use so that ``import qbwc`` stays fast.
+    """
+    return importlib.import_module("qbwc.qbxml._models")
+
+
+def tag_of(cls: type) -> str:
+    """
+    The element name of an aggregate model: its class name, unless the generator had
+    to name the class otherwise (``__qbxml_tag__``, docs/qbxml-reference.md "Naming").
+    """
+    tag: str = cls.__dict__.get("__qbxml_tag__", cls.__name__)
+    return tag
+
+
+def unknown_field() -> Any:
+    """The ``unknown`` field of a Ret model: the XML of each child the parser did not know."""
+    # Not a qbfield: the parser fills it, the builder re-emits it last.
+    return attrs.field(factory=tuple, converter=tuple)
 
 
 def spec_of(field: attrs.Attribute[Any]) -> Spec:

@@ -404,7 +404,7 @@ def _shape(response: Response, request: _Request, version: Version) -> Response:
     answer = trim_to_version(response.ret, version)
     if request.model.include_ret_element:
         answer = _only_elements(answer, request.model.include_ret_element)
-    return attrs.evolve(response, ret=answer)
+    return attrs.evolve(response, ret=answer, rets=(answer,))
 
 
 def _only_elements(ret: Any, wanted: tuple[str, ...]) -> Any:
@@ -1146,7 +1146,7 @@ class FakeQuickBooks:
                     edit_sequence=ret.edit_sequence,
                     external_guid=ret.external_guid,
                 )
-            replayed.append(attrs.evolve(response, ret=None, error_recovery=recovery))
+            replayed.append(attrs.evolve(response, ret=None, rets=(), error_recovery=recovery))
         return build_response(replayed, message_set_id=slot.message_set_id)
 
     def _execute(self, request: _Request, ms: _MessageSet, company: Company) -> Response:

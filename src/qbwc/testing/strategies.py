@@ -30,6 +30,13 @@ from qbwc.testing._request_strategies import request_models as request_models
 from qbwc.testing._request_strategies import versions as versions
 
 # isort: split
+# --- every model of the generated vocabulary, derived from its field specs ---
+from qbwc.testing._spec_strategies import model_of as model_of
+from qbwc.testing._spec_strategies import models as models
+from qbwc.testing._spec_strategies import request_names as request_names
+from qbwc.testing._spec_strategies import ret_names as ret_names
+
+# isort: split
 # --- responses (qbXML InvoiceRet / EstimateRet, ResponseSet) ---
 from qbwc.testing._response_strategies import data_ext_rets as data_ext_rets
 from qbwc.testing._response_strategies import error_recoveries as error_recoveries

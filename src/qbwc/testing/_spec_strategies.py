@@ -1,0 +1,174 @@
+"""
+Hypothesis strategies derived from the field specs, for every model of the generated
+vocabulary (docs/qbxml-reference.md): any request type, any Ret.
+
+Each field's values follow its :class:`~qbwc.qbxml._types.Spec`: its kind, maximum
+length, enumeration, version, required flag, repetition and choice (one alternative
+of a choice at most; one exactly when the choice is required).  What they generate,
+:func:`qbwc.qbxml.build_request` (requests) or :func:`qbwc.qbxml.build_response`
+(Rets) accepts at the version asked for, and Intuit's schema of that version too.
+Needs Hypothesis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from qbwc.qbxml._types import (
+    Kind,
+    Ref,
+    Spec,
+    Version,
+    choice_path,
+    format_guid,
+    parse_version,
+    specs,
+    vocabulary,
+)
+from qbwc.testing._request_strategies import amounts, list_ids, qbxml_text, quantities
+
+__all__ = ["model_of", "models", "request_names", "ret_names"]
+
+_FLOATS = st.decimals(Decimal(0), Decimal(10**6), places=4)
+_DATES = st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31))
+_TIMES = st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2099, 12, 31)).map(
+    lambda d: d.replace(microsecond=0)
+)
+_GUIDS = st.one_of(st.just("0"), st.uuids().map(format_guid))
+
+
+def request_names() -> tuple[str, ...]:
+    """The name of every request model (``CustomerAdd``, ``CustomerQuery``, ...)."""
+    return tuple(sorted(vocabulary().REQUESTS))
+
+
+def ret_names() -> tuple[str, ...]:
+    """The name of every Ret model a response element holds (``CustomerRet``, ...)."""
+    return tuple(sorted({n for rets in vocabulary().RESPONSES.values() for n in rets}))
+
+
+def model_of(name: str) -> type:
+    """The model class *name* (its family loads on first use)."""
+    cls: type = vocabulary().model(name)
+    return cls
+
+
+def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
+    kind = spec.kind
+    if kind is Kind.STR:
+        if spec.tag in vocabulary().DURATION_TAGS:
+            return st.builds("PT{}H{}M".format, st.integers(0, 99), st.integers(0, 59))
+        return qbxml_text(spec.max_len)
+    if kind is Kind.ID:
+        return list_ids()
+    if kind is Kind.AMT:
+        return amounts()
+    if kind in (Kind.PRICE, Kind.QUAN, Kind.PERCENT):
+        return quantities()
+    if kind is Kind.FLOAT:
+        return _FLOATS
+    if kind is Kind.INT:
+        low = 0 if spec.minimum is None else spec.minimum
+        return st.integers(low, 10**6 if spec.maximum is None else spec.maximum)
+    if kind is Kind.BOOL:
+        return st.booleans()
+    if kind is Kind.DATE:
+        return _DATES
+    if kind is Kind.DATETIME:
+        return _TIMES.map(lambda d: d.replace(tzinfo=dt.UTC)) if ret else _TIMES
+    if kind is Kind.GUID:
+        return _GUIDS
+    if kind is Kind.ENUM:
+        return st.sampled_from(spec.values)
+    msg = f"no strategy for {kind}"  # pragma: no cover - every kind is above
+    raise AssertionError(msg)
+
+
+def _refs(max_len: int | None) -> st.SearchStrategy[Ref]:
+    names = qbxml_text(max_len, min_size=1)
+    return st.one_of(st.builds(Ref, full_name=names), st.builds(Ref, list_id=list_ids()))
+
+
+def _value(
+    spec: Spec, version: Version, ret: bool, *, given: bool = False
+) -> st.SearchStrategy[Any]:
+    if spec.kind is Kind.AGG:
+        options = [
+            _refs(spec.max_len) if model is Ref else models(model, version=version, ret=ret)
+            for model in spec.model
+        ]
+        one: st.SearchStrategy[Any] = st.one_of(options)
+    else:
+        one = _scalar(spec, ret)
+    if spec.many:
+        least = max(spec.min_count, 1 if given else 0)
+        return st.lists(one, min_size=least, max_size=max(least, 2)).map(tuple)
+    return one
+
+
+def _alternatives(fields: tuple[tuple[str, Spec], ...]) -> dict[str, dict[str, list[str]]]:
+    """choice group -> alternative -> the fields of that alternative."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    for name, spec in fields:
+        for group, alternative in choice_path(name, spec.choice):
+            groups.setdefault(group, {}).setdefault(alternative, []).append(name)
+    return groups
+
+
+def models(
+    cls: type, *, version: str | Version = "16.0", ret: bool = False
+) -> st.SearchStrategy[Any]:
+    """
+    Instances of the model *cls*, valid at *version*: every field drawn from its spec.
+
+    With *ret*, date-times carry a zone (as QuickBooks sends them).
+    """
+    parsed = parse_version(version) if isinstance(version, str) else version
+    return _models(cls, parsed, ret)
+
+
+@functools.cache
+def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
+    fields = tuple((n, s) for n, s in specs(cls) if s.since <= parsed)
+    groups = _alternatives(fields)
+
+    paths = {name: choice_path(name, spec.choice) for name, spec in fields}
+    required_groups = {
+        path[0][0] for name, spec in fields if (path := paths[name]) and spec.choice_required
+    }
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Any:
+        # One alternative per choice (or none, unless the choice is required); the first
+        # field of a chosen alternative is given, with the alternatives around it.
+        chosen: dict[str, str | None] = {}
+        forced: set[str] = set()
+        for group, alternatives in groups.items():
+            if group in chosen:
+                continue
+            names = sorted(alternatives)
+            pick = st.sampled_from(names)
+            chosen[group] = draw(pick if group in required_groups else st.none() | pick)
+            if chosen[group] is not None:
+                first = alternatives[str(chosen[group])][0]
+                forced.add(first)
+                for inner, alternative in paths[first]:
+                    chosen.setdefault(inner, alternative)
+        values: dict[str, Any] = {}
+        for name, spec in fields:
+            path = paths[name]
+            if any(chosen.get(group) != alternative for group, alternative in path):
+                continue
+            needed = spec.required or spec.min_count > 0 or name in forced
+            if spec.attribute and spec.tag == "defMacro":
+                continue  # a macro names a transaction for later requests; see docs/qbxml.md
+            if needed or draw(st.booleans()):
+                values[name] = draw(_value(spec, parsed, ret, given=name in forced))
+        return cls(**values)
+
+    return build()
