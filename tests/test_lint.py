@@ -14,8 +14,10 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    """``ruff check`` finds nothing in the package, tests, benchmarks and docs."""
-    result = _run(sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "docs")
+    """``ruff check`` finds nothing in the package, tests, benchmarks, docs and tools."""
+    result = _run(
+        sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "docs", "tools"
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -339,7 +339,7 @@ class Schema:
             elif child.tag == XS + "group":
                 out += self.particles(self.groups[child.get("ref")], path, owner, choice)
             elif child.tag == XS + "choice":
-                out += self.choice(child, path, owner, occurs_min, occurs_max, choice)
+                out += self.choice(child, path, owner, occurs_min, occurs_max, outer=choice)
             elif child.tag == XS + "element":
                 f = self.element(child, path, owner, occurs_min, occurs_max)
                 if f is not None:
@@ -355,6 +355,7 @@ class Schema:
         owner: str,
         occurs_min: int,
         occurs_max: str,
+        *,
         outer: str | None,
     ) -> list[Field]:
         alternatives = [c for c in node if isinstance(c.tag, str)]
@@ -701,7 +702,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = generate(args.reference)
     if args.check:
-        stale = [n for n, t in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != t]
+        stale = [
+            n for n, t in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != t
+        ]
         extra = [p.name for p in OUT.glob("*.py") if p.name not in files]
         if stale or extra:
             print("out of date:", *stale, *extra)

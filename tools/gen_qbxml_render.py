@@ -213,7 +213,8 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         body.append(f'    """{docstring(m)}"""')
         body.append("")
         if m.tag not in (m.name, m.rq):
-            body.append(f"    __qbxml_tag__ = {m.tag!r}  # the element name (another has the class name)")
+            note = "  # the element name (another has the class name)"
+            body.append(f"    __qbxml_tag__ = {m.tag!r}{note}")
             body.append("")
         for f in m.fields:
             body += render_field(f, converters)
@@ -222,7 +223,11 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         if not m.fields and not m.ret:
             body.pop()  # the docstring is the body
     if converters:
-        lines += ["", "# The repeated fields' converters, typed for mypy's attrs plugin.", "if TYPE_CHECKING:"]
+        lines += [
+            "",
+            "# The repeated fields' converters, typed for mypy's attrs plugin.",
+            "if TYPE_CHECKING:",
+        ]
         for conv, union in sorted(converters.items()):
             lines.append("")
             sig = f"    def {conv}(value: Iterable[{union}] | None, /) -> tuple[{union}, ...]: ..."
@@ -331,7 +336,11 @@ def render_init(families: list[str], schema: Schema) -> str:
         *[f'    "{tag}",' for tag in durations],
         "})",
     ]
-    lines += ["", "#: The model names qbwc.qbxml exports (loaded on first use).", "EXPORTS: Final = frozenset({"]
+    lines += [
+        "",
+        "#: The model names qbwc.qbxml exports (loaded on first use).",
+        "EXPORTS: Final = frozenset({",
+    ]
     lines += [f'    "{n}",' for n in exported(schema)]
     lines += ["})"]
     lines += [
