@@ -18,14 +18,14 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from qbwc._direct import compile_function
 from qbwc.qbxml._numbers import _format_amount, _format_float, _format_pqp
 from qbwc.qbxml._request_kinds import request_element, request_since, rq_level_fields
 from qbwc.qbxml._requests import ADD_MODELS
 from qbwc.qbxml._rules import _at, _error, _type_rule
-from qbwc.qbxml._text import _escape, _escape_attribute, _length_rule
+from qbwc.qbxml._text import TextPolicy, _escape, _escape_attribute, _length_rule, _strict
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -43,8 +43,6 @@ __all__ = [
     "ON_ERROR_VALUES",
     "REQUEST_ID_MAX",
     "SUPPORTED_VERSIONS",
-    "TEXT_POLICIES",
-    "TextPolicy",
     "build_request",
     "check_version",
     "frame_requests",
@@ -61,8 +59,6 @@ SUPPORTED_VERSIONS: Final = (
 _VERSIONS: Final = {v: tuple(int(p) for p in v.split(".")) for v in SUPPORTED_VERSIONS}
 
 ON_ERROR_VALUES: Final = ("stopOnError", "continueOnError")
-TextPolicy = Literal["strict", "transliterate"]
-TEXT_POLICIES: Final = ("strict", "transliterate")
 
 #: ``requestID`` longer than this gets statusCode 1060 from QuickBooks.
 REQUEST_ID_MAX: Final = 50
@@ -766,12 +762,6 @@ def _check_on_error(on_error: str) -> None:
         else:
             rule = f"{on_error!r} is not one of {', '.join(ON_ERROR_VALUES)}"
         raise _error("on_error", rule)
-
-
-def _strict(text_policy: str) -> bool:
-    if text_policy not in TEXT_POLICIES:
-        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
-    return text_policy == "strict"
 
 
 def _head(

@@ -9,9 +9,23 @@ reads reliably.  Private to the builder (``_build``).
 from __future__ import annotations
 
 import unicodedata
-from typing import Final
+from typing import Final, Literal
 
 from qbwc.qbxml._rules import _at, _error
+
+__all__ = ["TEXT_POLICIES", "TextPolicy"]
+
+#: ``"strict"`` refuses text outside ISO-8859-1; ``"transliterate"`` maps it to
+#: ASCII where it can and refuses the rest.
+TextPolicy = Literal["strict", "transliterate"]
+TEXT_POLICIES: Final = ("strict", "transliterate")
+
+
+def _strict(text_policy: str) -> bool:
+    if text_policy not in TEXT_POLICIES:
+        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
+    return text_policy == "strict"
+
 
 #: Transliterations for characters outside ISO-8859-1 that NFKD does not
 #: reduce to Latin-1 by itself (smart punctuation, currency, letters with
