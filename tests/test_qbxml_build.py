@@ -578,6 +578,23 @@ class TestCLI:
 
         assert parse_request(target.read_bytes()) == (invoice(), invoice(memo="2"))
 
+    def test_build_text_policy(
+        self, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    ) -> None:
+        """--text-policy transliterate maps smart quotes; a policy not offered exits 2."""
+        source = tmp_path / "order.json"
+        source.write_text(json.dumps({**dump(invoice()), "memo": "\u201cx\u201d"}))
+
+        assert main(["build", str(source), "--text-policy", "transliterate"]) == 0
+        assert parse_request(capsysbinary.readouterr().out) == (invoice(memo='"x"'),)
+
+        with pytest.raises(SystemExit) as exited:
+            main(["build", str(source), "--text-policy", "lenient"])
+        assert exited.value.code == 2
+        err = capsysbinary.readouterr().err
+        assert b"invalid choice: 'lenient'" in err
+        assert b"Traceback" not in err
+
     @pytest.mark.parametrize(
         ("content", "message"),
         [

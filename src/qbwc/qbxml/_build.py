@@ -15,18 +15,17 @@ reads reliably.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from qbwc._direct import compile_function
-from qbwc.exceptions import QBXMLValidationError
+from qbwc.qbxml._numbers import _format_amount, _format_float, _format_pqp
 from qbwc.qbxml._request_kinds import request_element, request_since, rq_level_fields
 from qbwc.qbxml._requests import ADD_MODELS
+from qbwc.qbxml._rules import _at, _error, _type_rule
+from qbwc.qbxml._text import TextPolicy, _escape, _escape_attribute, _length_rule, _strict
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -44,8 +43,6 @@ __all__ = [
     "ON_ERROR_VALUES",
     "REQUEST_ID_MAX",
     "SUPPORTED_VERSIONS",
-    "TEXT_POLICIES",
-    "TextPolicy",
     "build_request",
     "check_version",
     "frame_requests",
@@ -62,8 +59,6 @@ SUPPORTED_VERSIONS: Final = (
 _VERSIONS: Final = {v: tuple(int(p) for p in v.split(".")) for v in SUPPORTED_VERSIONS}
 
 ON_ERROR_VALUES: Final = ("stopOnError", "continueOnError")
-TextPolicy = Literal["strict", "transliterate"]
-TEXT_POLICIES: Final = ("strict", "transliterate")
 
 #: ``requestID`` longer than this gets statusCode 1060 from QuickBooks.
 REQUEST_ID_MAX: Final = 50
@@ -72,29 +67,9 @@ MESSAGE_SET_ID_MAX: Final = 23
 _CLEAR_ALL: Final = "ClearAllMessageSets"
 _ID_MAX: Final = 36
 
-# Exact arithmetic whatever the caller did to the thread's decimal context.
-_CTX: Final = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN, traps=[])
-_CENT: Final = Decimal("0.01")
-_AMT_LIMIT: Final = Decimal(10) ** 13
-_PQP_LIMIT: Final = Decimal(10) ** 10
-_FLOAT_LIMIT: Final = Decimal(10) ** 20
-_FLOAT_PLACES: Final = 20
 _GUID: Final = re.compile(r"0|\{[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}")
 
 Out = Callable[[str], None]
-
-
-def _error(path: str, rule: str) -> QBXMLValidationError:
-    return QBXMLValidationError(path, rule)
-
-
-def _at(path: str, name: str) -> str:
-    """The path of field *name* of the aggregate at *path* ('' = *path* itself)."""
-    return f"{path}.{name}" if name else path
-
-
-def _type_rule(value: object, expected: str) -> str:
-    return f"expected {expected}, got {type(value).__name__}"
 
 
 # --- versions ----------------------------------------------------------------
@@ -118,256 +93,6 @@ def check_version(version: object) -> tuple[str, Version]:
         )
         raise _error("version", rule)
     return text, (parsed[0], parsed[1])
-
-
-# --- text --------------------------------------------------------------------
-
-#: Transliterations for characters outside ISO-8859-1 that NFKD does not
-#: reduce to Latin-1 by itself (smart punctuation, currency, letters with
-#: strokes, ligatures, invisible characters).
-_TRANSLIT: Final[dict[int, str]] = {
-    0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x2035: "'",
-    0x2039: "<", 0x203A: ">",
-    0x201C: '"', 0x201D: '"', 0x201E: '"', 0x201F: '"', 0x2033: '"', 0x2036: '"',
-    0x2010: "-", 0x2011: "-", 0x2012: "-", 0x2013: "-", 0x2014: "-", 0x2015: "-",
-    0x2212: "-", 0x2043: "-",
-    0x2022: "*", 0x2023: "*",
-    0x2026: "...", 0x20AC: "EUR", 0x2122: "TM", 0x2030: "o/oo",
-    0x2190: "<-", 0x2192: "->", 0x2264: "<=", 0x2265: ">=", 0x2260: "!=",
-    0x0141: "L", 0x0142: "l", 0x0110: "D", 0x0111: "d", 0x0126: "H", 0x0127: "h",
-    0x0166: "T", 0x0167: "t", 0x0131: "i", 0x0152: "OE", 0x0153: "oe", 0x0192: "f",
-    0x02C6: "^", 0x02DC: "~", 0x02BC: "'", 0x02B9: "'", 0x02BA: '"',
-    0x200B: "", 0x200C: "", 0x200D: "", 0x2060: "", 0xFEFF: "",
-}  # fmt: skip
-
-
-def _char_name(char: str) -> str:
-    name = unicodedata.name(char, "")
-    code = f"U+{ord(char):04X}"
-    return f"{code} ({name})" if name else code
-
-
-def _translit_char(char: str) -> str | None:
-    code = ord(char)
-    if 0x80 <= code <= 0x9F:  # a cp1252 byte decoded as Latin-1
-        try:
-            char = bytes([code]).decode("cp1252")
-        except UnicodeDecodeError:
-            return None
-        code = ord(char)
-        if code <= 0xFF:
-            return char
-    mapped = _TRANSLIT.get(code)
-    if mapped is not None:
-        return mapped
-    decomposed = unicodedata.normalize("NFKD", char)
-    stripped = unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
-    if stripped == char:
-        return None
-    parts: list[str] = []
-    for c in stripped:
-        if ord(c) < 0x7F or 0xA0 <= ord(c) <= 0xFF:
-            parts.append(c)
-        elif (mapped := _TRANSLIT.get(ord(c))) is not None:
-            parts.append(mapped)
-        else:
-            return None
-    return "".join(parts)
-
-
-def _transliterate(value: str, path: str) -> str:
-    value = unicodedata.normalize("NFC", value)
-    if all(ord(c) < 0x7F for c in value):
-        return value
-    out: list[str] = []
-    for index, char in enumerate(value, 1):
-        code = ord(char)
-        if code < 0x7F or 0xA0 <= code <= 0xFF:
-            out.append(char)
-            continue
-        mapped = _translit_char(char)
-        if mapped is None or any(ord(c) > 0xFF or 0x7F <= ord(c) <= 0x9F for c in mapped):
-            rule = (
-                f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
-                "QuickBooks Desktop stores, and it has no ASCII transliteration"
-            )
-            raise _error(path, rule)
-        out.append(mapped)
-    return "".join(out)
-
-
-def _careful(value: str, path: str, strict: bool, attribute: bool) -> tuple[str, str]:
-    """The stored text and its escaped form, for text beyond plain printable ASCII."""
-    if not strict:
-        value = _transliterate(value, path)
-    out: list[str] = []
-    for index, char in enumerate(value, 1):
-        code = ord(char)
-        if 0x20 <= code < 0x7F:
-            if char == "&":
-                out.append("&amp;")
-            elif char == "<":
-                out.append("&lt;")
-            elif char == ">":
-                out.append("&gt;")
-            elif char == '"' and attribute:
-                out.append("&quot;")
-            else:
-                out.append(char)
-        elif char == "\n":
-            out.append("&#10;" if attribute else "\n")
-        elif char == "\t":
-            out.append("&#9;" if attribute else "\t")
-        elif char == "\r":  # parsers turn a raw CR into LF; a reference survives
-            out.append("&#13;")
-        elif 0xA0 <= code <= 0xFF:
-            out.append(f"&#{code};")
-        elif code < 0x20 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-            rule = f"character {index} is {_char_name(char)}, which XML does not allow"
-            raise _error(path, rule)
-        elif code <= 0x9F:
-            rule = (
-                f"character {index} is {_char_name(char)}, a control character QuickBooks "
-                "cannot store (often a Windows-1252 character decoded as Latin-1; "
-                "text_policy='transliterate' maps it)"
-            )
-            raise _error(path, rule)
-        else:
-            rule = (
-                f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
-                "QuickBooks Desktop stores (text_policy='transliterate' maps punctuation "
-                "and accented letters to ASCII)"
-            )
-            raise _error(path, rule)
-    return value, "".join(out)
-
-
-def _escape(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
-    """``(stored text, escaped text)`` for element content of field *name* at *path*."""
-    if value.isascii() and value.isprintable():
-        if "&" in value or "<" in value or ">" in value:
-            escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            return value, escaped
-        return value, value
-    return _careful(value, _at(path, name), strict, attribute=False)
-
-
-def _escape_attribute(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
-    """``(stored text, escaped text)`` for a double-quoted attribute value."""
-    if value.isascii() and value.isprintable():
-        if "&" in value or "<" in value or ">" in value or '"' in value:
-            escaped = (
-                value.replace("&", "&amp;")
-                .replace("<", "&lt;")
-                .replace(">", "&gt;")
-                .replace('"', "&quot;")
-            )
-            return value, escaped
-        return value, value
-    return _careful(value, _at(path, name), strict, attribute=True)
-
-
-def _length_rule(length: int, max_len: int) -> str:
-    return f"{length:,} characters, at most {max_len:,}"
-
-
-# --- numbers -----------------------------------------------------------------
-
-
-def _decimal_places(value: Decimal) -> int:
-    """Significant decimal places: ``1.500`` has 1, ``100`` has 0."""
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    if exponent >= 0 or not any(digits):  # an integer, or zero
-        return 0
-    trailing = 0
-    for digit in reversed(digits):
-        if digit or trailing >= -exponent:
-            break
-        trailing += 1
-    return -exponent - trailing
-
-
-def _integer_digits(value: Decimal) -> int:
-    return value.adjusted() + 1
-
-
-def _check_decimal(value: object, path: str, name: str) -> Decimal:
-    if type(value) is not Decimal:
-        path = _at(path, name)
-        if isinstance(value, float):
-            rule = "float is refused for money, rates and quantities; use Decimal or str"
-            raise _error(path, rule)
-        raise _error(path, _type_rule(value, "Decimal"))
-    if not value.is_finite():
-        raise _error(_at(path, name), f"{value} is not a finite number")
-    return value
-
-
-def _format_amount(value: object, path: str, name: str) -> str:
-    if type(value) is Decimal:
-        # Fast path: plain notation, at most 13 integer digits and 2 places.
-        head, _, tail = str(value).partition(".")
-        digits = head[1:] if head[:1] == "-" else head
-        if digits.isdigit() and len(digits) <= 13 and "E" not in tail:
-            if len(tail) > 2:
-                tail = tail.rstrip("0")
-            if len(tail) <= 2:
-                return head + "." + tail.ljust(2, "0")
-    number = _check_decimal(value, path, name)
-    if number.copy_abs() >= _AMT_LIMIT:
-        rule = f"{_integer_digits(number):,} integer digits, at most 13 (qbXML AMTTYPE)"
-        raise _error(_at(path, name), rule)
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite
-    if exponent == -2:
-        return str(number)
-    if exponent < -2 and (places := _decimal_places(number)) > 2:
-        rule = f"{number}: {places} decimal places, at most 2 for money (never rounded)"
-        raise _error(_at(path, name), rule)
-    return str(_CTX.quantize(number, _CENT))
-
-
-def _format_pqp(value: object, path: str, name: str, what: str) -> str:
-    if type(value) is Decimal:
-        # Fast path: plain notation, at most 10 integer digits and 5 places.
-        head, _, tail = str(value).partition(".")
-        digits = head[1:] if head[:1] == "-" else head
-        if digits.isdigit() and len(digits) <= 10 and "E" not in tail:
-            tail = tail.rstrip("0")
-            if len(tail) <= 5:
-                return head + "." + tail if tail else head
-    number = _check_decimal(value, path, name)
-    if number.copy_abs() >= _PQP_LIMIT:
-        rule = f"{_integer_digits(number):,} integer digits, at most 10 (qbXML {what})"
-        raise _error(_at(path, name), rule)
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if exponent >= 0:
-        return str(number) if exponent == 0 else format(number, "f")
-    places = _decimal_places(number)
-    if places > 5:
-        rule = f"{number}: {places} decimal places, at most 5 (qbXML {what}; never rounded)"
-        raise _error(_at(path, name), rule)
-    text = format(number, "f").rstrip("0")
-    return text[:-1] if text.endswith(".") else text
-
-
-def _format_float(value: object, path: str, name: str) -> str:
-    number = _check_decimal(value, path, name)
-    if number.copy_abs() >= _FLOAT_LIMIT:
-        rule = f"{_integer_digits(number):,} integer digits, at most 20"
-        raise _error(_at(path, name), rule)
-    places = _decimal_places(number)
-    if places > _FLOAT_PLACES:
-        rule = f"{number}: {places} decimal places, at most {_FLOAT_PLACES} (never rounded)"
-        raise _error(_at(path, name), rule)
-    text = format(number, "f")
-    if "." in text:
-        text = text.rstrip("0").removesuffix(".")
-    return text
 
 
 # --- the plan ----------------------------------------------------------------
@@ -1037,12 +762,6 @@ def _check_on_error(on_error: str) -> None:
         else:
             rule = f"{on_error!r} is not one of {', '.join(ON_ERROR_VALUES)}"
         raise _error("on_error", rule)
-
-
-def _strict(text_policy: str) -> bool:
-    if text_policy not in TEXT_POLICIES:
-        raise _error("text_policy", f"{text_policy!r} is not one of {', '.join(TEXT_POLICIES)}")
-    return text_policy == "strict"
 
 
 def _head(

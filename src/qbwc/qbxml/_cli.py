@@ -10,9 +10,10 @@ from typing import Any
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError, XMLParseError
-from qbwc.qbxml._build import ON_ERROR_VALUES, TEXT_POLICIES, build_request
+from qbwc.qbxml._build import ON_ERROR_VALUES, build_request
 from qbwc.qbxml._json import load
 from qbwc.qbxml._read import parse_request
+from qbwc.qbxml._text import TEXT_POLICIES
 from qbwc.qbxml._xsd import validate
 
 __all__ = ["register"]
