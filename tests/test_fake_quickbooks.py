@@ -31,7 +31,7 @@ from qbwc.testing import (
     RequestProcessorError,
     ResponseLost,
 )
-from qbwc.testing._quickbooks import compute_lines
+from qbwc.testing._quickbooks_txn import compute_lines
 from qbwc.testing.strategies import request_models, versions
 
 TZ = dt.timezone(dt.timedelta(hours=-8))
@@ -384,17 +384,17 @@ class TestArithmetic:
 
     def test_compute_lines_rounds_half_away_from_zero(self) -> None:
         """Half a cent rounds away from zero for credits too (0.125 → 0.13, -0.125 → -0.13)."""
-        from qbwc.testing._quickbooks import _Line
+        from qbwc.testing._quickbooks_txn import Line
 
         lines = [
-            _Line(
+            Line(
                 item=None,
                 quantity=Decimal("0.5"),
                 rate=Decimal("0.25"),
                 rate_percent=None,
                 amount=None,
             ),
-            _Line(
+            Line(
                 item=None,
                 quantity=Decimal("-0.5"),
                 rate=Decimal("0.25"),

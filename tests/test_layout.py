@@ -16,7 +16,9 @@ from qbwc._events import AnyCall
 from qbwc.service._calls import _HANDLERS
 
 SRC = Path(qbwc.__file__).parent
-SPLIT = sorted([*SRC.joinpath("service").glob("*.py"), *SRC.joinpath("qwc").glob("*.py")])
+SPLIT = sorted(
+    path for package in ("service", "qwc", "testing") for path in SRC.joinpath(package).glob("*.py")
+)
 ADAPTERS = [SRC / "wsgi.py", SRC / "asgi.py", SRC / "django" / "views.py"]
 CALLS = typing.get_args(AnyCall)
 

@@ -21,10 +21,10 @@ from qbwc.testing._web_connector import wsgi_transport as wsgi_transport
 # isort: split
 from qbwc.testing._interface import QuickBooksDouble as QuickBooksDouble
 from qbwc.testing._interface import RequestProcessorError as RequestProcessorError
-from qbwc.testing._quickbooks import HRESULT_MESSAGES as HRESULT_MESSAGES
 from qbwc.testing._quickbooks import FakeQuickBooks as FakeQuickBooks
-from qbwc.testing._quickbooks import ProcessedRequest as ProcessedRequest
 from qbwc.testing._quickbooks import ResponseLost as ResponseLost
+from qbwc.testing._quickbooks_read import HRESULT_MESSAGES as HRESULT_MESSAGES
+from qbwc.testing._quickbooks_run import ProcessedRequest as ProcessedRequest
 from qbwc.testing._quickbooks_state import CompanyPreferences as CompanyPreferences
 from qbwc.testing._quickbooks_state import Customer as Customer
 from qbwc.testing._quickbooks_state import GroupMember as GroupMember
