@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from gen_qbxml import DECIMAL, EXISTING, KEEP, PY_TYPES, Field, Model, Schema, snake
+from gen_qbxml import (
+    CORE,
+    DECIMAL,
+    EXISTING,
+    KEEP,
+    PY_TYPES,
+    Field,
+    Model,
+    Schema,
+    module_of,
+    snake,
+)
 
 # --- rendering ----------------------------------------------------------------------
 
@@ -104,6 +115,8 @@ def render_field(f: Field, converters: dict[str, str]) -> list[str]:
 
 
 def docstring(m: Model) -> str:
+    if m.doc:
+        return m.doc
     if m.rq and m.tag == m.rq:
         return f"The qbXML request ``{m.rq}``."
     if m.rq:
@@ -140,6 +153,12 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         if family == "shared"
         else f"The qbXML models of the {family.replace('_', ' ')} family."
     )
+    if family == CORE:
+        doc = (
+            "The qbXML models qbwc.qbxml loads eagerly: InvoiceAdd, EstimateAdd, their\n"
+            "lines and Rets, and the aggregates they use (the rules beyond the schema\n"
+            "from tools/gen_qbxml_overlay.py)."
+        )
     lines = [HEADER.format(doc=doc)]
     used_kinds = {f.kind for m in models for f in m.fields}
     need_dt = bool(used_kinds & {"DATE", "DATETIME"})
@@ -172,7 +191,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
                 elif child in KEEP:
                     imports[KEEP[child]].add(child)
                 else:
-                    imports[f"qbwc.qbxml._models.{schema.models[child].family}"].add(child)
+                    imports[module_of(schema.models[child].family)].add(child)
     helpers = {"Kind"}
     for m in models:
         for f in m.fields:
@@ -210,7 +229,13 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     body: list[str] = []
     for m in order(models, schema):
         body += ["", "", "@final", "@attrs.frozen(kw_only=True)", f"class {m.name}:"]
-        body.append(f'    """{docstring(m)}"""')
+        doc = docstring(m)
+        if "\n" in doc:
+            body.append('    """')
+            body += [f"    {line}".rstrip() for line in doc.splitlines()]
+            body.append('    """')
+        else:
+            body.append(f'    """{doc}"""')
         body.append("")
         if m.tag not in (m.name, m.rq):
             note = "  # the element name (another has the class name)"
@@ -285,7 +310,7 @@ def render_init(families: list[str], schema: Schema) -> str:
         "MODELS: Final[dict[str, str]] = {",
     ]
     for name in sorted(schema.models):
-        lines.append(f'    "{name}": "qbwc.qbxml._models.{schema.models[name].family}",')
+        lines.append(f'    "{name}": "{module_of(schema.models[name].family)}",')
     for name in sorted(KEEP):
         lines.append(f'    "{name}": "{KEEP[name]}",')
     lines.append("}")
@@ -389,7 +414,7 @@ def render_all(schema: Schema) -> str:
     for name in exported(schema):
         by_module[schema.models[name].family].append(name)
     for family in sorted(by_module):
-        lines.append(f"from qbwc.qbxml._models.{family} import (")
+        lines.append(f"from {module_of(family)} import (")
         lines += [f"    {n}," for n in sorted(by_module[family], key=_isort_key)]
         lines.append(")")
     lines += ["", "__all__ = ["]
@@ -456,7 +481,7 @@ def render_reference(schema: Schema) -> str:
         "| --- | --- | --- | --- |",
     ]
     for r in sorted(schema.requests, key=lambda r: r.name):
-        module = KEEP.get(r.name) or f"qbwc.qbxml._models.{schema.models[r.name].family}"
+        module = KEEP.get(r.name) or module_of(schema.models[r.name].family)
         lines.append(f"| `{r.name}` | `{r.rq}` | {since(r.rq)} | `{module}` |")
     lines += [
         "",
