@@ -329,3 +329,91 @@ def test_every_ret_builds_validates_and_parses_back_equal(
     assert parsed == response
     assert parsed.ret == ret
     assert parsed.rets == (ret,)
+
+
+# --- the overlay: rules beyond the schema (tools/gen_qbxml_overlay.py) -------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "choice"),
+    [
+        ("InvoiceLineAdd", "rate", "rate"),
+        ("InvoiceLineAdd", "rate_percent", "rate"),
+        ("InvoiceLineAdd", "price_level_ref", "rate"),
+        ("InvoiceLineAdd", "serial_number", "serial_or_lot"),
+        ("InvoiceLineAdd", "lot_number", "serial_or_lot"),
+        ("InvoiceLineRet", "rate", "rate"),
+        ("InvoiceLineRet", "rate_percent", "rate"),
+        ("InvoiceLineRet", "serial_number", "serial_or_lot"),
+        ("InvoiceLineRet", "lot_number", "serial_or_lot"),
+        ("EstimateLineAdd", "rate", "rate"),
+        ("EstimateLineAdd", "rate_percent", "rate"),
+        ("EstimateLineAdd", "markup_rate", "markup"),
+        ("EstimateLineAdd", "markup_rate_percent", "markup"),
+        ("EstimateLineAdd", "price_level_ref", "markup"),
+        ("EstimateLineRet", "rate", "rate"),
+        ("EstimateLineRet", "rate_percent", "rate"),
+        ("EstimateLineRet", "markup_rate", "markup"),
+        ("EstimateLineRet", "markup_rate_percent", "markup"),
+    ],
+)
+def test_the_overlay_names_the_line_choices(model: str, field: str, choice: str) -> None:
+    spec = dict(specs(_models.model(model)))[field]
+    assert spec.choice == choice
+
+
+def test_the_overlay_documents_the_rules_the_specs_cannot_say() -> None:
+    import qbwc.qbxml as q
+
+    assert "give no ``item_ref``" in (q.InvoiceLineAdd.__doc__ or "")
+    assert "not also name an ``item_ref``" in (q.LinkToTxn.__doc__ or "")
+    for cls in (q.InvoiceLineAdd, q.EstimateLineAdd):
+        assert "``tax_amount`` is for Australian editions only" in (cls.__doc__ or "")
+
+
+def test_a_stale_overlay_entry_stops_the_generator() -> None:
+    """An overlay entry naming what the schema no longer has fails loudly, never silently."""
+    generator = _generator()
+    overlay = generator._overlay()
+    schema = generator.Schema(require_reference())
+    generator.collect(schema)
+    models = schema.models
+    line = models["InvoiceLineAdd"]
+    for f in line.fields:
+        if f.choice == "choice1":
+            f.choice = "choice9"
+    with pytest.raises(KeyError, match="InvoiceLineAdd has no choice 'choice1'"):
+        overlay.apply(models)
+    del models["InvoiceLineAdd"]
+    with pytest.raises(KeyError, match="InvoiceLineAdd"):
+        overlay.apply(models)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "InvoiceAdd", "InvoiceLineAdd", "InvoiceLineGroupAdd", "EstimateAdd", "EstimateLineAdd",
+        "EstimateLineGroupAdd", "InvoiceRet", "InvoiceLineRet", "InvoiceLineGroupRet",
+        "EstimateRet", "EstimateLineRet", "EstimateLineGroupRet", "LinkToTxn", "SetCredit",
+        "LinkedTxn", "AddressBlock", "DataExtRet",
+    ],
+)  # fmt: skip
+def test_the_invoice_and_estimate_models_are_generated_once(name: str) -> None:
+    """
+    qbwc.qbxml's class is the generated one, and every generated model refers to it.
+
+    (Before, LinkToTxn, SetCredit, LinkedTxn, AddressBlock and DataExtRet existed twice:
+    hand-written in qbwc.qbxml, generated in _models.shared for the other families.)
+    """
+    import qbwc.qbxml as q
+
+    cls = getattr(q, name)
+    assert cls.__module__ == "qbwc.qbxml._core_models"
+    assert _models.model(name) is cls
+    for other in _models.MODELS:
+        if other == "ErrorRecovery":
+            continue
+        for _, spec in specs(_models.model(other)):
+            for child in spec.model:
+                if child.__name__ == name:
+                    assert child is cls, (other, spec.tag)

@@ -5,6 +5,7 @@ The rendering half of tools/gen_qbxml.py: the family modules, the tables of
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 
 from gen_qbxml import (
@@ -423,6 +424,32 @@ def render_all(schema: Schema) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_overlay() -> list[str]:
+    """The "Rules beyond the schema" section: what tools/gen_qbxml_overlay.py changes."""
+    overlay = importlib.import_module("gen_qbxml_overlay")
+    lines = [
+        "## Rules beyond the schema",
+        "",
+        "QuickBooks enforces some rules Intuit's schema does not say. They live in one small",
+        "hand-written overlay, `tools/gen_qbxml_overlay.py`, that the generator applies (an entry",
+        "naming a model, choice or field the schema no longer has stops the generator):",
+        "",
+    ]
+    for name, labels in sorted(overlay.CHOICES.items()):
+        named = ", ".join(f"`{v}`" for v in labels.values())
+        lines.append(f"* `{name}`: the choices are named {named}.")
+    for name, changes in sorted(overlay.FIELDS.items()):
+        for field_name, values in changes.items():
+            said = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+            lines.append(f"* `{name}.{field_name}`: {said}.")
+    for name in sorted(overlay.DOCS):
+        first = overlay.DOCS[name].strip().splitlines()
+        rules = " ".join(first[2:]) if len(first) > 2 else ""
+        if rules:
+            lines.append(f"* `{name}` (documented): {rules}")
+    return [*lines, ""]
+
+
 def render_reference(schema: Schema) -> str:
     def since(rq: str) -> str:
         note = schema.notes.get((rq,))
@@ -454,7 +481,7 @@ def render_reference(schema: Schema) -> str:
         "  `ARAccountRef` → `ar_account_ref`); a name that is a Python keyword gets a trailing `_`.",
         "* A repeated element is a tuple field of the same name. A repeated *choice* of several",
         "  line aggregates (`InvoiceLineAdd` | `InvoiceLineGroupAdd`) is the one field `lines`,",
-        "  as in the hand-written invoice models.",
+        "  (`InvoiceAdd.lines`, `EstimateAdd.lines`).",
         "* An aggregate made of `ListID` and `FullName` is a `Ref`; the address groups are `Address`",
         "  and `AddressBlock`. Two different aggregates with one element name get the name of their",
         "  parent as a prefix (`CustomerRetShipToAddress`); the class keeps its element name in",
@@ -468,13 +495,14 @@ def render_reference(schema: Schema) -> str:
         "",
         "## Regenerating",
         "",
-        "The models in `src/qbwc/qbxml/_models/` and this page are written by",
-        "`python tools/gen_qbxml.py` from `../shared/reference/xsd/` (Intuit's qbXML 16.0 and",
-        "13.0 schemas and the SDK's sample-data annotations); `tests/test_qbxml_generated.py`",
-        "regenerates them and fails when a checked-in file differs. Rules the schema cannot say",
-        "(the rate choice of a line, no `ItemRef` with `LinkToTxn`, Australian-only fields) stay in",
-        "the hand-written invoice and estimate models.",
+        "The models in `src/qbwc/qbxml/_models/` (and `src/qbwc/qbxml/_core_models.py`, the",
+        "invoice and estimate models `import qbwc.qbxml` loads eagerly) and this page are written",
+        "by `python tools/gen_qbxml.py` from `../shared/reference/xsd/` (Intuit's qbXML 16.0 and",
+        "13.0 schemas and the SDK's sample-data annotations) and the overlay",
+        "`tools/gen_qbxml_overlay.py`; `tests/test_qbxml_generated.py` regenerates them and fails",
+        "when a checked-in file differs.",
         "",
+        *render_overlay(),
         "## Requests",
         "",
         "| Model | Request element | Since | Module |",
