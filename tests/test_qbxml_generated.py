@@ -33,23 +33,28 @@ def _generator() -> ModuleType:
 
 def test_generated_modules_are_what_the_generator_writes() -> None:
     """Regenerating from Intuit's schema gives the checked-in files, byte for byte."""
-    files = _generator().generate(require_reference())
+    generator = _generator()
+    files = generator.generate(require_reference())
 
     on_disk = {p.name: p.read_text() for p in GENERATED.glob("*.py")}
+    on_disk[generator.CORE_FILE] = (GENERATED / generator.CORE_FILE).read_text()
     assert sorted(on_disk) == sorted(files)
     for name, text in files.items():
         assert on_disk[name] == text, f"{name} is out of date: run python tools/gen_qbxml.py"
 
 
 def test_generated_files_say_do_not_edit() -> None:
-    for path in GENERATED.glob("*.py"):
+    for path in [*GENERATED.glob("*.py"), GENERATED.parent / "_core_models.py"]:
         head = "".join(path.read_text().splitlines(keepends=True)[:8])
         assert "do not edit" in head, path.name
 
 
-@pytest.mark.parametrize("family", _models.FAMILIES)
-def test_every_family_module_defines_frozen_models_with_specs(family: str) -> None:
-    module = importlib.import_module(f"qbwc.qbxml._models.{family}")
+@pytest.mark.parametrize(
+    "module_name",
+    [*(f"qbwc.qbxml._models.{family}" for family in _models.FAMILIES), "qbwc.qbxml._core_models"],
+)
+def test_every_family_module_defines_frozen_models_with_specs(module_name: str) -> None:
+    module = importlib.import_module(module_name)
 
     names = [n for n, where in _models.MODELS.items() if where == module.__name__]
     assert sorted(module.__all__) == sorted(names)
@@ -324,3 +329,91 @@ def test_every_ret_builds_validates_and_parses_back_equal(
     assert parsed == response
     assert parsed.ret == ret
     assert parsed.rets == (ret,)
+
+
+# --- the overlay: rules beyond the schema (tools/gen_qbxml_overlay.py) -------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "choice"),
+    [
+        ("InvoiceLineAdd", "rate", "rate"),
+        ("InvoiceLineAdd", "rate_percent", "rate"),
+        ("InvoiceLineAdd", "price_level_ref", "rate"),
+        ("InvoiceLineAdd", "serial_number", "serial_or_lot"),
+        ("InvoiceLineAdd", "lot_number", "serial_or_lot"),
+        ("InvoiceLineRet", "rate", "rate"),
+        ("InvoiceLineRet", "rate_percent", "rate"),
+        ("InvoiceLineRet", "serial_number", "serial_or_lot"),
+        ("InvoiceLineRet", "lot_number", "serial_or_lot"),
+        ("EstimateLineAdd", "rate", "rate"),
+        ("EstimateLineAdd", "rate_percent", "rate"),
+        ("EstimateLineAdd", "markup_rate", "markup"),
+        ("EstimateLineAdd", "markup_rate_percent", "markup"),
+        ("EstimateLineAdd", "price_level_ref", "markup"),
+        ("EstimateLineRet", "rate", "rate"),
+        ("EstimateLineRet", "rate_percent", "rate"),
+        ("EstimateLineRet", "markup_rate", "markup"),
+        ("EstimateLineRet", "markup_rate_percent", "markup"),
+    ],
+)
+def test_the_overlay_names_the_line_choices(model: str, field: str, choice: str) -> None:
+    spec = dict(specs(_models.model(model)))[field]
+    assert spec.choice == choice
+
+
+def test_the_overlay_documents_the_rules_the_specs_cannot_say() -> None:
+    import qbwc.qbxml as q
+
+    assert "give no ``item_ref``" in (q.InvoiceLineAdd.__doc__ or "")
+    assert "not also name an ``item_ref``" in (q.LinkToTxn.__doc__ or "")
+    for cls in (q.InvoiceLineAdd, q.EstimateLineAdd):
+        assert "``tax_amount`` is for Australian editions only" in (cls.__doc__ or "")
+
+
+def test_a_stale_overlay_entry_stops_the_generator() -> None:
+    """An overlay entry naming what the schema no longer has fails loudly, never silently."""
+    generator = _generator()
+    overlay = generator._overlay()
+    schema = generator.Schema(require_reference())
+    generator.collect(schema)
+    models = schema.models
+    line = models["InvoiceLineAdd"]
+    for f in line.fields:
+        if f.choice == "choice1":
+            f.choice = "choice9"
+    with pytest.raises(KeyError, match="InvoiceLineAdd has no choice 'choice1'"):
+        overlay.apply(models)
+    del models["InvoiceLineAdd"]
+    with pytest.raises(KeyError, match="InvoiceLineAdd"):
+        overlay.apply(models)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "InvoiceAdd", "InvoiceLineAdd", "InvoiceLineGroupAdd", "EstimateAdd", "EstimateLineAdd",
+        "EstimateLineGroupAdd", "InvoiceRet", "InvoiceLineRet", "InvoiceLineGroupRet",
+        "EstimateRet", "EstimateLineRet", "EstimateLineGroupRet", "LinkToTxn", "SetCredit",
+        "LinkedTxn", "AddressBlock", "DataExtRet",
+    ],
+)  # fmt: skip
+def test_the_invoice_and_estimate_models_are_generated_once(name: str) -> None:
+    """
+    qbwc.qbxml's class is the generated one, and every generated model refers to it.
+
+    (Before, LinkToTxn, SetCredit, LinkedTxn, AddressBlock and DataExtRet existed twice:
+    hand-written in qbwc.qbxml, generated in _models.shared for the other families.)
+    """
+    import qbwc.qbxml as q
+
+    cls = getattr(q, name)
+    assert cls.__module__ == "qbwc.qbxml._core_models"
+    assert _models.model(name) is cls
+    for other in _models.MODELS:
+        if other == "ErrorRecovery":
+            continue
+        for _, spec in specs(_models.model(other)):
+            for child in spec.model:
+                if child.__name__ == name:
+                    assert child is cls, (other, spec.tag)

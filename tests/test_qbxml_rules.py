@@ -257,6 +257,11 @@ class TestVersions:
              "ShipAddress needs qbXML 7.0 or later; the request is for qbXML 6.0"),
             (invoice(external_guid="0"), "8.0", "InvoiceAdd.external_guid",
              "ExternalGUID needs qbXML 9.0 or later; the request is for qbXML 8.0"),
+            # Dated by the overlay, not the SDK's annotations (docs/qbxml-reference.md).
+            (line(serial_number="S-1"), "10.0", "InvoiceAdd.lines[3].serial_number",
+             "SerialNumber needs qbXML 11.0 or later; the request is for qbXML 10.0"),
+            (line(lot_number="L-1"), "10.0", "InvoiceAdd.lines[3].lot_number",
+             "LotNumber needs qbXML 11.0 or later; the request is for qbXML 10.0"),
         ],
     )  # fmt: skip
     def test_field_newer_than_version(self, model: Any, version: str, path: str, rule: str) -> None:

@@ -535,21 +535,30 @@ def _shape(f: Field) -> tuple[object, ...]:
 # --- the vocabulary ----------------------------------------------------------------
 
 #: Hand-written models the generated modules import instead of generating (by name).
+#: The rules beyond the schema live in tools/gen_qbxml_overlay.py, not here.
 KEEP = {
-    "InvoiceAdd": "qbwc.qbxml._requests",
-    "InvoiceLineAdd": "qbwc.qbxml._requests",
-    "InvoiceLineGroupAdd": "qbwc.qbxml._requests",
-    "EstimateAdd": "qbwc.qbxml._requests",
-    "EstimateLineAdd": "qbwc.qbxml._requests",
-    "EstimateLineGroupAdd": "qbwc.qbxml._requests",
-    "InvoiceRet": "qbwc.qbxml._responses",
-    "InvoiceLineRet": "qbwc.qbxml._responses",
-    "InvoiceLineGroupRet": "qbwc.qbxml._responses",
-    "EstimateRet": "qbwc.qbxml._responses",
-    "EstimateLineRet": "qbwc.qbxml._responses",
-    "EstimateLineGroupRet": "qbwc.qbxml._responses",
     "ErrorRecovery": "qbwc.qbxml._responses",
 }
+
+
+#: The models ``import qbwc.qbxml`` needs (the builder, the parser and the fakes use
+#: them): generated with everything they refer to into one small module outside the
+#: lazy family package, so that importing qbwc loads no family module.
+CORE = "core"
+CORE_MODULE = "qbwc.qbxml._core_models"
+CORE_FILE = "../_core_models.py"  # relative to src/qbwc/qbxml/_models/
+CORE_SEED = (
+    "InvoiceAdd", "InvoiceLineAdd", "InvoiceLineGroupAdd",
+    "EstimateAdd", "EstimateLineAdd", "EstimateLineGroupAdd",
+    "InvoiceRet", "InvoiceLineRet", "InvoiceLineGroupRet",
+    "EstimateRet", "EstimateLineRet", "EstimateLineGroupRet",
+    "LinkToTxn", "SetCredit", "LinkedTxn", "AddressBlock", "DataExtRet",
+)  # fmt: skip
+
+
+def module_of(family: str) -> str:
+    """The module a family's models are generated into."""
+    return CORE_MODULE if family == CORE else f"qbwc.qbxml._models.{family}"
 
 
 def family_of(message: str) -> str:
@@ -653,16 +662,29 @@ def assign_families(schema: Schema) -> None:
                         changed = True
     for name, m in schema.models.items():
         m.family = next(iter(sets[name])) if len(sets[name]) == 1 else "shared"
+    todo = list(CORE_SEED)
+    while todo:
+        m = schema.models[todo.pop()]
+        if m.family != CORE:
+            m.family = CORE
+            todo += [c for f in m.fields for c in f.models if c in schema.models]
 
 
 def _schema(reference: Path) -> Schema:
     schema = Schema(reference)
     collect(schema)
+    _overlay().apply(schema.models)
     for name in list(schema.models):
         if name in KEEP:
             del schema.models[name]
     assign_families(schema)
     return schema
+
+
+def _overlay() -> ModuleType:
+    """tools/gen_qbxml_overlay.py: the rules beyond the schema."""
+    _render()  # puts tools/ on sys.path and this module in sys.modules
+    return importlib.import_module("gen_qbxml_overlay")
 
 
 def _render() -> ModuleType:
@@ -682,10 +704,10 @@ def generate(reference: Path) -> dict[str, str]:
     for m in schema.models.values():
         families[m.family].append(m)
     out = {
-        f"{fam}.py": render.render_module(fam, ms, schema)
+        CORE_FILE if fam == CORE else f"{fam}.py": render.render_module(fam, ms, schema)
         for fam, ms in sorted(families.items())
     }
-    out["__init__.py"] = render.render_init(sorted(families), schema)
+    out["__init__.py"] = render.render_init(sorted(f for f in families if f != CORE), schema)
     out["_all.py"] = render.render_all(schema)
     return out
 

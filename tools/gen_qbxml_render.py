@@ -5,9 +5,21 @@ The rendering half of tools/gen_qbxml.py: the family modules, the tables of
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 
-from gen_qbxml import DECIMAL, EXISTING, KEEP, PY_TYPES, Field, Model, Schema, snake
+from gen_qbxml import (
+    CORE,
+    DECIMAL,
+    EXISTING,
+    KEEP,
+    PY_TYPES,
+    Field,
+    Model,
+    Schema,
+    module_of,
+    snake,
+)
 
 # --- rendering ----------------------------------------------------------------------
 
@@ -104,6 +116,8 @@ def render_field(f: Field, converters: dict[str, str]) -> list[str]:
 
 
 def docstring(m: Model) -> str:
+    if m.doc:
+        return m.doc
     if m.rq and m.tag == m.rq:
         return f"The qbXML request ``{m.rq}``."
     if m.rq:
@@ -140,6 +154,12 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         if family == "shared"
         else f"The qbXML models of the {family.replace('_', ' ')} family."
     )
+    if family == CORE:
+        doc = (
+            "The qbXML models qbwc.qbxml loads eagerly: InvoiceAdd, EstimateAdd, their\n"
+            "lines and Rets, and the aggregates they use (the rules beyond the schema\n"
+            "from tools/gen_qbxml_overlay.py)."
+        )
     lines = [HEADER.format(doc=doc)]
     used_kinds = {f.kind for m in models for f in m.fields}
     need_dt = bool(used_kinds & {"DATE", "DATETIME"})
@@ -172,7 +192,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
                 elif child in KEEP:
                     imports[KEEP[child]].add(child)
                 else:
-                    imports[f"qbwc.qbxml._models.{schema.models[child].family}"].add(child)
+                    imports[module_of(schema.models[child].family)].add(child)
     helpers = {"Kind"}
     for m in models:
         for f in m.fields:
@@ -210,7 +230,13 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     body: list[str] = []
     for m in order(models, schema):
         body += ["", "", "@final", "@attrs.frozen(kw_only=True)", f"class {m.name}:"]
-        body.append(f'    """{docstring(m)}"""')
+        doc = docstring(m)
+        if "\n" in doc:
+            body.append('    """')
+            body += [f"    {line}".rstrip() for line in doc.splitlines()]
+            body.append('    """')
+        else:
+            body.append(f'    """{doc}"""')
         body.append("")
         if m.tag not in (m.name, m.rq):
             note = "  # the element name (another has the class name)"
@@ -285,7 +311,7 @@ def render_init(families: list[str], schema: Schema) -> str:
         "MODELS: Final[dict[str, str]] = {",
     ]
     for name in sorted(schema.models):
-        lines.append(f'    "{name}": "qbwc.qbxml._models.{schema.models[name].family}",')
+        lines.append(f'    "{name}": "{module_of(schema.models[name].family)}",')
     for name in sorted(KEEP):
         lines.append(f'    "{name}": "{KEEP[name]}",')
     lines.append("}")
@@ -389,13 +415,39 @@ def render_all(schema: Schema) -> str:
     for name in exported(schema):
         by_module[schema.models[name].family].append(name)
     for family in sorted(by_module):
-        lines.append(f"from qbwc.qbxml._models.{family} import (")
+        lines.append(f"from {module_of(family)} import (")
         lines += [f"    {n}," for n in sorted(by_module[family], key=_isort_key)]
         lines.append(")")
     lines += ["", "__all__ = ["]
     lines += [f'    "{n}",' for n in sorted(exported(schema), key=_isort_key)]
     lines.append("]")
     return "\n".join(lines) + "\n"
+
+
+def render_overlay() -> list[str]:
+    """The "Rules beyond the schema" section: what tools/gen_qbxml_overlay.py changes."""
+    overlay = importlib.import_module("gen_qbxml_overlay")
+    lines = [
+        "## Rules beyond the schema",
+        "",
+        "QuickBooks enforces some rules Intuit's schema does not say. They live in one small",
+        "hand-written overlay, `tools/gen_qbxml_overlay.py`, that the generator applies (an entry",
+        "naming a model, choice or field the schema no longer has stops the generator):",
+        "",
+    ]
+    for name, labels in sorted(overlay.CHOICES.items()):
+        named = ", ".join(f"`{v}`" for v in labels.values())
+        lines.append(f"* `{name}`: the choices are named {named}.")
+    for name, changes in sorted(overlay.FIELDS.items()):
+        for field_name, values in changes.items():
+            said = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+            lines.append(f"* `{name}.{field_name}`: {said}.")
+    for name in sorted(overlay.DOCS):
+        first = overlay.DOCS[name].strip().splitlines()
+        rules = " ".join(first[2:]) if len(first) > 2 else ""
+        if rules:
+            lines.append(f"* `{name}` (documented): {rules}")
+    return [*lines, ""]
 
 
 def render_reference(schema: Schema) -> str:
@@ -429,7 +481,7 @@ def render_reference(schema: Schema) -> str:
         "  `ARAccountRef` → `ar_account_ref`); a name that is a Python keyword gets a trailing `_`.",
         "* A repeated element is a tuple field of the same name. A repeated *choice* of several",
         "  line aggregates (`InvoiceLineAdd` | `InvoiceLineGroupAdd`) is the one field `lines`,",
-        "  as in the hand-written invoice models.",
+        "  (`InvoiceAdd.lines`, `EstimateAdd.lines`).",
         "* An aggregate made of `ListID` and `FullName` is a `Ref`; the address groups are `Address`",
         "  and `AddressBlock`. Two different aggregates with one element name get the name of their",
         "  parent as a prefix (`CustomerRetShipToAddress`); the class keeps its element name in",
@@ -443,20 +495,21 @@ def render_reference(schema: Schema) -> str:
         "",
         "## Regenerating",
         "",
-        "The models in `src/qbwc/qbxml/_models/` and this page are written by",
-        "`python tools/gen_qbxml.py` from `../shared/reference/xsd/` (Intuit's qbXML 16.0 and",
-        "13.0 schemas and the SDK's sample-data annotations); `tests/test_qbxml_generated.py`",
-        "regenerates them and fails when a checked-in file differs. Rules the schema cannot say",
-        "(the rate choice of a line, no `ItemRef` with `LinkToTxn`, Australian-only fields) stay in",
-        "the hand-written invoice and estimate models.",
+        "The models in `src/qbwc/qbxml/_models/` (and `src/qbwc/qbxml/_core_models.py`, the",
+        "invoice and estimate models `import qbwc.qbxml` loads eagerly) and this page are written",
+        "by `python tools/gen_qbxml.py` from `../shared/reference/xsd/` (Intuit's qbXML 16.0 and",
+        "13.0 schemas and the SDK's sample-data annotations) and the overlay",
+        "`tools/gen_qbxml_overlay.py`; `tests/test_qbxml_generated.py` regenerates them and fails",
+        "when a checked-in file differs.",
         "",
+        *render_overlay(),
         "## Requests",
         "",
         "| Model | Request element | Since | Module |",
         "| --- | --- | --- | --- |",
     ]
     for r in sorted(schema.requests, key=lambda r: r.name):
-        module = KEEP.get(r.name) or f"qbwc.qbxml._models.{schema.models[r.name].family}"
+        module = KEEP.get(r.name) or module_of(schema.models[r.name].family)
         lines.append(f"| `{r.name}` | `{r.rq}` | {since(r.rq)} | `{module}` |")
     lines += [
         "",

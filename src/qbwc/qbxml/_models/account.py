@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
-from qbwc.qbxml._models.shared import DataExtRet, NameFilter, NameRangeFilter
+from qbwc.qbxml._core_models import DataExtRet
+from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import (
     Kind,
     Ref,

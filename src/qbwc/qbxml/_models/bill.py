@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    DataExtRet,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -30,7 +30,6 @@ from qbwc.qbxml._models.shared import (
     ItemLineAdd,
     ItemLineMod,
     ItemLineRet,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     NameFilter,
     NameRangeFilter,

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    AddressBlock,
     AppliedToTxnAdd,
     AppliedToTxnMod,
     AppliedToTxnRet,
-    DataExtRet,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,

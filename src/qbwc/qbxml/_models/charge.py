@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    DataExtRet,
     EntityFilter,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    AddressBlock,
-    DataExtRet,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -30,7 +29,6 @@ from qbwc.qbxml._models.shared import (
     ItemGroupLineRet,
     ItemLineMod,
     ItemLineRet,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
-from qbwc.qbxml._models.shared import AddressBlock, DataExtRet
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet
 from qbwc.qbxml._types import (
     Address,
     Kind,

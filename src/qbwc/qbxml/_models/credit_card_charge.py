@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    DataExtRet,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,

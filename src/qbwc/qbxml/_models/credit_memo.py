@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    AddressBlock,
     CreditCardTxnInfo,
-    DataExtRet,
     EntityFilter,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,

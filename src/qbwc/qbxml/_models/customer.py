@@ -17,19 +17,18 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet
 from qbwc.qbxml._models.shared import (
     AdditionalContactRef,
     AdditionalNotes,
     AdditionalNotesMod,
     AdditionalNotesRet,
-    AddressBlock,
     ClassFilter,
     Contacts,
     ContactsMod,
     ContactsRet,
     CustomerRetCreditCardInfo,
     CustomerRetShipToAddress,
-    DataExtRet,
     LeadRetAdditionalContactRef,
     NameFilter,
     NameRangeFilter,

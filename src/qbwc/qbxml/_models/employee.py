@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet
 from qbwc.qbxml._models.shared import (
     AdditionalContactRef,
     AdditionalNotes,
     AdditionalNotesMod,
     AdditionalNotesRet,
-    DataExtRet,
     EmployeePayrollInfoEarnings,
     EmployeePayrollInfoEmployeeTaxInfo,
     EmployeePayrollInfoNonEarnings,

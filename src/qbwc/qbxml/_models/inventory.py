@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    AddressBlock,
-    DataExtRet,
     EntityFilter,
     ItemFilter,
     ModifiedDateRangeFilter,

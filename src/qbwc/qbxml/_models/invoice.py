@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import SetCredit
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,
-    SetCredit,
     TxnDateRangeFilter,
 )
 from qbwc.qbxml._types import (

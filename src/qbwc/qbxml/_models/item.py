@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     ClassFilter,
-    DataExtRet,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -32,7 +32,6 @@ from qbwc.qbxml._models.shared import (
     ItemLineAdd,
     ItemLineMod,
     ItemLineRet,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     NameFilter,
     NameRangeFilter,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
-from qbwc.qbxml._models.shared import AddressBlock, DataExtRet, NameFilter, NameRangeFilter
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet
+from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Address, Kind, qb, qbfield, to_guid, to_strs, to_tuple, unknown_field
 
 __all__ = [

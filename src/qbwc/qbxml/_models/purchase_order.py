@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
-    AddressBlock,
-    DataExtRet,
     EntityFilter,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,

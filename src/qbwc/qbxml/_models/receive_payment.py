@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     AppliedToTxnAdd,
     AppliedToTxnMod,
     AppliedToTxnRet,
     CreditCardTxnInfo,
-    DataExtRet,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,

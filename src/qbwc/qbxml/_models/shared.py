@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import DataExtRet, LinkToTxn, LinkedTxn, SetCredit
 from qbwc.qbxml._types import (
     DataExt,
     Kind,
@@ -37,7 +38,6 @@ __all__ = [
     "AdditionalNotes",
     "AdditionalNotesMod",
     "AdditionalNotesRet",
-    "AddressBlock",
     "AppliedToTxnAdd",
     "AppliedToTxnMod",
     "AppliedToTxnRet",
@@ -52,7 +52,6 @@ __all__ = [
     "CreditCardTxnResultInfo",
     "CustomerRetCreditCardInfo",
     "CustomerRetShipToAddress",
-    "DataExtRet",
     "DeletedDateRangeFilter",
     "EmergencyContactsPrimaryContact",
     "EmergencyContactsSecondaryContact",
@@ -80,8 +79,6 @@ __all__ = [
     "ItemLineMod",
     "ItemLineRet",
     "LeadRetAdditionalContactRef",
-    "LinkToTxn",
-    "LinkedTxn",
     "ModifiedDateRangeFilter",
     "NameFilter",
     "NameRangeFilter",
@@ -89,7 +86,6 @@ __all__ = [
     "RefNumberFilter",
     "RefNumberRangeFilter",
     "SalesReceiptRetCreditCardTxnInfo",
-    "SetCredit",
     "TotalBalanceFilter",
     "TxnDateRangeFilter",
     "VendorCreditAddItemLineAdd",
@@ -190,31 +186,6 @@ class AdditionalNotesRet:
 
 @final
 @attrs.frozen(kw_only=True)
-class AddressBlock:
-    """The qbXML aggregate ``AddressBlock``, as QuickBooks returns it."""
-
-    addr1: str | None = qbfield('Addr1', Kind.STR, max_len=41)
-    addr2: str | None = qbfield('Addr2', Kind.STR, max_len=41)
-    addr3: str | None = qbfield('Addr3', Kind.STR, max_len=41)
-    addr4: str | None = qbfield('Addr4', Kind.STR, max_len=41)
-    addr5: str | None = qbfield('Addr5', Kind.STR, max_len=41)
-    unknown: tuple[str, ...] = unknown_field()
-
-
-@final
-@attrs.frozen(kw_only=True)
-class SetCredit:
-    """The qbXML aggregate ``SetCredit``."""
-
-    credit_txn_id: str | None = qbfield('CreditTxnID', Kind.ID, max_len=36, required=True)
-    applied_amount: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('AppliedAmount', Kind.AMT, required=True)
-    )
-    override: bool | None = qbfield('Override', Kind.BOOL, since=(10, 0))
-
-
-@final
-@attrs.frozen(kw_only=True)
 class AppliedToTxnAdd:
     """The qbXML aggregate ``AppliedToTxnAdd``."""
 
@@ -257,28 +228,6 @@ class AppliedToTxnMod:
     discount_class_ref: Ref | None = qbfield(
         'DiscountClassRef', Kind.AGG, max_len=159, since=(11, 0), model=Ref
     )
-
-
-@final
-@attrs.frozen(kw_only=True)
-class LinkedTxn:
-    """The qbXML aggregate ``LinkedTxn``, as QuickBooks returns it."""
-
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True)
-    txn_type: str | None = qbfield(
-        'TxnType', Kind.ENUM, required=True, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'LiabilityAdjustment', 'Paycheck', 'PayrollLiabilityCheck', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'Transfer', 'VendorCredit', 'YTDAdjustment')
-    )
-    txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('TxnDate', Kind.DATE, required=True)
-    )
-    ref_number: str | None = qbfield('RefNumber', Kind.STR, max_len=20)
-    link_type: str | None = qbfield(
-        'LinkType', Kind.ENUM, since=(3, 0), values=('AMTTYPE', 'QUANTYPE')
-    )
-    amount: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, required=True)
-    )
-    unknown: tuple[str, ...] = unknown_field()
 
 
 @final
@@ -567,22 +516,6 @@ class CustomerRetShipToAddress:
     country: str | None = qbfield('Country', Kind.STR, max_len=31)
     note: str | None = qbfield('Note', Kind.STR, max_len=41, since=(6, 0))
     default_ship_to: bool | None = qbfield('DefaultShipTo', Kind.BOOL)
-    unknown: tuple[str, ...] = unknown_field()
-
-
-@final
-@attrs.frozen(kw_only=True)
-class DataExtRet:
-    """The qbXML aggregate ``DataExtRet``, as QuickBooks returns it."""
-
-    owner_id: str | None = attrs.field(
-        default=None, converter=to_guid, metadata=qb('OwnerID', Kind.GUID)
-    )
-    data_ext_name: str | None = qbfield('DataExtName', Kind.STR, max_len=31, required=True)
-    data_ext_type: str | None = qbfield(
-        'DataExtType', Kind.ENUM, required=True, values=('AMTTYPE', 'DATETIMETYPE', 'INTTYPE', 'PERCENTTYPE', 'PRICETYPE', 'QUANTYPE', 'STR1024TYPE', 'STR255TYPE')
-    )
-    data_ext_value: str | None = qbfield('DataExtValue', Kind.STR, required=True)
     unknown: tuple[str, ...] = unknown_field()
 
 
@@ -1180,15 +1113,6 @@ class ItemGroupLineRet:
         factory=tuple, converter=_to_item_group_line_ret_data_exts, metadata=qb('DataExt', Kind.AGG, since=(13, 0), many=True, model=ItemGroupLineRetDataExt)
     )
     unknown: tuple[str, ...] = unknown_field()
-
-
-@final
-@attrs.frozen(kw_only=True)
-class LinkToTxn:
-    """The qbXML aggregate ``LinkToTxn``."""
-
-    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True)
-    txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
 
 
 @final

@@ -17,18 +17,17 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     AdditionalContactRef,
     AdditionalNotes,
     AdditionalNotesMod,
     AdditionalNotesRet,
-    AddressBlock,
     ClassFilter,
     Contacts,
     ContactsMod,
     ContactsRet,
-    DataExtRet,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -39,7 +38,6 @@ from qbwc.qbxml._models.shared import (
     ItemLineMod,
     ItemLineRet,
     LeadRetAdditionalContactRef,
-    LinkedTxn,
     ModifiedDateRangeFilter,
     NameFilter,
     NameRangeFilter,
