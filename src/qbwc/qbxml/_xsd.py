@@ -17,6 +17,7 @@ checks it separately.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
 import threading
@@ -117,6 +118,7 @@ class _Generator:
         self.complex: dict[str, etree._Element] = {}
         self.in_progress: set[str] = set()
         self.owners: dict[str, type] = {}
+        self.enums: dict[tuple[str, ...], str] = {}
 
     # -- simple types --
 
@@ -133,19 +135,14 @@ class _Generator:
             self.simple[name] = _simple(name, "xsd:string", facets)
         return name
 
-    def scalar_type(self, spec: Spec) -> str | etree._Element:
+    def scalar_type(self, spec: Spec) -> str:
         kind = spec.kind
         if kind is Kind.STR:
             return self.text_type(spec.max_len)
         if kind is Kind.ID:
             return self.text_type(spec.max_len or 36)
         if kind is Kind.ENUM:
-            restriction = etree.Element(_X + "restriction", base="xsd:string")
-            for value in spec.values:
-                etree.SubElement(restriction, _X + "enumeration", value=value)
-            simple = etree.Element(_X + "simpleType")
-            simple.append(restriction)
-            return simple
+            return self.enum_type(spec.tag, spec.values)
         name: str = kind.value
         if kind is Kind.INT and (spec.minimum is not None or spec.maximum is not None):
             # MaxReturned >= 1, ExpirationMonth <= 12: what the builder checks too.
@@ -162,6 +159,23 @@ class _Generator:
         if name not in self.simple:
             base, facets = _SIMPLE[kind]
             self.simple[name] = _simple(name, base, facets)
+        return name
+
+    def enum_type(self, tag: str, values: tuple[str, ...]) -> str:
+        """One named type per set of values: ``ENUM.<tag>``, or with a digest if taken."""
+        name = self.enums.get(values)
+        if name is not None:
+            return name
+        name = f"ENUM.{tag}"
+        if name in self.simple:
+            digest = hashlib.sha256("\n".join(values).encode()).hexdigest()[:8]
+            name = f"{name}.{digest}"
+        simple = etree.Element(_X + "simpleType", name=name)
+        restriction = etree.SubElement(simple, _X + "restriction", base="xsd:string")
+        for value in values:
+            etree.SubElement(restriction, _X + "enumeration", value=value)
+        self.simple[name] = simple
+        self.enums[values] = name
         return name
 
     # -- complex types --
@@ -288,7 +302,9 @@ class _Generator:
                 elif len(choice_path(label, alternative[0][1].choice)) > depth + 1:
                     choice.extend(self.content(alternative, depth + 1, response=response))
                 else:
-                    choice.append(self.particle(alternative[0][1], optional=False, response=response))
+                    choice.append(
+                        self.particle(alternative[0][1], optional=False, response=response)
+                    )
             particles.append(choice)
             index = end
         return particles
@@ -324,11 +340,7 @@ class _Generator:
                 name = self.model_type(model, response=response)
             node.set("type", name)
             return
-        found = self.scalar_type(spec)
-        if isinstance(found, str):
-            node.set("type", found)
-        else:
-            node.append(found)
+        node.set("type", self.scalar_type(spec))
 
     # -- the envelope --
 
@@ -361,9 +373,7 @@ class _Generator:
                 type=self.model_type(cls, skip=beside),
             )
             sequence.extend(
-                self.content(
-                    [(n, s) for n, s in specs(cls) if n in beside], 0, response=False
-                )
+                self.content([(n, s) for n, s in specs(cls) if n in beside], 0, response=False)
             )
             rq.append(attribute)
             self.complex[rq_tag] = rq
@@ -409,9 +419,7 @@ class _Generator:
             restriction = etree.SubElement(simple, _X + "restriction", base="xsd:string")
             for value in ("Info", "Warn", "Error"):
                 etree.SubElement(restriction, _X + "enumeration", value=value)
-            etree.SubElement(
-                rs, _X + "attribute", name="statusMessage", type=self.text_type(None)
-            )
+            etree.SubElement(rs, _X + "attribute", name="statusMessage", type=self.text_type(None))
             for count in ("retCount", "iteratorRemainingCount"):
                 etree.SubElement(rs, _X + "attribute", name=count, type="xsd:integer")
             etree.SubElement(rs, _X + "attribute", name="iteratorID", type=self.text_type(None))
@@ -419,16 +427,12 @@ class _Generator:
         etree.SubElement(
             msgs_rs, _X + "attribute", name="newMessageSetID", type=self.text_type(None)
         )
-        etree.SubElement(
-            msgs_rs, _X + "attribute", name="messageSetStatusCode", type="xsd:integer"
-        )
+        etree.SubElement(msgs_rs, _X + "attribute", name="messageSetStatusCode", type="xsd:integer")
         self.complex["QBXMLMsgsRs"] = msgs_rs
 
     def document(self) -> bytes:
         self.envelope()
-        self.schema.append(
-            etree.Comment(" complex types, in alphabetical order ")
-        )
+        self.schema.append(etree.Comment(" complex types, in alphabetical order "))
         for name in sorted(self.complex):
             self.schema.append(self.complex[name])
         self.schema.append(etree.Comment(" simple types, in alphabetical order "))
