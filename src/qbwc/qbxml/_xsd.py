@@ -3,9 +3,10 @@ qbwc's own XML Schema, generated from the model specs (one source of truth).
 
 :func:`generate_xsd` walks any qbfield model: each model class becomes a
 complex type whose sequence follows the spec order, choice groups become
-``xsd:choice``, repeated fields ``maxOccurs="unbounded"``, limits become facets.
-The registry below names the roots: the request models and, when
-``qbwc.qbxml._responses`` is importable, the response models.
+``xsd:choice`` (nested, with sequences for grouped alternatives), repeated fields
+``maxOccurs="unbounded"``, limits become facets.  The roots are every request and
+every response of the vocabulary's tables (``qbwc.qbxml._models``: REQUESTS,
+RESPONSES), whichever module defines each model.
 
 ``python -m qbwc.qbxml._xsd [PATH]`` writes ``schemas/qbxml.xsd``; a test checks
 that the committed file equals what this module generates.
@@ -270,7 +271,7 @@ class _Generator:
         The particles of *fields* (in schema order) at choice depth *depth*: a field
         outside any choice at this depth is an element; each choice group an
         ``xsd:choice`` whose alternatives are elements or, for ``group:N``
-        alternatives, sequences (docs/qbxml-reference.md, "Choices").
+        alternatives, sequences (docs/qbxml.md, "Validating against the schema").
         """
         particles: list[etree._Element] = []
         index = 0
