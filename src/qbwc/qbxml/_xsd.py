@@ -120,6 +120,7 @@ class _Generator:
         self.in_progress: set[str] = set()
         self.owners: dict[str, type] = {}
         self.enums: dict[tuple[str, ...], str] = {}
+        self.in_requests: set[str] = set()
 
     # -- simple types --
 
@@ -220,13 +221,17 @@ class _Generator:
         return name
 
     def type_name(self, cls: type, *, response: bool) -> str:
-        """A model's complex type: its class name, ``-Rs`` for the response form if it differs."""
+        """A model's complex type: its class name (``-Rs`` added for a second, response form)."""
         name = cls.__name__
         if vocabulary().MODELS.get(name, cls.__module__) != cls.__module__:
             # A hand-written aggregate that a generated one shares a name with (SetCredit).
             name = cls.__module__.rpartition(".")[2].lstrip("_") + "." + name
-        if response and _has_ref(cls):
-            name += "-Rs"  # its Refs are QuickBooks' (ListID and FullName optional)
+        if not response:
+            self.in_requests.add(name)
+        elif name in self.in_requests and _has_ref(cls):
+            # Also in a request (written first), where its Refs are qbwc's; in a
+            # response they are QuickBooks' (ListID and FullName each optional).
+            name += "-Rs"
         owner = self.owners.setdefault(name, cls)
         if owner is not cls:  # pragma: no cover - the vocabulary's names are unique
             msg = f"two models are named {name}: {owner.__module__} and {cls.__module__}"
