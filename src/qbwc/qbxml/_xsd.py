@@ -3,9 +3,10 @@ qbwc's own XML Schema, generated from the model specs (one source of truth).
 
 :func:`generate_xsd` walks any qbfield model: each model class becomes a
 complex type whose sequence follows the spec order, choice groups become
-``xsd:choice``, repeated fields ``maxOccurs="unbounded"``, limits become facets.
-The registry below names the roots: the request models and, when
-``qbwc.qbxml._responses`` is importable, the response models.
+``xsd:choice`` (nested, with sequences for grouped alternatives), repeated fields
+``maxOccurs="unbounded"``, limits become facets.  The roots are every request and
+every response of the vocabulary's tables (``qbwc.qbxml._models``: REQUESTS,
+RESPONSES), whichever module defines each model.
 
 ``python -m qbwc.qbxml._xsd [PATH]`` writes ``schemas/qbxml.xsd``; a test checks
 that the committed file equals what this module generates.
@@ -17,10 +18,11 @@ checks it separately.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -35,16 +37,12 @@ from qbwc.qbxml._build import (
     REQUEST_ID_MAX,
 )
 from qbwc.qbxml._read import version_instruction
-from qbwc.qbxml._requests import ADD_MODELS, RQ_LEVEL_FIELDS
-from qbwc.qbxml._types import Kind, Ref, Spec, specs
+from qbwc.qbxml._request_kinds import request_element, rq_level_fields
+from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, tag_of, vocabulary
 
-__all__ = ["REQUESTS", "RESPONSES", "generate_xsd", "main", "validate"]
+__all__ = ["generate_xsd", "main", "validate"]
 
-#: Request roots: ``(*Rq element, Add model)``.
-REQUESTS: Final = tuple((tag, cls) for cls, tag in ADD_MODELS.items())
-#: Response roots: ``(*Rs element, Ret class name)``, taken from
-#: ``qbwc.qbxml._responses`` when it exists, plus the ``ErrorRecovery`` aggregate.
-RESPONSES: Final = (("InvoiceAddRs", "InvoiceRet"), ("EstimateAddRs", "EstimateRet"))
+#: The module that holds the hand-written responses' ErrorRecovery aggregate.
 _RESPONSE_MODULE: Final = "qbwc.qbxml._responses"
 
 XSD: Final = "http://www.w3.org/2001/XMLSchema"
@@ -78,19 +76,6 @@ _SIMPLE: Final[dict[Kind, tuple[str, dict[str, str]]]] = {
 }
 
 
-def _response_roots() -> list[tuple[str, type]]:
-    try:
-        module = importlib.import_module(_RESPONSE_MODULE)
-    except ImportError:
-        return []
-    roots = []
-    for rs_tag, ret_name in RESPONSES:
-        ret = getattr(module, ret_name, None)
-        if isinstance(ret, type):
-            roots.append((rs_tag, ret))
-    return roots
-
-
 def _error_recovery() -> type | None:
     try:
         module = importlib.import_module(_RESPONSE_MODULE)
@@ -98,6 +83,30 @@ def _error_recovery() -> type | None:
         return None
     found = getattr(module, "ErrorRecovery", None)
     return found if isinstance(found, type) else None
+
+
+def _request_roots() -> list[tuple[str, type, bool, frozenset[str]]]:
+    """``(*Rq element, model, whole, fields beside the aggregate)`` of every request type."""
+    tables = vocabulary()
+    roots = []
+    for name in sorted(tables.REQUESTS):
+        cls = tables.model(name)
+        element = request_element(cls)
+        if element is None:  # pragma: no cover - the tables and the models agree
+            msg = f"{name} is in the vocabulary's requests but is not a request model"
+            raise TypeError(msg)
+        rq_tag, whole = element
+        roots.append((rq_tag, cls, whole, rq_level_fields(cls)))
+    return roots
+
+
+def _response_roots() -> list[tuple[str, tuple[type, ...]]]:
+    """``(*Rs element, its Ret models)`` of every response type."""
+    tables = vocabulary()
+    return [
+        (rs_tag, tuple(tables.model(name) for name in rets))
+        for rs_tag, rets in sorted(tables.RESPONSES.items())
+    ]
 
 
 class _Generator:
@@ -109,6 +118,9 @@ class _Generator:
         self.simple: dict[str, etree._Element] = {}
         self.complex: dict[str, etree._Element] = {}
         self.in_progress: set[str] = set()
+        self.owners: dict[str, type] = {}
+        self.enums: dict[tuple[str, ...], str] = {}
+        self.in_requests: set[str] = set()
 
     # -- simple types --
 
@@ -125,23 +137,47 @@ class _Generator:
             self.simple[name] = _simple(name, "xsd:string", facets)
         return name
 
-    def scalar_type(self, spec: Spec) -> str | etree._Element:
+    def scalar_type(self, spec: Spec) -> str:
         kind = spec.kind
         if kind is Kind.STR:
             return self.text_type(spec.max_len)
         if kind is Kind.ID:
             return self.text_type(spec.max_len or 36)
         if kind is Kind.ENUM:
-            restriction = etree.Element(_X + "restriction", base="xsd:string")
-            for value in spec.values:
-                etree.SubElement(restriction, _X + "enumeration", value=value)
-            simple = etree.Element(_X + "simpleType")
-            simple.append(restriction)
-            return simple
+            return self.enum_type(spec.tag, spec.values)
         name: str = kind.value
+        if kind is Kind.INT and (spec.minimum is not None or spec.maximum is not None):
+            # MaxReturned >= 1, ExpirationMonth <= 12: what the builder checks too.
+            facets = {}
+            if spec.minimum is not None:
+                name += f"Min{spec.minimum}"
+                facets["minInclusive"] = str(spec.minimum)
+            if spec.maximum is not None:
+                name += f"Max{spec.maximum}"
+                facets["maxInclusive"] = str(spec.maximum)
+            if name not in self.simple:
+                self.simple[name] = _simple(name, "xsd:integer", facets)
+            return name
         if name not in self.simple:
             base, facets = _SIMPLE[kind]
             self.simple[name] = _simple(name, base, facets)
+        return name
+
+    def enum_type(self, tag: str, values: tuple[str, ...]) -> str:
+        """One named type per set of values: ``ENUM.<tag>``, or with a digest if taken."""
+        name = self.enums.get(values)
+        if name is not None:
+            return name
+        name = f"ENUM.{tag}"
+        if name in self.simple:
+            digest = hashlib.sha256("\n".join(values).encode()).hexdigest()[:8]
+            name = f"{name}.{digest}"
+        simple = etree.Element(_X + "simpleType", name=name)
+        restriction = etree.SubElement(simple, _X + "restriction", base="xsd:string")
+        for value in values:
+            etree.SubElement(restriction, _X + "enumeration", value=value)
+        self.simple[name] = simple
+        self.enums[values] = name
         return name
 
     # -- complex types --
@@ -184,40 +220,100 @@ class _Generator:
             self.complex[name] = complex_type
         return name
 
-    def model_type(
-        self, cls: type, *, response: bool = False, skip: frozenset[str] = frozenset()
-    ) -> str:
+    def type_name(self, cls: type, *, response: bool) -> str:
+        """A model's complex type: its class name (``-Rs`` added for a second, response form)."""
         name = cls.__name__
+        if vocabulary().MODELS.get(name, cls.__module__) != cls.__module__:
+            # A hand-written aggregate that a generated one shares a name with (SetCredit).
+            name = cls.__module__.rpartition(".")[2].lstrip("_") + "." + name
+        if not response:
+            self.in_requests.add(name)
+        elif name in self.in_requests and _has_ref(cls):
+            # Also in a request (written first), where its Refs are qbwc's; in a
+            # response they are QuickBooks' (ListID and FullName each optional).
+            name += "-Rs"
+        owner = self.owners.setdefault(name, cls)
+        if owner is not cls:  # pragma: no cover - the vocabulary's names are unique
+            msg = f"two models are named {name}: {owner.__module__} and {cls.__module__}"
+            raise TypeError(msg)
+        return name
+
+    def model_type(
+        self,
+        cls: type,
+        *,
+        response: bool = False,
+        skip: frozenset[str] = frozenset(),
+        name: str | None = None,
+        extra: tuple[etree._Element, ...] = (),
+    ) -> str:
+        if name is None:
+            name = self.type_name(cls, response=response)
         if name in self.complex or name in self.in_progress:
             return name
         self.in_progress.add(name)
         complex_type = etree.Element(_X + "complexType", name=name)
-        sequence = etree.SubElement(complex_type, _X + "sequence")
-        attributes: list[etree._Element] = []
         fields = [(n, s) for n, s in specs(cls) if n not in skip]
-        for group in _groups(fields):
-            if len(group) == 1 and group[0][1].choice is None:
-                spec = group[0][1]
-                if spec.attribute:
-                    attribute = etree.Element(_X + "attribute", name=spec.tag)
-                    self.set_type(attribute, spec, response=response)
-                    if spec.required:
-                        attribute.set("use", "required")
-                    attributes.append(attribute)
-                    continue
-                sequence.append(
-                    self.particle(spec, optional=not spec.required, response=response)
-                )
-                continue
-            choice = etree.SubElement(sequence, _X + "choice")
-            if not any(spec.required for _, spec in group):
-                choice.set("minOccurs", "0")
-            for _, spec in group:
-                choice.append(self.particle(spec, optional=False, response=response))
-        complex_type.extend(attributes)
+        elements = [(n, s) for n, s in fields if not s.attribute]
+        if elements:
+            sequence = etree.SubElement(complex_type, _X + "sequence")
+            sequence.extend(self.content(elements, 0, response=response))
+        for _, spec in fields:
+            if spec.attribute:
+                attribute = etree.SubElement(complex_type, _X + "attribute", name=spec.tag)
+                self.set_type(attribute, spec, response=response)
+                if spec.required:
+                    attribute.set("use", "required")
+        complex_type.extend(extra)
         self.complex[name] = complex_type
         self.in_progress.discard(name)
         return name
+
+    def content(
+        self, fields: list[tuple[str, Spec]], depth: int, *, response: bool
+    ) -> list[etree._Element]:
+        """
+        The particles of *fields* (in schema order) at choice depth *depth*: a field
+        outside any choice at this depth is an element; each choice group an
+        ``xsd:choice`` whose alternatives are elements or, for ``group:N``
+        alternatives, sequences (docs/qbxml.md, "Validating against the schema").
+        """
+        particles: list[etree._Element] = []
+        index = 0
+        while index < len(fields):
+            name, spec = fields[index]
+            path = choice_path(name, spec.choice)
+            if len(path) <= depth:
+                particles.append(self.particle(spec, optional=not spec.required, response=response))
+                index += 1
+                continue
+            group = path[depth][0]
+            end = index
+            alternatives: dict[str, list[tuple[str, Spec]]] = {}
+            while end < len(fields):
+                member = choice_path(fields[end][0], fields[end][1].choice)
+                if len(member) <= depth or member[depth][0] != group:
+                    break
+                alternatives.setdefault(member[depth][1], []).append(fields[end])
+                end += 1
+            members = fields[index:end]
+            choice = etree.Element(_X + "choice")
+            required = depth == 0 and any(s.choice_required for _, s in members)
+            if not required:
+                choice.set("minOccurs", "0")
+            for label, alternative in alternatives.items():
+                if ":" in label:
+                    sequence = etree.SubElement(choice, _X + "sequence")
+                    sequence.extend(self.content(alternative, depth + 1, response=response))
+                elif len(choice_path(label, alternative[0][1].choice)) > depth + 1:
+                    choice.extend(self.content(alternative, depth + 1, response=response))
+                else:
+                    choice.append(
+                        self.particle(alternative[0][1], optional=False, response=response)
+                    )
+            particles.append(choice)
+            index = end
+        return particles
 
     def particle(self, spec: Spec, *, optional: bool, response: bool = False) -> etree._Element:
         if len(spec.model) > 1:
@@ -228,7 +324,7 @@ class _Generator:
                 etree.SubElement(
                     choice,
                     _X + "element",
-                    name=model.__name__,
+                    name=tag_of(model),
                     type=self.model_type(model, response=response),
                 )
             return choice
@@ -250,43 +346,42 @@ class _Generator:
                 name = self.model_type(model, response=response)
             node.set("type", name)
             return
-        found = self.scalar_type(spec)
-        if isinstance(found, str):
-            node.set("type", found)
-        else:
-            node.append(found)
+        node.set("type", self.scalar_type(spec))
 
     # -- the envelope --
 
     def envelope(self) -> None:
-        responses = _response_roots()
         root = etree.SubElement(self.schema, _X + "element", name="QBXML")
         root_type = etree.SubElement(root, _X + "complexType")
         root_choice = etree.SubElement(root_type, _X + "choice")
         etree.SubElement(root_choice, _X + "element", name="QBXMLMsgsRq", type="QBXMLMsgsRq")
-        if responses:
-            etree.SubElement(
-                root_choice, _X + "element", name="QBXMLMsgsRs", type="QBXMLMsgsRs"
-            )
+        etree.SubElement(root_choice, _X + "element", name="QBXMLMsgsRs", type="QBXMLMsgsRs")
+        self.requests()
+        self.responses()
 
+    def requests(self) -> None:
         msgs = etree.Element(_X + "complexType", name="QBXMLMsgsRq")
         choice = etree.SubElement(msgs, _X + "choice", minOccurs="0", maxOccurs="unbounded")
-        for rq_tag, cls in REQUESTS:
+        request_id = self.text_type(REQUEST_ID_MAX, 1)
+        for rq_tag, cls, whole, beside in _request_roots():
             etree.SubElement(choice, _X + "element", name=rq_tag, type=rq_tag)
+            attribute = etree.Element(_X + "attribute", name="requestID", type=request_id)
+            if whole:
+                # The model is the *Rq element itself (CustomerQueryRq).
+                self.model_type(cls, name=rq_tag, extra=(attribute,))
+                continue
             rq = etree.Element(_X + "complexType", name=rq_tag)
             sequence = etree.SubElement(rq, _X + "sequence")
             etree.SubElement(
                 sequence,
                 _X + "element",
-                name=cls.__name__,
-                type=self.model_type(cls, skip=RQ_LEVEL_FIELDS),
+                name=tag_of(cls),
+                type=self.model_type(cls, skip=beside),
             )
-            for name, spec in specs(cls):
-                if name in RQ_LEVEL_FIELDS:
-                    sequence.append(self.particle(spec, optional=True))
-            etree.SubElement(
-                rq, _X + "attribute", name="requestID", type=self.text_type(REQUEST_ID_MAX, 1)
+            sequence.extend(
+                self.content([(n, s) for n, s in specs(cls) if n in beside], 0, response=False)
             )
+            rq.append(attribute)
             self.complex[rq_tag] = rq
         on_error = etree.SubElement(msgs, _X + "attribute", name="onError", use="required")
         simple = etree.SubElement(on_error, _X + "simpleType")
@@ -298,19 +393,24 @@ class _Generator:
         etree.SubElement(msgs, _X + "attribute", name="oldMessageSetID", type=set_id)
         self.complex["QBXMLMsgsRq"] = msgs
 
-        if not responses:
-            return
+    def responses(self) -> None:
         msgs_rs = etree.Element(_X + "complexType", name="QBXMLMsgsRs")
         choice = etree.SubElement(msgs_rs, _X + "choice", minOccurs="0", maxOccurs="unbounded")
         recovery = _error_recovery()
-        for rs_tag, ret in responses:
+        for rs_tag, rets in _response_roots():
             etree.SubElement(choice, _X + "element", name=rs_tag, type=rs_tag)
             rs = etree.Element(_X + "complexType", name=rs_tag)
             sequence = etree.SubElement(rs, _X + "sequence")
-            etree.SubElement(
-                sequence, _X + "element", name=ret.__name__,
-                type=self.model_type(ret, response=True), minOccurs="0",
-            )  # fmt: skip
+            if rets:
+                # A query answers with any number of Rets; an Add or Mod with one.
+                ret_choice = etree.SubElement(
+                    sequence, _X + "choice", minOccurs="0", maxOccurs="unbounded"
+                )
+                for ret in rets:
+                    etree.SubElement(
+                        ret_choice, _X + "element", name=tag_of(ret),
+                        type=self.model_type(ret, response=True),
+                    )  # fmt: skip
             if recovery is not None:
                 etree.SubElement(
                     sequence, _X + "element", name="ErrorRecovery",
@@ -320,26 +420,25 @@ class _Generator:
             etree.SubElement(
                 rs, _X + "attribute", name="statusCode", type="xsd:integer", use="required"
             )
-            etree.SubElement(
-                rs, _X + "attribute", name="statusSeverity", type="xsd:string", use="required"
-            )
-            etree.SubElement(
-                rs, _X + "attribute", name="statusMessage", type=self.text_type(None)
-            )
+            severity = etree.SubElement(rs, _X + "attribute", name="statusSeverity", use="required")
+            simple = etree.SubElement(severity, _X + "simpleType")
+            restriction = etree.SubElement(simple, _X + "restriction", base="xsd:string")
+            for value in ("Info", "Warn", "Error"):
+                etree.SubElement(restriction, _X + "enumeration", value=value)
+            etree.SubElement(rs, _X + "attribute", name="statusMessage", type=self.text_type(None))
+            for count in ("retCount", "iteratorRemainingCount"):
+                etree.SubElement(rs, _X + "attribute", name=count, type="xsd:integer")
+            etree.SubElement(rs, _X + "attribute", name="iteratorID", type=self.text_type(None))
             self.complex[rs_tag] = rs
         etree.SubElement(
             msgs_rs, _X + "attribute", name="newMessageSetID", type=self.text_type(None)
         )
-        etree.SubElement(
-            msgs_rs, _X + "attribute", name="messageSetStatusCode", type="xsd:integer"
-        )
+        etree.SubElement(msgs_rs, _X + "attribute", name="messageSetStatusCode", type="xsd:integer")
         self.complex["QBXMLMsgsRs"] = msgs_rs
 
     def document(self) -> bytes:
         self.envelope()
-        self.schema.append(
-            etree.Comment(" complex types, in alphabetical order ")
-        )
+        self.schema.append(etree.Comment(" complex types, in alphabetical order "))
         for name in sorted(self.complex):
             self.schema.append(self.complex[name])
         self.schema.append(etree.Comment(" simple types, in alphabetical order "))
@@ -350,8 +449,9 @@ class _Generator:
         header = (
             '<?xml version="1.0" encoding="utf-8"?>\n'
             "<!--\n"
-            "  qbwc's XML Schema for the qbXML it supports: InvoiceAdd and EstimateAdd\n"
-            "  requests (and their responses) inside the QBXML message-set envelope.\n"
+            "  qbwc's XML Schema for the qbXML it supports: every request and every\n"
+            "  response of its vocabulary (docs/qbxml-reference.md) inside the QBXML\n"
+            "  message-set envelope.\n"
             "  GENERATED from the model specs by `python -m qbwc.qbxml._xsd`: do not edit.\n"
             "  Stricter than Intuit's schema where qbwc is: references name a ListID or a\n"
             "  FullName, numbers and dates are never empty.  (qbwc.qbxml.validate also\n"
@@ -364,25 +464,28 @@ class _Generator:
 def _simple(name: str, base: str, facets: dict[str, str]) -> etree._Element:
     simple = etree.Element(_X + "simpleType", name=name)
     restriction = etree.SubElement(simple, _X + "restriction", base=base)
-    for facet in ("minLength", "maxLength", "pattern"):
+    for facet in ("minLength", "maxLength", "minInclusive", "maxInclusive", "pattern"):
         if facet in facets:
             etree.SubElement(restriction, _X + facet, value=facets[facet])
     return simple
 
 
-def _groups(fields: list[tuple[str, Spec]]) -> Iterator[list[tuple[str, Spec]]]:
-    """Consecutive fields, with each choice group's members together."""
-    group: list[tuple[str, Spec]] = []
-    for field in fields:
-        choice = field[1].choice
-        if group and choice is not None and group[-1][1].choice == choice:
-            group.append(field)
-            continue
-        if group:
-            yield group
-        group = [field]
-    if group:
-        yield group
+_HAS_REF: dict[type, bool] = {}
+
+
+def _has_ref(cls: type) -> bool:
+    """Whether a model holds a Ref, directly or in an aggregate (its response form differs)."""
+    if cls in _HAS_REF:
+        return _HAS_REF[cls]
+    _HAS_REF[cls] = False  # a cycle adds nothing
+    found = any(
+        model is Ref or _has_ref(model)
+        for _, spec in specs(cls)
+        if spec.kind is Kind.AGG
+        for model in spec.model
+    )
+    _HAS_REF[cls] = found
+    return found
 
 
 def generate_xsd() -> bytes:
