@@ -327,3 +327,12 @@ class TestQBXMLBudget:
         text = f"<QBXML><QBXMLMsgsRs>{flood}</QBXMLMsgsRs></QBXML>"
         with pytest.raises(XMLLimitError, match=f"qbXML response: .*{re.escape(words)}.*at most"):
             parse_response(text)
+
+
+@pytest.mark.parametrize("declaration", _budget._PLAIN_DECLARATIONS)
+@given(rest=st.binary(max_size=64))
+def test_plain_declarations_are_what_the_encoding_check_would_accept(
+    declaration: bytes, rest: bytes
+) -> None:
+    # check_limits skips _codec for these declarations: _codec must find them ASCII-based.
+    assert _budget._codec(declaration + rest, "x") is None

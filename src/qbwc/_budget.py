@@ -99,7 +99,14 @@ _ASCII_BASED = re.compile(
     rb"|utf-?16(?:-?[lb]e)?|ucs-?2|iso-10646-ucs-2)\Z",
     re.IGNORECASE,
 )
-_UTF8_DECLARATION: Final = b'<?xml version="1.0" encoding="utf-8"?>'
+#: Declarations that settle the encoding as ASCII-based at a glance: what the Web
+#: Connector and QuickBooks write (docs/protocol.md); anything else goes to ``_codec``.
+_PLAIN_DECLARATIONS: Final = (
+    b'<?xml version="1.0" encoding="utf-8"?>',
+    b'<?xml version="1.0" ?>',
+    b'<?xml version="1.0"?>',
+    b'<?xml version="1.0" encoding="UTF-8"?>',
+)
 _UTF16: Final = {
     b"\xfe\xff": "utf-16",
     b"\xff\xfe": "utf-16",
@@ -192,7 +199,7 @@ def check_limits(data: bytes | str, limits: Limits, what: str) -> None:
     """
     if isinstance(data, bytes):
         # What the Web Connector sends: UTF-8 said so, or no declaration at all.
-        if not data.startswith(_UTF8_DECLARATION) and (
+        if not data.startswith(_PLAIN_DECLARATIONS) and (
             data[:1] != b"<" or data[1:2] in {b"?", b"\x00"}
         ):
             _codec(data, what)
