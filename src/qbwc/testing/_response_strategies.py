@@ -2,7 +2,7 @@
 Hypothesis strategies for the response side: every Ret model, Response, ResponseSet, HCP.
 
 A Ret strategy is the spec-derived strategy of its model with ``ret=True``
-(:func:`qbwc.testing.strategies.models`): text any XML carries, within each
+(:func:`qbwc.testing.strategies.models`): printable ISO-8859-1 text within each
 element's maximum length; date-times with a zone, in whole seconds; one member of
 each choice at most.  Pass ``version="13.0"`` to leave out elements newer than that
 version.  ``unknown`` is always empty (it holds elements no schema knows).

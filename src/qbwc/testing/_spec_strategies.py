@@ -176,8 +176,7 @@ def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
     if kind is Kind.STR:
         if spec.tag in vocabulary().DURATION_TAGS:
             return st.builds("PT{}H{}M".format, st.integers(0, 99), st.integers(0, 59))
-        # What QuickBooks sends is any text XML carries; what it accepts is ISO-8859-1.
-        return xml_text(max_size=spec.max_len) if ret else qbxml_text(spec.max_len)
+        return qbxml_text(spec.max_len)
     if kind is Kind.ID:
         return list_ids()
     if kind is Kind.AMT:
