@@ -1,20 +1,21 @@
 """
 Hypothesis strategies for the response side: every Ret model, Response, ResponseSet, HCP.
 
-The strategies read the same field specs as the parser and builder, and only
-produce values QuickBooks could send: text within each element's maximum
-length and free of XML-illegal characters, amounts with two decimals,
-quantities and rates with at most five, timezone-aware datetimes in whole
-seconds, one member of each choice group at most.  Pass ``version="13.0"`` to
-leave out elements newer than that version.  ``unknown`` is always empty (it
-holds elements no schema knows).
+A Ret strategy is the spec-derived strategy of its model with ``ret=True``
+(:func:`qbwc.testing.strategies.models`): printable ISO-8859-1 text within each
+element's maximum length; date-times with a zone, in whole seconds; one member of
+each choice at most.  Pass ``version="13.0"`` to leave out elements newer than that
+version.  ``unknown`` is always empty (it holds elements no schema knows).
+
+Written out here: what the specs cannot say -- which status codes come with a Ret
+(:func:`responses`), and how a HostQuery/CompanyQuery/PreferencesQuery answer
+hangs together (:func:`hcp_responses`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from hypothesis import strategies as st
@@ -32,7 +33,10 @@ from qbwc.qbxml._responses import (
     InvoiceRet,
     LinkedTxn,
 )
-from qbwc.qbxml._types import Kind, Ref, Spec, Version, parse_version, specs
+from qbwc.qbxml._types import Ref, Version, parse_version
+from qbwc.testing._spec_strategies import list_ids, models, xml_text
+
+T = TypeVar("T")
 
 __all__ = [
     "data_ext_rets",
@@ -51,165 +55,25 @@ __all__ = [
     "xml_text",
 ]
 
-T = TypeVar("T")
-
-#: Characters XML 1.0 cannot carry, even escaped.
-_XML_ILLEGAL: Final = "".join(
-    [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
-)
-
-#: Elements that repeat get at most this many items (lines: a few more).
-_MAX_REPEAT: Final = 2
-_MAX_LINES: Final = 4
-
-
-def xml_text(*, max_size: int | None = None, min_size: int = 0) -> st.SearchStrategy[str]:
-    """Any text XML can carry (no surrogates, no C0 controls but tab, LF and CR)."""
-    size = 40 if max_size is None else min(max_size, 40)
-    return st.text(
-        st.characters(exclude_categories=["Cs"], exclude_characters=_XML_ILLEGAL),
-        min_size=min_size,
-        max_size=size,
-    )
-
-
-def _ids() -> st.SearchStrategy[str]:
-    # QuickBooks' shape: 80000013-1416570432 (ListID) or C5-1417118624 (TxnID).
-    return st.from_regex(r"[0-9A-F]{1,8}-[0-9]{10}", fullmatch=True)
-
-
-def _guids() -> st.SearchStrategy[str]:
-    return st.uuids().map(lambda u: "{" + str(u).upper() + "}")
-
-
-@st.composite
-def _decimal(draw: Callable[[st.SearchStrategy[Any]], Any], places: int, digits: int) -> Decimal:
-    exponent = draw(st.integers(min_value=0, max_value=places))
-    limit = 10 ** (digits + exponent) - 1
-    units = draw(st.integers(min_value=-limit, max_value=limit))
-    return Decimal(units).scaleb(-exponent)
-
-
-def _decimals(places: int, int_digits: int) -> st.SearchStrategy[Decimal]:
-    """Up to *places* decimals and *int_digits* integer digits, e.g. PRICETYPE: (5, 10)."""
-    return _decimal(places, int_digits)
-
-
-def _amounts() -> st.SearchStrategy[Decimal]:
-    """AMTTYPE: exactly two decimals, realistic magnitudes most of the time."""
-    return st.integers(min_value=-(10**9), max_value=10**9).map(
-        lambda cents: Decimal(cents).scaleb(-2)
-    )
-
-
-_ZONES: Final = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
-    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
-)
-
-_DATES: Final = st.dates(min_value=dt.date(1970, 1, 2), max_value=dt.date(2037, 12, 31))
-
-
-def _datetimes() -> st.SearchStrategy[dt.datetime]:
-    return st.builds(
-        lambda day, seconds, zone: (
-            dt.datetime.combine(day, dt.time(), zone) + dt.timedelta(seconds=seconds)
-        ),
-        _DATES,
-        st.integers(min_value=0, max_value=86399),
-        _ZONES,
-    )
-
-
-def _scalar(spec: Spec) -> st.SearchStrategy[Any]:
-    kind = spec.kind
-    if kind is Kind.ENUM:
-        return st.sampled_from(spec.values)
-    if kind is Kind.ID:
-        return _ids()
-    if kind is Kind.GUID:
-        return st.just("0") | _guids()
-    if kind is Kind.STR:
-        return xml_text(max_size=spec.max_len)
-    if kind is Kind.AMT:
-        return _amounts()
-    if kind in (Kind.PRICE, Kind.QUAN, Kind.PERCENT):
-        return _decimals(5, 10)
-    if kind is Kind.FLOAT:
-        return _decimals(6, 12)
-    if kind is Kind.INT:
-        return st.integers(min_value=-(2**31), max_value=2**31 - 1)
-    if kind is Kind.BOOL:
-        return st.booleans()
-    if kind is Kind.DATE:
-        return _DATES
-    if kind is Kind.DATETIME:
-        return _datetimes()
-    msg = f"no strategy for {kind}"  # pragma: no cover - every scalar Kind is handled
-    raise AssertionError(msg)
-
-
-def _refs(max_len: int | None = 31) -> st.SearchStrategy[Ref]:
-    return st.builds(
-        Ref, list_id=st.none() | _ids(), full_name=st.none() | xml_text(max_size=max_len)
-    )
-
-
-def _field(spec: Spec, version: Version) -> st.SearchStrategy[Any]:
-    if spec.kind is not Kind.AGG:
-        item = _scalar(spec)
-    elif spec.model == (Ref,):
-        item = _refs(spec.max_len)
-    else:
-        item = st.one_of([_model(m, version) for m in spec.model])
-    if spec.many:
-        limit = _MAX_LINES if len(spec.model) > 1 else _MAX_REPEAT
-        return st.lists(item, min_size=spec.min_count, max_size=limit).map(tuple)
-    return item if spec.required else st.none() | item
-
-
-def _model(cls: type[T], version: Version) -> st.SearchStrategy[T]:
-    return st.deferred(lambda: _models(cls, version))
-
-
-_CACHE: dict[tuple[type, Version], st.SearchStrategy[Any]] = {}
-
 
 def _models(cls: type[T], version: Version) -> st.SearchStrategy[T]:
-    key = (cls, version)
-    if key not in _CACHE:
-        _CACHE[key] = _build_model(cls, version)
-    return _CACHE[key]
-
-
-def _build_model(cls: type[T], version: Version) -> st.SearchStrategy[T]:
-    plain: dict[str, st.SearchStrategy[Any]] = {}
-    choices: dict[str, list[tuple[str, st.SearchStrategy[Any]]]] = {}
-    for name, spec in specs(cls):
-        if spec.since > version:
-            continue
-        strategy = _field(spec, version)
-        if spec.choice is None:
-            plain[name] = strategy
-        else:
-            # At most one member of a choice group: draw which, then its value.
-            value = strategy if spec.required else strategy.filter(lambda v: v is not None)
-            choices.setdefault(spec.choice, []).append((name, value))
-
-    @st.composite
-    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> T:
-        values = {name: draw(strategy) for name, strategy in plain.items()}
-        for members in choices.values():
-            index = draw(st.integers(min_value=-1, max_value=len(members) - 1))
-            if index >= 0:
-                name, strategy = members[index]
-                values[name] = draw(strategy)
-        return cls(**values)
-
-    return build()
+    strategy: st.SearchStrategy[T] = models(cls, version=version, ret=True)
+    return strategy
 
 
 def _version(version: str) -> Version:
     return parse_version(version)
+
+
+_DATES: Final = st.dates(min_value=dt.date(1970, 1, 2), max_value=dt.date(2037, 12, 31))
+
+
+def _refs(max_len: int | None = 31) -> st.SearchStrategy[Ref]:
+    return st.builds(
+        Ref,
+        list_id=st.none() | list_ids(),
+        full_name=st.none() | xml_text(max_size=max_len),
+    )
 
 
 def data_ext_rets() -> st.SearchStrategy[DataExtRet]:

@@ -13,12 +13,14 @@ Needs Hypothesis.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
+from qbwc.qbxml._build import SUPPORTED_VERSIONS
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -30,9 +32,118 @@ from qbwc.qbxml._types import (
     specs,
     vocabulary,
 )
-from qbwc.testing._request_strategies import amounts, list_ids, qbxml_text, quantities
 
-__all__ = ["model_of", "models", "request_names", "ret_names"]
+__all__ = [
+    "amounts",
+    "list_ids",
+    "model_of",
+    "models",
+    "qbxml_text",
+    "quantities",
+    "refs",
+    "request_names",
+    "ret_names",
+    "versions",
+    "xml_text",
+]
+
+# --- values of one kind (the building blocks every model strategy draws from) ---
+
+#: Printable ISO-8859-1 (what QuickBooks Desktop stores), with tab, LF and CR
+#: and the characters XML must escape.
+_LATIN1 = st.characters(
+    min_codepoint=0x20,
+    max_codepoint=0xFF,
+    exclude_characters="".join(chr(c) for c in range(0x7F, 0xA0)),
+)
+_CHARS = st.one_of(_LATIN1, st.sampled_from("\t\n\r&<>\"'"), st.sampled_from("abcAB 1"))
+_LONG_LIMIT = 64
+
+
+def versions(*, min_version: str = "1.0") -> st.SearchStrategy[str]:
+    """A qbXML version the builder supports, at least *min_version*."""
+    floor = parse_version(min_version)
+    return st.sampled_from([v for v in SUPPORTED_VERSIONS if parse_version(v) >= floor])
+
+
+def qbxml_text(max_len: int | None = None, *, min_size: int = 0) -> st.SearchStrategy[str]:
+    """Text QuickBooks can store, at most *max_len* characters (short, or exactly the limit)."""
+    limit = 30 if max_len is None else min(max_len, 30)
+    short = st.text(_CHARS, min_size=min_size, max_size=max(limit, min_size))
+    if max_len is None or max_len < min_size:
+        return short
+    if max_len <= _LONG_LIMIT:
+        return short | st.text(_CHARS, min_size=max_len, max_size=max_len)
+    return short | st.just("x" * (max_len - 1) + "&")
+
+
+def list_ids() -> st.SearchStrategy[str]:
+    """A ListID/TxnID shaped like QuickBooks' (``80000020-1703631977``)."""
+    return st.builds(
+        "{:X}-{:010d}".format, st.integers(1, 0xFFFFFFFF), st.integers(0, 9_999_999_999)
+    )
+
+
+def refs(max_len: int | None = None) -> st.SearchStrategy[Ref]:
+    """A Ref by ListID, by FullName (at most *max_len* characters), or both."""
+    names = qbxml_text(max_len, min_size=1)
+    return st.one_of(
+        st.builds(Ref, full_name=names),
+        st.builds(Ref, list_id=list_ids()),
+        st.builds(Ref, list_id=list_ids(), full_name=names),
+    )
+
+
+_EXACT = decimal.Context(prec=60)
+_EIGHT_PLACES = Decimal("1E-8")
+
+
+def _notations(values: st.SearchStrategy[Decimal]) -> st.SearchStrategy[Decimal]:
+    """The same values, sometimes in another notation (``1.50000000``, ``1.5E+2``)."""
+    return values.flatmap(
+        lambda d: st.sampled_from(
+            (d, d.normalize(_EXACT), d.quantize(_EIGHT_PLACES, context=_EXACT))
+        )
+    )
+
+
+def amounts() -> st.SearchStrategy[Decimal]:
+    """Money: at most 13 integer digits and 2 decimals (in any notation)."""
+    limit = Decimal(10) ** 13 - Decimal("0.01")
+    return _notations(
+        st.one_of(
+            st.decimals(-limit, limit, places=2),
+            st.integers(-(10**6), 10**6).map(Decimal),
+        )
+    )
+
+
+def quantities() -> st.SearchStrategy[Decimal]:
+    """PRICE/QUAN/PERCENT values: at most 10 integer digits and 5 decimals (any notation)."""
+    limit = Decimal(10) ** 10 - Decimal("0.00001")
+    return _notations(
+        st.integers(0, 5).flatmap(lambda places: st.decimals(-limit, limit, places=places))
+    )
+
+
+#: Characters XML 1.0 cannot carry, even escaped.
+_XML_ILLEGAL = "".join(
+    [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
+)
+
+
+def xml_text(*, max_size: int | None = None, min_size: int = 0) -> st.SearchStrategy[str]:
+    """Any text XML can carry (no surrogates, no C0 controls but tab, LF and CR)."""
+    size = 40 if max_size is None else min(max_size, 40)
+    return st.text(
+        st.characters(exclude_categories=["Cs"], exclude_characters=_XML_ILLEGAL),
+        min_size=min_size,
+        max_size=max(size, min_size),
+    )
+
+
+# --- models, from their field specs ---
+
 
 _FLOATS = st.decimals(Decimal(0), Decimal(10**6), places=4)
 _DATES = st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31))
@@ -40,6 +151,8 @@ _TIMES = st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2099, 12, 31)).map(
     lambda d: d.replace(microsecond=0)
 )
 _GUIDS = st.one_of(st.just("0"), st.uuids().map(format_guid))
+#: The offsets QuickBooks' clock can be at (a Ret's date-times carry one).
+_ZONES = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
 
 
 def request_names() -> tuple[str, ...]:
@@ -80,7 +193,9 @@ def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
     if kind is Kind.DATE:
         return _DATES
     if kind is Kind.DATETIME:
-        return _TIMES.map(lambda d: d.replace(tzinfo=dt.UTC)) if ret else _TIMES
+        if ret:
+            return st.builds(lambda d, zone: d.replace(tzinfo=zone), _TIMES, _ZONES)
+        return _TIMES
     if kind is Kind.GUID:
         return _GUIDS
     if kind is Kind.ENUM:
