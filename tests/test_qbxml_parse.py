@@ -32,6 +32,7 @@ from qbwc.testing.strategies import (
     invoice_rets,
     response_sets,
     responses,
+    xml_text,
 )
 
 
@@ -91,6 +92,22 @@ class TestRoundTrip:
         data = build_response(rs)
 
         assert parse_response(data) == parse_response(data.decode("utf-8"))
+
+    @given(invoice_rets(), xml_text(max_size=40), xml_text(max_size=40))
+    def test_any_text_xml_can_carry_round_trips(
+        self, ret: InvoiceRet, memo: str, other: str
+    ) -> None:
+        """
+        Text fields of a Ret hold any text XML can carry, not only what QuickBooks stores.
+
+        The spec strategies keep Ret text to ISO-8859-1 (as our XSD does); the parser must
+        still read whatever a company file or another tool puts there.
+        """
+        ret = attrs.evolve(ret, memo=memo, other=other)
+        data = build_response([Response(name="InvoiceAddRs", ret=ret)])
+        got = parse_response(data).responses[0].ret
+        assert isinstance(got, InvoiceRet)
+        assert (got.memo, got.other) == (memo, other)
 
     @given(invoice_rets())
     def test_parsed_models_behave_like_constructed_ones(self, ret: InvoiceRet) -> None:
