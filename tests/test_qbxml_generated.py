@@ -49,6 +49,17 @@ def test_generated_files_say_do_not_edit() -> None:
         assert "do not edit" in head, path.name
 
 
+def test_run_time_exports_are_the_type_checkers_names() -> None:
+    """What ``from qbwc.qbxml import X`` loads at run time is what mypy sees, and each resolves."""
+    from qbwc.qbxml._models import _all
+
+    assert frozenset(_all.__all__) == _models.EXPORTS
+    import qbwc.qbxml
+
+    for name in sorted(_models.EXPORTS)[::50]:
+        assert getattr(qbwc.qbxml, name) is getattr(_all, name)
+
+
 @pytest.mark.parametrize(
     "module_name",
     [*(f"qbwc.qbxml._models.{family}" for family in _models.FAMILIES), "qbwc.qbxml._core_models"],

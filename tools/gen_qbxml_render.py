@@ -364,11 +364,12 @@ def render_init(families: list[str], schema: Schema) -> str:
     ]
     lines += [
         "",
-        "#: The model names qbwc.qbxml exports (loaded on first use).",
-        "EXPORTS: Final = frozenset({",
+        "#: The model names qbwc.qbxml exports (loaded on first use): every model but the few",
+        "#: qbwc.qbxml defines itself.",
+        "EXPORTS: Final = frozenset(MODELS) - {",
+        *[f'    "{n}",' for n in sorted(RESERVED)],
+        "}",
     ]
-    lines += [f'    "{n}",' for n in exported(schema)]
-    lines += ["})"]
     lines += [
         "",
         "#: The request model's name of each request element.",
