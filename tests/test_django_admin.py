@@ -144,6 +144,9 @@ _POSTGRES = textwrap.dedent(
     assert listed("/admin/qbwc/job/?status__exact=pending") == sorted([pending1.id, pending2.id])
     assert listed("/admin/qbwc/job/?username=sam") == sorted([pending1.id, pending2.id])
     assert listed("/admin/qbwc/job/?username=kristy&status__exact=done") == [done.id]
+    # Search by the support reference a customer quotes.
+    reference = service.job(bad2.id).error.reference
+    assert listed(f"/admin/qbwc/job/?q={reference}") == [bad2.id]
     filters = client.get("/admin/qbwc/job/").content.decode()
     assert "By status" in filters and "By account" in filters
 

@@ -108,7 +108,7 @@ class JobAdmin(_ReadOnlyAdmin):
         "updated_at",
     )
     list_filter = ("status", "username")
-    search_fields = ("=id", "key", "txn_id", "error_code")
+    search_fields = ("=id", "key", "txn_id", "=error_reference")
     fields = (
         "id",
         "username",
