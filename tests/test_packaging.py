@@ -340,3 +340,12 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
     assert f"\nVersion: {version}\n" in metadata
     assert "\nProvides-Extra: dev\n" in metadata
     assert qbwc.__version__ == version
+
+
+def test_releasing_page_names_every_extra_and_the_commands() -> None:
+    """docs/releasing.md lists each extra and the commands the workflows run."""
+    page = (ROOT / "docs" / "releasing.md").read_text(encoding="utf-8")
+    assert sorted(re.findall(r"^\| `\[(\w+)\]` \|", page, re.MULTILINE)) == sorted(EXTRAS)
+    assert 'pip install -e ".[dev]" && pytest' in page
+    assert "twine check --strict" in page
+    assert "python tools/release_check.py" in page
