@@ -238,6 +238,16 @@ _POSTGRES = textwrap.dedent(
     as_viewer.force_login(User.objects.get(username="viewer"))
     assert act("cancel_jobs", extra.id, user=as_viewer) == [f"1 job cancelled: {extra.id}"]
     assert as_viewer.post(f"/admin/qbwc/job/{extra.id}/change/", {}).status_code == 403
+
+    # A sync holding the account past the store's lock timeout: a message, the job unchanged.
+    import psycopg
+    last = service.enqueue("sam", invoice("Acme Corp", "7"), key="pending-4")
+    with psycopg.connect("") as sync:  # the PG* variables name the database
+        sync.execute("SELECT 1 FROM qbwc_accounts WHERE username = 'sam' FOR UPDATE")
+        messages = act("cancel_jobs", last.id)
+    assert len(messages) == 1 and messages[0].startswith(f"job {last.id} was not changed: ")
+    assert "another worker held the account too long; try again" in messages[0], messages
+    assert service.job(last.id) == last
     print("ADMIN OK")
     """
 )

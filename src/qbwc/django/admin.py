@@ -6,7 +6,8 @@ file and when it last synced; every job with its status, attempts, TxnID and
 QuickBooks' error, filtered by status and account.  Nothing can be added,
 edited or deleted here; the two actions, *retry* and *cancel*, go through the
 service (``service.retry`` / ``service.cancel``, docs/service.md), so they do
-exactly what the API does, and a job they refuse is reported as a message.
+exactly what the API does; a job they refuse, or could not reach (a sync held
+its account too long), is reported as a message and left as it was.
 Acting needs the ``qbwc.change_job`` permission; viewing needs ``view``.
 
 The pages read qbwc's tables on the database ``settings.QBWC['DATABASE']``
@@ -27,6 +28,7 @@ from django.utils.http import urlencode  # type: ignore[import-untyped]
 from qbwc.django._conf import get_service, installed_schema_alias
 from qbwc.django.models import Account, Job
 from qbwc.exceptions import ConfigurationError
+from qbwc.store import StoreError
 
 __all__ = ["AccountAdmin", "JobAdmin"]
 
@@ -152,8 +154,10 @@ class JobAdmin(_ReadOnlyAdmin):
         for job_id in queryset.order_by("id").values_list("id", flat=True):
             try:
                 act(str(job_id))
-            except ConfigurationError as exc:
+            except ConfigurationError as exc:  # the service refuses this job: its reason
                 self.message_user(request, str(exc), messages.ERROR)
+            except StoreError as exc:  # its transaction was rolled back: nothing changed
+                self.message_user(request, f"job {job_id} was not changed: {exc}", messages.ERROR)
             else:
                 changed.append(str(job_id))
         if changed:
