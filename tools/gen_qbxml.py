@@ -26,10 +26,11 @@ The rules (docs/qbxml-reference.md, "Naming"):
   (the rule of the hand-written invoice models), else the snake_case of the
   first alternative; :data:`FIELD_OVERRIDES` lists the exceptions;
 * elements only QuickBooks Online accepts (annotated "not in
-  QBD|QBCA|QBUK|QBAU") are left out; the maximum length is the smallest of the
-  desktop editions'; an element the 14.0 annotations do not know appeared in
-  16.0 (conservatively: 15.0 added nothing the 14.0 annotations lack that we
-  could date).
+  QBD|QBCA|QBUK|QBAU") are left out; the maximum length is the US edition's
+  (``max_len``), with the other editions' where they differ (``lengths``; an
+  edition the annotation does not name gets its smallest limit); an element
+  the 14.0 annotations do not know appeared in 16.0 (conservatively: 15.0
+  added nothing the 14.0 annotations lack that we could date).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ XS = "{http://www.w3.org/2001/XMLSchema}"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "qbwc" / "qbxml" / "_models"
 DESKTOP = ("QBD", "QBCA", "QBUK", "QBAU")
+#: The editions by their annotation names (QBD is the US edition).
+EDITIONS = {"QBD": "US", "QBCA": "CA", "QBUK": "UK", "QBAU": "AU"}
 
 KINDS = {
     "STRTYPE": "STR",
@@ -161,6 +164,7 @@ def snake(name: str) -> str:
 @dataclass
 class Note:
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()  # the editions whose limit is not max_len
     since: tuple[int, int] | None = None
     desktop: bool = True
     known: bool = True
@@ -192,14 +196,15 @@ def read_notes(path: Path) -> dict[tuple[str, ...], Note]:
 
 def parse_note(text: str) -> Note:
     note = Note()
-    lengths: list[int] = []
+    lengths: dict[str, int] = {}
     for raw in text.split(","):
         part = raw.strip()
         m = re.fullmatch(r"max length = (\d+)(?: for ([A-Z|]+))?", part)
         if m:
             editions = m.group(2).split("|") if m.group(2) else list(DESKTOP)
-            if any(e in DESKTOP for e in editions):
-                lengths.append(int(m.group(1)))
+            for e in editions:
+                if e in DESKTOP:
+                    lengths[EDITIONS[e]] = int(m.group(1))
             continue
         m = re.fullmatch(r"v(\d+)\.(\d+)", part)
         if m:
@@ -209,7 +214,12 @@ def parse_note(text: str) -> Note:
         if m and set(DESKTOP) <= set(m.group(1).split("|")):
             note.desktop = False
     if lengths:
-        note.max_len = min(lengths)
+        # An edition the annotation does not name (usually one without the element)
+        # gets the smallest limit named; max_len is the US edition's, the default.
+        smallest = min(lengths.values())
+        per_edition = {e: lengths.get(e, smallest) for e in EDITIONS.values()}
+        note.max_len = per_edition["US"]
+        note.lengths = tuple((e, n) for e, n in per_edition.items() if n != note.max_len)
     return note
 
 
@@ -222,6 +232,7 @@ class Field:
     kind: str
     name: str = ""
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()
     since: tuple[int, int] = (1, 0)
     required: bool = False
     many: bool = False
@@ -438,7 +449,7 @@ class Schema:
             f.kind, f.max_len, f.values = self.scalar(decl)
             f.minimum, f.maximum = self.bounds(decl)
             if note is not None and note.max_len is not None:
-                f.max_len = note.max_len
+                f.max_len, f.lengths = note.max_len, note.lengths
             if f.kind == "ID":
                 f.max_len = f.max_len or 36
             return f
@@ -446,12 +457,12 @@ class Schema:
         model, ref_len = self.aggregate(decl, ct, p, tag)
         f.models = (model,)
         if model == "Ref":
-            f.max_len = ref_len
+            f.max_len, f.lengths = ref_len
         return f
 
     def aggregate(
         self, decl: etree._Element, ct: etree._Element, path: tuple[str, ...], tag: str
-    ) -> tuple[str, int | None]:
+    ) -> tuple[str, tuple[int | None, tuple[tuple[str, int], ...]]]:
         content = [c for c in ct if isinstance(c.tag, str) and c.tag != XS + "attribute"]
         group = None
         if len(content) == 1 and content[0].tag == XS + "sequence":
@@ -475,7 +486,7 @@ class Schema:
         tags = [f.tag for f in fields if not f.attribute]
         if tags == ["ListID", "FullName"] and not ct.findall(XS + "attribute"):
             full = fields[1]
-            return "Ref", full.max_len
+            return "Ref", (full.max_len, full.lengths)
         name = GROUP_NAMES.get(group or "", tag)
         _relabel(fields)
         for f in fields:
@@ -489,11 +500,11 @@ class Schema:
             model.users.add(path[0])
             for old, new in zip(model.fields, fields, strict=True):
                 old.since = min(old.since, new.since)
-            return known, None
+            return known, (None, ())
         if name == "DataExt" and not ret:
-            return "DataExt", None
+            return "DataExt", (None, ())
         if name == "Address":
-            return "Address", None
+            return "Address", (None, ())
         final = name
         if final in self.models or final in EXISTING:
             final = f"{path[-2]}{name}" if len(path) > 1 else name
@@ -503,7 +514,7 @@ class Schema:
             n += 1
         self.shapes[shape] = final
         self.models[final] = Model(name=final, tag=tag, fields=fields, ret=ret, users={path[0]})
-        return final, None
+        return final, (None, ())
 
 
 def _relabel(fields: list[Field]) -> None:
@@ -529,7 +540,8 @@ def _shape(f: Field) -> tuple[object, ...]:
     return (
         f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
         f.choice_required, f.required, f.min_count, f.minimum, f.maximum,
-    )  # fmt: skip  (not "since": the earliest version of the contexts is kept)
+    )  # fmt: skip  (not "since": the earliest version of the contexts is kept; nor
+    # "lengths": the first context's per-edition limits are kept)
 
 
 # --- the vocabulary ----------------------------------------------------------------

@@ -41,6 +41,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
     args = [repr(f.tag), f"Kind.{f.kind}"]
     if f.max_len is not None:
         args.append(f"max_len={f.max_len}")
+    if f.lengths:
+        args.append(f"lengths={tuple(f.lengths)!r}")
     if f.since != (1, 0):
         args.append(f"since={f.since!r}")
     if f.required:
@@ -490,8 +492,11 @@ def render_reference(schema: Schema) -> str:
         "* Choices: fields of one `xsd:choice` are alternatives (the builder refuses two); a",
         "  required choice needs one of them (`one of sales_or_purchase, sales_and_purchase is",
         "  required`).",
-        "* Maximum lengths are the smallest of the desktop editions' (Intuit's 14.0 annotations);",
-        "  `since` is the version an element appeared in; an element the 14.0 annotations do not",
+        "* Maximum lengths are per edition (Intuit's 14.0 annotations): a spec's `max_len` is the",
+        "  US edition's, `lengths` the Canadian, UK or Australian limit where it differs (an",
+        "  edition the annotation does not name gets its smallest limit). `build_request` and",
+        "  `render_request` check the edition given as `edition=` (default `\"US\"`).",
+        "* `since` is the version an element appeared in; an element the 14.0 annotations do not",
         "  know is dated 16.0.",
         "",
         "## Regenerating",

@@ -101,7 +101,10 @@ class Spec:
     Attributes:
         tag: the qbXML element (or attribute) name, e.g. ``"RefNumber"``.
         kind: the scalar type, or AGG for an aggregate.
-        max_len: maximum length in characters (for a Ref: of its FullName).
+        max_len: maximum length in characters (for a Ref: of its FullName), in the
+            US edition of QuickBooks (the default edition).
+        lengths: ``(edition, limit)`` for each edition (``"CA"``, ``"UK"``, ``"AU"``)
+            whose maximum length differs from *max_len* (docs/qbxml-reference.md).
         since: the first qbXML version that has the element.
         required: the element must be present.
         many: the element repeats; the field holds a tuple.
@@ -118,6 +121,7 @@ class Spec:
     tag: str
     kind: Kind
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()
     since: Version = (1, 0)
     required: bool = False
     many: bool = False
@@ -271,6 +275,7 @@ def qb(
     kind: Kind,
     *,
     max_len: int | None = None,
+    lengths: tuple[tuple[str, int], ...] = (),
     since: Version = (1, 0),
     required: bool = False,
     many: bool = False,
@@ -288,6 +293,7 @@ def qb(
         tag=tag,
         kind=kind,
         max_len=max_len,
+        lengths=lengths,
         since=since,
         required=required,
         many=many,
@@ -308,6 +314,7 @@ def qbfield(
     kind: Kind,
     *,
     max_len: int | None = None,
+    lengths: tuple[tuple[str, int], ...] = (),
     since: Version = (1, 0),
     required: bool = False,
     choice: str | None = None,
@@ -338,6 +345,7 @@ def qbfield(
         tag,
         kind,
         max_len=max_len,
+        lengths=lengths,
         since=since,
         required=required,
         choice=choice,

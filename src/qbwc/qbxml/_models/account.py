@@ -72,7 +72,7 @@ class AccountAdd:
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_id: int | None = qbfield('TaxLineID', Kind.INT, since=(7, 0))
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
@@ -104,7 +104,7 @@ class AccountMod:
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_id: int | None = qbfield('TaxLineID', Kind.INT, since=(7, 0))
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
@@ -198,7 +198,7 @@ class AccountRet:
         default=None, converter=to_decimal, metadata=qb('TotalBalance', Kind.AMT)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_info_ret: TaxLineInfoRet | None = qbfield(
         'TaxLineInfoRet', Kind.AGG, since=(2, 1), model=TaxLineInfoRet

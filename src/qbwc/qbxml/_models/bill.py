@@ -118,7 +118,7 @@ class BillAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -165,7 +165,7 @@ class BillMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -279,7 +279,7 @@ class BillRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     is_paid: bool | None = qbfield('IsPaid', Kind.BOOL, since=(2, 0))
     external_guid: str | None = attrs.field(

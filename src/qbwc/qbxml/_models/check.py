@@ -123,7 +123,7 @@ class CheckAdd:
     is_to_be_printed: bool | None = qbfield('IsToBePrinted', Kind.BOOL)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -164,7 +164,7 @@ class CheckMod:
     is_to_be_printed: bool | None = qbfield('IsToBePrinted', Kind.BOOL)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -273,7 +273,7 @@ class CheckRet:
     is_to_be_printed: bool | None = qbfield('IsToBePrinted', Kind.BOOL)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))

@@ -90,7 +90,7 @@ class CreditCardChargeAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -126,7 +126,7 @@ class CreditCardChargeMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -225,7 +225,7 @@ class CreditCardChargeRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))

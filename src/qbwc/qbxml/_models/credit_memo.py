@@ -117,7 +117,9 @@ class CreditMemoLineAdd:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
     )
@@ -191,7 +193,7 @@ class CreditMemoAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -251,7 +253,9 @@ class CreditMemoLineMod:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, model=Ref
     )
@@ -320,7 +324,9 @@ class CreditMemoLineRet:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
     credit_card_txn_info: SalesReceiptRetCreditCardTxnInfo | None = qbfield(
@@ -398,7 +404,7 @@ class CreditMemoMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -532,7 +538,7 @@ class CreditMemoRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     external_guid: str | None = attrs.field(

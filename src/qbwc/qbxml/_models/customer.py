@@ -166,12 +166,16 @@ class CustomerAdd:
     open_balance_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     item_sales_tax_ref: Ref | None = qbfield('ItemSalesTaxRef', Kind.AGG, max_len=31, model=Ref)
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15)
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21))
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT)
@@ -259,7 +263,7 @@ class CustomerMod:
     terms_ref: Ref | None = qbfield('TermsRef', Kind.AGG, max_len=31, since=(3, 0), model=Ref)
     sales_rep_ref: Ref | None = qbfield('SalesRepRef', Kind.AGG, max_len=5, since=(3, 0), model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(3, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(3, 0), model=Ref
     )
     item_sales_tax_ref: Ref | None = qbfield(
         'ItemSalesTaxRef', Kind.AGG, max_len=31, since=(3, 0), model=Ref
@@ -267,7 +271,9 @@ class CustomerMod:
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15, since=(3, 0))
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21)), since=(3, 0)
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT, since=(3, 0))
@@ -477,12 +483,16 @@ class CustomerRet:
     total_balance: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('TotalBalance', Kind.AMT)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     item_sales_tax_ref: Ref | None = qbfield('ItemSalesTaxRef', Kind.AGG, max_len=31, model=Ref)
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15)
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21))
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT)

@@ -92,7 +92,9 @@ class EstimateLineMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     markup_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('MarkupRate', Kind.PRICE, choice='choice2')
     )
@@ -156,7 +158,7 @@ class EstimateMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(

@@ -103,7 +103,9 @@ class InvoiceLineMod:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, model=Ref
     )
@@ -166,7 +168,7 @@ class InvoiceMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(

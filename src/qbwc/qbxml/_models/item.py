@@ -246,7 +246,9 @@ class ItemDiscountAdd:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -275,7 +277,9 @@ class ItemDiscountMod:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -353,7 +357,9 @@ class ItemDiscountRet:
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     sublevel: int | None = qbfield('Sublevel', Kind.INT)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -750,7 +756,9 @@ class ItemInventoryAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -761,7 +769,7 @@ class ItemInventoryAdd:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -819,7 +827,9 @@ class ItemInventoryAssemblyAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -830,7 +840,7 @@ class ItemInventoryAssemblyAdd:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -881,7 +891,9 @@ class ItemInventoryAssemblyMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -897,7 +909,7 @@ class ItemInventoryAssemblyMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1001,7 +1013,9 @@ class ItemInventoryAssemblyRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1012,7 +1026,7 @@ class ItemInventoryAssemblyRet:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1067,7 +1081,9 @@ class ItemInventoryMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1083,7 +1099,7 @@ class ItemInventoryMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     apply_cogs_account_ref_to_existing_txns: bool | None = qbfield(
@@ -1170,7 +1186,9 @@ class ItemInventoryRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1181,7 +1199,7 @@ class ItemInventoryRet:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1243,7 +1261,7 @@ class SalesAndPurchase:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield('ExpenseAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1266,7 +1284,9 @@ class ItemNonInventoryAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -1319,7 +1339,7 @@ class SalesAndPurchaseMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield(
         'ExpenseAccountRef', Kind.AGG, max_len=159, since=(7, 0), model=Ref
@@ -1350,7 +1370,9 @@ class ItemNonInventoryMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -1442,7 +1464,7 @@ class ItemServiceRetSalesAndPurchase:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield('ExpenseAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1472,7 +1494,9 @@ class ItemNonInventoryRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )
@@ -1499,7 +1523,9 @@ class ItemOtherChargeAdd:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -1527,7 +1553,9 @@ class ItemOtherChargeMod:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -1601,7 +1629,9 @@ class ItemOtherChargeRet:
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     sublevel: int | None = qbfield('Sublevel', Kind.INT)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )
@@ -1791,7 +1821,7 @@ class ItemReceiptAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -1830,7 +1860,7 @@ class ItemReceiptMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -1935,7 +1965,7 @@ class ItemReceiptRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
@@ -2199,7 +2229,9 @@ class ItemServiceAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -2231,7 +2263,9 @@ class ItemServiceMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -2308,7 +2342,9 @@ class ItemServiceRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )

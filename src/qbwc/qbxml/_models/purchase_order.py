@@ -109,7 +109,7 @@ class PurchaseOrderLineAdd:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
@@ -177,7 +177,7 @@ class PurchaseOrderAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -232,7 +232,7 @@ class PurchaseOrderLineMod:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     override_item_account_ref: Ref | None = qbfield(
@@ -297,7 +297,7 @@ class PurchaseOrderLineRet:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     received_quantity: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ReceivedQuantity', Kind.QUAN, since=(1, 1))
@@ -383,7 +383,7 @@ class PurchaseOrderMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -507,7 +507,7 @@ class PurchaseOrderRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))

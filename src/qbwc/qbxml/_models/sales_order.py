@@ -118,7 +118,9 @@ class SalesOrderLineAdd:
     )
     serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
     lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -185,7 +187,7 @@ class SalesOrderAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -250,7 +252,9 @@ class SalesOrderLineMod:
     )
     serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
     lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -314,7 +318,9 @@ class SalesOrderLineRet:
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     invoiced: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Invoiced', Kind.QUAN)
     )
@@ -392,7 +398,7 @@ class SalesOrderMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -550,7 +556,7 @@ class SalesOrderRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     external_guid: str | None = attrs.field(

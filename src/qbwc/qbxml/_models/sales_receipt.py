@@ -118,7 +118,9 @@ class SalesReceiptLineAdd:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
     )
@@ -189,7 +191,7 @@ class SalesReceiptAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref
@@ -258,7 +260,9 @@ class SalesReceiptLineMod:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, model=Ref
     )
@@ -327,7 +331,9 @@ class SalesReceiptLineRet:
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
     credit_card_txn_info: SalesReceiptRetCreditCardTxnInfo | None = qbfield(
@@ -404,7 +410,7 @@ class SalesReceiptMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref
@@ -536,7 +542,7 @@ class SalesReceiptRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref

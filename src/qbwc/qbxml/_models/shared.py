@@ -834,7 +834,7 @@ class ExpenseLineAdd:
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, since=(16, 0), model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -865,7 +865,7 @@ class ExpenseLineMod:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -893,7 +893,7 @@ class ExpenseLineRet:
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, since=(16, 0), model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -987,7 +987,7 @@ class ItemLineMod:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1057,7 +1057,7 @@ class ItemLineRet:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1149,7 +1149,7 @@ class ItemLineAdd:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1312,7 +1312,7 @@ class VendorCreditAddItemLineAdd:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')

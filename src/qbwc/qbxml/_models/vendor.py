@@ -171,7 +171,7 @@ class VendorAdd:
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
@@ -222,7 +222,7 @@ class VendorCreditAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -260,7 +260,7 @@ class VendorCreditMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -362,7 +362,7 @@ class VendorCreditRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
@@ -437,7 +437,7 @@ class VendorMod:
         'BillingRateRef', Kind.AGG, max_len=31, since=(6, 0), model=Ref
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
@@ -583,7 +583,7 @@ class VendorRet:
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
