@@ -244,6 +244,7 @@ class Field:
     choice_required: bool = False
     minimum: int | None = None
     maximum: int | None = None
+    excludes: tuple[tuple[str, str], ...] = ()  # from the overlay (EXCLUDES)
 
 
 @dataclass

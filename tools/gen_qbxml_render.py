@@ -66,6 +66,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append(f"minimum={f.minimum}")
     if f.maximum is not None:
         args.append(f"maximum={f.maximum}")
+    if f.excludes:
+        args.append(f"excludes={tuple(f.excludes)!r}")
     del module_of
     return ", ".join(args)
 
@@ -445,6 +447,11 @@ def render_overlay() -> list[str]:
         for field_name, values in changes.items():
             said = ", ".join(f"{k} = {v!r}" for k, v in values.items())
             lines.append(f"* `{name}.{field_name}`: {said}.")
+    for name, pairs in sorted(overlay.EXCLUDES.items()):
+        for field_name, (other, why) in pairs.items():
+            lines.append(
+                f"* `{name}.{field_name}` is refused with `{other}` (enforced): {why}."
+            )
     for name in sorted(overlay.DOCS):
         first = overlay.DOCS[name].strip().splitlines()
         rules = " ".join(first[2:]) if len(first) > 2 else ""

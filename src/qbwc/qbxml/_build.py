@@ -254,6 +254,7 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool, edition: str
         elif spec.required:
             code += ["    else:", f"        raise _error(_at(path, {name!r}), 'required')"]
     code += _required_choices(fields, version, namespace)
+    code += _exclusions(fields)
     if not rq_level:
         code.append(f"    out({'</' + tag + '>'!r})")
     else:
@@ -278,6 +279,19 @@ def _required_choices(
         present = " or ".join(f"obj.{m} not in _absent" for m in members)
         code += [f"    if not ({present}):", f"        raise _error(path, {rule!r})"]
     namespace["_absent"] = (None, ())
+    return code
+
+
+def _exclusions(fields: list[tuple[str, Spec]]) -> list[str]:
+    """Lines that refuse two fields QuickBooks refuses together (``Spec.excludes``)."""
+    code: list[str] = []
+    for name, spec in fields:
+        for other, why in spec.excludes:
+            rule = f"not allowed with {other} ({why})"
+            code += [
+                f"    if obj.{name} is not None and obj.{other} not in _absent:",
+                f"        raise _error(_at(path, {name!r}), {rule!r})",
+            ]
     return code
 
 

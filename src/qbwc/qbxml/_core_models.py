@@ -470,7 +470,9 @@ class InvoiceLineAdd:
     the linked line).
     """
 
-    item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
+    item_ref: Ref | None = qbfield(
+        'ItemRef', Kind.AGG, model=Ref, excludes=(('link_to_txn', 'QuickBooks takes the item from the linked line'),)
+    )
     desc: str | None = qbfield('Desc', Kind.STR, max_len=4095)
     quantity: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Quantity', Kind.QUAN)

@@ -116,6 +116,9 @@ class Spec:
         choice_required: one of the fields of the choice must be given.
         minimum: the smallest value of an INT (``MaxReturned`` >= 1), if the schema says.
         maximum: the largest value of an INT (``ExpirationMonth`` <= 12), if the schema says.
+        excludes: ``(other field, why)`` pairs: QuickBooks refuses this field together
+            with the other though the schema allows both (tools/gen_qbxml_overlay.py,
+            docs/qbxml-reference.md "Rules beyond the schema").
     """
 
     tag: str
@@ -133,6 +136,7 @@ class Spec:
     choice_required: bool = False
     minimum: int | None = None
     maximum: int | None = None
+    excludes: tuple[tuple[str, str], ...] = ()
 
 
 def _owner(instance: Any) -> str:
@@ -287,6 +291,7 @@ def qb(
     choice_required: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
+    excludes: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -305,6 +310,7 @@ def qb(
         choice_required=choice_required,
         minimum=minimum,
         maximum=maximum,
+        excludes=excludes,
     )
     return {QBXML_KEY: spec}
 
@@ -324,6 +330,7 @@ def qbfield(
     choice_required: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
+    excludes: tuple[tuple[str, str], ...] = (),
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -355,6 +362,7 @@ def qbfield(
         choice_required=choice_required,
         minimum=minimum,
         maximum=maximum,
+        excludes=excludes,
     )
     return attrs.field(default=None, metadata=metadata)
 

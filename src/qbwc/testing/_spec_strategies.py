@@ -284,6 +284,10 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
                 continue  # a macro names a transaction for later requests; see docs/qbxml.md
             if needed or draw(st.booleans()):
                 values[name] = draw(_value(spec, parsed, ret, given=name in forced))
+        for name, spec in fields:
+            for other, _ in spec.excludes:  # QuickBooks refuses both (Spec.excludes)
+                if name in values and values.get(other) not in (None, ()):
+                    del values[name if draw(st.booleans()) else other]
         return cls(**values)
 
     return build()

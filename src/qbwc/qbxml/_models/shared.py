@@ -1120,7 +1120,9 @@ class ItemGroupLineRet:
 class ItemLineAdd:
     """The qbXML aggregate ``ItemLineAdd``."""
 
-    item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
+    item_ref: Ref | None = qbfield(
+        'ItemRef', Kind.AGG, model=Ref, excludes=(('link_to_txn', 'QuickBooks takes the item from the linked line'),)
+    )
     inventory_site_ref: Ref | None = qbfield(
         'InventorySiteRef', Kind.AGG, max_len=31, since=(10, 0), model=Ref
     )
