@@ -41,13 +41,26 @@ def _each(spec: Spec) -> str:
 # --- the table: every request-side field whose limit differs between editions ---
 
 
-def _request_side_fields() -> list[tuple[str, str]]:
-    out = []
-    for name in sorted(_models.EXPORTS):
-        if name.endswith(("Ret", "RetSalesAndPurchase")):  # QuickBooks writes Rets
+def request_side() -> list[type]:
+    """Every model a request can hold (the request models and what they nest), by name."""
+    seen: dict[str, type] = {}
+    todo = [_models.model(n) for n in _models.REQUESTS]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ in seen or cls is Ref:
             continue
-        out += [(name, field) for field, spec in specs(_models.model(name)) if spec.lengths]
-    return out
+        seen[cls.__name__] = cls
+        todo += [child for _, spec in specs(cls) for child in spec.model]
+    return [seen[n] for n in sorted(seen)]
+
+
+def _request_side_fields() -> list[tuple[str, str]]:
+    return [
+        (cls.__name__, field)
+        for cls in request_side()
+        for field, spec in specs(cls)
+        if spec.lengths
+    ]
 
 
 FIELDS = _request_side_fields()
@@ -88,7 +101,7 @@ def _with(obj: Any, field: str, value: Any) -> Any:
 
 def _request(name: str, field: str, value: Any) -> tuple[Any, str]:
     """A request whose model *name* has *field* = *value*, and the path of that field."""
-    cls = _models.model(name)
+    cls = next(c for c in request_side() if c.__name__ == name)
     obj = _with(minimal(cls), field, value)
     route = _route(cls)
     for parent, step in reversed(route):

@@ -124,6 +124,7 @@ _SAMPLES: dict[Kind, object] = {
     Kind.DATE: "2026-03-31",
     Kind.DATETIME: dt.datetime(2026, 3, 31, 10, 0),
     Kind.GUID: "0",
+    Kind.DURATION: "PT1H",
 }
 
 
@@ -145,8 +146,6 @@ def minimal(cls: type, *, aware: bool = False) -> object:
             chosen.setdefault(group, alternative)
         if spec.kind is Kind.AGG:
             value: object = minimal(spec.model[0], aware=aware)
-        elif spec.tag == "Duration":
-            value = "PT1H"  # TIMEINTERVALTYPE: modelled as text (docs/qbxml-reference.md)
         elif spec.kind is Kind.DATETIME and aware:
             value = dt.datetime(2026, 3, 31, 10, 0, tzinfo=dt.UTC)  # what QuickBooks sends
         elif spec.kind is Kind.ENUM:

@@ -68,7 +68,7 @@ KINDS = {
     "DATETIMETYPE": "DATETIME",
     "GUIDTYPE": "GUID",
     "ENUMTYPE": "ENUM",
-    "TIMEINTERVALTYPE": "STR",
+    "TIMEINTERVALTYPE": "DURATION",
     "MACROTYPE": "STR",
     "UUIDTYPE": "STR",
 }
@@ -82,6 +82,7 @@ PY_TYPES = {
     "ENUM": "str",
     "GUID": "str",
     "DATE": "dt.date",
+    "DURATION": "str",
 }
 
 #: Field names that the snake_case rule gets wrong or that clash.

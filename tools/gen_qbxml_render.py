@@ -93,7 +93,7 @@ def render_field(f: Field, converters: dict[str, str]) -> list[str]:
         if f.kind == "AGG":
             conv = converter_name(f.models)
             converters[conv] = " | ".join(f.models)
-        elif f.kind in {"STR", "ID", "ENUM", "GUID"}:
+        elif f.kind in {"STR", "ID", "ENUM", "GUID", "DURATION"}:
             conv = "to_strs"
         else:
             conv = f"_to_{f.kind.lower()}s"
@@ -169,7 +169,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     need_dt = bool(used_kinds & {"DATE", "DATETIME"})
     need_dec = bool(used_kinds & DECIMAL)
     need_iter = any(
-        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID"}
+        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID", "DURATION"}
         for m in models
         for f in m.fields
     )
@@ -205,7 +205,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
             else:
                 helpers.add("qbfield")
             if f.many:
-                strs = f.kind in {"STR", "ID", "ENUM", "GUID"}
+                strs = f.kind in {"STR", "ID", "ENUM", "GUID", "DURATION"}
                 helpers.add("to_strs" if strs else "to_tuple")
             elif f.kind in DECIMAL:
                 helpers.add("to_decimal")
@@ -361,7 +361,7 @@ def render_init(families: list[str], schema: Schema) -> str:
     )
     lines += [
         "",
-        "#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.",
+        "#: Elements of TIMEINTERVALTYPE (``PT8H30M``): ``Kind.DURATION``, held as text.",
         "DURATION_TAGS: Final = frozenset({",
         *[f'    "{tag}",' for tag in durations],
         "})",

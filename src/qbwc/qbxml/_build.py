@@ -34,6 +34,7 @@ from qbwc.qbxml._types import (
     Spec,
     Version,
     choice_path,
+    duration_rule,
     format_guid,
     format_version,
     specs,
@@ -527,6 +528,17 @@ def _single_emitter(name: str, spec: Spec, version: Version, edition: str) -> Em
             out(start + str(value) + end)
 
         return emit_int
+    if kind is Kind.DURATION:
+
+        def emit_duration(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not str:
+                raise _error(_at(path, name), _type_rule(value, "str"))
+            rule = duration_rule(value)
+            if rule is not None:
+                raise _error(_at(path, name), rule)
+            out(start + value + end)
+
+        return emit_duration
     if kind is Kind.DATETIME:
 
         def emit_datetime(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:

@@ -22,7 +22,7 @@ from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._build import build_request, check_version
 from qbwc.qbxml._request_kinds import request_element, rq_level_fields
 from qbwc.qbxml._requests import ADD_MODELS
-from qbwc.qbxml._types import Kind, Spec, specs, tag_of, vocabulary
+from qbwc.qbxml._types import Kind, Spec, duration_rule, specs, tag_of, vocabulary
 
 __all__ = ["RequestSet", "parse_request", "parse_request_set"]
 
@@ -317,6 +317,11 @@ def _scalar(element: etree._Element, spec: Spec, path: str) -> Any:
             return dt.datetime.fromisoformat(text)
         except ValueError:
             raise _error(path, f"{text!r} is not a date-time (YYYY-MM-DDThh:mm:ss)") from None
+    if kind is Kind.DURATION:
+        wrong = duration_rule(text)
+        if wrong is not None:
+            raise _error(path, wrong)
+        return text
     raise _error(path, f"{kind.value} is not read in requests")  # pragma: no cover
 
 

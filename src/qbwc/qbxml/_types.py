@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import importlib
+import re
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 __all__ = [
+    "DURATION_PATTERN",
     "QBXML_KEY",
     "Address",
     "DataExt",
@@ -31,6 +33,7 @@ __all__ = [
     "Spec",
     "Version",
     "choice_path",
+    "duration_rule",
     "format_guid",
     "format_version",
     "parse_version",
@@ -85,7 +88,26 @@ class Kind(enum.Enum):
     DATETIME = "DATETIMETYPE"
     GUID = "GUIDTYPE"
     ENUM = "ENUMTYPE"
+    #: TIMEINTERVALTYPE: a duration such as ``PT8H30M``, held as its text.
+    DURATION = "TIMEINTERVALTYPE"
     AGG = "aggregate"
+
+
+#: TIMEINTERVALTYPE (qbxmltypes160.xsd): an xsd:duration of hours, minutes and
+#: seconds only; at least one of them (``PT`` alone is no duration).
+#: The pattern is in XSD regex syntax too (schemas/qbxml.xsd): no lookahead.
+DURATION_PATTERN: Final = r"[+\-]?PT([0-9]+H([0-9]+M)?([0-9]+S)?|[0-9]+M([0-9]+S)?|[0-9]+S)"
+_DURATION: Final = re.compile(DURATION_PATTERN)
+
+
+def duration_rule(text: str) -> str | None:
+    """Why *text* is not a qbXML duration (TIMEINTERVALTYPE), or None if it is one."""
+    if _DURATION.fullmatch(text) is not None:
+        return None
+    return (
+        f"{text!r} is not a duration (TIMEINTERVALTYPE: 'PT' and hours, minutes or "
+        "seconds, such as 'PT8H30M' or 'PT45M')"
+    )
 
 
 #: Kinds held as Decimal.  AMT has exactly 2 decimals on the wire; PRICE, QUAN

@@ -38,7 +38,16 @@ from qbwc.qbxml._build import (
 )
 from qbwc.qbxml._read import version_instruction
 from qbwc.qbxml._request_kinds import request_element, rq_level_fields
-from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, tag_of, vocabulary
+from qbwc.qbxml._types import (
+    DURATION_PATTERN,
+    Kind,
+    Ref,
+    Spec,
+    choice_path,
+    specs,
+    tag_of,
+    vocabulary,
+)
 
 __all__ = ["generate_xsd", "main", "validate"]
 
@@ -69,6 +78,7 @@ _SIMPLE: Final[dict[Kind, tuple[str, dict[str, str]]]] = {
             )
         },
     ),
+    Kind.DURATION: ("xsd:string", {"pattern": DURATION_PATTERN}),
     Kind.GUID: (
         "xsd:string",
         {"pattern": r"0|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}"},

@@ -150,6 +150,19 @@ _DATES = st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31))
 _TIMES = st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2099, 12, 31)).map(
     lambda d: d.replace(microsecond=0)
 )
+#: TIMEINTERVALTYPE as QuickBooks writes it: hours, minutes and seconds, at least one.
+_DURATIONS = (
+    st.tuples(
+        st.none() | st.integers(0, 9999),
+        st.none() | st.integers(0, 59),
+        st.none() | st.integers(0, 59),
+    )
+    .filter(lambda parts: parts != (None, None, None))
+    .map(
+        lambda parts: "PT"
+        + "".join(f"{n}{unit}" for n, unit in zip(parts, "HMS", strict=True) if n is not None)
+    )
+)
 _GUIDS = st.one_of(st.just("0"), st.uuids().map(format_guid))
 #: The offsets QuickBooks' clock can be at (a Ret's date-times carry one).
 _ZONES = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
@@ -174,9 +187,9 @@ def model_of(name: str) -> type:
 def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
     kind = spec.kind
     if kind is Kind.STR:
-        if spec.tag in vocabulary().DURATION_TAGS:
-            return st.builds("PT{}H{}M".format, st.integers(0, 99), st.integers(0, 59))
         return qbxml_text(spec.max_len)
+    if kind is Kind.DURATION:
+        return _DURATIONS
     if kind is Kind.ID:
         return list_ids()
     if kind is Kind.AMT:

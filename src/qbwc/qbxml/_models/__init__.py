@@ -1672,7 +1672,7 @@ RESPONSES: Final[dict[str, tuple[str, ...]]] = {
     "WorkersCompCodeQueryRs": ('WorkersCompCodeRet',),
 }
 
-#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.
+#: Elements of TIMEINTERVALTYPE (``PT8H30M``): ``Kind.DURATION``, held as text.
 DURATION_TAGS: Final = frozenset({
     "Duration",
     "HoursAccrued",

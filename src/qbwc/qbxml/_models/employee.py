@@ -198,16 +198,16 @@ class NonEarnings:
 class SickHours:
     """The qbXML aggregate ``SickHours``."""
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -221,16 +221,16 @@ class SickHours:
 class VacationHours:
     """The qbXML aggregate ``VacationHours``."""
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -440,8 +440,8 @@ class SickHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -455,8 +455,8 @@ class VacationHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -519,8 +519,8 @@ class EmployeeDefaultPayrollInfoSickHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -537,8 +537,8 @@ class EmployeeDefaultPayrollInfoVacationHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )

@@ -674,16 +674,16 @@ class EmployeePayrollInfoSickHours:
 
     __qbxml_tag__ = 'SickHours'  # the element name (another has the class name)
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -700,16 +700,16 @@ class EmployeePayrollInfoVacationHours:
 
     __qbxml_tag__ = 'VacationHours'  # the element name (another has the class name)
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )

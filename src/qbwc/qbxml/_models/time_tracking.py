@@ -37,7 +37,7 @@ class TimeTrackingAdd:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, required=True, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR, required=True)
+    duration: str | None = qbfield('Duration', Kind.DURATION, required=True)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref
@@ -68,7 +68,7 @@ class TimeTrackingMod:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, required=True, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR, required=True)
+    duration: str | None = qbfield('Duration', Kind.DURATION, required=True)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref
@@ -128,7 +128,7 @@ class TimeTrackingRet:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR)
+    duration: str | None = qbfield('Duration', Kind.DURATION)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref
