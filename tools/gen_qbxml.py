@@ -246,6 +246,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     excludes: tuple[tuple[str, str], ...] = ()  # from the overlay (EXCLUDES)
+    inner_choice_required: bool = False  # the choice inside its alternative needs a field
 
 
 @dataclass
@@ -399,13 +400,16 @@ class Schema:
             ]
         self.choice_counter += 1
         label = f"c{self.choice_counter}"
+        # A choice needs one of its fields when the schema says so (minOccurs >= 1) and
+        # no alternative may be empty (TransactionDateRangeFilter: an optional group).
+        required = occurs_min > 0 and not any(self.emptiable(alt) for alt in alternatives)
         out: list[Field] = []
         for index, alt in enumerate(alternatives):
             if alt.tag == XS + "element":
                 f = self.element(alt, path, owner, 0, alt.get("maxOccurs", "1"))
                 if f is not None:
                     f.choice, f.required = label, False
-                    f.choice_required = occurs_min > 0
+                    f.choice_required = required
                     out.append(f)
             else:
                 wrapper = etree.Element(XS + "sequence")
@@ -413,14 +417,30 @@ class Schema:
                 inner = self.particles(wrapper, path, owner, None)
                 for f in inner:
                     # "required" stays: required when this alternative is the one given.
-                    # A choice inside the alternative nests under it ("c1:2|c3"); its
-                    # fields' choice_required is the outer choice's.
+                    # A choice inside the alternative nests under it ("c1:2|c3"); its own
+                    # requiredness (when this alternative is given) is inner_choice_required,
+                    # choice_required the outer choice's.
+                    if f.choice is not None:
+                        f.inner_choice_required = f.choice_required
                     inner_choice = "" if f.choice is None else "|" + f.choice
                     f.choice = f"{label}:{index}{inner_choice}"
-                    f.choice_required = occurs_min > 0
+                    f.choice_required = required
                 out += inner
         del outer
         return out
+
+    def emptiable(self, node: etree._Element) -> bool:
+        """Whether the particle *node* may match nothing (all its content optional)."""
+        if node.get("minOccurs") == "0":
+            return True
+        if node.tag == XS + "element":
+            return False
+        if node.tag == XS + "group":
+            return self.emptiable(next(c for c in self.groups[node.get("ref")] if _is_el(c)))
+        children = [c for c in node if _is_el(c)]
+        if node.tag == XS + "choice":
+            return any(self.emptiable(c) for c in children)
+        return all(self.emptiable(c) for c in children)
 
     def element(
         self,
@@ -534,6 +554,11 @@ def _relabel(fields: list[Field]) -> None:
         f.choice = "|".join(segments)
 
 
+def _is_el(node: etree._Element) -> bool:
+    """An XSD particle (not a comment or an annotation)."""
+    return isinstance(node.tag, str) and node.tag != XS + "annotation"
+
+
 def _copy(el: etree._Element) -> etree._Element:
     return etree.fromstring(etree.tostring(el))
 
@@ -541,7 +566,8 @@ def _copy(el: etree._Element) -> etree._Element:
 def _shape(f: Field) -> tuple[object, ...]:
     return (
         f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
-        f.choice_required, f.required, f.min_count, f.minimum, f.maximum,
+        f.choice_required, f.inner_choice_required, f.required, f.min_count, f.minimum,
+        f.maximum,
     )  # fmt: skip  (not "since": the earliest version of the contexts is kept; nor
     # "lengths": the first context's per-edition limits are kept)
 

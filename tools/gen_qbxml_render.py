@@ -62,6 +62,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append(f"min_count={f.min_count}")
     if f.choice_required:
         args.append("choice_required=True")
+    if f.inner_choice_required:
+        args.append("inner_choice_required=True")
     if f.minimum is not None:
         args.append(f"minimum={f.minimum}")
     if f.maximum is not None:

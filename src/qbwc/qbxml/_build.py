@@ -213,14 +213,15 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool, edition: str
             # Fields in different alternatives of one choice exclude each other
             # (choice_path: "group", "group:alternative", nested with "|").
             mine = dict(choice_path(name, spec.choice))
-            rivals = []
+            rivals: dict[str, str] = {}  # an earlier field -> the group it excludes us in
             for group, alternative in mine.items():
                 others = earlier_in_choice.setdefault(group, [])
-                rivals += [o for o in others if dict(_path_of(cls, o))[group] != alternative]
+                for o in others:
+                    if dict(_path_of(cls, o))[group] != alternative:
+                        rivals.setdefault(o, group)
                 others.append(name)
             if rivals:
-                group = next(iter(mine))
-                emit = _with_choice(emit, name, tuple(dict.fromkeys(rivals)), group, cls)
+                emit = _with_choice(emit, name, tuple(rivals.items()), cls)
                 fast = False
         if spec.since > version:
             emit = _unavailable(name, spec, version)
@@ -279,6 +280,29 @@ def _required_choices(
         rule = f"one of {', '.join(members)} is required (they are alternatives)"
         present = " or ".join(f"obj.{m} not in _absent" for m in members)
         code += [f"    if not ({present}):", f"        raise _error(path, {rule!r})"]
+    # A required choice inside an alternative of another ("choice1:1|choice2"): once a
+    # field of that alternative is given, one of the inner choice's fields is required.
+    inner: dict[tuple[tuple[str, str], str], list[str]] = {}
+    for name, spec in fields:
+        if spec.inner_choice_required and spec.since <= version:
+            outer, (group, _) = choice_path(name, spec.choice)[:2]
+            inner.setdefault((outer, group), []).append(name)
+    for (outer, _), members in inner.items():
+        alternative = [
+            n
+            for n, s in fields
+            if s.since <= version and choice_path(n, s.choice)[:1] == (outer,)
+        ]
+        others = [n for n in alternative if n not in members]
+        if not others:
+            continue  # the alternative is the inner choice: giving it is choosing one
+        rule = (
+            f"one of {', '.join(members)} is required with {', '.join(others)} "
+            "(they are alternatives)"
+        )
+        given = " or ".join(f"obj.{n} not in _absent" for n in others)
+        present = " or ".join(f"obj.{m} not in _absent" for m in members)
+        code += [f"    if ({given}) and not ({present}):", f"        raise _error(path, {rule!r})"]
     namespace["_absent"] = (None, ())
     return code
 
@@ -411,20 +435,67 @@ def _path_of(cls: type, name: str) -> tuple[tuple[str, str], ...]:
     return next(choice_path(n, s.choice) for n, s in specs(cls) if n == name)
 
 
-def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, cls: type) -> Emit:
-    members = [n for n, s in specs(cls) if choice in dict(choice_path(n, s.choice))]
+def _with_choice(emit: Emit, name: str, earlier: tuple[tuple[str, str], ...], cls: type) -> Emit:
+    """*emit*, refusing the value when a field of another alternative is given."""
+    described = {group: _alternatives(cls, group) for _, group in earlier}
 
     def checked(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
-        for other in earlier:
+        for other, group in earlier:
             if getattr(owner, other) not in (None, ()):
                 rule = (
-                    f"{other} is already given; {', '.join(members)} are alternatives "
+                    f"{other} is already given; {described[group]} are alternatives "
                     "(give at most one)"
                 )
                 raise _error(_at(path, name), rule)
         emit(value, owner, path, out, strict)
 
     return checked
+
+
+_Member = tuple[str, tuple[tuple[str, str], ...]]  # a field and its choice path
+
+
+def _alternatives(cls: type, group: str) -> str:
+    """
+    The alternatives of choice *group* of *cls*, as the schema nests them: a field
+    (``rate``), fields that go together (``adjust_percentage + adjust_relative_to``),
+    or a choice inside an alternative (``(custom_price | custom_price_percent)``).
+    """
+    members: list[_Member] = []
+    depth = 0
+    for n, s in specs(cls):
+        path = choice_path(n, s.choice)
+        groups = [g for g, _ in path]
+        if group in groups:
+            depth = groups.index(group)
+            members.append((n, path))
+    by_alternative: dict[str, list[_Member]] = {}
+    for member in members:
+        by_alternative.setdefault(member[1][depth][1], []).append(member)
+    return ", ".join(_sequence(m, depth + 1) for m in by_alternative.values())
+
+
+def _sequence(members: list[_Member], depth: int) -> str:
+    """The fields of one alternative, its inner choices in parentheses."""
+    parts: list[str] = []
+    index = 0
+    while index < len(members):
+        name, path = members[index]
+        if len(path) <= depth:
+            parts.append(name)
+            index += 1
+            continue
+        group = path[depth][0]
+        inner: dict[str, list[_Member]] = {}
+        while index < len(members) and len(members[index][1]) > depth:
+            if members[index][1][depth][0] != group:
+                break
+            inner.setdefault(members[index][1][depth][1], []).append(members[index])
+            index += 1
+        parts.append("(" + " | ".join(_sequence(m, depth + 1) for m in inner.values()) + ")")
+    if len(parts) > 3:  # a query's filters: name the first two
+        parts = [*parts[:2], "..."]
+    return " + ".join(parts)
 
 
 def _emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:

@@ -136,6 +136,9 @@ class Spec:
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
         choice_required: one of the fields of the choice must be given.
+        inner_choice_required: the choice inside this field's alternative (the second
+            segment of *choice*) needs one of its fields whenever a field of that
+            alternative is given.
         minimum: the smallest value of an INT (``MaxReturned`` >= 1), if the schema says.
         maximum: the largest value of an INT (``ExpirationMonth`` <= 12), if the schema says.
         excludes: ``(other field, why)`` pairs: QuickBooks refuses this field together
@@ -159,6 +162,7 @@ class Spec:
     minimum: int | None = None
     maximum: int | None = None
     excludes: tuple[tuple[str, str], ...] = ()
+    inner_choice_required: bool = False
 
 
 def _owner(instance: Any) -> str:
@@ -314,6 +318,7 @@ def qb(
     minimum: int | None = None,
     maximum: int | None = None,
     excludes: tuple[tuple[str, str], ...] = (),
+    inner_choice_required: bool = False,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -333,6 +338,7 @@ def qb(
         minimum=minimum,
         maximum=maximum,
         excludes=excludes,
+        inner_choice_required=inner_choice_required,
     )
     return {QBXML_KEY: spec}
 
@@ -353,6 +359,7 @@ def qbfield(
     minimum: int | None = None,
     maximum: int | None = None,
     excludes: tuple[tuple[str, str], ...] = (),
+    inner_choice_required: bool = False,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -385,6 +392,7 @@ def qbfield(
         minimum=minimum,
         maximum=maximum,
         excludes=excludes,
+        inner_choice_required=inner_choice_required,
     )
     return attrs.field(default=None, metadata=metadata)
 

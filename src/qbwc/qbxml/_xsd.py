@@ -308,7 +308,11 @@ class _Generator:
                 end += 1
             members = fields[index:end]
             choice = etree.Element(_X + "choice")
-            required = depth == 0 and any(s.choice_required for _, s in members)
+            # The outer choice's requiredness, or that of a choice inside an alternative
+            # (needed whenever its alternative is given: it is inside that sequence).
+            required = any(
+                s.choice_required if depth == 0 else s.inner_choice_required for _, s in members
+            )
             if not required:
                 choice.set("minOccurs", "0")
             for label, alternative in alternatives.items():

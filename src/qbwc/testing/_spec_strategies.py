@@ -268,7 +268,7 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
     paths = {name: choice_path(name, spec.choice) for name, spec in fields}
     required_groups = {
         path[0][0] for name, spec in fields if (path := paths[name]) and spec.choice_required
-    }
+    } | {paths[name][1][0] for name, spec in fields if spec.inner_choice_required}
 
     @st.composite
     def build(draw: st.DrawFn) -> Any:

@@ -408,10 +408,10 @@ class BillingRatePerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     custom_rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice1:1', choice_required=True)

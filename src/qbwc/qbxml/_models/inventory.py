@@ -315,10 +315,10 @@ class ValueAdjustment:
     """The qbXML aggregate ``ValueAdjustment``."""
 
     new_quantity: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1')
     )
     quantity_difference: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1')
     )
 
 
@@ -328,10 +328,10 @@ class SerialNumberAdjustment:
     """The qbXML aggregate ``SerialNumberAdjustment``."""
 
     add_serial_number: str | None = qbfield(
-        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
+        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1'
     )
     remove_serial_number: str | None = qbfield(
-        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
+        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1'
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -412,13 +412,13 @@ class InventoryAdjustmentLineMod:
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
     serial_number: str | None = qbfield(
-        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1', choice_required=True
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
     )
     lot_number: str | None = qbfield(
-        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1', choice_required=True
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1'
     )
     count_adjustment: int | None = qbfield(
-        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1', choice_required=True
+        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1'
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)

@@ -1203,13 +1203,13 @@ class PayrollDateRangeFilter:
     """The qbXML aggregate ``PayrollDateRangeFilter``."""
 
     from_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0')
     )
     to_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0')
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
@@ -1268,13 +1268,13 @@ class TxnDateRangeFilter:
     """The qbXML aggregate ``TxnDateRangeFilter``."""
 
     from_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0')
     )
     to_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0')
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
