@@ -17,9 +17,11 @@ The rules (docs/qbxml-reference.md, "Naming"):
 * a model is named for its qbXML aggregate (``CustomerAdd``, ``CustomerRet``);
   a request without an inner aggregate is named for its request element
   without ``Rq`` (``CustomerQuery``, ``ListDel``);
-* an aggregate whose content is a ``[ListID, FullName]`` pair is a
-  :class:`~qbwc.qbxml.Ref`; the address groups are ``Address`` and
-  ``AddressBlock``; ``DataExt`` and ``DataExtRet`` are the shared models;
+* an aggregate whose content is an optional ``ListID`` and an optional
+  ``FullName`` is a :class:`~qbwc.qbxml.Ref` (not CurrencyFilter, SiteFilter or
+  TimeTrackingEntityFilter: a choice of repeated ListIDs or FullNames); the
+  address groups are ``Address`` and ``AddressBlock``; ``DataExt`` and
+  ``DataExtRet`` are the shared models;
 * fields are the snake_case of the element name; a repeated element of
   several alternatives (``InvoiceLineAdd | InvoiceLineGroupAdd``) is the field
   ``lines`` when its alternatives end in ``LineAdd``/``LineMod``/``LineRet``
@@ -247,6 +249,7 @@ class Field:
     maximum: int | None = None
     excludes: tuple[tuple[str, str], ...] = ()  # from the overlay (EXCLUDES)
     inner_choice_required: bool = False  # the choice inside its alternative needs a field
+    max_count: int | None = None  # a repeated element's maxOccurs, when not unbounded
 
 
 @dataclass
@@ -462,6 +465,8 @@ class Schema:
         if f.many:
             f.min_count = occurs_min
             f.required = False
+            if occurs_max.isdigit():
+                f.max_count = int(occurs_max)  # AdditionalContactRef: 3, 5 or 8
         if note is not None and note.since is not None:
             f.since = note.since
         elif note is None and path in self.notes:
@@ -506,7 +511,9 @@ class Schema:
                 )
             )
         tags = [f.tag for f in fields if not f.attribute]
-        if tags == ["ListID", "FullName"] and not ct.findall(XS + "attribute"):
+        plain = not any(f.choice or f.many or f.required for f in fields)
+        if tags == ["ListID", "FullName"] and plain and not ct.findall(XS + "attribute"):
+            # (CurrencyFilter is no Ref: a choice of repeated ListIDs or FullNames.)
             full = fields[1]
             return "Ref", (full.max_len, full.lengths)
         name = GROUP_NAMES.get(group or "", tag)
@@ -566,8 +573,8 @@ def _copy(el: etree._Element) -> etree._Element:
 def _shape(f: Field) -> tuple[object, ...]:
     return (
         f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
-        f.choice_required, f.inner_choice_required, f.required, f.min_count, f.minimum,
-        f.maximum,
+        f.choice_required, f.inner_choice_required, f.required, f.min_count, f.max_count,
+        f.minimum, f.maximum,
     )  # fmt: skip  (not "since": the earliest version of the contexts is kept; nor
     # "lengths": the first context's per-edition limits are kept)
 

@@ -60,6 +60,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append("attribute=True")
     if f.min_count:
         args.append(f"min_count={f.min_count}")
+    if f.max_count is not None:
+        args.append(f"max_count={f.max_count}")
     if f.choice_required:
         args.append("choice_required=True")
     if f.inner_choice_required:

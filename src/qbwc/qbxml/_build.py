@@ -705,6 +705,7 @@ def _many_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit
     single = _single_emitter("", spec, version, edition) if len(spec.model) <= 1 else None
     models = spec.model
     minimum = spec.min_count
+    maximum = spec.max_count
     bodies: dict[type, Body] = {}
 
     def emit_many(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
@@ -712,6 +713,9 @@ def _many_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit
             raise _error(_at(path, name), _type_rule(value, "tuple"))
         if len(value) < minimum:
             raise _error(_at(path, name), _min_count_rule(minimum, len(value)))
+        if maximum is not None and len(value) > maximum:
+            rule = f"at most {maximum} entries, got {len(value)}"
+            raise _error(_at(path, name), rule)
         for index, item in enumerate(value):
             where = f"{path}.{name}[{index}]"
             if item is None:

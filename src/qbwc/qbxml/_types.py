@@ -135,6 +135,7 @@ class Spec:
         values: the allowed values of an ENUM.
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
+        max_count: for a repeated field, how many items at most (None: unbounded).
         choice_required: one of the fields of the choice must be given.
         inner_choice_required: the choice inside this field's alternative (the second
             segment of *choice*) needs one of its fields whenever a field of that
@@ -163,6 +164,7 @@ class Spec:
     maximum: int | None = None
     excludes: tuple[tuple[str, str], ...] = ()
     inner_choice_required: bool = False
+    max_count: int | None = None
 
 
 def _owner(instance: Any) -> str:
@@ -319,6 +321,7 @@ def qb(
     maximum: int | None = None,
     excludes: tuple[tuple[str, str], ...] = (),
     inner_choice_required: bool = False,
+    max_count: int | None = None,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
@@ -339,6 +342,7 @@ def qb(
         maximum=maximum,
         excludes=excludes,
         inner_choice_required=inner_choice_required,
+        max_count=max_count,
     )
     return {QBXML_KEY: spec}
 
@@ -360,6 +364,7 @@ def qbfield(
     maximum: int | None = None,
     excludes: tuple[tuple[str, str], ...] = (),
     inner_choice_required: bool = False,
+    max_count: int | None = None,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -393,6 +398,7 @@ def qbfield(
         maximum=maximum,
         excludes=excludes,
         inner_choice_required=inner_choice_required,
+        max_count=max_count,
     )
     return attrs.field(default=None, metadata=metadata)
 

@@ -346,7 +346,8 @@ class _Generator:
         self.set_type(element, spec, response=response)
         if spec.many:
             element.set("minOccurs", str(spec.min_count))
-            element.set("maxOccurs", "unbounded")
+            most = "unbounded" if spec.max_count is None else str(spec.max_count)
+            element.set("maxOccurs", most)
         elif optional:
             element.set("minOccurs", "0")
         return element

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet
-from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, NameFilter, NameRangeFilter
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -143,8 +143,8 @@ class AccountQuery:
     account_type: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('AccountType', Kind.ENUM, many=True, choice='choice1:2', values=('AccountsPayable', 'AccountsReceivable', 'Bank', 'CostOfGoodsSold', 'CreditCard', 'Equity', 'Expense', 'FixedAsset', 'Income', 'LongTermLiability', 'NonPosting', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome'))
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

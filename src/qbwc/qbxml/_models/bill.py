@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -216,8 +217,8 @@ class BillQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     paid_status: str | None = qbfield(
         'PaidStatus', Kind.ENUM, choice='choice1:3', values=('All', 'PaidOnly', 'NotPaidOnly')
@@ -347,8 +348,8 @@ class BillToPayQuery:
     due_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('DueDate', Kind.DATE)
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

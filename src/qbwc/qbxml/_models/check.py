@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -218,8 +219,8 @@ class CheckQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL, since=(7, 0))

@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     TxnDateRangeFilter,
@@ -290,8 +291,8 @@ class DepositQuery:
     account_filter: AccountFilter | None = qbfield(
         'AccountFilter', Kind.AGG, choice='choice1:1', model=AccountFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:1', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(

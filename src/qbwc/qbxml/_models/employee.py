@@ -368,7 +368,7 @@ class EmployeeAdd:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=15)
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmergencyContacts
@@ -677,7 +677,7 @@ class EmployeeMod:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=15, since=(16, 0))
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmergencyContacts
@@ -813,7 +813,7 @@ class EmployeeRet:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=11, since=(2, 0))
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmployeeRetEmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmployeeRetEmergencyContacts

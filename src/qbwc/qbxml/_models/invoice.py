@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import SetCredit
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
@@ -218,8 +219,8 @@ class InvoiceQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     paid_status: str | None = qbfield(
         'PaidStatus', Kind.ENUM, choice='choice1:3', values=('All', 'PaidOnly', 'NotPaidOnly')

@@ -21,6 +21,7 @@ from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     ClassFilter,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -37,6 +38,7 @@ from qbwc.qbxml._models.shared import (
     NameRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,
+    SiteFilter,
     TxnDateRangeFilter,
 )
 from qbwc.qbxml._types import (
@@ -1911,8 +1913,8 @@ class ItemReceiptQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL)
@@ -2366,7 +2368,7 @@ class ItemSiteFilter:
     """The qbXML aggregate ``ItemSiteFilter``."""
 
     item_filter: ItemFilter | None = qbfield('ItemFilter', Kind.AGG, model=ItemFilter)
-    site_filter: Ref | None = qbfield('SiteFilter', Kind.AGG, max_len=64, model=Ref)
+    site_filter: SiteFilter | None = qbfield('SiteFilter', Kind.AGG, model=SiteFilter)
 
 
 @final

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
-from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_decimal, to_strs, to_tuple, unknown_field
 
 __all__ = [
@@ -147,8 +147,8 @@ class PriceLevelQuery:
         'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, choice='choice1:2', model=Ref)
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)

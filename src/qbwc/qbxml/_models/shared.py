@@ -50,6 +50,7 @@ __all__ = [
     "CreditCardTxnInfoCreditCardTxnResultInfo",
     "CreditCardTxnInputInfo",
     "CreditCardTxnResultInfo",
+    "CurrencyFilter",
     "CustomerRetCreditCardInfo",
     "CustomerRetShipToAddress",
     "DeletedDateRangeFilter",
@@ -86,6 +87,7 @@ __all__ = [
     "RefNumberFilter",
     "RefNumberRangeFilter",
     "SalesReceiptRetCreditCardTxnInfo",
+    "SiteFilter",
     "TotalBalanceFilter",
     "TxnDateRangeFilter",
     "VendorCreditAddItemLineAdd",
@@ -294,7 +296,7 @@ class Contacts:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
 
 
@@ -311,7 +313,7 @@ class ContactsMod:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
 
 
@@ -343,7 +345,7 @@ class ContactsRet:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef, max_count=5)
     )
     unknown: tuple[str, ...] = unknown_field()
 
@@ -479,6 +481,19 @@ class CreditCardTxnInfoCreditCardTxnResultInfo:
     txn_authorization_stamp: int | None = qbfield('TxnAuthorizationStamp', Kind.INT)
     client_trans_id: str | None = qbfield('ClientTransID', Kind.STR, max_len=16, since=(6, 0))
     unknown: tuple[str, ...] = unknown_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CurrencyFilter:
+    """The qbXML aggregate ``CurrencyFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=64, many=True, choice='choice1', choice_required=True)
+    )
 
 
 @final
@@ -1247,6 +1262,19 @@ class SalesReceiptRetCreditCardTxnInfo:
         'CreditCardTxnResultInfo', Kind.AGG, required=True, model=CreditCardTxnInfoCreditCardTxnResultInfo
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SiteFilter:
+    """The qbXML aggregate ``SiteFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=64, many=True, choice='choice1', choice_required=True)
+    )
 
 
 @final

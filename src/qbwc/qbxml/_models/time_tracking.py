@@ -20,6 +20,7 @@ from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_guid, to_strs,
 
 __all__ = [
     "TimeTrackingAdd",
+    "TimeTrackingEntityFilter",
     "TimeTrackingMod",
     "TimeTrackingQuery",
     "TimeTrackingRet",
@@ -52,6 +53,19 @@ class TimeTrackingAdd:
     def_macro: str | None = qbfield('defMacro', Kind.STR, since=(2, 0), attribute=True)
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TimeTrackingEntityFilter:
+    """The qbXML aggregate ``TimeTrackingEntityFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
     )
 
 
@@ -97,8 +111,8 @@ class TimeTrackingQuery:
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
         'TxnDateRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=TxnDateRangeFilter
     )
-    time_tracking_entity_filter: Ref | None = qbfield(
-        'TimeTrackingEntityFilter', Kind.AGG, choice='choice1:1', model=Ref
+    time_tracking_entity_filter: TimeTrackingEntityFilter | None = qbfield(
+        'TimeTrackingEntityFilter', Kind.AGG, choice='choice1:1', model=TimeTrackingEntityFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)

@@ -16,7 +16,7 @@ from typing import final
 
 import attrs
 
-from qbwc.qbxml._models.shared import RefNumberFilter, RefNumberRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, RefNumberFilter, RefNumberRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
 __all__ = [
@@ -210,8 +210,8 @@ class TransactionQuery:
     transaction_paid_status_filter: str | None = qbfield(
         'TransactionPaidStatusFilter', Kind.ENUM, choice='choice1:1', values=('Either', 'Closed', 'Open')
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:1', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)

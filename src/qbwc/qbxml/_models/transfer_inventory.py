@@ -23,6 +23,7 @@ from qbwc.qbxml._models.shared import (
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,
+    SiteFilter,
     TxnDateRangeFilter,
 )
 from qbwc.qbxml._types import (
@@ -212,8 +213,8 @@ class TransferInventoryQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    site_filter: Ref | None = qbfield(
-        'SiteFilter', Kind.AGG, max_len=64, since=(10, 0), choice='choice1', model=Ref
+    site_filter: SiteFilter | None = qbfield(
+        'SiteFilter', Kind.AGG, since=(10, 0), choice='choice1', model=SiteFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(

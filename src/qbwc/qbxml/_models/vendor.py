@@ -28,6 +28,7 @@ from qbwc.qbxml._models.shared import (
     Contacts,
     ContactsMod,
     ContactsRet,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -140,7 +141,7 @@ class VendorAdd:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts: tuple[Contacts, ...] = attrs.field(
         factory=tuple, converter=_to_contactss, metadata=qb('Contacts', Kind.AGG, since=(12, 0), many=True, model=Contacts)
@@ -198,7 +199,7 @@ class VendorAdd:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -311,8 +312,8 @@ class VendorCreditQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL, since=(2, 0))
@@ -411,7 +412,7 @@ class VendorMod:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts_mod: tuple[ContactsMod, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_mods, metadata=qb('ContactsMod', Kind.AGG, since=(12, 0), many=True, model=ContactsMod)
@@ -464,7 +465,7 @@ class VendorMod:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -502,8 +503,8 @@ class VendorQuery:
     total_balance_filter: TotalBalanceFilter | None = qbfield(
         'TotalBalanceFilter', Kind.AGG, choice='choice1:2', model=TotalBalanceFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -555,7 +556,7 @@ class VendorRet:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef, max_count=8)
     )
     contacts_ret: tuple[ContactsRet, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_rets, metadata=qb('ContactsRet', Kind.AGG, since=(12, 0), many=True, model=ContactsRet)
@@ -610,7 +611,7 @@ class VendorRet:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
