@@ -61,6 +61,15 @@ EXCLUDES: dict[str, dict[str, tuple[str, str]]] = {
     "ItemLineAdd": {"item_ref": _LINKED_LINE},
 }
 
+#: Versions by element, for every model that has the element: tag → the version
+#: it appeared in, and the models where the tag means something older.  Serial and
+#: lot numbers on lines came with advanced inventory, qbXML 11.0 (the SDK
+#: reference); the 14.0 annotations date only some of them (InvoiceLineAdd).
+SINCE_BY_TAG: dict[str, tuple[tuple[int, int], frozenset[str]]] = {
+    tag: ((11, 0), frozenset({"ItemFixedAssetAdd", "ItemFixedAssetMod", "ItemFixedAssetRet"}))
+    for tag in ("SerialNumber", "LotNumber")
+}
+
 #: Class docstrings with the rules beyond the schema: model → docstring.
 DOCS: dict[str, str] = {
     "LinkToTxn": """
@@ -141,6 +150,14 @@ def apply(models: dict[str, Model]) -> None:
                 if not hasattr(target, attr):
                     raise KeyError(f"overlay: {name}.{field_name} has no {attr!r}")
                 setattr(target, attr, value)
+    for tag, (since, unlike) in SINCE_BY_TAG.items():
+        found = [
+            f for name, m in models.items() if name not in unlike for f in m.fields if f.tag == tag
+        ]
+        if not found:
+            raise KeyError(f"overlay: no model has {tag!r}")
+        for f in found:
+            f.since = max(f.since, since)
     for name, pairs in EXCLUDES.items():
         by_name = {f.name: f for f in models[name].fields}
         for field_name, (other, why) in pairs.items():

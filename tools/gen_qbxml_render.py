@@ -451,6 +451,9 @@ def render_overlay() -> list[str]:
         for field_name, values in changes.items():
             said = ", ".join(f"{k} = {v!r}" for k, v in values.items())
             lines.append(f"* `{name}.{field_name}`: {said}.")
+    for tag, (since, unlike) in sorted(overlay.SINCE_BY_TAG.items()):
+        but = ", ".join(f"`{n}`" for n in sorted(unlike))
+        lines.append(f"* `{tag}` appeared in qbXML {since[0]}.{since[1]} (not in {but}).")
     for name, pairs in sorted(overlay.EXCLUDES.items()):
         for field_name, (other, why) in pairs.items():
             lines.append(

@@ -77,8 +77,12 @@ class TransferInventoryLineAdd:
     quantity_to_transfer: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityToTransfer', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     def_macro: str | None = qbfield('defMacro', Kind.STR, since=(2, 0), attribute=True)
 
 
@@ -126,8 +130,12 @@ class TransferInventoryLineMod:
     quantity_to_transfer: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityToTransfer', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
 
 
 @final
@@ -146,8 +154,12 @@ class TransferInventoryLineRet:
     quantity_transferred: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityTransferred', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
