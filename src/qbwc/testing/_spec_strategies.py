@@ -158,8 +158,8 @@ _FLOATS = _notations(
         st.decimals(Decimal(0), Decimal(10), places=10),  # exchange rates: 1.2345678901
     )
 )
-#: The dates QuickBooks Desktop's date fields take: 1901-01-01 to 2099-12-31
-#: (docs/testing.md, "Spec-derived strategies").
+#: The dates QuickBooks Desktop's date fields take, as far as we know: 1901-01-01 to
+#: 2099-12-31 (docs/testing.md); Intuit's schema allows any four-digit year.
 _EARLIEST, _LATEST = dt.date(1901, 1, 1), dt.date(2099, 12, 31)
 _DATES = st.dates(_EARLIEST, _LATEST)
 _TIMES = st.datetimes(
