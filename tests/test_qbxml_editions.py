@@ -194,6 +194,18 @@ def test_a_canadian_resale_number_builds_in_canada_only() -> None:
         build_request([customer], edition="US")
 
 
+def test_parse_request_reads_with_the_edition() -> None:
+    from qbwc.qbxml import parse_request
+
+    invoice = _line_with_code("GST-FR")
+    document = build_request([invoice], edition="AU")
+    assert parse_request(document, edition="AU") == (invoice,)
+    with pytest.raises(QBXMLValidationError) as caught:
+        parse_request(document)  # US, as build_request
+    rule = "6 characters, at most 3 for the US edition (US 3, CA 3, UK 3, AU 6)"
+    assert caught.value.rule == rule
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_render_request_checks_the_edition_too(edition: str) -> None:
     invoice = _line_with_code("GST-FR")
@@ -219,3 +231,36 @@ def test_an_unknown_edition_is_refused(edition: object) -> None:
             "edition",
             f"{edition!r} is not a QuickBooks edition (one of US, CA, UK, AU)",
         )
+
+
+# --- the command line: qbwc build --edition ---
+
+
+def test_qbwc_build_takes_the_edition(
+    tmp_path: Any, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    from qbwc.cli import main
+    from qbwc.qbxml import dump, parse_request
+
+    invoice = _line_with_code("GST-FR")
+    source = tmp_path / "gst.json"
+    source.write_text(json.dumps(dump(invoice)))
+
+    assert main(["build", str(source), "--version", "16.0", "--edition", "AU"]) == 0
+    assert parse_request(capsysbinary.readouterr().out, edition="AU") == (invoice,)
+
+    assert main(["build", str(source), "--version", "16.0"]) == 1
+    err = capsysbinary.readouterr().err.decode()
+    assert err == (
+        f"qbwc build: {source}: InvoiceAdd.lines[0].sales_tax_code_ref.full_name: "
+        "6 characters, at most 3 for the US edition (US 3, CA 3, UK 3, AU 6)\n"
+    )
+
+    with pytest.raises(SystemExit) as exited:
+        main(["build", str(source), "--edition", "NZ"])
+    assert exited.value.code == 2
+    err = capsysbinary.readouterr().err.decode()
+    assert "invalid choice: 'NZ'" in err
+    assert "Traceback" not in err

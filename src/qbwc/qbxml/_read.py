@@ -84,7 +84,7 @@ def _local(element: etree._Element) -> str:
     return tag
 
 
-def parse_request(data: bytes | str) -> tuple[Any, ...]:
+def parse_request(data: bytes | str, *, edition: str = "US") -> tuple[Any, ...]:
     """
     Read the request models out of a qbXML request document.
 
@@ -92,12 +92,15 @@ def parse_request(data: bytes | str) -> tuple[Any, ...]:
         XMLParseError: the document is not well-formed (or uses a DTD).
         QBXMLValidationError: the document is not a request qbwc could have built.
     """
-    return parse_request_set(data).models
+    return parse_request_set(data, edition=edition).models
 
 
-def parse_request_set(data: bytes | str) -> RequestSet:
+def parse_request_set(data: bytes | str, *, edition: str = "US") -> RequestSet:
     """
     Read a qbXML request document: its message-set attributes and its requests.
+
+    The document is held to every rule of :func:`build_request`, with the maximum
+    lengths of *edition* (``"US"``, ``"CA"``, ``"UK"`` or ``"AU"``).
 
     Raises:
         XMLParseError: the document is not well-formed (or uses a DTD).
@@ -151,6 +154,7 @@ def parse_request_set(data: bytes | str) -> RequestSet:
         on_error=result.on_error,
         message_set_id=result.message_set_id,
         old_message_set_id=result.old_message_set_id,
+        edition=edition,
     )
     return result
 
