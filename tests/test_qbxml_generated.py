@@ -124,6 +124,7 @@ _SAMPLES: dict[Kind, object] = {
     Kind.DATE: "2026-03-31",
     Kind.DATETIME: dt.datetime(2026, 3, 31, 10, 0),
     Kind.GUID: "0",
+    Kind.DURATION: "PT1H",
 }
 
 
@@ -145,8 +146,6 @@ def minimal(cls: type, *, aware: bool = False) -> object:
             chosen.setdefault(group, alternative)
         if spec.kind is Kind.AGG:
             value: object = minimal(spec.model[0], aware=aware)
-        elif spec.tag == "Duration":
-            value = "PT1H"  # TIMEINTERVALTYPE: modelled as text (docs/qbxml-reference.md)
         elif spec.kind is Kind.DATETIME and aware:
             value = dt.datetime(2026, 3, 31, 10, 0, tzinfo=dt.UTC)  # what QuickBooks sends
         elif spec.kind is Kind.ENUM:
@@ -243,9 +242,24 @@ class TestRulesOnGeneratedTypes:
             ("CustomerQuery", {"active_status": "Sometimes"}, "CustomerQuery.active_status",
              "'Sometimes' is not one of ActiveOnly, InactiveOnly, All"),
             ("TxnDel", {"txn_del_type": "Lunch", "txn_id": "1"}, "TxnDel.txn_del_type",
-             "'Lunch' is not one of "),
+             "'Lunch' is not one of ARRefundCreditCard, Bill, BillPaymentCheck, "
+             "BillPaymentCreditCard, BuildAssembly, Charge, Check, CreditCardCharge, "
+             "CreditCardCredit, CreditMemo, Deposit, Estimate, InventoryAdjustment, Invoice, "
+             "ItemReceipt, JournalEntry, PayrollLiabilityAdjustment, PayrollPriorPayment, "
+             "PayrollYearToDateAdjustment, PurchaseOrder, ReceivePayment, SalesOrder, "
+             "SalesReceipt, SalesTaxPaymentCheck, TimeTracking, TransferInventory, "
+             "VehicleMileage, VendorCredit"),
             ("CustomerQuery", {"list_id": ["1"], "max_returned": 5},
-             "CustomerQuery.max_returned", "list_id is already given"),
+             "CustomerQuery.max_returned",
+             "list_id is already given; list_id, full_name, max_returned + active_status + ... "
+             "are alternatives (give at most one)"),
+            ("CustomerAdd", {"name": "A", "additional_contact_ref": [
+                _models.model("AdditionalContactRef")(contact_name="n", contact_value="v")] * 9},
+             "CustomerAdd.additional_contact_ref", "at most 8 entries, got 9"),
+            ("TimeTrackingAdd", {"txn_date": "2026-03-02", "entity_ref": Ref(full_name="Ann"),
+                                 "duration": "8:30"}, "TimeTrackingAdd.duration",
+             "'8:30' is not a duration (TIMEINTERVALTYPE: 'PT' and hours, minutes or seconds, "
+             "such as 'PT8H30M' or 'PT45M')"),
             ("CustomerQuery", {"max_returned": True}, "CustomerQuery.max_returned",
              "expected int, got bool"),
         ],
@@ -257,8 +271,7 @@ class TestRulesOnGeneratedTypes:
         cls = _models.model(name)
         with pytest.raises(QBXMLValidationError) as caught:
             build_request([cls(**values)], version="16.0")
-        assert caught.value.path == path
-        assert rule in caught.value.rule
+        assert (caught.value.path, caught.value.rule) == (path, rule)
 
     def test_a_request_older_than_its_type_is_refused(self) -> None:
         from qbwc.exceptions import QBXMLValidationError
@@ -278,8 +291,21 @@ class TestRulesOnGeneratedTypes:
         model = CustomerAdd(name="Acme", job_title="Owner")  # JobTitle: qbXML 12.0
         with pytest.raises(QBXMLValidationError) as caught:
             build_request([model], version="11.0")
-        assert caught.value.path == "CustomerAdd.job_title"
-        assert "12.0" in caught.value.rule
+        assert (caught.value.path, caught.value.rule) == (
+            "CustomerAdd.job_title",
+            "JobTitle needs qbXML 12.0 or later; the request is for qbXML 11.0",
+        )
+        # The same on other generated types, nested too.
+        line = _models.model("SalesReceiptLineAdd")(
+            item_ref=Ref(full_name="Labor"), lot_number="L-7"
+        )  # LotNumber: qbXML 11.0
+        receipt = _models.model("SalesReceiptAdd")(lines=[line])
+        with pytest.raises(QBXMLValidationError) as caught:
+            build_request([receipt], version="10.0")
+        assert (caught.value.path, caught.value.rule) == (
+            "SalesReceiptAdd.lines[0].lot_number",
+            "LotNumber needs qbXML 11.0 or later; the request is for qbXML 10.0",
+        )
 
 
 def test_from_qbwc_qbxml_import_loads_one_family() -> None:

@@ -182,6 +182,38 @@ class TestChoices:
         assert b"<MarkupRatePercent>5</MarkupRatePercent>" in document
 
 
+class TestRulesBeyondTheSchema:
+    """tools/gen_qbxml_overlay.py EXCLUDES: what QuickBooks refuses though the schema allows it."""
+
+    @staticmethod
+    def _linked() -> LinkToTxn:
+        return LinkToTxn(txn_id="1A-1700000000", txn_line_id="1C-1700000000")
+
+    def test_no_item_ref_with_link_to_txn_on_an_invoice_line(self) -> None:
+        model = line(item_ref=Ref(full_name="Labor"), link_to_txn=self._linked())
+        assert refused([model], version="16.0") == (
+            "InvoiceAdd.lines[3].item_ref",
+            "not allowed with link_to_txn (QuickBooks takes the item from the linked line)",
+        )
+
+    @pytest.mark.parametrize("name", ["BillAdd", "ItemReceiptAdd"])
+    def test_no_item_ref_with_link_to_txn_on_a_purchase_line(self, name: str) -> None:
+        import qbwc.qbxml as q
+
+        item_line = q.ItemLineAdd(item_ref=Ref(full_name="Lumber"), link_to_txn=self._linked())
+        model = getattr(q, name)(vendor_ref=Ref(full_name="Mill"), lines=[item_line])
+        assert refused([model], version="16.0") == (
+            f"{name}.lines[0].item_ref",
+            "not allowed with link_to_txn (QuickBooks takes the item from the linked line)",
+        )
+
+    def test_either_alone_is_fine(self) -> None:
+        linked = build_request([line(link_to_txn=self._linked(), quantity=2)])
+        assert b"<LinkToTxn><TxnID>1A-1700000000</TxnID>" in linked
+        assert b"<ItemRef>" not in linked
+        assert b"<ItemRef>" in build_request([line(item_ref=Ref(full_name="Labor"))])
+
+
 class TestNumbers:
     @pytest.mark.parametrize(
         ("model", "path", "rule"),

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -90,3 +90,65 @@ def test_every_ret_type(name: str) -> None:
         assert parse_response(document).responses[0] == response
 
     check()
+
+
+# --- what the strategies reach (each found within a bounded search) ---
+
+# Found without shrinking (shrinking an invoice of six lines costs minutes).
+_FIND = settings(
+    max_examples=3000, deadline=None, database=None, derandomize=True, phases=[Phase.generate]
+)
+
+
+def _places(value: Any) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if exponent < 0 else 0
+
+
+@pytest.mark.parametrize(
+    ("name", "condition"),
+    [
+        ("InvoiceAdd", lambda m: m.customer_ref.list_id and m.customer_ref.full_name),
+        ("InvoiceAdd", lambda m: len(m.lines) >= 5),
+        ("EstimateAdd", lambda m: len(m.lines) >= 5),
+        ("InvoiceAdd", lambda m: m.exchange_rate is not None and _places(m.exchange_rate) > 4),
+        ("InvoiceAdd", lambda m: m.txn_date is not None and m.txn_date.year < 1990),
+        ("InvoiceAdd", lambda m: m.txn_date is not None and m.txn_date.year > 2037),
+        ("CustomerQuery", lambda m: len(m.full_name) >= 5),
+        ("TimeTrackingAdd", lambda m: m.duration.endswith("S")),
+    ],
+)
+def test_the_strategies_reach(name: str, condition: Any) -> None:
+    from hypothesis import find
+
+    find(models(model_of(name), version="16.0"), condition, settings=_FIND)
+
+
+def test_the_invoice_strategy_reaches_six_lines() -> None:
+    from hypothesis import find
+
+    from qbwc.testing.strategies import invoice_adds
+
+    assert len(find(invoice_adds("16.0"), lambda m: len(m.lines) >= 6, settings=_FIND).lines) == 6
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_max_lines_caps_the_invoice_strategy(data: st.DataObject) -> None:
+    from qbwc.testing.strategies import invoice_adds
+
+    assert len(data.draw(invoice_adds("16.0", max_lines=3)).lines) <= 3
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(model_of("InvoiceAdd"), version="16.0"), models(model_of("BillAdd"), version="16.0"))
+def test_never_an_item_ref_with_link_to_txn(invoice: Any, bill: Any) -> None:
+    for line in (*invoice.lines, *bill.lines):
+        assert getattr(line, "item_ref", None) is None or getattr(line, "link_to_txn", None) is None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(model_of("CustomerAdd"), version="16.0"))
+def test_repeated_fields_keep_to_the_schemas_maximum(customer: Any) -> None:
+    assert len(customer.additional_contact_ref) <= 8
+    assert len(customer.ship_to_address) <= 50

@@ -17,19 +17,22 @@ The rules (docs/qbxml-reference.md, "Naming"):
 * a model is named for its qbXML aggregate (``CustomerAdd``, ``CustomerRet``);
   a request without an inner aggregate is named for its request element
   without ``Rq`` (``CustomerQuery``, ``ListDel``);
-* an aggregate whose content is a ``[ListID, FullName]`` pair is a
-  :class:`~qbwc.qbxml.Ref`; the address groups are ``Address`` and
-  ``AddressBlock``; ``DataExt`` and ``DataExtRet`` are the shared models;
+* an aggregate whose content is an optional ``ListID`` and an optional
+  ``FullName`` is a :class:`~qbwc.qbxml.Ref` (not CurrencyFilter, SiteFilter or
+  TimeTrackingEntityFilter: a choice of repeated ListIDs or FullNames); the
+  address groups are ``Address`` and ``AddressBlock``; ``DataExt`` and
+  ``DataExtRet`` are the shared models;
 * fields are the snake_case of the element name; a repeated element of
   several alternatives (``InvoiceLineAdd | InvoiceLineGroupAdd``) is the field
   ``lines`` when its alternatives end in ``LineAdd``/``LineMod``/``LineRet``
   (the rule of the hand-written invoice models), else the snake_case of the
   first alternative; :data:`FIELD_OVERRIDES` lists the exceptions;
 * elements only QuickBooks Online accepts (annotated "not in
-  QBD|QBCA|QBUK|QBAU") are left out; the maximum length is the smallest of the
-  desktop editions'; an element the 14.0 annotations do not know appeared in
-  16.0 (conservatively: 15.0 added nothing the 14.0 annotations lack that we
-  could date).
+  QBD|QBCA|QBUK|QBAU") are left out; the maximum length is the US edition's
+  (``max_len``), with the other editions' where they differ (``lengths``; an
+  edition the annotation does not name gets its smallest limit); an element
+  the 14.0 annotations do not know appeared in 16.0 (conservatively: 15.0
+  added nothing the 14.0 annotations lack that we could date).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ XS = "{http://www.w3.org/2001/XMLSchema}"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "qbwc" / "qbxml" / "_models"
 DESKTOP = ("QBD", "QBCA", "QBUK", "QBAU")
+#: The editions by their annotation names (QBD is the US edition).
+EDITIONS = {"QBD": "US", "QBCA": "CA", "QBUK": "UK", "QBAU": "AU"}
 
 KINDS = {
     "STRTYPE": "STR",
@@ -65,7 +70,7 @@ KINDS = {
     "DATETIMETYPE": "DATETIME",
     "GUIDTYPE": "GUID",
     "ENUMTYPE": "ENUM",
-    "TIMEINTERVALTYPE": "STR",
+    "TIMEINTERVALTYPE": "DURATION",
     "MACROTYPE": "STR",
     "UUIDTYPE": "STR",
 }
@@ -79,6 +84,7 @@ PY_TYPES = {
     "ENUM": "str",
     "GUID": "str",
     "DATE": "dt.date",
+    "DURATION": "str",
 }
 
 #: Field names that the snake_case rule gets wrong or that clash.
@@ -161,6 +167,7 @@ def snake(name: str) -> str:
 @dataclass
 class Note:
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()  # the editions whose limit is not max_len
     since: tuple[int, int] | None = None
     desktop: bool = True
     known: bool = True
@@ -192,14 +199,15 @@ def read_notes(path: Path) -> dict[tuple[str, ...], Note]:
 
 def parse_note(text: str) -> Note:
     note = Note()
-    lengths: list[int] = []
+    lengths: dict[str, int] = {}
     for raw in text.split(","):
         part = raw.strip()
         m = re.fullmatch(r"max length = (\d+)(?: for ([A-Z|]+))?", part)
         if m:
             editions = m.group(2).split("|") if m.group(2) else list(DESKTOP)
-            if any(e in DESKTOP for e in editions):
-                lengths.append(int(m.group(1)))
+            for e in editions:
+                if e in DESKTOP:
+                    lengths[EDITIONS[e]] = int(m.group(1))
             continue
         m = re.fullmatch(r"v(\d+)\.(\d+)", part)
         if m:
@@ -209,7 +217,12 @@ def parse_note(text: str) -> Note:
         if m and set(DESKTOP) <= set(m.group(1).split("|")):
             note.desktop = False
     if lengths:
-        note.max_len = min(lengths)
+        # An edition the annotation does not name (usually one without the element)
+        # gets the smallest limit named; max_len is the US edition's, the default.
+        smallest = min(lengths.values())
+        per_edition = {e: lengths.get(e, smallest) for e in EDITIONS.values()}
+        note.max_len = per_edition["US"]
+        note.lengths = tuple((e, n) for e, n in per_edition.items() if n != note.max_len)
     return note
 
 
@@ -222,6 +235,7 @@ class Field:
     kind: str
     name: str = ""
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()
     since: tuple[int, int] = (1, 0)
     required: bool = False
     many: bool = False
@@ -233,6 +247,9 @@ class Field:
     choice_required: bool = False
     minimum: int | None = None
     maximum: int | None = None
+    excludes: tuple[tuple[str, str], ...] = ()  # from the overlay (EXCLUDES)
+    inner_choice_required: bool = False  # the choice inside its alternative needs a field
+    max_count: int | None = None  # a repeated element's maxOccurs, when not unbounded
 
 
 @dataclass
@@ -386,13 +403,16 @@ class Schema:
             ]
         self.choice_counter += 1
         label = f"c{self.choice_counter}"
+        # A choice needs one of its fields when the schema says so (minOccurs >= 1) and
+        # no alternative may be empty (TransactionDateRangeFilter: an optional group).
+        required = occurs_min > 0 and not any(self.emptiable(alt) for alt in alternatives)
         out: list[Field] = []
         for index, alt in enumerate(alternatives):
             if alt.tag == XS + "element":
                 f = self.element(alt, path, owner, 0, alt.get("maxOccurs", "1"))
                 if f is not None:
                     f.choice, f.required = label, False
-                    f.choice_required = occurs_min > 0
+                    f.choice_required = required
                     out.append(f)
             else:
                 wrapper = etree.Element(XS + "sequence")
@@ -400,14 +420,30 @@ class Schema:
                 inner = self.particles(wrapper, path, owner, None)
                 for f in inner:
                     # "required" stays: required when this alternative is the one given.
-                    # A choice inside the alternative nests under it ("c1:2|c3"); its
-                    # fields' choice_required is the outer choice's.
+                    # A choice inside the alternative nests under it ("c1:2|c3"); its own
+                    # requiredness (when this alternative is given) is inner_choice_required,
+                    # choice_required the outer choice's.
+                    if f.choice is not None:
+                        f.inner_choice_required = f.choice_required
                     inner_choice = "" if f.choice is None else "|" + f.choice
                     f.choice = f"{label}:{index}{inner_choice}"
-                    f.choice_required = occurs_min > 0
+                    f.choice_required = required
                 out += inner
         del outer
         return out
+
+    def emptiable(self, node: etree._Element) -> bool:
+        """Whether the particle *node* may match nothing (all its content optional)."""
+        if node.get("minOccurs") == "0":
+            return True
+        if node.tag == XS + "element":
+            return False
+        if node.tag == XS + "group":
+            return self.emptiable(next(c for c in self.groups[node.get("ref")] if _is_el(c)))
+        children = [c for c in node if _is_el(c)]
+        if node.tag == XS + "choice":
+            return any(self.emptiable(c) for c in children)
+        return all(self.emptiable(c) for c in children)
 
     def element(
         self,
@@ -429,6 +465,8 @@ class Schema:
         if f.many:
             f.min_count = occurs_min
             f.required = False
+            if occurs_max.isdigit():
+                f.max_count = int(occurs_max)  # AdditionalContactRef: 3, 5 or 8
         if note is not None and note.since is not None:
             f.since = note.since
         elif note is None and path in self.notes:
@@ -438,7 +476,7 @@ class Schema:
             f.kind, f.max_len, f.values = self.scalar(decl)
             f.minimum, f.maximum = self.bounds(decl)
             if note is not None and note.max_len is not None:
-                f.max_len = note.max_len
+                f.max_len, f.lengths = note.max_len, note.lengths
             if f.kind == "ID":
                 f.max_len = f.max_len or 36
             return f
@@ -446,12 +484,12 @@ class Schema:
         model, ref_len = self.aggregate(decl, ct, p, tag)
         f.models = (model,)
         if model == "Ref":
-            f.max_len = ref_len
+            f.max_len, f.lengths = ref_len
         return f
 
     def aggregate(
         self, decl: etree._Element, ct: etree._Element, path: tuple[str, ...], tag: str
-    ) -> tuple[str, int | None]:
+    ) -> tuple[str, tuple[int | None, tuple[tuple[str, int], ...]]]:
         content = [c for c in ct if isinstance(c.tag, str) and c.tag != XS + "attribute"]
         group = None
         if len(content) == 1 and content[0].tag == XS + "sequence":
@@ -473,9 +511,11 @@ class Schema:
                 )
             )
         tags = [f.tag for f in fields if not f.attribute]
-        if tags == ["ListID", "FullName"] and not ct.findall(XS + "attribute"):
+        plain = not any(f.choice or f.many or f.required for f in fields)
+        if tags == ["ListID", "FullName"] and plain and not ct.findall(XS + "attribute"):
+            # (CurrencyFilter is no Ref: a choice of repeated ListIDs or FullNames.)
             full = fields[1]
-            return "Ref", full.max_len
+            return "Ref", (full.max_len, full.lengths)
         name = GROUP_NAMES.get(group or "", tag)
         _relabel(fields)
         for f in fields:
@@ -489,11 +529,11 @@ class Schema:
             model.users.add(path[0])
             for old, new in zip(model.fields, fields, strict=True):
                 old.since = min(old.since, new.since)
-            return known, None
+            return known, (None, ())
         if name == "DataExt" and not ret:
-            return "DataExt", None
+            return "DataExt", (None, ())
         if name == "Address":
-            return "Address", None
+            return "Address", (None, ())
         final = name
         if final in self.models or final in EXISTING:
             final = f"{path[-2]}{name}" if len(path) > 1 else name
@@ -503,7 +543,7 @@ class Schema:
             n += 1
         self.shapes[shape] = final
         self.models[final] = Model(name=final, tag=tag, fields=fields, ret=ret, users={path[0]})
-        return final, None
+        return final, (None, ())
 
 
 def _relabel(fields: list[Field]) -> None:
@@ -521,6 +561,11 @@ def _relabel(fields: list[Field]) -> None:
         f.choice = "|".join(segments)
 
 
+def _is_el(node: etree._Element) -> bool:
+    """An XSD particle (not a comment or an annotation)."""
+    return isinstance(node.tag, str) and node.tag != XS + "annotation"
+
+
 def _copy(el: etree._Element) -> etree._Element:
     return etree.fromstring(etree.tostring(el))
 
@@ -528,8 +573,10 @@ def _copy(el: etree._Element) -> etree._Element:
 def _shape(f: Field) -> tuple[object, ...]:
     return (
         f.tag, f.kind, f.max_len, f.many, f.models, f.values, f.attribute, f.choice,
-        f.choice_required, f.required, f.min_count, f.minimum, f.maximum,
-    )  # fmt: skip  (not "since": the earliest version of the contexts is kept)
+        f.choice_required, f.inner_choice_required, f.required, f.min_count, f.max_count,
+        f.minimum, f.maximum,
+    )  # fmt: skip  (not "since": the earliest version of the contexts is kept; nor
+    # "lengths": the first context's per-edition limits are kept)
 
 
 # --- the vocabulary ----------------------------------------------------------------

@@ -14,6 +14,9 @@ instead of silently dropping the rule.
 * :data:`FIELDS` corrects what the SDK's annotations get wrong: the version an
   element appeared in, the maximum length of a reference that the annotations
   leave unmarked.
+* :data:`EXCLUDES` are fields QuickBooks refuses together though the schema
+  allows both (no ``ItemRef`` with ``LinkToTxn``): the builder enforces them
+  (``Spec.excludes``), with the reason in its message.
 * :data:`DOCS` are class docstrings stating the rules the builder cannot check
   from the specs alone (no ``ItemRef`` with ``LinkToTxn``, the Australian-only
   ``TaxAmount``, the non-US ``IsTaxIncluded``).
@@ -46,6 +49,25 @@ FIELDS: dict[str, dict[str, dict[str, object]]] = {
         "item_ref": _ITEM_REF,
     },
     "EstimateLineRet": {"item_ref": _ITEM_REF},
+}
+
+_LINKED_LINE = ("link_to_txn", "QuickBooks takes the item from the linked line")
+
+#: Fields QuickBooks refuses together: model → {field: (other field, why)}.  The
+#: SDK reference of InvoiceAdd, BillAdd and ItemReceiptAdd: a line with LinkToTxn
+#: must not name an ItemRef (a run-time error); LinkToTxn brings the item in.
+EXCLUDES: dict[str, dict[str, tuple[str, str]]] = {
+    "InvoiceLineAdd": {"item_ref": _LINKED_LINE},
+    "ItemLineAdd": {"item_ref": _LINKED_LINE},
+}
+
+#: Versions by element, for every model that has the element: tag → the version
+#: it appeared in, and the models where the tag means something older.  Serial and
+#: lot numbers on lines came with advanced inventory, qbXML 11.0 (the SDK
+#: reference); the 14.0 annotations date only some of them (InvoiceLineAdd).
+SINCE_BY_TAG: dict[str, tuple[tuple[int, int], frozenset[str]]] = {
+    tag: ((11, 0), frozenset({"ItemFixedAssetAdd", "ItemFixedAssetMod", "ItemFixedAssetRet"}))
+    for tag in ("SerialNumber", "LotNumber")
 }
 
 #: Class docstrings with the rules beyond the schema: model → docstring.
@@ -128,6 +150,20 @@ def apply(models: dict[str, Model]) -> None:
                 if not hasattr(target, attr):
                     raise KeyError(f"overlay: {name}.{field_name} has no {attr!r}")
                 setattr(target, attr, value)
+    for tag, (since, unlike) in SINCE_BY_TAG.items():
+        found = [
+            f for name, m in models.items() if name not in unlike for f in m.fields if f.tag == tag
+        ]
+        if not found:
+            raise KeyError(f"overlay: no model has {tag!r}")
+        for f in found:
+            f.since = max(f.since, since)
+    for name, pairs in EXCLUDES.items():
+        by_name = {f.name: f for f in models[name].fields}
+        for field_name, (other, why) in pairs.items():
+            if other not in by_name:
+                raise KeyError(f"overlay: {name} has no field {other!r}")
+            by_name[field_name].excludes = ((other, why),)
     for name, doc in DOCS.items():
         models[name].doc = doc.strip()
 

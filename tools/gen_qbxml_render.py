@@ -41,6 +41,8 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
     args = [repr(f.tag), f"Kind.{f.kind}"]
     if f.max_len is not None:
         args.append(f"max_len={f.max_len}")
+    if f.lengths:
+        args.append(f"lengths={tuple(f.lengths)!r}")
     if f.since != (1, 0):
         args.append(f"since={f.since!r}")
     if f.required:
@@ -58,12 +60,18 @@ def spec_args(f: Field, module_of: dict[str, str]) -> str:
         args.append("attribute=True")
     if f.min_count:
         args.append(f"min_count={f.min_count}")
+    if f.max_count is not None:
+        args.append(f"max_count={f.max_count}")
     if f.choice_required:
         args.append("choice_required=True")
+    if f.inner_choice_required:
+        args.append("inner_choice_required=True")
     if f.minimum is not None:
         args.append(f"minimum={f.minimum}")
     if f.maximum is not None:
         args.append(f"maximum={f.maximum}")
+    if f.excludes:
+        args.append(f"excludes={tuple(f.excludes)!r}")
     del module_of
     return ", ".join(args)
 
@@ -89,7 +97,7 @@ def render_field(f: Field, converters: dict[str, str]) -> list[str]:
         if f.kind == "AGG":
             conv = converter_name(f.models)
             converters[conv] = " | ".join(f.models)
-        elif f.kind in {"STR", "ID", "ENUM", "GUID"}:
+        elif f.kind in {"STR", "ID", "ENUM", "GUID", "DURATION"}:
             conv = "to_strs"
         else:
             conv = f"_to_{f.kind.lower()}s"
@@ -165,7 +173,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     need_dt = bool(used_kinds & {"DATE", "DATETIME"})
     need_dec = bool(used_kinds & DECIMAL)
     need_iter = any(
-        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID"}
+        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID", "DURATION"}
         for m in models
         for f in m.fields
     )
@@ -201,7 +209,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
             else:
                 helpers.add("qbfield")
             if f.many:
-                strs = f.kind in {"STR", "ID", "ENUM", "GUID"}
+                strs = f.kind in {"STR", "ID", "ENUM", "GUID", "DURATION"}
                 helpers.add("to_strs" if strs else "to_tuple")
             elif f.kind in DECIMAL:
                 helpers.add("to_decimal")
@@ -357,7 +365,7 @@ def render_init(families: list[str], schema: Schema) -> str:
     )
     lines += [
         "",
-        "#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.",
+        "#: Elements of TIMEINTERVALTYPE (``PT8H30M``): ``Kind.DURATION``, held as text.",
         "DURATION_TAGS: Final = frozenset({",
         *[f'    "{tag}",' for tag in durations],
         "})",
@@ -443,6 +451,14 @@ def render_overlay() -> list[str]:
         for field_name, values in changes.items():
             said = ", ".join(f"{k} = {v!r}" for k, v in values.items())
             lines.append(f"* `{name}.{field_name}`: {said}.")
+    for tag, (since, unlike) in sorted(overlay.SINCE_BY_TAG.items()):
+        but = ", ".join(f"`{n}`" for n in sorted(unlike))
+        lines.append(f"* `{tag}` appeared in qbXML {since[0]}.{since[1]} (not in {but}).")
+    for name, pairs in sorted(overlay.EXCLUDES.items()):
+        for field_name, (other, why) in pairs.items():
+            lines.append(
+                f"* `{name}.{field_name}` is refused with `{other}` (enforced): {why}."
+            )
     for name in sorted(overlay.DOCS):
         first = overlay.DOCS[name].strip().splitlines()
         rules = " ".join(first[2:]) if len(first) > 2 else ""
@@ -490,8 +506,11 @@ def render_reference(schema: Schema) -> str:
         "* Choices: fields of one `xsd:choice` are alternatives (the builder refuses two); a",
         "  required choice needs one of them (`one of sales_or_purchase, sales_and_purchase is",
         "  required`).",
-        "* Maximum lengths are the smallest of the desktop editions' (Intuit's 14.0 annotations);",
-        "  `since` is the version an element appeared in; an element the 14.0 annotations do not",
+        "* Maximum lengths are per edition (Intuit's 14.0 annotations): a spec's `max_len` is the",
+        "  US edition's, `lengths` the Canadian, UK or Australian limit where it differs (an",
+        "  edition the annotation does not name gets its smallest limit). `build_request` and",
+        "  `render_request` check the edition given as `edition=` (default `\"US\"`).",
+        "* `since` is the version an element appeared in; an element the 14.0 annotations do not",
         "  know is dated 16.0.",
         "",
         "## Regenerating",

@@ -22,6 +22,7 @@ from qbwc.qbxml._types import vocabulary as _vocabulary
 
 # --- requests: models, build_request, parse_request (owned by the request side) ---
 # isort: split
+from qbwc.qbxml._build import EDITIONS as EDITIONS
 from qbwc.qbxml._build import SUPPORTED_VERSIONS as SUPPORTED_VERSIONS
 from qbwc.qbxml._build import build_request as build_request
 from qbwc.qbxml._build import frame_requests as frame_requests

@@ -20,6 +20,8 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
+import attrs
+
 from qbwc._direct import compile_function
 from qbwc.qbxml._numbers import _format_amount, _format_float, _format_pqp
 from qbwc.qbxml._request_kinds import request_element, request_since, rq_level_fields
@@ -32,6 +34,7 @@ from qbwc.qbxml._types import (
     Spec,
     Version,
     choice_path,
+    duration_rule,
     format_guid,
     format_version,
     specs,
@@ -39,6 +42,7 @@ from qbwc.qbxml._types import (
 )
 
 __all__ = [
+    "EDITIONS",
     "MESSAGE_SET_ID_MAX",
     "ON_ERROR_VALUES",
     "REQUEST_ID_MAX",
@@ -59,6 +63,10 @@ SUPPORTED_VERSIONS: Final = (
 _VERSIONS: Final = {v: tuple(int(p) for p in v.split(".")) for v in SUPPORTED_VERSIONS}
 
 ON_ERROR_VALUES: Final = ("stopOnError", "continueOnError")
+
+#: The editions of QuickBooks Desktop whose maximum lengths the builder knows
+#: (Intuit's annotations; docs/qbxml-reference.md "Naming").  US is the default.
+EDITIONS: Final = ("US", "CA", "UK", "AU")
 
 #: ``requestID`` longer than this gets statusCode 1060 from QuickBooks.
 REQUEST_ID_MAX: Final = 50
@@ -95,6 +103,41 @@ def check_version(version: object) -> tuple[str, Version]:
     return text, (parsed[0], parsed[1])
 
 
+def check_edition(edition: object) -> str:
+    """
+    Return *edition* if it is one of :data:`EDITIONS`.
+
+    Raises:
+        QBXMLValidationError: it is not.
+    """
+    if type(edition) is not str or edition not in EDITIONS:
+        rule = f"{edition!r} is not a QuickBooks edition (one of {', '.join(EDITIONS)})"
+        raise _error("edition", rule)
+    return edition
+
+
+def _for_edition(spec: Spec, edition: str) -> Spec:
+    """*spec* with the maximum length of *edition* (``Spec.lengths``)."""
+    if not spec.lengths or edition == "US":
+        return spec
+    if spec.max_len is None:  # pragma: no cover - the generator gives both or neither
+        return spec
+    limits = {"US": spec.max_len, **dict(spec.lengths)}
+    limit = limits.get(edition, spec.max_len)
+    # Every edition's limit stays in lengths, for the message (_edition_note).
+    table = tuple((e, limits.get(e, spec.max_len)) for e in EDITIONS)
+    return attrs.evolve(spec, max_len=limit, lengths=table)
+
+
+def _edition_note(spec: Spec, edition: str) -> str:
+    """What a length rule adds about editions: the one checked, and each one's limit."""
+    if not spec.lengths:
+        return "" if edition == "US" else f" for the {edition} edition"
+    limits = {"US": spec.max_len, **dict(spec.lengths)}
+    each = ", ".join(f"{e} {limits.get(e, spec.max_len)}" for e in EDITIONS)
+    return f" for the {edition} edition ({each})"
+
+
 # --- the plan ----------------------------------------------------------------
 #
 # Each model class gets, per qbXML version, a *body* function compiled from its
@@ -109,23 +152,26 @@ Emit = Callable[[Any, Any, str, Out, bool], None]
 #: ``body(obj, path, out, strict)``: validate *obj* and append its element.
 Body = Callable[[Any, str, Out, bool], None]
 
-_BODIES: dict[tuple[type, Version, str, bool], Body] = {}
+_BODIES: dict[tuple[type, Version, str, bool, str], Body] = {}
 _A_REQUEST_MODEL: Final = "a request model (InvoiceAdd, CustomerQuery, ...)"
 
 
-def _body(cls: type, version: Version, tag: str = "", *, rq_level: bool = False) -> Body:
+def _body(
+    cls: type, version: Version, tag: str = "", *, rq_level: bool = False, edition: str = "US"
+) -> Body:
     """
     The compiled body of *cls* at *version*, written as element *tag* (default:
-    the class name), or with *rq_level* the fields that go in its ``*AddRq``.
+    the class name), or with *rq_level* the fields that go in its ``*AddRq``;
+    maximum lengths are *edition*'s.
     """
-    key = (cls, version, tag, rq_level)
+    key = (cls, version, tag, rq_level, edition)
     body = _BODIES.get(key)
     if body is None:
-        body = _BODIES[key] = _compile(cls, version, tag or cls.__name__, rq_level)
+        body = _BODIES[key] = _compile(cls, version, tag or cls.__name__, rq_level, edition)
     return body
 
 
-def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
+def _compile(cls: type, version: Version, tag: str, rq_level: bool, edition: str) -> Body:
     namespace: dict[str, Any] = {
         "Ref": Ref,
         "_date": dt.date,
@@ -137,7 +183,11 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
     }
     code = ["def body(obj, path, out, strict):"]
     beside = rq_level_fields(cls)
-    fields = [(name, spec) for name, spec in specs(cls) if (name in beside) == rq_level]
+    fields = [
+        (name, _for_edition(spec, edition))
+        for name, spec in specs(cls)
+        if (name in beside) == rq_level
+    ]
     if not rq_level:
         attributes = [(name, spec) for name, spec in fields if spec.attribute]
         if attributes:
@@ -157,20 +207,21 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
     for index, (name, spec) in enumerate(fields):
         if spec.attribute:
             continue
-        emit = _emitter(name, spec, version)
+        emit = _emitter(name, spec, version, edition)
         fast = True
         if spec.choice is not None:
             # Fields in different alternatives of one choice exclude each other
             # (choice_path: "group", "group:alternative", nested with "|").
             mine = dict(choice_path(name, spec.choice))
-            rivals = []
+            rivals: dict[str, str] = {}  # an earlier field -> the group it excludes us in
             for group, alternative in mine.items():
                 others = earlier_in_choice.setdefault(group, [])
-                rivals += [o for o in others if dict(_path_of(cls, o))[group] != alternative]
+                for o in others:
+                    if dict(_path_of(cls, o))[group] != alternative:
+                        rivals.setdefault(o, group)
                 others.append(name)
             if rivals:
-                group = next(iter(mine))
-                emit = _with_choice(emit, name, tuple(dict.fromkeys(rivals)), group, cls)
+                emit = _with_choice(emit, name, tuple(rivals.items()), cls)
                 fast = False
         if spec.since > version:
             emit = _unavailable(name, spec, version)
@@ -188,7 +239,9 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         code.append("    if v is not None:")
         code += [
             "        " + line
-            for line in (_fast_path(name, spec, version, call, namespace) if fast else [call])
+            for line in (
+                _fast_path(name, spec, version, call, namespace, edition) if fast else [call]
+            )
         ]
         if spec.required and ":" in (spec.choice or ""):
             # Required within its alternative of a choice: when a sibling is given.
@@ -203,11 +256,12 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool) -> Body:
         elif spec.required:
             code += ["    else:", f"        raise _error(_at(path, {name!r}), 'required')"]
     code += _required_choices(fields, version, namespace)
+    code += _exclusions(fields)
     if not rq_level:
         code.append(f"    out({'</' + tag + '>'!r})")
     else:
         code.append("    pass")
-    what = f"build {tag}{' rq' if rq_level else ''} {format_version(version)}"
+    what = f"build {tag}{' rq' if rq_level else ''} {format_version(version)} {edition}"
     body: Body = compile_function("\n".join(code) + "\n", "body", namespace, what=what)
     body.__qualname__ = f"build_{tag}{'_rq' if rq_level else ''}_{format_version(version)}"
     return body
@@ -226,7 +280,43 @@ def _required_choices(
         rule = f"one of {', '.join(members)} is required (they are alternatives)"
         present = " or ".join(f"obj.{m} not in _absent" for m in members)
         code += [f"    if not ({present}):", f"        raise _error(path, {rule!r})"]
+    # A required choice inside an alternative of another ("choice1:1|choice2"): once a
+    # field of that alternative is given, one of the inner choice's fields is required.
+    inner: dict[tuple[tuple[str, str], str], list[str]] = {}
+    for name, spec in fields:
+        if spec.inner_choice_required and spec.since <= version:
+            outer, (group, _) = choice_path(name, spec.choice)[:2]
+            inner.setdefault((outer, group), []).append(name)
+    for (outer, _), members in inner.items():
+        alternative = [
+            n
+            for n, s in fields
+            if s.since <= version and choice_path(n, s.choice)[:1] == (outer,)
+        ]
+        others = [n for n in alternative if n not in members]
+        if not others:
+            continue  # the alternative is the inner choice: giving it is choosing one
+        rule = (
+            f"one of {', '.join(members)} is required with {', '.join(others)} "
+            "(they are alternatives)"
+        )
+        given = " or ".join(f"obj.{n} not in _absent" for n in others)
+        present = " or ".join(f"obj.{m} not in _absent" for m in members)
+        code += [f"    if ({given}) and not ({present}):", f"        raise _error(path, {rule!r})"]
     namespace["_absent"] = (None, ())
+    return code
+
+
+def _exclusions(fields: list[tuple[str, Spec]]) -> list[str]:
+    """Lines that refuse two fields QuickBooks refuses together (``Spec.excludes``)."""
+    code: list[str] = []
+    for name, spec in fields:
+        for other, why in spec.excludes:
+            rule = f"not allowed with {other} ({why})"
+            code += [
+                f"    if obj.{name} is not None and obj.{other} not in _absent:",
+                f"        raise _error(_at(path, {name!r}), {rule!r})",
+            ]
     return code
 
 
@@ -241,8 +331,8 @@ def _plain(var: str, max_len: int | None) -> str:
     return condition
 
 
-def _fast_path(
-    name: str, spec: Spec, version: Version, call: str, namespace: dict[str, Any]
+def _fast_path(  # noqa: PLR0917
+    name: str, spec: Spec, version: Version, call: str, namespace: dict[str, Any], edition: str
 ) -> list[str]:
     start, end = f"<{spec.tag}>", f"</{spec.tag}>"
     kind = spec.kind
@@ -293,7 +383,7 @@ def _fast_path(
     if kind is Kind.AGG and len(spec.model) == 1:
         (model,) = spec.model
         sub = f"b_{name}"
-        namespace[sub] = _body(model, version, spec.tag)
+        namespace[sub] = _body(model, version, spec.tag, edition=edition)
         namespace[model.__name__] = model
         return [
             f"if type(v) is {model.__name__}:",
@@ -345,14 +435,15 @@ def _path_of(cls: type, name: str) -> tuple[tuple[str, str], ...]:
     return next(choice_path(n, s.choice) for n, s in specs(cls) if n == name)
 
 
-def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, cls: type) -> Emit:
-    members = [n for n, s in specs(cls) if choice in dict(choice_path(n, s.choice))]
+def _with_choice(emit: Emit, name: str, earlier: tuple[tuple[str, str], ...], cls: type) -> Emit:
+    """*emit*, refusing the value when a field of another alternative is given."""
+    described = {group: _alternatives(cls, group) for _, group in earlier}
 
     def checked(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
-        for other in earlier:
+        for other, group in earlier:
             if getattr(owner, other) not in (None, ()):
                 rule = (
-                    f"{other} is already given; {', '.join(members)} are alternatives "
+                    f"{other} is already given; {described[group]} are alternatives "
                     "(give at most one)"
                 )
                 raise _error(_at(path, name), rule)
@@ -361,27 +452,74 @@ def _with_choice(emit: Emit, name: str, earlier: tuple[str, ...], choice: str, c
     return checked
 
 
-def _emitter(name: str, spec: Spec, version: Version) -> Emit:
+_Member = tuple[str, tuple[tuple[str, str], ...]]  # a field and its choice path
+
+
+def _alternatives(cls: type, group: str) -> str:
+    """
+    The alternatives of choice *group* of *cls*, as the schema nests them: a field
+    (``rate``), fields that go together (``adjust_percentage + adjust_relative_to``),
+    or a choice inside an alternative (``(custom_price | custom_price_percent)``).
+    """
+    members: list[_Member] = []
+    depth = 0
+    for n, s in specs(cls):
+        path = choice_path(n, s.choice)
+        groups = [g for g, _ in path]
+        if group in groups:
+            depth = groups.index(group)
+            members.append((n, path))
+    by_alternative: dict[str, list[_Member]] = {}
+    for member in members:
+        by_alternative.setdefault(member[1][depth][1], []).append(member)
+    return ", ".join(_sequence(m, depth + 1) for m in by_alternative.values())
+
+
+def _sequence(members: list[_Member], depth: int) -> str:
+    """The fields of one alternative, its inner choices in parentheses."""
+    parts: list[str] = []
+    index = 0
+    while index < len(members):
+        name, path = members[index]
+        if len(path) <= depth:
+            parts.append(name)
+            index += 1
+            continue
+        group = path[depth][0]
+        inner: dict[str, list[_Member]] = {}
+        while index < len(members) and len(members[index][1]) > depth:
+            if members[index][1][depth][0] != group:
+                break
+            inner.setdefault(members[index][1][depth][1], []).append(members[index])
+            index += 1
+        parts.append("(" + " | ".join(_sequence(m, depth + 1) for m in inner.values()) + ")")
+    if len(parts) > 3:  # a query's filters: name the first two
+        parts = [*parts[:2], "..."]
+    return " + ".join(parts)
+
+
+def _emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:
     if spec.many:
-        return _many_emitter(name, spec, version)
-    return _single_emitter(name, spec, version)
+        return _many_emitter(name, spec, version, edition)
+    return _single_emitter(name, spec, version, edition)
 
 
-def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
+def _single_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:
     tag = spec.tag
     start, end = f"<{tag}>", f"</{tag}>"
     kind = spec.kind
     if kind is Kind.AGG:
-        return _aggregate_emitter(name, spec, version)
+        return _aggregate_emitter(name, spec, version, edition)
     if kind in (Kind.STR, Kind.ID):
         max_len = spec.max_len if spec.max_len is not None or kind is Kind.STR else _ID_MAX
+        note = _edition_note(spec, edition) if spec.max_len is not None else ""
 
         def emit_text(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
             if type(value) is not str:
                 raise _error(_at(path, name), _type_rule(value, "str"))
             stored, escaped = _escape(value, path, name, strict)
             if max_len is not None and len(stored) > max_len:
-                raise _error(_at(path, name), _length_rule(len(stored), max_len))
+                raise _error(_at(path, name), _length_rule(len(stored), max_len) + note)
             out(start + escaped + end)
 
         return emit_text
@@ -461,6 +599,17 @@ def _single_emitter(name: str, spec: Spec, version: Version) -> Emit:
             out(start + str(value) + end)
 
         return emit_int
+    if kind is Kind.DURATION:
+
+        def emit_duration(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
+            if type(value) is not str:
+                raise _error(_at(path, name), _type_rule(value, "str"))
+            rule = duration_rule(value)
+            if rule is not None:
+                raise _error(_at(path, name), rule)
+            out(start + value + end)
+
+        return emit_duration
     if kind is Kind.DATETIME:
 
         def emit_datetime(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
@@ -499,22 +648,23 @@ def _date_rule(value: object) -> str:
     return _type_rule(value, "datetime.date")
 
 
-def _aggregate_emitter(name: str, spec: Spec, version: Version) -> Emit:
+def _aggregate_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:
     tag = spec.tag
     start, end = f"<{tag}>", f"</{tag}>"
     (model,) = spec.model
     if model is Ref:
-        return _ref_emitter(name, start, end, spec.max_len)
+        note = _edition_note(spec, edition) if spec.max_len is not None else ""
+        return _ref_emitter(name, start, end, spec.max_len, note)
 
     def emit_aggregate(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
         if not isinstance(value, model):
             raise _error(_at(path, name), _type_rule(value, model.__name__))
-        _body(model, version, tag)(value, _at(path, name), out, strict)
+        _body(model, version, tag, edition=edition)(value, _at(path, name), out, strict)
 
     return emit_aggregate
 
 
-def _ref_emitter(name: str, start: str, end: str, max_len: int | None) -> Emit:
+def _ref_emitter(name: str, start: str, end: str, max_len: int | None, note: str = "") -> Emit:
     id_name, full_name_name = f"{name}.list_id", f"{name}.full_name"
     if not name:
         id_name, full_name_name = "list_id", "full_name"
@@ -542,7 +692,8 @@ def _ref_emitter(name: str, start: str, end: str, max_len: int | None) -> Emit:
             if not stored:
                 raise _error(_at(path, full_name_name), "empty")
             if max_len is not None and len(stored) > max_len:
-                raise _error(_at(path, full_name_name), _length_rule(len(stored), max_len))
+                rule = _length_rule(len(stored), max_len) + note
+                raise _error(_at(path, full_name_name), rule)
             parts.append("<FullName>" + escaped + "</FullName>")
         parts.append(end)
         out("".join(parts))
@@ -550,10 +701,11 @@ def _ref_emitter(name: str, start: str, end: str, max_len: int | None) -> Emit:
     return emit_ref
 
 
-def _many_emitter(name: str, spec: Spec, version: Version) -> Emit:
-    single = _single_emitter("", spec, version) if len(spec.model) <= 1 else None
+def _many_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:
+    single = _single_emitter("", spec, version, edition) if len(spec.model) <= 1 else None
     models = spec.model
     minimum = spec.min_count
+    maximum = spec.max_count
     bodies: dict[type, Body] = {}
 
     def emit_many(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
@@ -561,6 +713,9 @@ def _many_emitter(name: str, spec: Spec, version: Version) -> Emit:
             raise _error(_at(path, name), _type_rule(value, "tuple"))
         if len(value) < minimum:
             raise _error(_at(path, name), _min_count_rule(minimum, len(value)))
+        if maximum is not None and len(value) > maximum:
+            rule = f"at most {maximum} entries, got {len(value)}"
+            raise _error(_at(path, name), rule)
         for index, item in enumerate(value):
             where = f"{path}.{name}[{index}]"
             if item is None:
@@ -573,7 +728,9 @@ def _many_emitter(name: str, spec: Spec, version: Version) -> Emit:
                 if type(item) not in models:
                     expected = " or ".join(m.__name__ for m in models)
                     raise _error(where, _type_rule(item, expected))
-                body = bodies[type(item)] = _body(type(item), version, tag_of(type(item)))
+                body = bodies[type(item)] = _body(
+                    type(item), version, tag_of(type(item)), edition=edition
+                )
             body(item, where, out, strict)
 
     return emit_many
@@ -590,6 +747,7 @@ def build_request(
     message_set_id: str | None = None,
     old_message_set_id: str | None = None,
     text_policy: TextPolicy = "strict",
+    edition: str = "US",
 ) -> bytes:
     """
     Build a qbXML request document (a message set) from request models.
@@ -607,12 +765,17 @@ def build_request(
     ``"transliterate"`` maps it to ASCII where it can (smart quotes, dashes,
     ``€`` → ``EUR``, ``ł`` → ``l``...) and refuses the rest.
 
+    *edition* (``"US"``, ``"CA"``, ``"UK"`` or ``"AU"``: the company file's
+    country) decides the maximum lengths where the editions differ (a sales tax
+    code: 3 characters, 6 in Australia); see docs/qbxml.md.
+
     Raises:
         QBXMLValidationError: a model or argument breaks a rule; nothing is built.
     """
     version_text, parsed = check_version(version)
     _check_on_error(on_error)
     strict = _strict(text_policy)
+    edition = check_edition(edition)
     if request_element(type(requests)) is not None:
         rule = (
             f"expected a list of request models, got one {type(requests).__name__} "
@@ -666,13 +829,13 @@ def build_request(
             raise _error(path, rule)
         if whole:
             start = len(parts)
-            _body(cls, parsed, rq_tag)(model, path, out, strict)
+            _body(cls, parsed, rq_tag, edition=edition)(model, path, out, strict)
             # The body opened the element; the request ID goes first among its attributes.
             parts[start] = f'<{rq_tag} requestID="{escaped_id}"' + parts[start][len(rq_tag) + 1 :]
             continue
         out(f'<{rq_tag} requestID="{escaped_id}">')
-        _body(cls, parsed)(model, path, out, strict)
-        _body(cls, parsed, rq_level=True)(model, path, out, strict)
+        _body(cls, parsed, edition=edition)(model, path, out, strict)
+        _body(cls, parsed, rq_level=True, edition=edition)(model, path, out, strict)
         out(f"</{rq_tag}>")
     out("</QBXMLMsgsRq></QBXML>")
     return "".join(parts).encode("ascii")
@@ -683,7 +846,11 @@ _RQ_TAGS: Final = {cls.__name__: tag for cls, tag in ADD_MODELS.items()}
 
 
 def render_request(
-    model: object, *, version: str = "16.0", text_policy: TextPolicy = "strict"
+    model: object,
+    *,
+    version: str = "16.0",
+    text_policy: TextPolicy = "strict",
+    edition: str = "US",
 ) -> str:
     """
     What :func:`build_request` writes inside *model*'s ``<…AddRq>`` element, checked.
@@ -692,20 +859,22 @@ def render_request(
     requests into message sets with :func:`frame_requests` (the same bytes as
     :func:`build_request`).  The text is the same at every *version* that has
     all of *model*'s fields: a version only decides which fields are available.
+    *edition* decides the maximum lengths, as for :func:`build_request`.
 
     Raises:
         QBXMLValidationError: *model* or an argument breaks a rule.
     """
     _, parsed = check_version(version)
     strict = _strict(text_policy)
+    edition = check_edition(edition)
     cls = type(model)
     if cls not in ADD_MODELS:
         names = " or ".join(c.__name__ for c in ADD_MODELS)
         raise _error("model", _type_rule(model, names))
     parts: list[str] = []
     out = parts.append
-    _body(cls, parsed)(model, cls.__name__, out, strict)
-    _body(cls, parsed, rq_level=True)(model, cls.__name__, out, strict)
+    _body(cls, parsed, edition=edition)(model, cls.__name__, out, strict)
+    _body(cls, parsed, rq_level=True, edition=edition)(model, cls.__name__, out, strict)
     return "".join(parts)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError, XMLParseError
-from qbwc.qbxml._build import ON_ERROR_VALUES, build_request
+from qbwc.qbxml._build import EDITIONS, ON_ERROR_VALUES, build_request
 from qbwc.qbxml._json import load
 from qbwc.qbxml._read import parse_request
 from qbwc.qbxml._text import TEXT_POLICIES
@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
         choices=TEXT_POLICIES,
         default="strict",
         help="refuse text outside ISO-8859-1 (strict) or map it to ASCII",
+    )
+    build.add_argument(
+        "--edition",
+        choices=EDITIONS,
+        default="US",
+        help="the QuickBooks edition whose maximum lengths apply (default US)",
     )
     build.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     build.set_defaults(func=_build)
@@ -103,6 +109,7 @@ def _build(args: argparse.Namespace) -> int:
             on_error=args.on_error,
             message_set_id=args.message_set_id,
             text_policy=args.text_policy,
+            edition=args.edition,
         )
     except QBXMLValidationError as exc:
         _say("build", f"{args.file}: {exc}")

@@ -34,7 +34,15 @@ from qbwc._direct import compile_constructor
 from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLError, QuickBooksError
 from qbwc.qbxml._responses import RET_MODELS, ErrorRecovery
-from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, specs, tag_of, vocabulary
+from qbwc.qbxml._types import (
+    DECIMAL_KINDS,
+    Kind,
+    Ref,
+    duration_rule,
+    specs,
+    tag_of,
+    vocabulary,
+)
 
 __all__ = [
     "Response",
@@ -326,6 +334,17 @@ def _read_datetime(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
     )
 
 
+def _read_duration(text: str | None, tz: dt.tzinfo) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if duration_rule(text) is not None:
+        raise ValueError
+    return text
+
+
 _Reader = Callable[[str | None, dt.tzinfo], Any]
 
 _READERS: Final[dict[Kind, _Reader]] = {
@@ -333,6 +352,7 @@ _READERS: Final[dict[Kind, _Reader]] = {
     Kind.BOOL: _read_bool,
     Kind.DATE: _read_date,
     Kind.DATETIME: _read_datetime,
+    Kind.DURATION: _read_duration,
 }
 
 _WHAT: Final = {
@@ -345,6 +365,7 @@ _WHAT: Final = {
     Kind.BOOL: "a boolean (BOOLTYPE: true or false)",
     Kind.DATE: "a date (DATETYPE: YYYY-MM-DD)",
     Kind.DATETIME: "a date and time (DATETIMETYPE: YYYY-MM-DDTHH:MM:SS+HH:MM)",
+    Kind.DURATION: "a duration (TIMEINTERVALTYPE: PT8H30M)",
 }
 
 # --- per-class tables --------------------------------------------------------

@@ -22,7 +22,7 @@ from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._build import build_request, check_version
 from qbwc.qbxml._request_kinds import request_element, rq_level_fields
 from qbwc.qbxml._requests import ADD_MODELS
-from qbwc.qbxml._types import Kind, Spec, specs, tag_of, vocabulary
+from qbwc.qbxml._types import Kind, Spec, duration_rule, specs, tag_of, vocabulary
 
 __all__ = ["RequestSet", "parse_request", "parse_request_set"]
 
@@ -84,7 +84,7 @@ def _local(element: etree._Element) -> str:
     return tag
 
 
-def parse_request(data: bytes | str) -> tuple[Any, ...]:
+def parse_request(data: bytes | str, *, edition: str = "US") -> tuple[Any, ...]:
     """
     Read the request models out of a qbXML request document.
 
@@ -92,12 +92,15 @@ def parse_request(data: bytes | str) -> tuple[Any, ...]:
         XMLParseError: the document is not well-formed (or uses a DTD).
         QBXMLValidationError: the document is not a request qbwc could have built.
     """
-    return parse_request_set(data).models
+    return parse_request_set(data, edition=edition).models
 
 
-def parse_request_set(data: bytes | str) -> RequestSet:
+def parse_request_set(data: bytes | str, *, edition: str = "US") -> RequestSet:
     """
     Read a qbXML request document: its message-set attributes and its requests.
+
+    The document is held to every rule of :func:`build_request`, with the maximum
+    lengths of *edition* (``"US"``, ``"CA"``, ``"UK"`` or ``"AU"``).
 
     Raises:
         XMLParseError: the document is not well-formed (or uses a DTD).
@@ -151,6 +154,7 @@ def parse_request_set(data: bytes | str) -> RequestSet:
         on_error=result.on_error,
         message_set_id=result.message_set_id,
         old_message_set_id=result.old_message_set_id,
+        edition=edition,
     )
     return result
 
@@ -317,6 +321,11 @@ def _scalar(element: etree._Element, spec: Spec, path: str) -> Any:
             return dt.datetime.fromisoformat(text)
         except ValueError:
             raise _error(path, f"{text!r} is not a date-time (YYYY-MM-DDThh:mm:ss)") from None
+    if kind is Kind.DURATION:
+        wrong = duration_rule(text)
+        if wrong is not None:
+            raise _error(path, wrong)
+        return text
     raise _error(path, f"{kind.value} is not read in requests")  # pragma: no cover
 
 

@@ -25,7 +25,7 @@ from qbwc.exceptions import QBXMLValidationError, XMLParseError
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo, Preferences
 from qbwc.qbxml._parse import Response, ResponseSet
 from qbwc.qbxml._responses import RET_MODELS, DataExtRet, ErrorRecovery
-from qbwc.qbxml._types import Kind, Ref, Spec, specs, tag_of, vocabulary
+from qbwc.qbxml._types import Kind, Ref, Spec, duration_rule, specs, tag_of, vocabulary
 
 __all__ = [
     "build_hcp_response",
@@ -117,6 +117,13 @@ def format_value(kind: Kind, value: Any, path: str) -> str:
         return value.isoformat()
     if kind is Kind.DATETIME:
         return _datetime(value, path)
+    if kind is Kind.DURATION:
+        if not isinstance(value, str):
+            raise QBXMLValidationError(path, f"expected a str, got {type(value).__name__}")
+        rule = duration_rule(value)
+        if rule is not None:
+            raise QBXMLValidationError(path, rule)
+        return value
     msg = f"no scalar format for {kind}"  # pragma: no cover - every Kind is handled
     raise AssertionError(msg)
 

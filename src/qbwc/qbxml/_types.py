@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import importlib
+import re
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 __all__ = [
+    "DURATION_PATTERN",
     "QBXML_KEY",
     "Address",
     "DataExt",
@@ -31,6 +33,7 @@ __all__ = [
     "Spec",
     "Version",
     "choice_path",
+    "duration_rule",
     "format_guid",
     "format_version",
     "parse_version",
@@ -85,7 +88,26 @@ class Kind(enum.Enum):
     DATETIME = "DATETIMETYPE"
     GUID = "GUIDTYPE"
     ENUM = "ENUMTYPE"
+    #: TIMEINTERVALTYPE: a duration such as ``PT8H30M``, held as its text.
+    DURATION = "TIMEINTERVALTYPE"
     AGG = "aggregate"
+
+
+#: TIMEINTERVALTYPE (qbxmltypes160.xsd): an xsd:duration of hours, minutes and
+#: seconds only; at least one of them (``PT`` alone is no duration).
+#: The pattern is in XSD regex syntax too (schemas/qbxml.xsd): no lookahead.
+DURATION_PATTERN: Final = r"[+\-]?PT([0-9]+H([0-9]+M)?([0-9]+S)?|[0-9]+M([0-9]+S)?|[0-9]+S)"
+_DURATION: Final = re.compile(DURATION_PATTERN)
+
+
+def duration_rule(text: str) -> str | None:
+    """Why *text* is not a qbXML duration (TIMEINTERVALTYPE), or None if it is one."""
+    if _DURATION.fullmatch(text) is not None:
+        return None
+    return (
+        f"{text!r} is not a duration (TIMEINTERVALTYPE: 'PT' and hours, minutes or "
+        "seconds, such as 'PT8H30M' or 'PT45M')"
+    )
 
 
 #: Kinds held as Decimal.  AMT has exactly 2 decimals on the wire; PRICE, QUAN
@@ -101,7 +123,10 @@ class Spec:
     Attributes:
         tag: the qbXML element (or attribute) name, e.g. ``"RefNumber"``.
         kind: the scalar type, or AGG for an aggregate.
-        max_len: maximum length in characters (for a Ref: of its FullName).
+        max_len: maximum length in characters (for a Ref: of its FullName), in the
+            US edition of QuickBooks (the default edition).
+        lengths: ``(edition, limit)`` for each edition (``"CA"``, ``"UK"``, ``"AU"``)
+            whose maximum length differs from *max_len* (docs/qbxml-reference.md).
         since: the first qbXML version that has the element.
         required: the element must be present.
         many: the element repeats; the field holds a tuple.
@@ -110,14 +135,22 @@ class Spec:
         values: the allowed values of an ENUM.
         attribute: an XML attribute of the aggregate (``defMacro``), not an element.
         min_count: for a repeated field, how many items at least.
+        max_count: for a repeated field, how many items at most (None: unbounded).
         choice_required: one of the fields of the choice must be given.
+        inner_choice_required: the choice inside this field's alternative (the second
+            segment of *choice*) needs one of its fields whenever a field of that
+            alternative is given.
         minimum: the smallest value of an INT (``MaxReturned`` >= 1), if the schema says.
         maximum: the largest value of an INT (``ExpirationMonth`` <= 12), if the schema says.
+        excludes: ``(other field, why)`` pairs: QuickBooks refuses this field together
+            with the other though the schema allows both (tools/gen_qbxml_overlay.py,
+            docs/qbxml-reference.md "Rules beyond the schema").
     """
 
     tag: str
     kind: Kind
     max_len: int | None = None
+    lengths: tuple[tuple[str, int], ...] = ()
     since: Version = (1, 0)
     required: bool = False
     many: bool = False
@@ -129,6 +162,9 @@ class Spec:
     choice_required: bool = False
     minimum: int | None = None
     maximum: int | None = None
+    excludes: tuple[tuple[str, str], ...] = ()
+    inner_choice_required: bool = False
+    max_count: int | None = None
 
 
 def _owner(instance: Any) -> str:
@@ -271,6 +307,7 @@ def qb(
     kind: Kind,
     *,
     max_len: int | None = None,
+    lengths: tuple[tuple[str, int], ...] = (),
     since: Version = (1, 0),
     required: bool = False,
     many: bool = False,
@@ -282,12 +319,16 @@ def qb(
     choice_required: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
+    excludes: tuple[tuple[str, str], ...] = (),
+    inner_choice_required: bool = False,
+    max_count: int | None = None,
 ) -> dict[str, Spec]:
     """The attrs metadata of a model field that maps to the qbXML element *tag*."""
     spec = Spec(
         tag=tag,
         kind=kind,
         max_len=max_len,
+        lengths=lengths,
         since=since,
         required=required,
         many=many,
@@ -299,6 +340,9 @@ def qb(
         choice_required=choice_required,
         minimum=minimum,
         maximum=maximum,
+        excludes=excludes,
+        inner_choice_required=inner_choice_required,
+        max_count=max_count,
     )
     return {QBXML_KEY: spec}
 
@@ -308,6 +352,7 @@ def qbfield(
     kind: Kind,
     *,
     max_len: int | None = None,
+    lengths: tuple[tuple[str, int], ...] = (),
     since: Version = (1, 0),
     required: bool = False,
     choice: str | None = None,
@@ -317,6 +362,9 @@ def qbfield(
     choice_required: bool = False,
     minimum: int | None = None,
     maximum: int | None = None,
+    excludes: tuple[tuple[str, str], ...] = (),
+    inner_choice_required: bool = False,
+    max_count: int | None = None,
 ) -> Any:
     """
     Declare a model field that maps to the qbXML element *tag* and holds what it is given.
@@ -338,6 +386,7 @@ def qbfield(
         tag,
         kind,
         max_len=max_len,
+        lengths=lengths,
         since=since,
         required=required,
         choice=choice,
@@ -347,6 +396,9 @@ def qbfield(
         choice_required=choice_required,
         minimum=minimum,
         maximum=maximum,
+        excludes=excludes,
+        inner_choice_required=inner_choice_required,
+        max_count=max_count,
     )
     return attrs.field(default=None, metadata=metadata)
 

@@ -38,7 +38,16 @@ from qbwc.qbxml._build import (
 )
 from qbwc.qbxml._read import version_instruction
 from qbwc.qbxml._request_kinds import request_element, rq_level_fields
-from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, tag_of, vocabulary
+from qbwc.qbxml._types import (
+    DURATION_PATTERN,
+    Kind,
+    Ref,
+    Spec,
+    choice_path,
+    specs,
+    tag_of,
+    vocabulary,
+)
 
 __all__ = ["generate_xsd", "main", "validate"]
 
@@ -69,6 +78,7 @@ _SIMPLE: Final[dict[Kind, tuple[str, dict[str, str]]]] = {
             )
         },
     ),
+    Kind.DURATION: ("xsd:string", {"pattern": DURATION_PATTERN}),
     Kind.GUID: (
         "xsd:string",
         {"pattern": r"0|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}"},
@@ -298,7 +308,11 @@ class _Generator:
                 end += 1
             members = fields[index:end]
             choice = etree.Element(_X + "choice")
-            required = depth == 0 and any(s.choice_required for _, s in members)
+            # The outer choice's requiredness, or that of a choice inside an alternative
+            # (needed whenever its alternative is given: it is inside that sequence).
+            required = any(
+                s.choice_required if depth == 0 else s.inner_choice_required for _, s in members
+            )
             if not required:
                 choice.set("minOccurs", "0")
             for label, alternative in alternatives.items():
@@ -332,7 +346,8 @@ class _Generator:
         self.set_type(element, spec, response=response)
         if spec.many:
             element.set("minOccurs", str(spec.min_count))
-            element.set("maxOccurs", "unbounded")
+            most = "unbounded" if spec.max_count is None else str(spec.max_count)
+            element.set("maxOccurs", most)
         elif optional:
             element.set("minOccurs", "0")
         return element

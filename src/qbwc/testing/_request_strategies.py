@@ -86,7 +86,7 @@ def _at_most(strategy: st.SearchStrategy[T], cls: type, max_lines: int) -> st.Se
     return strategy.map(cut)
 
 
-def invoice_adds(version: str = "13.0", *, max_lines: int = 4) -> st.SearchStrategy[InvoiceAdd]:
+def invoice_adds(version: str = "13.0", *, max_lines: int = 6) -> st.SearchStrategy[InvoiceAdd]:
     """An invoice valid at *version*, with up to *max_lines* lines."""
     return _at_most(models(InvoiceAdd, version=version), InvoiceAdd, max_lines)
 
@@ -101,7 +101,7 @@ def estimate_line_group_adds(version: str = "13.0") -> st.SearchStrategy[Estimat
     return models(EstimateLineGroupAdd, version=version)
 
 
-def estimate_adds(version: str = "13.0", *, max_lines: int = 4) -> st.SearchStrategy[EstimateAdd]:
+def estimate_adds(version: str = "13.0", *, max_lines: int = 6) -> st.SearchStrategy[EstimateAdd]:
     """An estimate valid at *version*, with 1 to *max_lines* lines."""
     return _at_most(models(EstimateAdd, version=version), EstimateAdd, max_lines)
 

@@ -145,10 +145,42 @@ def xml_text(*, max_size: int | None = None, min_size: int = 0) -> st.SearchStra
 # --- models, from their field specs ---
 
 
-_FLOATS = st.decimals(Decimal(0), Decimal(10**6), places=4)
-_DATES = st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31))
-_TIMES = st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2099, 12, 31)).map(
-    lambda d: d.replace(microsecond=0)
+#: FLOATTYPE (an exchange rate) is an xsd:decimal: the builder writes up to 20 integer
+#: digits and 20 places, never rounded (docs/qbxml.md); any sign, any notation.
+_FLOAT_LIMIT = Decimal(10) ** 20 - Decimal(1)
+_FLOATS = _notations(
+    st.one_of(
+        st.integers(0, 20).flatmap(
+            lambda places: st.decimals(
+                -_FLOAT_LIMIT, _FLOAT_LIMIT, places=places, allow_nan=False, allow_infinity=False
+            )
+        ),
+        st.decimals(Decimal(0), Decimal(10), places=10),  # exchange rates: 1.2345678901
+    )
+)
+#: The dates QuickBooks Desktop's date fields take, as far as we know: 1901-01-01 to
+#: 2099-12-31 (docs/testing.md); Intuit's schema allows any four-digit year.
+_EARLIEST, _LATEST = dt.date(1901, 1, 1), dt.date(2099, 12, 31)
+_DATES = st.dates(_EARLIEST, _LATEST)
+_TIMES = st.datetimes(
+    dt.datetime.combine(_EARLIEST, dt.time()), dt.datetime.combine(_LATEST, dt.time.max)
+).map(lambda d: d.replace(microsecond=0))
+#: A repeated field holds up to this many entries: an invoice's lines, a query's ListIDs
+#: (_MANY); other repeated aggregates, nested in lines, fewer (CI time).
+_MANY = 6
+_MANY_NESTED = 3
+#: TIMEINTERVALTYPE as QuickBooks writes it: hours, minutes and seconds, at least one.
+_DURATIONS = (
+    st.tuples(
+        st.none() | st.integers(0, 9999),
+        st.none() | st.integers(0, 59),
+        st.none() | st.integers(0, 59),
+    )
+    .filter(lambda parts: parts != (None, None, None))
+    .map(
+        lambda parts: "PT"
+        + "".join(f"{n}{unit}" for n, unit in zip(parts, "HMS", strict=True) if n is not None)
+    )
 )
 _GUIDS = st.one_of(st.just("0"), st.uuids().map(format_guid))
 #: The offsets QuickBooks' clock can be at (a Ret's date-times carry one).
@@ -174,9 +206,9 @@ def model_of(name: str) -> type:
 def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
     kind = spec.kind
     if kind is Kind.STR:
-        if spec.tag in vocabulary().DURATION_TAGS:
-            return st.builds("PT{}H{}M".format, st.integers(0, 99), st.integers(0, 59))
         return qbxml_text(spec.max_len)
+    if kind is Kind.DURATION:
+        return _DURATIONS
     if kind is Kind.ID:
         return list_ids()
     if kind is Kind.AMT:
@@ -204,17 +236,12 @@ def _scalar(spec: Spec, ret: bool) -> st.SearchStrategy[Any]:
     raise AssertionError(msg)
 
 
-def _refs(max_len: int | None) -> st.SearchStrategy[Ref]:
-    names = qbxml_text(max_len, min_size=1)
-    return st.one_of(st.builds(Ref, full_name=names), st.builds(Ref, list_id=list_ids()))
-
-
 def _value(
     spec: Spec, version: Version, ret: bool, *, given: bool = False
 ) -> st.SearchStrategy[Any]:
     if spec.kind is Kind.AGG:
         options = [
-            _refs(spec.max_len) if model is Ref else models(model, version=version, ret=ret)
+            refs(spec.max_len) if model is Ref else models(model, version=version, ret=ret)
             for model in spec.model
         ]
         one: st.SearchStrategy[Any] = st.one_of(options)
@@ -222,7 +249,10 @@ def _value(
         one = _scalar(spec, ret)
     if spec.many:
         least = max(spec.min_count, 1 if given else 0)
-        return st.lists(one, min_size=least, max_size=max(least, 2)).map(tuple)
+        lines = spec.tag.endswith(("LineAdd", "LineMod", "LineRet")) or len(spec.model) > 1
+        most = _MANY if lines or spec.kind is not Kind.AGG else _MANY_NESTED
+        most = max(least, most if spec.max_count is None else min(most, spec.max_count))
+        return st.lists(one, min_size=least, max_size=most).map(tuple)
     return one
 
 
@@ -255,7 +285,7 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
     paths = {name: choice_path(name, spec.choice) for name, spec in fields}
     required_groups = {
         path[0][0] for name, spec in fields if (path := paths[name]) and spec.choice_required
-    }
+    } | {paths[name][1][0] for name, spec in fields if spec.inner_choice_required}
 
     @st.composite
     def build(draw: st.DrawFn) -> Any:
@@ -284,6 +314,10 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
                 continue  # a macro names a transaction for later requests; see docs/qbxml.md
             if needed or draw(st.booleans()):
                 values[name] = draw(_value(spec, parsed, ret, given=name in forced))
+        for name, spec in fields:
+            for other, _ in spec.excludes:  # QuickBooks refuses both (Spec.excludes)
+                if name in values and values.get(other) not in (None, ()):
+                    del values[name if draw(st.booleans()) else other]
         return cls(**values)
 
     return build()

@@ -209,6 +209,7 @@ MODELS: Final[dict[str, str]] = {
     "CreditMemoRet": "qbwc.qbxml._models.credit_memo",
     "CreditToApply": "qbwc.qbxml._models.bill",
     "CurrencyAdd": "qbwc.qbxml._models.currency",
+    "CurrencyFilter": "qbwc.qbxml._models.shared",
     "CurrencyFormat": "qbwc.qbxml._models.currency",
     "CurrencyMod": "qbwc.qbxml._models.currency",
     "CurrencyQuery": "qbwc.qbxml._models.currency",
@@ -641,6 +642,7 @@ MODELS: Final[dict[str, str]] = {
     "SickHours": "qbwc.qbxml._models.employee",
     "SickHoursDefault": "qbwc.qbxml._models.employee",
     "SiteAddress": "qbwc.qbxml._models.inventory",
+    "SiteFilter": "qbwc.qbxml._models.shared",
     "SpecialAccountAdd": "qbwc.qbxml._models.account",
     "SpecialItemAdd": "qbwc.qbxml._models.item",
     "StandardTermsAdd": "qbwc.qbxml._models.terms",
@@ -659,6 +661,7 @@ MODELS: Final[dict[str, str]] = {
     "TextRow": "qbwc.qbxml._models.report",
     "TimeReportQuery": "qbwc.qbxml._models.report",
     "TimeTrackingAdd": "qbwc.qbxml._models.time_tracking",
+    "TimeTrackingEntityFilter": "qbwc.qbxml._models.time_tracking",
     "TimeTrackingMod": "qbwc.qbxml._models.time_tracking",
     "TimeTrackingPreferences": "qbwc.qbxml._models.company",
     "TimeTrackingQuery": "qbwc.qbxml._models.time_tracking",
@@ -1672,7 +1675,7 @@ RESPONSES: Final[dict[str, tuple[str, ...]]] = {
     "WorkersCompCodeQueryRs": ('WorkersCompCodeRet',),
 }
 
-#: Elements of TIMEINTERVALTYPE (``PT8H30M``), modelled as text.
+#: Elements of TIMEINTERVALTYPE (``PT8H30M``): ``Kind.DURATION``, held as text.
 DURATION_TAGS: Final = frozenset({
     "Duration",
     "HoursAccrued",

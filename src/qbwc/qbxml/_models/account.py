@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet
-from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, NameFilter, NameRangeFilter
 from qbwc.qbxml._types import (
     Kind,
     Ref,
@@ -72,7 +72,7 @@ class AccountAdd:
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_id: int | None = qbfield('TaxLineID', Kind.INT, since=(7, 0))
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
@@ -104,7 +104,7 @@ class AccountMod:
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_id: int | None = qbfield('TaxLineID', Kind.INT, since=(7, 0))
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
@@ -143,8 +143,8 @@ class AccountQuery:
     account_type: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('AccountType', Kind.ENUM, many=True, choice='choice1:2', values=('AccountsPayable', 'AccountsReceivable', 'Bank', 'CostOfGoodsSold', 'CreditCard', 'Equity', 'Expense', 'FixedAsset', 'Income', 'LongTermLiability', 'NonPosting', 'OtherAsset', 'OtherCurrentAsset', 'OtherCurrentLiability', 'OtherExpense', 'OtherIncome'))
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -198,7 +198,7 @@ class AccountRet:
         default=None, converter=to_decimal, metadata=qb('TotalBalance', Kind.AMT)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     tax_line_info_ret: TaxLineInfoRet | None = qbfield(
         'TaxLineInfoRet', Kind.AGG, since=(2, 1), model=TaxLineInfoRet

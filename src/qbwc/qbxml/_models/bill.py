@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -118,7 +119,7 @@ class BillAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -165,7 +166,7 @@ class BillMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -216,8 +217,8 @@ class BillQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     paid_status: str | None = qbfield(
         'PaidStatus', Kind.ENUM, choice='choice1:3', values=('All', 'PaidOnly', 'NotPaidOnly')
@@ -279,7 +280,7 @@ class BillRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     is_paid: bool | None = qbfield('IsPaid', Kind.BOOL, since=(2, 0))
     external_guid: str | None = attrs.field(
@@ -347,8 +348,8 @@ class BillToPayQuery:
     due_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('DueDate', Kind.DATE)
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -408,10 +409,10 @@ class BillingRatePerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_rate: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRate', Kind.PRICE, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     custom_rate_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomRatePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice1:1', choice_required=True)

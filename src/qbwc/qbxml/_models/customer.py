@@ -27,6 +27,7 @@ from qbwc.qbxml._models.shared import (
     Contacts,
     ContactsMod,
     ContactsRet,
+    CurrencyFilter,
     CustomerRetCreditCardInfo,
     CustomerRetShipToAddress,
     LeadRetAdditionalContactRef,
@@ -142,7 +143,7 @@ class CustomerAdd:
     bill_address: Address | None = qbfield('BillAddress', Kind.AGG, model=Address)
     ship_address: Address | None = qbfield('ShipAddress', Kind.AGG, model=Address)
     ship_to_address: tuple[ShipToAddress, ...] = attrs.field(
-        factory=tuple, converter=_to_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=ShipToAddress)
+        factory=tuple, converter=_to_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=ShipToAddress, max_count=50)
     )
     phone: str | None = qbfield('Phone', Kind.STR, max_len=21)
     alt_phone: str | None = qbfield('AltPhone', Kind.STR, max_len=21)
@@ -152,7 +153,7 @@ class CustomerAdd:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts: tuple[Contacts, ...] = attrs.field(
         factory=tuple, converter=_to_contactss, metadata=qb('Contacts', Kind.AGG, since=(12, 0), many=True, model=Contacts)
@@ -166,12 +167,16 @@ class CustomerAdd:
     open_balance_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('OpenBalanceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     item_sales_tax_ref: Ref | None = qbfield('ItemSalesTaxRef', Kind.AGG, max_len=31, model=Ref)
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15)
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21))
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT)
@@ -238,7 +243,7 @@ class CustomerMod:
     bill_address: Address | None = qbfield('BillAddress', Kind.AGG, model=Address)
     ship_address: Address | None = qbfield('ShipAddress', Kind.AGG, model=Address)
     ship_to_address: tuple[ShipToAddress, ...] = attrs.field(
-        factory=tuple, converter=_to_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=ShipToAddress)
+        factory=tuple, converter=_to_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=ShipToAddress, max_count=50)
     )
     phone: str | None = qbfield('Phone', Kind.STR, max_len=21)
     alt_phone: str | None = qbfield('AltPhone', Kind.STR, max_len=21)
@@ -248,7 +253,7 @@ class CustomerMod:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts_mod: tuple[ContactsMod, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_mods, metadata=qb('ContactsMod', Kind.AGG, since=(12, 0), many=True, model=ContactsMod)
@@ -259,7 +264,7 @@ class CustomerMod:
     terms_ref: Ref | None = qbfield('TermsRef', Kind.AGG, max_len=31, since=(3, 0), model=Ref)
     sales_rep_ref: Ref | None = qbfield('SalesRepRef', Kind.AGG, max_len=5, since=(3, 0), model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(3, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(3, 0), model=Ref
     )
     item_sales_tax_ref: Ref | None = qbfield(
         'ItemSalesTaxRef', Kind.AGG, max_len=31, since=(3, 0), model=Ref
@@ -267,7 +272,9 @@ class CustomerMod:
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15, since=(3, 0))
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21)), since=(3, 0)
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT, since=(3, 0))
@@ -402,8 +409,8 @@ class CustomerQuery:
     total_balance_filter: TotalBalanceFilter | None = qbfield(
         'TotalBalanceFilter', Kind.AGG, choice='choice1:2', model=TotalBalanceFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -453,7 +460,7 @@ class CustomerRet:
         'ShipAddressBlock', Kind.AGG, since=(6, 0), model=AddressBlock
     )
     ship_to_address: tuple[CustomerRetShipToAddress, ...] = attrs.field(
-        factory=tuple, converter=_to_customer_ret_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=CustomerRetShipToAddress)
+        factory=tuple, converter=_to_customer_ret_ship_to_addresss, metadata=qb('ShipToAddress', Kind.AGG, since=(12, 0), many=True, model=CustomerRetShipToAddress, max_count=50)
     )
     phone: str | None = qbfield('Phone', Kind.STR, max_len=21)
     alt_phone: str | None = qbfield('AltPhone', Kind.STR, max_len=21)
@@ -463,7 +470,7 @@ class CustomerRet:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef, max_count=8)
     )
     contacts_ret: tuple[ContactsRet, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_rets, metadata=qb('ContactsRet', Kind.AGG, since=(12, 0), many=True, model=ContactsRet)
@@ -477,12 +484,16 @@ class CustomerRet:
     total_balance: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('TotalBalance', Kind.AMT)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     item_sales_tax_ref: Ref | None = qbfield('ItemSalesTaxRef', Kind.AGG, max_len=31, model=Ref)
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(6, 0), values=('Australia', 'Canada', 'UK', 'US')
     )
-    resale_number: str | None = qbfield('ResaleNumber', Kind.STR, max_len=15)
+    resale_number: str | None = qbfield(
+        'ResaleNumber', Kind.STR, max_len=15, lengths=(('CA', 21), ('UK', 21), ('AU', 21))
+    )
     account_number: str | None = qbfield('AccountNumber', Kind.STR, max_len=99)
     credit_limit: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('CreditLimit', Kind.AMT)

@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     TxnDateRangeFilter,
@@ -186,40 +187,34 @@ class DepositLineMod:
 
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
     payment_txn_id: str | None = qbfield(
-        'PaymentTxnID', Kind.ID, max_len=36, required=True, choice='choice1:0', choice_required=True
+        'PaymentTxnID', Kind.ID, max_len=36, required=True, choice='choice1:0'
     )
     payment_txn_line_id: str | None = qbfield(
-        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0', choice_required=True
+        'PaymentTxnLineID', Kind.ID, max_len=36, choice='choice1:0'
     )
-    override_memo: str | None = qbfield(
-        'OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0', choice_required=True
-    )
+    override_memo: str | None = qbfield('OverrideMemo', Kind.STR, max_len=4095, choice='choice1:0')
     override_check_number: str | None = qbfield(
-        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0', choice_required=True
+        'OverrideCheckNumber', Kind.STR, max_len=11, choice='choice1:0'
     )
     override_class_ref: Ref | None = qbfield(
-        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref, choice_required=True
+        'OverrideClassRef', Kind.AGG, max_len=159, choice='choice1:0', model=Ref
     )
     entity_ref: Ref | None = qbfield(
-        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref, choice_required=True
+        'EntityRef', Kind.AGG, max_len=209, choice='choice1:1', model=Ref
     )
     account_ref: Ref | None = qbfield(
-        'AccountRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref, choice_required=True
+        'AccountRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
     )
-    memo: str | None = qbfield(
-        'Memo', Kind.STR, max_len=4095, choice='choice1:1', choice_required=True
-    )
-    check_number: str | None = qbfield(
-        'CheckNumber', Kind.STR, max_len=11, choice='choice1:1', choice_required=True
-    )
+    memo: str | None = qbfield('Memo', Kind.STR, max_len=4095, choice='choice1:1')
+    check_number: str | None = qbfield('CheckNumber', Kind.STR, max_len=11, choice='choice1:1')
     payment_method_ref: Ref | None = qbfield(
-        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref, choice_required=True
+        'PaymentMethodRef', Kind.AGG, max_len=31, choice='choice1:1', model=Ref
     )
     class_ref: Ref | None = qbfield(
-        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref, choice_required=True
+        'ClassRef', Kind.AGG, max_len=159, choice='choice1:1', model=Ref
     )
     amount: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('Amount', Kind.AMT, choice='choice1:1')
     )
 
 
@@ -296,8 +291,8 @@ class DepositQuery:
     account_filter: AccountFilter | None = qbfield(
         'AccountFilter', Kind.AGG, choice='choice1:1', model=AccountFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:1', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(

@@ -198,16 +198,16 @@ class NonEarnings:
 class SickHours:
     """The qbXML aggregate ``SickHours``."""
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -221,16 +221,16 @@ class SickHours:
 class VacationHours:
     """The qbXML aggregate ``VacationHours``."""
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -368,7 +368,7 @@ class EmployeeAdd:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=15)
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmergencyContacts
@@ -440,8 +440,8 @@ class SickHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -455,8 +455,8 @@ class VacationHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -519,8 +519,8 @@ class EmployeeDefaultPayrollInfoSickHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -537,8 +537,8 @@ class EmployeeDefaultPayrollInfoVacationHoursDefault:
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
@@ -677,7 +677,7 @@ class EmployeeMod:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=15, since=(16, 0))
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmergencyContacts
@@ -813,7 +813,7 @@ class EmployeeRet:
     ssn: str | None = qbfield('SSN', Kind.STR, max_len=11, since=(2, 0))
     email: str | None = qbfield('Email', Kind.STR, max_len=1023)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef, max_count=8)
     )
     emergency_contacts: EmployeeRetEmergencyContacts | None = qbfield(
         'EmergencyContacts', Kind.AGG, since=(13, 0), model=EmployeeRetEmergencyContacts

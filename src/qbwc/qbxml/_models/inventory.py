@@ -98,8 +98,12 @@ class BuildAssemblyAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -136,8 +140,12 @@ class BuildAssemblyMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -219,8 +227,12 @@ class ComponentItemLineRet:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -253,8 +265,12 @@ class BuildAssemblyRet:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -299,8 +315,12 @@ class QuantityAdjustment:
     quantity_difference: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, choice='choice1', choice_required=True)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -315,10 +335,10 @@ class ValueAdjustment:
     """The qbXML aggregate ``ValueAdjustment``."""
 
     new_quantity: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('NewQuantity', Kind.QUAN, choice='choice1')
     )
     quantity_difference: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('QuantityDifference', Kind.QUAN, since=(10, 0), choice='choice1')
     )
 
 
@@ -328,10 +348,10 @@ class SerialNumberAdjustment:
     """The qbXML aggregate ``SerialNumberAdjustment``."""
 
     add_serial_number: str | None = qbfield(
-        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
+        'AddSerialNumber', Kind.STR, max_len=4095, choice='choice1'
     )
     remove_serial_number: str | None = qbfield(
-        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1', choice_required=True
+        'RemoveSerialNumber', Kind.STR, max_len=4095, choice='choice1'
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -346,7 +366,7 @@ class SerialNumberAdjustment:
 class LotNumberAdjustment:
     """The qbXML aggregate ``LotNumberAdjustment``."""
 
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40)
+    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, since=(11, 0))
     count_adjustment: int | None = qbfield('CountAdjustment', Kind.INT)
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -412,13 +432,13 @@ class InventoryAdjustmentLineMod:
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
     serial_number: str | None = qbfield(
-        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1', choice_required=True
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
     )
     lot_number: str | None = qbfield(
-        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1', choice_required=True
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1:1'
     )
     count_adjustment: int | None = qbfield(
-        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1', choice_required=True
+        'CountAdjustment', Kind.INT, since=(11, 0), choice='choice1:1'
     )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
@@ -441,11 +461,15 @@ class InventoryAdjustmentLineRet:
 
     txn_line_id: str | None = qbfield('TxnLineID', Kind.ID, max_len=36, required=True)
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1:0')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1:0'
+    )
     serial_number_added_or_removed: str | None = qbfield(
         'SerialNumberAddedOrRemoved', Kind.ENUM, choice='choice1:0', values=('Added', 'Removed')
     )
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )

@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import SetCredit
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
@@ -98,12 +99,18 @@ class InvoiceLineMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, model=Ref
     )
@@ -166,7 +173,7 @@ class InvoiceMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -216,8 +223,8 @@ class InvoiceQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     paid_status: str | None = qbfield(
         'PaidStatus', Kind.ENUM, choice='choice1:3', values=('All', 'PaidOnly', 'NotPaidOnly')

@@ -21,6 +21,7 @@ from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     ClassFilter,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -37,6 +38,7 @@ from qbwc.qbxml._models.shared import (
     NameRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,
+    SiteFilter,
     TxnDateRangeFilter,
 )
 from qbwc.qbxml._types import (
@@ -246,7 +248,9 @@ class ItemDiscountAdd:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -275,7 +279,9 @@ class ItemDiscountMod:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -353,7 +359,9 @@ class ItemDiscountRet:
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     sublevel: int | None = qbfield('Sublevel', Kind.INT)
     item_desc: str | None = qbfield('ItemDesc', Kind.STR, max_len=4095)
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     discount_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('DiscountRate', Kind.PRICE, choice='choice1')
     )
@@ -750,7 +758,9 @@ class ItemInventoryAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -761,7 +771,7 @@ class ItemInventoryAdd:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -819,7 +829,9 @@ class ItemInventoryAssemblyAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -830,7 +842,7 @@ class ItemInventoryAssemblyAdd:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -881,7 +893,9 @@ class ItemInventoryAssemblyMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -897,7 +911,7 @@ class ItemInventoryAssemblyMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1001,7 +1015,9 @@ class ItemInventoryAssemblyRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1012,7 +1028,7 @@ class ItemInventoryAssemblyRet:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1067,7 +1083,9 @@ class ItemInventoryMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1083,7 +1101,7 @@ class ItemInventoryMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     apply_cogs_account_ref_to_existing_txns: bool | None = qbfield(
@@ -1170,7 +1188,9 @@ class ItemInventoryRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_desc: str | None = qbfield('SalesDesc', Kind.STR, max_len=4095)
     sales_price: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('SalesPrice', Kind.PRICE)
@@ -1181,7 +1201,7 @@ class ItemInventoryRet:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     cogs_account_ref: Ref | None = qbfield('COGSAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1243,7 +1263,7 @@ class SalesAndPurchase:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield('ExpenseAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1266,7 +1286,9 @@ class ItemNonInventoryAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -1319,7 +1341,7 @@ class SalesAndPurchaseMod:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield(
         'ExpenseAccountRef', Kind.AGG, max_len=159, since=(7, 0), model=Ref
@@ -1350,7 +1372,9 @@ class ItemNonInventoryMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -1442,7 +1466,7 @@ class ItemServiceRetSalesAndPurchase:
         default=None, converter=to_decimal, metadata=qb('PurchaseCost', Kind.PRICE)
     )
     purchase_tax_code_ref: Ref | None = qbfield(
-        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'PurchaseTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     expense_account_ref: Ref | None = qbfield('ExpenseAccountRef', Kind.AGG, max_len=159, model=Ref)
     pref_vendor_ref: Ref | None = qbfield('PrefVendorRef', Kind.AGG, max_len=41, model=Ref)
@@ -1472,7 +1496,9 @@ class ItemNonInventoryRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )
@@ -1499,7 +1525,9 @@ class ItemOtherChargeAdd:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -1527,7 +1555,9 @@ class ItemOtherChargeMod:
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, since=(12, 0), model=Ref)
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -1601,7 +1631,9 @@ class ItemOtherChargeRet:
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     sublevel: int | None = qbfield('Sublevel', Kind.INT)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )
@@ -1791,7 +1823,7 @@ class ItemReceiptAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -1830,7 +1862,7 @@ class ItemReceiptMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -1881,8 +1913,8 @@ class ItemReceiptQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL)
@@ -1935,7 +1967,7 @@ class ItemReceiptRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
@@ -2199,7 +2231,9 @@ class ItemServiceAdd:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: SalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=SalesOrPurchase, choice_required=True
     )
@@ -2231,7 +2265,9 @@ class ItemServiceMod:
     )
     force_uom_change: bool | None = qbfield('ForceUOMChange', Kind.BOOL, since=(7, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase_mod: SalesOrPurchaseMod | None = qbfield(
         'SalesOrPurchaseMod', Kind.AGG, choice='choice1', model=SalesOrPurchaseMod
     )
@@ -2308,7 +2344,9 @@ class ItemServiceRet:
         'UnitOfMeasureSetRef', Kind.AGG, max_len=31, since=(7, 0), model=Ref
     )
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     sales_or_purchase: ItemServiceRetSalesOrPurchase | None = qbfield(
         'SalesOrPurchase', Kind.AGG, choice='choice1', model=ItemServiceRetSalesOrPurchase
     )
@@ -2330,7 +2368,7 @@ class ItemSiteFilter:
     """The qbXML aggregate ``ItemSiteFilter``."""
 
     item_filter: ItemFilter | None = qbfield('ItemFilter', Kind.AGG, model=ItemFilter)
-    site_filter: Ref | None = qbfield('SiteFilter', Kind.AGG, max_len=64, model=Ref)
+    site_filter: SiteFilter | None = qbfield('SiteFilter', Kind.AGG, model=SiteFilter)
 
 
 @final

@@ -94,7 +94,7 @@ class LeadContacts:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
     is_primary_contact: bool | None = qbfield('IsPrimaryContact', Kind.BOOL)
 
@@ -109,7 +109,7 @@ class LeadAdd:
     company_name: str | None = qbfield('CompanyName', Kind.STR, max_len=41)
     main_phone: str | None = qbfield('MainPhone', Kind.STR, max_len=21)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=3)
     )
     locations: tuple[Locations, ...] = attrs.field(
         factory=tuple, converter=_to_locationss, metadata=qb('Locations', Kind.AGG, many=True, model=Locations)
@@ -134,7 +134,7 @@ class LeadContactsMod:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
     is_primary_contact: bool | None = qbfield('IsPrimaryContact', Kind.BOOL)
 
@@ -151,7 +151,7 @@ class LeadContactsRet:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef, max_count=5)
     )
     is_primary_contact: bool | None = qbfield('IsPrimaryContact', Kind.BOOL)
     unknown: tuple[str, ...] = unknown_field()
@@ -179,7 +179,7 @@ class LeadMod:
     company_name: str | None = qbfield('CompanyName', Kind.STR, max_len=41)
     main_phone: str | None = qbfield('MainPhone', Kind.STR, max_len=21)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=3)
     )
     locations_mod: tuple[LocationsMod, ...] = attrs.field(
         factory=tuple, converter=_to_locations_mods, metadata=qb('LocationsMod', Kind.AGG, many=True, model=LocationsMod)
@@ -271,7 +271,7 @@ class LeadRet:
     company_name: str | None = qbfield('CompanyName', Kind.STR, max_len=41)
     main_phone: str | None = qbfield('MainPhone', Kind.STR, max_len=21)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef, max_count=3)
     )
     locations_ret: tuple[LocationsRet, ...] = attrs.field(
         factory=tuple, converter=_to_locations_rets, metadata=qb('LocationsRet', Kind.AGG, many=True, model=LocationsRet)

@@ -98,7 +98,7 @@ class PaycheckLineRet:
     experience_mod_rate_amount: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExperienceModRateAmount', Kind.AMT)
     )
-    hours_worked: str | None = qbfield('HoursWorked', Kind.STR)
+    hours_worked: str | None = qbfield('HoursWorked', Kind.DURATION)
     rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Rate', Kind.PRICE, choice='choice1')
     )
@@ -208,10 +208,10 @@ class PaycheckRet:
     )
     tax_table_version: int | None = qbfield('TaxTableVersion', Kind.INT)
     is_accruing_time: bool | None = qbfield('IsAccruingTime', Kind.BOOL)
-    vacation_hours_accrued: str | None = qbfield('VacationHoursAccrued', Kind.STR)
-    vacation_hours_available: str | None = qbfield('VacationHoursAvailable', Kind.STR)
-    sick_hours_accrued: str | None = qbfield('SickHoursAccrued', Kind.STR)
-    sick_hours_available: str | None = qbfield('SickHoursAvailable', Kind.STR)
+    vacation_hours_accrued: str | None = qbfield('VacationHoursAccrued', Kind.DURATION)
+    vacation_hours_available: str | None = qbfield('VacationHoursAvailable', Kind.DURATION)
+    sick_hours_accrued: str | None = qbfield('SickHoursAccrued', Kind.DURATION)
+    sick_hours_available: str | None = qbfield('SickHoursAvailable', Kind.DURATION)
     paycheck_line_ret: tuple[PaycheckLineRet, ...] = attrs.field(
         factory=tuple, converter=_to_paycheck_line_rets, metadata=qb('PaycheckLineRet', Kind.AGG, many=True, model=PaycheckLineRet)
     )

@@ -1494,7 +1494,7 @@ class PayrollYearToDateAdjustmentLineAdd:
     experience_mod_rate_amount: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExperienceModRateAmount', Kind.AMT)
     )
-    hours_worked: str | None = qbfield('HoursWorked', Kind.STR)
+    hours_worked: str | None = qbfield('HoursWorked', Kind.DURATION)
     rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Rate', Kind.PRICE, choice='choice1')
     )
@@ -1574,7 +1574,7 @@ class PayrollYearToDateAdjustmentLineRet:
     experience_mod_rate_amount: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExperienceModRateAmount', Kind.AMT)
     )
-    hours_worked: str | None = qbfield('HoursWorked', Kind.STR)
+    hours_worked: str | None = qbfield('HoursWorked', Kind.DURATION)
     rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Rate', Kind.PRICE, choice='choice1')
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
-from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_decimal, to_strs, to_tuple, unknown_field
 
 __all__ = [
@@ -47,10 +47,10 @@ class PriceLevelPerItem:
 
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, required=True, model=Ref)
     custom_price: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomPrice', Kind.PRICE, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     custom_price_percent: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('CustomPricePercent', Kind.PERCENT, choice='choice1:0|choice2', choice_required=True, inner_choice_required=True)
     )
     adjust_percentage: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('AdjustPercentage', Kind.PERCENT, required=True, choice='choice1:1', choice_required=True)
@@ -68,13 +68,13 @@ class PriceLevelAdd:
     name: str | None = qbfield('Name', Kind.STR, max_len=31, required=True)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     price_level_fixed_percentage: Decimal | None = attrs.field(
-        default=None, converter=to_decimal, metadata=qb('PriceLevelFixedPercentage', Kind.PERCENT, choice='choice1', choice_required=True)
+        default=None, converter=to_decimal, metadata=qb('PriceLevelFixedPercentage', Kind.PERCENT, choice='choice1')
     )
     price_level_per_item: tuple[PriceLevelPerItem, ...] = attrs.field(
-        factory=tuple, converter=_to_price_level_per_items, metadata=qb('PriceLevelPerItem', Kind.AGG, many=True, choice='choice1:1', model=PriceLevelPerItem, choice_required=True)
+        factory=tuple, converter=_to_price_level_per_items, metadata=qb('PriceLevelPerItem', Kind.AGG, many=True, choice='choice1:1', model=PriceLevelPerItem)
     )
     currency_ref: Ref | None = qbfield(
-        'CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref, choice_required=True
+        'CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
@@ -147,8 +147,8 @@ class PriceLevelQuery:
         'NameRangeFilter', Kind.AGG, choice='choice1:2|choice2', model=NameRangeFilter
     )
     item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, choice='choice1:2', model=Ref)
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)

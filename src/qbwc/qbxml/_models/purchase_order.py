@@ -20,6 +20,7 @@ import attrs
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
     AccountFilter,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
@@ -109,7 +110,7 @@ class PurchaseOrderLineAdd:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
@@ -177,7 +178,7 @@ class PurchaseOrderAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -232,7 +233,7 @@ class PurchaseOrderLineMod:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     override_item_account_ref: Ref | None = qbfield(
@@ -297,7 +298,7 @@ class PurchaseOrderLineRet:
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     received_quantity: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ReceivedQuantity', Kind.QUAN, since=(1, 1))
@@ -383,7 +384,7 @@ class PurchaseOrderMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -431,8 +432,8 @@ class PurchaseOrderQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL, since=(3, 0))
@@ -507,7 +508,7 @@ class PurchaseOrderRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=25, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))

@@ -19,6 +19,7 @@ import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
 from qbwc.qbxml._models.shared import (
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
@@ -116,9 +117,15 @@ class SalesOrderLineAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -185,7 +192,7 @@ class SalesOrderAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -248,9 +255,15 @@ class SalesOrderLineMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     is_manually_closed: bool | None = qbfield('IsManuallyClosed', Kind.BOOL)
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
@@ -309,12 +322,18 @@ class SalesOrderLineRet:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     invoiced: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('Invoiced', Kind.QUAN)
     )
@@ -392,7 +411,7 @@ class SalesOrderMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     exchange_rate: Decimal | None = attrs.field(
@@ -441,8 +460,8 @@ class SalesOrderQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL, since=(2, 0))
@@ -550,7 +569,7 @@ class SalesOrderRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     other: str | None = qbfield('Other', Kind.STR, max_len=29, since=(6, 0))
     external_guid: str | None = attrs.field(

@@ -21,6 +21,7 @@ from qbwc.qbxml._core_models import AddressBlock, DataExtRet
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     CreditCardTxnInfo,
+    CurrencyFilter,
     EntityFilter,
     ModifiedDateRangeFilter,
     RefNumberFilter,
@@ -113,12 +114,18 @@ class SalesReceiptLineAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, since=(2, 0), model=Ref
     )
@@ -189,7 +196,7 @@ class SalesReceiptAdd:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref
@@ -253,12 +260,18 @@ class SalesReceiptLineMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     override_item_account_ref: Ref | None = qbfield(
         'OverrideItemAccountRef', Kind.AGG, max_len=159, model=Ref
     )
@@ -319,15 +332,21 @@ class SalesReceiptLineRet:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice2')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice2')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice2'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice2'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
     service_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ServiceDate', Kind.DATE)
     )
-    sales_tax_code_ref: Ref | None = qbfield('SalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref)
+    sales_tax_code_ref: Ref | None = qbfield(
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
+    )
     other1: str | None = qbfield('Other1', Kind.STR, max_len=29, since=(6, 0))
     other2: str | None = qbfield('Other2', Kind.STR, max_len=29, since=(6, 0))
     credit_card_txn_info: SalesReceiptRetCreditCardTxnInfo | None = qbfield(
@@ -404,7 +423,7 @@ class SalesReceiptMod:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref
@@ -454,8 +473,8 @@ class SalesReceiptQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -536,7 +555,7 @@ class SalesReceiptRet:
     is_to_be_emailed: bool | None = qbfield('IsToBeEmailed', Kind.BOOL, since=(6, 0))
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(6, 0))
     customer_sales_tax_code_ref: Ref | None = qbfield(
-        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, model=Ref
+        'CustomerSalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), model=Ref
     )
     deposit_to_account_ref: Ref | None = qbfield(
         'DepositToAccountRef', Kind.AGG, max_len=159, model=Ref

@@ -85,7 +85,7 @@ else:
 class SalesTaxCodeAdd:
     """The qbXML aggregate ``SalesTaxCodeAdd``, sent in ``SalesTaxCodeAddRq``."""
 
-    name: str | None = qbfield('Name', Kind.STR, max_len=3, required=True)
+    name: str | None = qbfield('Name', Kind.STR, max_len=3, lengths=(('AU', 6),), required=True)
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     is_taxable: bool | None = qbfield('IsTaxable', Kind.BOOL, required=True)
     desc: str | None = qbfield('Desc', Kind.STR, max_len=31)
@@ -107,7 +107,7 @@ class SalesTaxCodeMod:
 
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, required=True)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16, required=True)
-    name: str | None = qbfield('Name', Kind.STR, max_len=3)
+    name: str | None = qbfield('Name', Kind.STR, max_len=3, lengths=(('AU', 6),))
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     is_taxable: bool | None = qbfield('IsTaxable', Kind.BOOL)
     desc: str | None = qbfield('Desc', Kind.STR, max_len=31)
@@ -166,7 +166,7 @@ class SalesTaxCodeRet:
     time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
     time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16)
-    name: str | None = qbfield('Name', Kind.STR, max_len=3)
+    name: str | None = qbfield('Name', Kind.STR, max_len=3, lengths=(('AU', 6),))
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     is_taxable: bool | None = qbfield('IsTaxable', Kind.BOOL)
     desc: str | None = qbfield('Desc', Kind.STR, max_len=31)

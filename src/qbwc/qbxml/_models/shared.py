@@ -50,6 +50,7 @@ __all__ = [
     "CreditCardTxnInfoCreditCardTxnResultInfo",
     "CreditCardTxnInputInfo",
     "CreditCardTxnResultInfo",
+    "CurrencyFilter",
     "CustomerRetCreditCardInfo",
     "CustomerRetShipToAddress",
     "DeletedDateRangeFilter",
@@ -86,6 +87,7 @@ __all__ = [
     "RefNumberFilter",
     "RefNumberRangeFilter",
     "SalesReceiptRetCreditCardTxnInfo",
+    "SiteFilter",
     "TotalBalanceFilter",
     "TxnDateRangeFilter",
     "VendorCreditAddItemLineAdd",
@@ -294,7 +296,7 @@ class Contacts:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
 
 
@@ -311,7 +313,7 @@ class ContactsMod:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=AdditionalContactRef, max_count=5)
     )
 
 
@@ -343,7 +345,7 @@ class ContactsRet:
     last_name: str | None = qbfield('LastName', Kind.STR, max_len=25)
     job_title: str | None = qbfield('JobTitle', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, many=True, model=LeadRetAdditionalContactRef, max_count=5)
     )
     unknown: tuple[str, ...] = unknown_field()
 
@@ -479,6 +481,19 @@ class CreditCardTxnInfoCreditCardTxnResultInfo:
     txn_authorization_stamp: int | None = qbfield('TxnAuthorizationStamp', Kind.INT)
     client_trans_id: str | None = qbfield('ClientTransID', Kind.STR, max_len=16, since=(6, 0))
     unknown: tuple[str, ...] = unknown_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CurrencyFilter:
+    """The qbXML aggregate ``CurrencyFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=64, many=True, choice='choice1', choice_required=True)
+    )
 
 
 @final
@@ -674,16 +689,16 @@ class EmployeePayrollInfoSickHours:
 
     __qbxml_tag__ = 'SickHours'  # the element name (another has the class name)
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -700,16 +715,16 @@ class EmployeePayrollInfoVacationHours:
 
     __qbxml_tag__ = 'VacationHours'  # the element name (another has the class name)
 
-    hours_available: str | None = qbfield('HoursAvailable', Kind.STR)
+    hours_available: str | None = qbfield('HoursAvailable', Kind.DURATION)
     accrual_period: str | None = qbfield(
         'AccrualPeriod', Kind.ENUM, values=('BeginningOfYear', 'EveryHourOnPaycheck', 'EveryPaycheck')
     )
-    hours_accrued: str | None = qbfield('HoursAccrued', Kind.STR)
-    maximum_hours: str | None = qbfield('MaximumHours', Kind.STR)
+    hours_accrued: str | None = qbfield('HoursAccrued', Kind.DURATION)
+    maximum_hours: str | None = qbfield('MaximumHours', Kind.DURATION)
     is_resetting_hours_each_new_year: bool | None = qbfield(
         'IsResettingHoursEachNewYear', Kind.BOOL
     )
-    hours_used: str | None = qbfield('HoursUsed', Kind.STR, since=(5, 0))
+    hours_used: str | None = qbfield('HoursUsed', Kind.DURATION, since=(5, 0))
     year_begins_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('YearBeginsDate', Kind.DATE, since=(16, 0))
     )
@@ -834,7 +849,7 @@ class ExpenseLineAdd:
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, since=(16, 0), model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -865,7 +880,7 @@ class ExpenseLineMod:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -893,7 +908,7 @@ class ExpenseLineRet:
     vendor_ref: Ref | None = qbfield('VendorRef', Kind.AGG, max_len=41, since=(16, 0), model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -962,8 +977,12 @@ class ItemLineMod:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -987,7 +1006,7 @@ class ItemLineMod:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1032,8 +1051,12 @@ class ItemLineRet:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -1057,7 +1080,7 @@ class ItemLineRet:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1120,15 +1143,21 @@ class ItemGroupLineRet:
 class ItemLineAdd:
     """The qbXML aggregate ``ItemLineAdd``."""
 
-    item_ref: Ref | None = qbfield('ItemRef', Kind.AGG, model=Ref)
+    item_ref: Ref | None = qbfield(
+        'ItemRef', Kind.AGG, model=Ref, excludes=(('link_to_txn', 'QuickBooks takes the item from the linked line'),)
+    )
     inventory_site_ref: Ref | None = qbfield(
         'InventorySiteRef', Kind.AGG, max_len=31, since=(10, 0), model=Ref
     )
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -1149,7 +1178,7 @@ class ItemLineAdd:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')
@@ -1201,13 +1230,13 @@ class PayrollDateRangeFilter:
     """The qbXML aggregate ``PayrollDateRangeFilter``."""
 
     from_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('FromPayrollDate', Kind.DATE, choice='choice1:0')
     )
     to_payroll_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('ToPayrollDate', Kind.DATE, choice='choice1:0')
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
@@ -1249,6 +1278,19 @@ class SalesReceiptRetCreditCardTxnInfo:
 
 @final
 @attrs.frozen(kw_only=True)
+class SiteFilter:
+    """The qbXML aggregate ``SiteFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, max_len=64, many=True, choice='choice1', choice_required=True)
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
 class TotalBalanceFilter:
     """The qbXML aggregate ``TotalBalanceFilter``."""
 
@@ -1266,13 +1308,13 @@ class TxnDateRangeFilter:
     """The qbXML aggregate ``TxnDateRangeFilter``."""
 
     from_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0')
     )
     to_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0')
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
@@ -1290,8 +1332,12 @@ class VendorCreditAddItemLineAdd:
     inventory_site_location_ref: Ref | None = qbfield(
         'InventorySiteLocationRef', Kind.AGG, max_len=31, since=(12, 0), model=Ref
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -1312,7 +1358,7 @@ class VendorCreditAddItemLineAdd:
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(6, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(6, 0), model=Ref
     )
     billable_status: str | None = qbfield(
         'BillableStatus', Kind.ENUM, since=(2, 0), values=('Billable', 'NotBillable', 'HasBeenBilled')

@@ -20,6 +20,7 @@ from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_guid, to_strs,
 
 __all__ = [
     "TimeTrackingAdd",
+    "TimeTrackingEntityFilter",
     "TimeTrackingMod",
     "TimeTrackingQuery",
     "TimeTrackingRet",
@@ -37,7 +38,7 @@ class TimeTrackingAdd:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, required=True, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR, required=True)
+    duration: str | None = qbfield('Duration', Kind.DURATION, required=True)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref
@@ -57,6 +58,19 @@ class TimeTrackingAdd:
 
 @final
 @attrs.frozen(kw_only=True)
+class TimeTrackingEntityFilter:
+    """The qbXML aggregate ``TimeTrackingEntityFilter``."""
+
+    list_id: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('ListID', Kind.ID, max_len=36, many=True, choice='choice1', choice_required=True)
+    )
+    full_name: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=to_strs, metadata=qb('FullName', Kind.STR, many=True, choice='choice1', choice_required=True)
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
 class TimeTrackingMod:
     """The qbXML aggregate ``TimeTrackingMod``, sent in ``TimeTrackingModRq``."""
 
@@ -68,7 +82,7 @@ class TimeTrackingMod:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, required=True, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR, required=True)
+    duration: str | None = qbfield('Duration', Kind.DURATION, required=True)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref
@@ -97,8 +111,8 @@ class TimeTrackingQuery:
     txn_date_range_filter: TxnDateRangeFilter | None = qbfield(
         'TxnDateRangeFilter', Kind.AGG, choice='choice1:1|choice2', model=TxnDateRangeFilter
     )
-    time_tracking_entity_filter: Ref | None = qbfield(
-        'TimeTrackingEntityFilter', Kind.AGG, choice='choice1:1', model=Ref
+    time_tracking_entity_filter: TimeTrackingEntityFilter | None = qbfield(
+        'TimeTrackingEntityFilter', Kind.AGG, choice='choice1:1', model=TimeTrackingEntityFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
@@ -128,7 +142,7 @@ class TimeTrackingRet:
     entity_ref: Ref | None = qbfield('EntityRef', Kind.AGG, max_len=209, model=Ref)
     customer_ref: Ref | None = qbfield('CustomerRef', Kind.AGG, max_len=209, model=Ref)
     item_service_ref: Ref | None = qbfield('ItemServiceRef', Kind.AGG, max_len=159, model=Ref)
-    duration: str | None = qbfield('Duration', Kind.STR)
+    duration: str | None = qbfield('Duration', Kind.DURATION)
     class_ref: Ref | None = qbfield('ClassRef', Kind.AGG, max_len=159, model=Ref)
     payroll_item_wage_ref: Ref | None = qbfield(
         'PayrollItemWageRef', Kind.AGG, max_len=31, model=Ref

@@ -51,7 +51,7 @@ class ToDoAdd:
     reminder_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ReminderDate', Kind.DATE)
     )
-    reminder_time: str | None = qbfield('ReminderTime', Kind.STR, since=(13, 0))
+    reminder_time: str | None = qbfield('ReminderTime', Kind.DURATION, since=(13, 0))
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
     )
@@ -84,7 +84,7 @@ class ToDoMod:
     reminder_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ReminderDate', Kind.DATE)
     )
-    reminder_time: str | None = qbfield('ReminderTime', Kind.STR, since=(13, 0))
+    reminder_time: str | None = qbfield('ReminderTime', Kind.DURATION, since=(13, 0))
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, since=(4, 0), many=True)
     )
@@ -154,5 +154,5 @@ class ToDoRet:
     reminder_date: dt.date | None = attrs.field(
         default=None, converter=to_date, metadata=qb('ReminderDate', Kind.DATE)
     )
-    reminder_time: str | None = qbfield('ReminderTime', Kind.STR, since=(13, 0))
+    reminder_time: str | None = qbfield('ReminderTime', Kind.DURATION, since=(13, 0))
     unknown: tuple[str, ...] = unknown_field()

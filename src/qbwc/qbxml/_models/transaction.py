@@ -16,7 +16,7 @@ from typing import final
 
 import attrs
 
-from qbwc.qbxml._models.shared import RefNumberFilter, RefNumberRangeFilter
+from qbwc.qbxml._models.shared import CurrencyFilter, RefNumberFilter, RefNumberRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
 __all__ = [
@@ -79,13 +79,13 @@ class TransactionDateRangeFilter:
     """The qbXML aggregate ``TransactionDateRangeFilter``."""
 
     from_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('FromTxnDate', Kind.DATE, choice='choice1:0')
     )
     to_txn_date: dt.date | None = attrs.field(
-        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0', choice_required=True)
+        default=None, converter=to_date, metadata=qb('ToTxnDate', Kind.DATE, choice='choice1:0')
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
@@ -139,13 +139,13 @@ class TransactionModifiedDateRangeFilter:
     """The qbXML aggregate ``TransactionModifiedDateRangeFilter``."""
 
     from_modified_date: dt.datetime | None = qbfield(
-        'FromModifiedDate', Kind.DATETIME, choice='choice1:0', choice_required=True
+        'FromModifiedDate', Kind.DATETIME, choice='choice1:0'
     )
     to_modified_date: dt.datetime | None = qbfield(
-        'ToModifiedDate', Kind.DATETIME, choice='choice1:0', choice_required=True
+        'ToModifiedDate', Kind.DATETIME, choice='choice1:0'
     )
     date_macro: str | None = qbfield(
-        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear'), choice_required=True
+        'DateMacro', Kind.ENUM, choice='choice1', values=('All', 'Today', 'ThisWeek', 'ThisWeekToDate', 'ThisMonth', 'ThisMonthToDate', 'ThisCalendarQuarter', 'ThisCalendarQuarterToDate', 'ThisFiscalQuarter', 'ThisFiscalQuarterToDate', 'ThisCalendarYear', 'ThisCalendarYearToDate', 'ThisFiscalYear', 'ThisFiscalYearToDate', 'Yesterday', 'LastWeek', 'LastWeekToDate', 'LastMonth', 'LastMonthToDate', 'LastCalendarQuarter', 'LastCalendarQuarterToDate', 'LastFiscalQuarter', 'LastFiscalQuarterToDate', 'LastCalendarYear', 'LastCalendarYearToDate', 'LastFiscalYear', 'LastFiscalYearToDate', 'NextWeek', 'NextFourWeeks', 'NextMonth', 'NextCalendarQuarter', 'NextCalendarYear', 'NextFiscalQuarter', 'NextFiscalYear')
     )
 
 
@@ -210,8 +210,8 @@ class TransactionQuery:
     transaction_paid_status_filter: str | None = qbfield(
         'TransactionPaidStatusFilter', Kind.ENUM, choice='choice1:1', values=('Either', 'Closed', 'Open')
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:1', model=CurrencyFilter
     )
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)

@@ -23,6 +23,7 @@ from qbwc.qbxml._models.shared import (
     ModifiedDateRangeFilter,
     RefNumberFilter,
     RefNumberRangeFilter,
+    SiteFilter,
     TxnDateRangeFilter,
 )
 from qbwc.qbxml._types import (
@@ -76,8 +77,12 @@ class TransferInventoryLineAdd:
     quantity_to_transfer: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityToTransfer', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     def_macro: str | None = qbfield('defMacro', Kind.STR, since=(2, 0), attribute=True)
 
 
@@ -125,8 +130,12 @@ class TransferInventoryLineMod:
     quantity_to_transfer: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityToTransfer', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
 
 
 @final
@@ -145,8 +154,12 @@ class TransferInventoryLineRet:
     quantity_transferred: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('QuantityTransferred', Kind.QUAN)
     )
-    serial_number: str | None = qbfield('SerialNumber', Kind.STR, max_len=4095, choice='choice1')
-    lot_number: str | None = qbfield('LotNumber', Kind.STR, max_len=40, choice='choice1')
+    serial_number: str | None = qbfield(
+        'SerialNumber', Kind.STR, max_len=4095, since=(11, 0), choice='choice1'
+    )
+    lot_number: str | None = qbfield(
+        'LotNumber', Kind.STR, max_len=40, since=(11, 0), choice='choice1'
+    )
     expiration_date_for_serial_lot_number: str | None = qbfield(
         'ExpirationDateForSerialLotNumber', Kind.STR, max_len=1099, since=(16, 0)
     )
@@ -212,8 +225,8 @@ class TransferInventoryQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    site_filter: Ref | None = qbfield(
-        'SiteFilter', Kind.AGG, max_len=64, since=(10, 0), choice='choice1', model=Ref
+    site_filter: SiteFilter | None = qbfield(
+        'SiteFilter', Kind.AGG, since=(10, 0), choice='choice1', model=SiteFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_ret_element: tuple[str, ...] = attrs.field(

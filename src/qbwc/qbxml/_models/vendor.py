@@ -28,6 +28,7 @@ from qbwc.qbxml._models.shared import (
     Contacts,
     ContactsMod,
     ContactsRet,
+    CurrencyFilter,
     EntityFilter,
     ExpenseLineAdd,
     ExpenseLineMod,
@@ -140,7 +141,7 @@ class VendorAdd:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts: tuple[Contacts, ...] = attrs.field(
         factory=tuple, converter=_to_contactss, metadata=qb('Contacts', Kind.AGG, since=(12, 0), many=True, model=Contacts)
@@ -171,7 +172,7 @@ class VendorAdd:
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
@@ -198,7 +199,7 @@ class VendorAdd:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -222,7 +223,7 @@ class VendorCreditAdd:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -260,7 +261,7 @@ class VendorCreditMod:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     exchange_rate: Decimal | None = attrs.field(
         default=None, converter=to_decimal, metadata=qb('ExchangeRate', Kind.FLOAT, since=(8, 0))
@@ -311,8 +312,8 @@ class VendorCreditQuery:
     ref_number_range_filter: RefNumberRangeFilter | None = qbfield(
         'RefNumberRangeFilter', Kind.AGG, choice='choice1:3|choice3', model=RefNumberRangeFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:3', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:3', model=CurrencyFilter
     )
     include_line_items: bool | None = qbfield('IncludeLineItems', Kind.BOOL)
     include_linked_txns: bool | None = qbfield('IncludeLinkedTxns', Kind.BOOL, since=(2, 0))
@@ -362,7 +363,7 @@ class VendorCreditRet:
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     is_tax_included: bool | None = qbfield('IsTaxIncluded', Kind.BOOL, since=(8, 0))
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     external_guid: str | None = attrs.field(
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
@@ -411,7 +412,7 @@ class VendorMod:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[AdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef)
+        factory=tuple, converter=_to_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=AdditionalContactRef, max_count=8)
     )
     contacts_mod: tuple[ContactsMod, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_mods, metadata=qb('ContactsMod', Kind.AGG, since=(12, 0), many=True, model=ContactsMod)
@@ -437,7 +438,7 @@ class VendorMod:
         'BillingRateRef', Kind.AGG, max_len=31, since=(6, 0), model=Ref
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
@@ -464,7 +465,7 @@ class VendorMod:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     include_ret_element: tuple[str, ...] = attrs.field(
@@ -502,8 +503,8 @@ class VendorQuery:
     total_balance_filter: TotalBalanceFilter | None = qbfield(
         'TotalBalanceFilter', Kind.AGG, choice='choice1:2', model=TotalBalanceFilter
     )
-    currency_filter: Ref | None = qbfield(
-        'CurrencyFilter', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:2', model=Ref
+    currency_filter: CurrencyFilter | None = qbfield(
+        'CurrencyFilter', Kind.AGG, since=(8, 0), choice='choice1:2', model=CurrencyFilter
     )
     class_filter: ClassFilter | None = qbfield(
         'ClassFilter', Kind.AGG, since=(12, 0), choice='choice1:2', model=ClassFilter
@@ -555,7 +556,7 @@ class VendorRet:
     contact: str | None = qbfield('Contact', Kind.STR, max_len=41)
     alt_contact: str | None = qbfield('AltContact', Kind.STR, max_len=41)
     additional_contact_ref: tuple[LeadRetAdditionalContactRef, ...] = attrs.field(
-        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef)
+        factory=tuple, converter=_to_lead_ret_additional_contact_refs, metadata=qb('AdditionalContactRef', Kind.AGG, since=(12, 0), many=True, model=LeadRetAdditionalContactRef, max_count=8)
     )
     contacts_ret: tuple[ContactsRet, ...] = attrs.field(
         factory=tuple, converter=_to_contacts_rets, metadata=qb('ContactsRet', Kind.AGG, since=(12, 0), many=True, model=ContactsRet)
@@ -583,7 +584,7 @@ class VendorRet:
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(8, 0))
     )
     sales_tax_code_ref: Ref | None = qbfield(
-        'SalesTaxCodeRef', Kind.AGG, max_len=3, since=(8, 0), model=Ref
+        'SalesTaxCodeRef', Kind.AGG, max_len=3, lengths=(('AU', 6),), since=(8, 0), model=Ref
     )
     sales_tax_country: str | None = qbfield(
         'SalesTaxCountry', Kind.ENUM, since=(8, 0), values=('Australia', 'Canada', 'UK', 'US')
@@ -610,7 +611,7 @@ class VendorRet:
     )
     is_tax_on_tax: bool | None = qbfield('IsTaxOnTax', Kind.BOOL, since=(8, 0))
     prefill_account_ref: tuple[Ref, ...] = attrs.field(
-        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref)
+        factory=tuple, converter=_to_refs, metadata=qb('PrefillAccountRef', Kind.AGG, max_len=159, since=(8, 0), many=True, model=Ref, max_count=3)
     )
     currency_ref: Ref | None = qbfield('CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), model=Ref)
     data_ext_ret: tuple[DataExtRet, ...] = attrs.field(
