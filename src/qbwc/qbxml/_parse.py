@@ -632,11 +632,12 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
         return _read_rets(rs, generated, fields, tz)
     ret_tag, ret_model = typed
     plan = _summary_plan(ret_model) if summary else None
+    read = None if summary else _compiled(ret_model)
     unknown: list[str] = []
     for child in rs:
         tag = child.tag
         if tag == ret_tag and "ret" not in fields:
-            fields["ret"] = _read(ret_model, child, tz, plan)
+            fields["ret"] = _read(ret_model, child, tz, plan) if read is None else read(child, tz)
         elif tag == "ErrorRecovery" and "error_recovery" not in fields:
             fields["error_recovery"] = _read(ErrorRecovery, child, tz)
         elif isinstance(tag, str) and not summary:
@@ -646,6 +647,17 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
     return Response(**fields)
 
 
+def _compiled(cls: type) -> Callable[[etree._Element, dt.tzinfo], Any]:
+    """The compiled twin of :func:`_read` for *cls* (qbwc.qbxml._parse_direct)."""
+    found = _COMPILED.get(cls)
+    if found is None:
+        from qbwc.qbxml._parse_direct import reader  # noqa: PLC0415 - it reads this module
+
+        found = _COMPILED[cls] = reader(cls)
+    return found
+
+
+_COMPILED: dict[type, Callable[[etree._Element, dt.tzinfo], Any]] = {}
 _QUERY_ATTRIBUTES: Final = (
     ("retCount", "ret_count"),
     ("iteratorRemainingCount", "iterator_remaining_count"),
@@ -676,7 +688,7 @@ def _read_rets(
         tag = child.tag
         model = tags.get(tag)
         if model is not None:
-            rets.append(_read(model, child, tz))
+            rets.append(_compiled(model)(child, tz))
         elif tag == "ErrorRecovery" and "error_recovery" not in fields:
             fields["error_recovery"] = _read(ErrorRecovery, child, tz)
         elif isinstance(tag, str):
