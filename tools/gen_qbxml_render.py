@@ -165,9 +165,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     need_dt = bool(used_kinds & {"DATE", "DATETIME"})
     need_dec = bool(used_kinds & DECIMAL)
     need_iter = any(
-        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID"}
-        for m in models
-        for f in m.fields
+        f.many and f.kind not in {"STR", "ID", "ENUM", "GUID"} for m in models for f in m.fields
     )
     if need_dt:
         lines.append("import datetime as dt")
@@ -212,6 +210,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     if any(m.ret for m in models):
         helpers.add("unknown_field")
     imports["qbwc.qbxml._types"] |= helpers
+    imports["qbwc.qbxml._init_direct"].add("direct_inits")
     for module in sorted(imports):
         names = sorted(imports[module], key=_isort_key)
         one = f"from {module} import {', '.join(names)}"
@@ -261,6 +260,12 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         lines += ["", "else:"]
         lines.append("    " + " = ".join(sorted(converters)) + " = to_tuple")
     lines += body
+    lines += [
+        "",
+        "",
+        '# Each model\'s __init__ compiles on its first call (docs/qbxml.md, "Speed").',
+        "direct_inits(__all__, globals())",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -351,9 +356,7 @@ def render_init(families: list[str], schema: Schema) -> str:
         lines.append(f'    "{rs}": {tuple(rets)!r},')
     lines.append("}")
     durations = sorted(
-        el.get("name")
-        for el in schema.elements.values()
-        if el.get("type") == "TIMEINTERVALTYPE"
+        el.get("name") for el in schema.elements.values() if el.get("type") == "TIMEINTERVALTYPE"
     )
     lines += [
         "",
