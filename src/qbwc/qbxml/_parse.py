@@ -776,7 +776,10 @@ def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> Respo
         else:
             msg = "qbXML response: no <QBXMLMsgsRs> element"
         raise QBXMLError(msg)
-    responses = [_read_response(rs, tz, summary=summary) for rs in msgs if isinstance(rs.tag, str)]
+    responses = []
+    for rs in msgs:
+        if isinstance(rs.tag, str):
+            responses.append(_read_response(rs, tz, summary=summary))
     set_id = msgs.get("newMessageSetID")
     set_code = _status_code(msgs, "messageSetStatusCode", required=False)
     global _NEW_SET  # noqa: PLW0603 - compiled on first use
