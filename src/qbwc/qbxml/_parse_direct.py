@@ -29,7 +29,7 @@ from typing import Any, Final
 import attrs
 from lxml import etree
 
-from qbwc._direct import compile_constructor, compile_function
+from qbwc._direct import compile_function
 from qbwc.qbxml import _parse
 from qbwc.qbxml._types import Kind, Ref, specs
 
@@ -108,9 +108,10 @@ def _make(cls: type) -> Reader:
     return compiled
 
 
-_REF_OF: Final = compile_constructor(
-    Ref, signature="list_id, full_name", values={"list_id": "list_id", "full_name": "full_name"}
-)
+def attrs_slot(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of the slot *name* of *cls* (what ``object.__setattr__`` would call)."""
+    setter: Callable[[Any, Any], None] = getattr(cls, name).__set__
+    return setter
 
 
 def _compile(cls: type) -> Reader:
@@ -127,7 +128,10 @@ def _compile(cls: type) -> Reader:
         "_ERRORS": _CONVERSION_ERRORS,
         "_BOOLS": _parse._BOOLS,
         "_bad": _parse._bad_value,
-        "_ref": _REF_OF,
+        "_Ref": Ref,
+        "_ref_list_id": attrs_slot(Ref, "list_id"),
+        "_ref_full_name": attrs_slot(Ref, "full_name"),
+        "_fromisoformat": dt.datetime.fromisoformat,
         "_slow": _reference(cls),
     }
     advance = ["child = _next(it, _END)", "tag = child.tag"]
@@ -215,6 +219,23 @@ def _compile(cls: type) -> Reader:
                 "except _ERRORS:",
                 f"    {bad} from None",
             ]
+            if kind is Kind.DATETIME:
+                # What QuickBooks sends (2014-11-27T18:03:44-02:00) read at once; any
+                # other text (blanks around it, no offset, a shorter form) by the reader.
+                block = [
+                    "text = child.text",
+                    "value = None",
+                    "if text is not None and len(text) == 25 and text[0].isdigit()"
+                    " and text[-1].isdigit():",
+                    "    try:",
+                    "        value = _fromisoformat(text)",
+                    "    except ValueError:",
+                    "        pass",
+                    "if value is not None and value.tzinfo is not None:",
+                    f"    {var} = value",
+                    "else:",
+                    *(f"    {line}" for line in block),
+                ]
         elif mode == _parse._REF:
             block = [
                 "list_id = full_name = None",
@@ -224,7 +245,9 @@ def _compile(cls: type) -> Reader:
                 "        list_id = part.text or ''",
                 "    elif part_tag == 'FullName':",
                 "        full_name = part.text or ''",
-                f"{var} = _ref(list_id, full_name)",
+                f"{var} = _new(_Ref)",
+                f"_ref_list_id({var}, list_id)",
+                f"_ref_full_name({var}, full_name)",
             ]
         else:
             namespace[f"_r{index}"] = reader(how)
