@@ -198,16 +198,18 @@ def check_limits(data: bytes | str, limits: Limits, what: str) -> None:
         XMLLimitError: over budget; the message names the limit.
         XMLParseError: an encoding the count cannot read (not ASCII-based or UTF-16).
     """
+    # A document has no more '<' than characters: a small one needs no count of them.
+    size = len(data)
     if isinstance(data, bytes):
         # What the Web Connector sends: UTF-8 said so, or no declaration at all.
         if not data.startswith(_PLAIN_DECLARATIONS) and (
             data[:1] != b"<" or data[1:2] in {b"?", b"\x00"}
         ):
             _codec(data, what)
-        tags = data.count(b"<")
+        tags = size if size <= limits.elements else data.count(b"<")
         equals = data.count(b"=")
     else:
-        tags = data.count("<")
+        tags = size if size <= limits.elements else data.count("<")
         equals = data.count("=")
     # ('=' bounds the namespace declarations too: count "xmlns" only when it matters.)
     if tags <= limits.elements and equals <= limits.attributes and equals <= limits.namespaces:
