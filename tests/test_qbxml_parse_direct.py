@@ -14,16 +14,17 @@ import copy
 import datetime as dt
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from qbwc.exceptions import QBXMLError
-from qbwc.qbxml import _parse, parse_response
+from qbwc.qbxml import _parse, _types, parse_response
 from qbwc.qbxml._parse_direct import reader
 from qbwc.qbxml._response_build import _write
-from qbwc.qbxml._types import tag_of
+from qbwc.qbxml._types import Kind, qb, qbfield, specs, tag_of
 from qbwc.testing.strategies import model_of, models, ret_names
 
 RETS = ret_names()
@@ -124,3 +125,26 @@ def test_source_shows_in_tracebacks() -> None:
     frames = [entry for entry in info.traceback if "reader CustomerRet" in str(entry.path)]
     assert frames
     assert "raise _bad(child" in str(frames[-1].statement)
+
+
+@attrs.frozen(kw_only=True)
+class _Node:
+    """A model that holds itself (none of qbXML's does): its spec is completed below."""
+
+    name: str | None = qbfield("Name", Kind.STR)
+    node: Any = attrs.field(default=None, metadata=qb("Node", Kind.AGG))
+
+
+def test_a_model_that_holds_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its inner copies are read by the reference while its own reader compiles."""
+    (name, name_spec), (node, node_spec) = specs(_Node)
+    completed = ((name, name_spec), (node, attrs.evolve(node_spec, model=(_Node,))))
+    monkeypatch.setitem(_types._SPECS, _Node, completed)
+    element = etree.fromstring(
+        "<Node><Name>a</Name><Node><Name>b</Name><Node><Name>c</Name></Node></Node></Node>"
+    )
+
+    expected = _parse._read(_Node, element, ZONE)
+
+    assert reader(_Node)(element, ZONE) == expected
+    assert expected.node.node.name == "c"

@@ -48,6 +48,8 @@ class _End:
 
 _END: Final = _End()
 _COMPILED: dict[type, Reader] = {}
+#: The classes whose reader the thread holding the lock is compiling.
+_COMPILING: set[type] = set()
 _LOCK = threading.RLock()
 _CONVERSION_ERRORS: Final = (ValueError, ArithmeticError, KeyError)
 
@@ -93,18 +95,15 @@ def _make(cls: type) -> Reader:
         _COMPILED[cls] = found = _reference(cls)
         return found
 
-    # A model that holds itself (directly or not) reads its inner copies through this
-    # stand-in until its own reader is ready.
-    def pending(el: etree._Element, tz: dt.tzinfo) -> Any:
-        return _COMPILED[cls](el, tz)
-
-    _COMPILED[cls] = pending
+    if cls in _COMPILING:
+        # A model that holds itself (none of qbXML's does): its inner copies are read
+        # by the reference reader.
+        return _reference(cls)
+    _COMPILING.add(cls)
     try:
-        compiled = _compile(cls)
-    except BaseException:
-        del _COMPILED[cls]
-        raise
-    _COMPILED[cls] = compiled
+        compiled = _COMPILED[cls] = _compile(cls)
+    finally:
+        _COMPILING.discard(cls)
     return compiled
 
 
