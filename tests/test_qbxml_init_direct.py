@@ -7,6 +7,7 @@ with the same message from arguments a converter refuses or changes.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -74,7 +75,7 @@ def _outcome(make: Any) -> tuple[str, Any]:
 
 
 def _by_attrs(cls: type, kwargs: dict[str, Any]) -> Any:
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     ATTRS_INITS[cls](instance, **kwargs)
     return instance
 
@@ -102,8 +103,22 @@ def test_compiled_on_first_use(name: str) -> None:
     cls = _cls(name)
     cls()
 
-    assert cls.__init__ is not ATTRS_INITS[cls]
-    assert cls.__init__.__code__.co_filename.startswith("<qbwc __init__ ")
+    compiled = cls.__dict__["__init__"]
+
+    assert compiled is not ATTRS_INITS[cls]
+    assert compiled.__code__.co_filename.startswith("<qbwc __init__ ")
+
+
+@pytest.mark.parametrize("name", ["InvoiceAdd", "SalesReceiptLineAdd", "CustomerRet", "DataExt"])
+def test_signature_and_annotations_as_attrs_wrote_them(name: str) -> None:
+    cls = _cls(name)
+    cls()
+    original = ATTRS_INITS[cls]
+
+    compiled = cls.__dict__["__init__"]
+
+    assert inspect.signature(compiled) == inspect.signature(original)
+    assert compiled.__annotations__ == original.__annotations__
 
 
 def test_unknown_argument_named_as_before() -> None:

@@ -60,7 +60,12 @@ def _first_use(cls: type) -> None:
     ATTRS_INITS[cls] = original
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init = compile_init(cls) or original
+        init = compile_init(cls)
+        if init is None:
+            init = original
+        else:  # what inspect and typing.get_type_hints read of attrs' own
+            init.__annotations__ = original.__annotations__
+            init.__doc__ = original.__doc__
         type.__setattr__(cls, "__init__", init)
         init(self, *args, **kwargs)
 
