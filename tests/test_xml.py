@@ -53,6 +53,24 @@ class TestParseUntrusted:
         with pytest.raises(XMLParseError, match="DOCTYPE is not allowed"):
             parse_untrusted(data)
 
+    @pytest.mark.parametrize("padding", [0, 2000], ids=["scanned", "prolog-read"])
+    @pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "str"])
+    def test_doctype_found_in_small_and_large_documents(self, padding: int, as_text: bool) -> None:
+        """A small document is scanned for the marker, a larger one has its prolog read."""
+        text = (
+            f"<?xml version='1.0'?>\n<!-- {'x' * padding} -->\n<!DOCTYPE a><a>{'y' * padding}</a>"
+        )
+
+        with pytest.raises(XMLParseError, match="DOCTYPE is not allowed"):
+            parse_untrusted(text if as_text else text.encode())
+
+    @pytest.mark.parametrize("padding", [0, 2000], ids=["scanned", "prolog-read"])
+    def test_doctype_words_in_a_large_document_are_data(self, padding: int) -> None:
+        """Past the prolog (escaped text, a comment), the words are no declaration."""
+        data = f"<a>{'y' * padding}&lt;!DOCTYPE x&gt;<!-- <!DOCTYPE x> --></a>".encode()
+
+        assert parse_untrusted(data).text == "y" * padding + "<!DOCTYPE x>"
+
     def test_doctype_in_utf16_refused_after_parsing(self) -> None:
         """An encoding the prolog scan cannot read is still checked once parsed."""
         data = '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE a><a/>'.encode("utf-16")

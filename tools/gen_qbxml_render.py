@@ -220,6 +220,7 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
     if any(m.ret for m in models):
         helpers.add("unknown_field")
     imports["qbwc.qbxml._types"] |= helpers
+    imports["qbwc.qbxml._init_direct"].add("direct_inits")
     for module in sorted(imports):
         names = sorted(imports[module], key=_isort_key)
         one = f"from {module} import {', '.join(names)}"
@@ -269,6 +270,12 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         lines += ["", "else:"]
         lines.append("    " + " = ".join(sorted(converters)) + " = to_tuple")
     lines += body
+    lines += [
+        "",
+        "",
+        '# Each model\'s __init__ compiles on its first call (docs/qbxml.md, "Speed").',
+        "direct_inits(__all__, globals())",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -359,9 +366,7 @@ def render_init(families: list[str], schema: Schema) -> str:
         lines.append(f'    "{rs}": {tuple(rets)!r},')
     lines.append("}")
     durations = sorted(
-        el.get("name")
-        for el in schema.elements.values()
-        if el.get("type") == "TIMEINTERVALTYPE"
+        el.get("name") for el in schema.elements.values() if el.get("type") == "TIMEINTERVALTYPE"
     )
     lines += [
         "",

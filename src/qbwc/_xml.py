@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Final
 
 from lxml import etree
 
@@ -82,6 +83,8 @@ def _starts_with_doctype(data: bytes | str) -> bool:
 
 
 _NO_DOCTYPE = "{what}: a DOCTYPE is not allowed (no DTDs or entity declarations)"
+#: Up to this size, a scan for "<!DOCTYPE" costs less than matching the prolog.
+_SCAN_BELOW: Final = 1024
 
 
 def _parser() -> etree.XMLParser:
@@ -138,8 +141,9 @@ def parse_untrusted(
     if not data or data.isspace():
         msg = f"{what}: empty"
         raise XMLParseError(msg)
-    # A DOCTYPE in the prolog needs the marker somewhere: one C scan usually settles it.
-    if doctype in data and _starts_with_doctype(data):  # type: ignore[operator]
+    # A DOCTYPE in the prolog needs the marker somewhere: on a small document one C
+    # scan usually settles it; on a larger one reading the prolog costs less.
+    if (size > _SCAN_BELOW or doctype in data) and _starts_with_doctype(data):  # type: ignore[operator]
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     if limits is not None:
         check_limits(data, limits, what)

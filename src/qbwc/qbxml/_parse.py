@@ -104,6 +104,8 @@ def classify_status(code: int, message: str = "") -> StatusClass:
 def _severity(text: str | None, code: int) -> Severity:
     # Intuit's samples compare against "Warning", QuickBooks sends "Warn":
     # read case-insensitively; with nothing usable, derive it from the code.
+    if text == "Info":  # what a success says
+        return "Info"
     if text:
         low = text.strip().lower()
         if low.startswith("warn"):
@@ -609,6 +611,8 @@ def _attributes(cls: type) -> dict[str, tuple[str, Any, Kind]]:
 
 def _status_code(rs: etree._Element, attribute: str, *, required: bool) -> int | None:
     text = rs.get(attribute)
+    if text == "0":  # by far the most frequent
+        return 0
     if text is None:
         if required:
             msg = f"{_path(rs)}: the {attribute} attribute is missing"
@@ -649,24 +653,71 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
         if generated is None:
             if not summary:
                 fields["raw"] = _fragment(rs)
-            return Response(**fields)
+            return _response(fields)
         return _read_rets(rs, generated, fields, tz)
     ret_tag, ret_model = typed
     plan = _summary_plan(ret_model) if summary else None
+    read = None if summary else _compiled(ret_model)
     unknown: list[str] = []
     for child in rs:
         tag = child.tag
         if tag == ret_tag and "ret" not in fields:
-            fields["ret"] = _read(ret_model, child, tz, plan)
+            fields["ret"] = _read(ret_model, child, tz, plan) if read is None else read(child, tz)
         elif tag == "ErrorRecovery" and "error_recovery" not in fields:
             fields["error_recovery"] = _read(ErrorRecovery, child, tz)
         elif isinstance(tag, str) and not summary:
             unknown.append(_fragment(child))
     if unknown:
         fields["unknown"] = unknown
-    return Response(**fields)
+    return _response(fields)
 
 
+def _response(fields: dict[str, Any]) -> Response:
+    """
+    ``Response(**fields)`` from what the reader made, without the attrs converters.
+
+    ``unknown`` and ``rets`` become tuples, and ``ret``/``rets`` are completed as
+    ``Response.__attrs_post_init__`` does.
+    """
+    global _NEW_RESPONSE  # noqa: PLW0603 - compiled on first use
+    if _NEW_RESPONSE is None:
+        values = {f.name: f.name for f in attrs.fields(Response)}
+        values["unknown"] = "tuple(unknown)"
+        values["rets"] = "tuple(rets)"
+        signature = ", ".join(
+            f.name
+            if f.default is attrs.NOTHING
+            else f"{f.name}=()"
+            if isinstance(f.default, attrs.Factory)  # type: ignore[arg-type]
+            else f"{f.name}={f.default!r}"
+            for f in attrs.fields(Response)
+        )
+        _NEW_RESPONSE = compile_constructor(Response, signature="*, " + signature, values=values)
+    rets = fields.get("rets")
+    ret = fields.get("ret")
+    if not rets:
+        if ret is not None:
+            fields["rets"] = (ret,)
+    elif ret is None and len(rets) == 1:
+        fields["ret"] = rets[0]
+    response: Response = _NEW_RESPONSE(**fields)
+    return response
+
+
+_NEW_RESPONSE: Callable[..., Any] | None = None
+
+
+def _compiled(cls: type) -> Callable[[etree._Element, dt.tzinfo], Any]:
+    """The compiled twin of :func:`_read` for *cls* (qbwc.qbxml._parse_direct)."""
+    found = _COMPILED.get(cls)
+    if found is None:
+        from qbwc.qbxml._parse_direct import reader  # noqa: PLC0415 - it reads this module
+
+        found = _COMPILED[cls] = reader(cls)
+    return found
+
+
+_COMPILED: dict[type, Callable[[etree._Element, dt.tzinfo], Any]] = {}
 _QUERY_ATTRIBUTES: Final = (
     ("retCount", "ret_count"),
     ("iteratorRemainingCount", "iterator_remaining_count"),
@@ -697,14 +748,15 @@ def _read_rets(
         tag = child.tag
         model = tags.get(tag)
         if model is not None:
-            rets.append(_read(model, child, tz))
+            rets.append(_compiled(model)(child, tz))
         elif tag == "ErrorRecovery" and "error_recovery" not in fields:
             fields["error_recovery"] = _read(ErrorRecovery, child, tz)
         elif isinstance(tag, str):
             unknown.append(_fragment(child))
     if unknown:
         fields["unknown"] = unknown
-    return Response(rets=rets, **fields)
+    fields["rets"] = rets
+    return _response(fields)
 
 
 def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> ResponseSet:
@@ -734,19 +786,40 @@ def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> Respo
         msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
         raise QBXMLError(msg)
     # (Plain iteration: ``find`` goes through ElementPath, which costs more here.)
-    msgs = next((child for child in root if child.tag == "QBXMLMsgsRs"), None)
+    msgs: etree._Element | None = None
+    for child in root:
+        if child.tag == "QBXMLMsgsRs":
+            msgs = child
+            break
     if msgs is None:
         if root.find("QBXMLMsgsRq") is not None:
             msg = "qbXML response: this is a request (QBXMLMsgsRq), not a response"
         else:
             msg = "qbXML response: no <QBXMLMsgsRs> element"
         raise QBXMLError(msg)
-    responses = [_read_response(rs, tz, summary=summary) for rs in msgs if isinstance(rs.tag, str)]
-    return ResponseSet(
-        responses=responses,
-        message_set_id=msgs.get("newMessageSetID"),
-        message_set_status_code=_status_code(msgs, "messageSetStatusCode", required=False),
-    )
+    responses = []
+    for rs in msgs:
+        if isinstance(rs.tag, str):
+            responses.append(_read_response(rs, tz, summary=summary))
+    set_id = msgs.get("newMessageSetID")
+    set_code = _status_code(msgs, "messageSetStatusCode", required=False)
+    global _NEW_SET  # noqa: PLW0603 - compiled on first use
+    if _NEW_SET is None:
+        # ResponseSet(...) without its converter: the list becomes a tuple here.
+        _NEW_SET = compile_constructor(
+            ResponseSet,
+            signature="responses, message_set_id, message_set_status_code",
+            values={
+                "responses": "tuple(responses)",
+                "message_set_id": "message_set_id",
+                "message_set_status_code": "message_set_status_code",
+            },
+        )
+    response_set: ResponseSet = _NEW_SET(responses, set_id, set_code)
+    return response_set
+
+
+_NEW_SET: Callable[..., Any] | None = None
 
 
 def parse_response_summary(data: bytes | str) -> ResponseSet:

@@ -14,6 +14,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
 __all__ = [
@@ -50,3 +51,7 @@ class BarCodeRet:
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=50)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

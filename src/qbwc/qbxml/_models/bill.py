@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     CurrencyFilter,
@@ -507,3 +508,7 @@ class BillingRateRet:
         factory=tuple, converter=_to_billing_rate_per_item_rets, metadata=qb('BillingRatePerItemRet', Kind.AGG, many=True, choice='choice1', model=BillingRatePerItemRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -14,6 +14,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qbfield
 
 __all__ = [
@@ -31,3 +32,7 @@ class ClearedStatusMod:
     cleared_status: str | None = qbfield(
         'ClearedStatus', Kind.ENUM, required=True, values=('Cleared', 'NotCleared', 'Pending')
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import (
     Address,
     Kind,
@@ -830,3 +831,7 @@ class TemplateRet:
         'TemplateType', Kind.ENUM, values=('BuildAssembly', 'CreditMemo', 'Estimate', 'Invoice', 'PurchaseOrder', 'SalesOrder', 'SalesReceipt', 'PaymentReceipt', 'BillPayment')
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

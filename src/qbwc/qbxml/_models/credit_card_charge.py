@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     CurrencyFilter,
@@ -241,3 +242,7 @@ class CreditCardChargeRet:
         factory=tuple, converter=_to_data_ext_rets, metadata=qb('DataExtRet', Kind.AGG, since=(2, 0), many=True, model=DataExtRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -16,6 +16,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
@@ -158,3 +159,7 @@ class CurrencyRet:
         default=None, converter=to_date, metadata=qb('AsOfDate', Kind.DATE)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qb, qbfield, to_guid, unknown_field
 
 __all__ = [
@@ -54,3 +55,7 @@ class DataEventRecoveryInfoRet:
     )
     data_event_recovery_time: dt.datetime | None = qbfield('DataEventRecoveryTime', Kind.DATETIME)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

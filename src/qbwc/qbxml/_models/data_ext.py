@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_guid, to_strs, unknown_field
 
 __all__ = [
@@ -265,3 +266,7 @@ class DataExtMod:
         'OtherDataExtType', Kind.ENUM, choice='choice1', values=('Company',), choice_required=True
     )
     data_ext_value: str | None = qbfield('DataExtValue', Kind.STR, required=True)
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

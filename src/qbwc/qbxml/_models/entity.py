@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_strs
 
@@ -60,3 +61,7 @@ class EntityQuery:
         'iterator', Kind.ENUM, values=('Start', 'Continue', 'Stop'), attribute=True
     )
     iterator_id: str | None = qbfield('iteratorID', Kind.STR, attribute=True)
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     CurrencyFilter,
@@ -224,3 +225,7 @@ class EstimateQuery:
         'iterator', Kind.ENUM, values=('Start', 'Continue', 'Stop'), attribute=True
     )
     iterator_id: str | None = qbfield('iteratorID', Kind.STR, attribute=True)
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

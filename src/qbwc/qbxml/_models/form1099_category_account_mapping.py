@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_decimal, to_strs, to_tuple, unknown_field
 
 __all__ = [
@@ -118,3 +119,7 @@ class Form1099CategoryAccountMappingRet:
         factory=tuple, converter=_to_category_account_mappings, metadata=qb('CategoryAccountMapping', Kind.AGG, many=True, model=CategoryAccountMapping)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet, LinkedTxn
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     ClassFilter,
@@ -2562,3 +2563,7 @@ class SpecialItemAdd:
     include_ret_element: tuple[str, ...] = attrs.field(
         factory=tuple, converter=to_strs, metadata=qb('IncludeRetElement', Kind.STR, max_len=50, many=True)
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

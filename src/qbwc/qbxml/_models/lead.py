@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AdditionalContactRef,
     LeadRetAdditionalContactRef,
@@ -280,3 +281,7 @@ class LeadRet:
         factory=tuple, converter=_to_lead_contacts_rets, metadata=qb('LeadContactsRet', Kind.AGG, many=True, model=LeadContactsRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

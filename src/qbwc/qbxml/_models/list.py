@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import DeletedDateRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
@@ -68,3 +69,7 @@ class ListDeletedRet:
     time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
     full_name: str | None = qbfield('FullName', Kind.STR)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -14,6 +14,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qbfield
 
 __all__ = [
@@ -41,3 +42,7 @@ class ListDisplayMod:
         'ListDisplayModType', Kind.ENUM, required=True, values=('Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor')
     )
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, required=True)
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qbfield, unknown_field
 
 __all__ = [
@@ -79,3 +80,7 @@ class MergedTo:
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16, required=True)
     full_name: str | None = qbfield('FullName', Kind.STR, required=True)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

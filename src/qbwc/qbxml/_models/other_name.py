@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Address, Kind, qb, qbfield, to_guid, to_strs, to_tuple, unknown_field
 
@@ -166,3 +167,7 @@ class OtherNameRet:
         factory=tuple, converter=_to_data_ext_rets, metadata=qb('DataExtRet', Kind.AGG, since=(2, 0), many=True, model=DataExtRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     EntityFilter,
@@ -216,3 +217,7 @@ class PaycheckRet:
         factory=tuple, converter=_to_paycheck_line_rets, metadata=qb('PaycheckLineRet', Kind.AGG, many=True, model=PaycheckLineRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     EntityFilter,
@@ -1674,3 +1675,7 @@ class PayrollYearToDateAdjustmentRet:
         factory=tuple, converter=_to_payroll_year_to_date_adjustment_line_rets, metadata=qb('PayrollYearToDateAdjustmentLineRet', Kind.AGG, many=True, model=PayrollYearToDateAdjustmentLineRet)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import CurrencyFilter, NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_decimal, to_strs, to_tuple, unknown_field
 
@@ -182,3 +183,7 @@ class PriceLevelRet:
         'CurrencyRef', Kind.AGG, max_len=64, since=(8, 0), choice='choice1:1', model=Ref
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qb, qbfield, to_tuple
 
 __all__ = [
@@ -57,3 +58,7 @@ class QBCommandExec:
     argument: tuple[Argument, ...] = attrs.field(
         factory=tuple, converter=_to_arguments, metadata=qb('Argument', Kind.AGG, many=True, model=Argument)
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -16,6 +16,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
 __all__ = [
@@ -63,3 +64,7 @@ class ReceivePaymentToDepositRet:
         default=None, converter=to_decimal, metadata=qb('AmountInHomeCurrency', Kind.AMT, since=(8, 0))
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import Kind, qb, qbfield, to_date, to_strs, to_tuple, unknown_field
 
 __all__ = [
@@ -826,3 +827,7 @@ class TimeReportQuery:
     return_columns: str | None = qbfield(
         'ReturnColumns', Kind.ENUM, values=('ActiveOnly', 'NonZero', 'All')
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

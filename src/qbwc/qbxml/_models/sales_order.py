@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     CurrencyFilter,
     EntityFilter,
@@ -596,3 +597,7 @@ class SalesOrderRet:
     store_name: str | None = qbfield('StoreName', Kind.STR, since=(16, 0))
     store_type: str | None = qbfield('StoreType', Kind.STR, since=(16, 0))
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

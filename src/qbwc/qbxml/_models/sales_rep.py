@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_strs, unknown_field
 
@@ -104,3 +105,7 @@ class SalesRepRet:
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     sales_rep_entity_ref: Ref | None = qbfield('SalesRepEntityRef', Kind.AGG, max_len=41, model=Ref)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

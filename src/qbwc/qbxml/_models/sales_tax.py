@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     EntityFilter,
@@ -435,3 +436,7 @@ class SalesTaxReturnRet:
     full_name: str | None = qbfield('FullName', Kind.STR, max_len=41)
     desc: str | None = qbfield('Desc', Kind.STR, max_len=159)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import DataExtRet, LinkToTxn, LinkedTxn, SetCredit
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._types import (
     DataExt,
     Kind,
@@ -1372,3 +1373,7 @@ class VendorCreditAddItemLineAdd:
     data_ext: tuple[DataExt, ...] = attrs.field(
         factory=tuple, converter=_to_data_exts, metadata=qb('DataExt', Kind.AGG, since=(13, 0), many=True, model=DataExt)
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

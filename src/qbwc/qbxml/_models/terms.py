@@ -16,6 +16,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_decimal, to_strs, unknown_field
 
@@ -213,3 +214,7 @@ class TermsQuery:
     meta_data: str | None = qbfield(
         'metaData', Kind.ENUM, values=('NoMetaData', 'MetaDataOnly', 'MetaDataAndResponseData'), attribute=True
     )
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

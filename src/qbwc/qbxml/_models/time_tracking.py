@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import ModifiedDateRangeFilter, TxnDateRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_guid, to_strs, unknown_field
 
@@ -155,3 +156,7 @@ class TimeTrackingRet:
         default=None, converter=to_guid, metadata=qb('ExternalGUID', Kind.GUID, since=(9, 0))
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -16,6 +16,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import CurrencyFilter, RefNumberFilter, RefNumberRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
@@ -255,3 +256,7 @@ class TransactionRet:
     )
     memo: str | None = qbfield('Memo', Kind.STR, max_len=4095)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

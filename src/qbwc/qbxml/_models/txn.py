@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import DeletedDateRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
@@ -80,3 +81,7 @@ class TxnVoid:
         'TxnVoidType', Kind.ENUM, required=True, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'SalesReceipt', 'VendorCredit')
     )
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True)
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_decimal, to_strs, to_tuple, unknown_field
 
@@ -201,3 +202,7 @@ class UnitOfMeasureSetRet:
         factory=tuple, converter=_to_unit_of_measure_set_ret_default_units, metadata=qb('DefaultUnit', Kind.AGG, many=True, model=UnitOfMeasureSetRetDefaultUnit)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

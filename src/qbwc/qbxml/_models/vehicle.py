@@ -15,6 +15,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
@@ -102,3 +103,7 @@ class VehicleRet:
     is_active: bool | None = qbfield('IsActive', Kind.BOOL)
     desc: str | None = qbfield('Desc', Kind.STR, max_len=256)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

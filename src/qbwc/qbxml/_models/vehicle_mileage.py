@@ -16,6 +16,7 @@ from typing import final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import ModifiedDateRangeFilter, TxnDateRangeFilter
 from qbwc.qbxml._types import Kind, Ref, qb, qbfield, to_date, to_decimal, to_strs, unknown_field
 
@@ -132,3 +133,7 @@ class VehicleMileageRet:
         default=None, converter=to_decimal, metadata=qb('BillableAmount', Kind.AMT)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from qbwc.qbxml._core_models import AddressBlock, DataExtRet, LinkedTxn
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import (
     AccountFilter,
     AdditionalContactRef,
@@ -683,3 +684,7 @@ class VendorTypeRet:
     parent_ref: Ref | None = qbfield('ParentRef', Kind.AGG, model=Ref)
     sublevel: int | None = qbfield('Sublevel', Kind.INT)
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())

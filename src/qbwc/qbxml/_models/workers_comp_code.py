@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from qbwc.qbxml._init_direct import direct_inits
 from qbwc.qbxml._models.shared import NameFilter, NameRangeFilter
 from qbwc.qbxml._types import (
     Kind,
@@ -179,3 +180,7 @@ class WorkersCompCodeRet:
         factory=tuple, converter=_to_rate_historys, metadata=qb('RateHistory', Kind.AGG, many=True, model=RateHistory)
     )
     unknown: tuple[str, ...] = unknown_field()
+
+
+# Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
+direct_inits(__all__, globals())
