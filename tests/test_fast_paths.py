@@ -734,6 +734,9 @@ class TestSummaryPick:
             status_code: int = 0
             status_severity: str = "Info"
             status_message: str = "Status OK"
+            name: str = "InvoiceAddRs"
+            raw: str | None = None
+            ok: bool = True
 
         ret = Source(txn_id=in_ret)
         recovery = Source(txn_id=in_recovery) if has_recovery else None

@@ -177,7 +177,7 @@ class TestJobs:
 
     def test_rendered_qbxml_kept_then_cleared(self, store: Store) -> None:
         """The qbXML given to add_job reads back as given; put_job replaces it (None clears it)."""
-        text = '<InvoiceAdd><CustomerRef><FullName>A &amp; B</FullName></CustomerRef></InvoiceAdd>'
+        text = "<InvoiceAdd><CustomerRef><FullName>A &amp; B</FullName></CustomerRef></InvoiceAdd>"
         with store.transaction() as tx:
             job = tx.add_job(
                 username="u",
@@ -668,17 +668,24 @@ class TestSQLite:
         SQLiteStore(path).close()
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE schema_version SET version = 7")
-        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 2"):
+        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 3"):
             SQLiteStore(path)
 
     def test_version_1_file_upgraded_on_open(self, tmp_path: Path) -> None:
-        """A file of the previous release gains the login verifiers and keeps its data."""
+        """A file of an earlier release (version 1) gains every later table and keeps its data."""
+        from qbwc.store import _sqlite
+
         path = tmp_path / "q.sqlite"
-        with SQLiteStore(path).transaction() as tx:
-            tx.put_account(_account("kept"))
-        with sqlite3.connect(path) as conn:  # as the previous release left it
-            conn.execute("DROP TABLE login_verifiers")
-            conn.execute("UPDATE schema_version SET version = 1")
+        with sqlite3.connect(path) as conn:  # as the version-1 release made it
+            conn.executescript(
+                _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_2_TO_3).removesuffix(
+                    _sqlite._UPGRADE_1_TO_2
+                )
+            )
+            conn.execute(
+                "INSERT INTO accounts (username, password_hash, file_id) VALUES (?, ?, ?)",
+                ("kept", _account().password_hash, str(_account().file_id)),
+            )
         conn.close()
         store = SQLiteStore(path)
         with store.transaction() as tx:
@@ -686,7 +693,7 @@ class TestSQLite:
             tx.put_login_verifier(LoginVerifier(username="kept", digest="d", expires_at=T0))
         store.close()
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         conn.close()
 
     def test_foreign_database_refused(self, tmp_path: Path) -> None:
