@@ -268,6 +268,104 @@ class TestJobs:
             assert [a] == [j.id for j in tx.list_jobs(limit=1)]
 
 
+class TestDependenciesAndQueryPages:
+    """Schema version 3: a job may wait for another; a query's result is kept in pages."""
+
+    def test_after_and_page_size_round_trip(self, store: Store) -> None:
+        with store.transaction() as tx:
+            first = _add(tx, n=1)
+            job = tx.add_job(
+                username="u",
+                key="q",
+                request='{"type": "CustomerQuery"}',
+                request_type="CustomerQuery",
+                min_version="1.0",
+                now=T0,
+                after=first,
+                page_size=500,
+            )
+            assert (job.after, job.page_size, job.pages, job.records) == (first, 500, 0, 0)
+        with store.transaction() as tx:
+            assert tx.get_job(job.id) == job
+            assert tx.find_job("u", "q") == job
+            counted = attrs.evolve(job, pages=3, records=1234, updated_at=T0)
+            tx.put_job(counted)
+        with store.transaction() as tx:
+            assert tx.get_job(job.id) == counted
+            assert tx.list_jobs(username="u")[1] == counted
+
+    def test_a_waiting_job_is_not_handed_out(self, store: Store) -> None:
+        """next_pending skips a job whose dependency exists and is not done."""
+        with store.transaction() as tx:
+            a = _add(tx, n=1)
+            b = tx.add_job(username="u", key=None, request="{}", request_type="InvoiceAdd",
+                           min_version="1.0", now=T0, after=a)  # fmt: skip
+            c = _add(tx, n=3)
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [a, c]
+            assert [j.id for j in tx.dependents(a)] == [b.id]
+            assert tx.dependents(c) == ()
+            assert tx.dependents("not-an-id") == ()
+        for status in ("sent", "failed", "cancelled", "pending"):
+            with store.transaction() as tx:
+                first = tx.get_job(a)
+                assert first is not None
+                tx.put_job(attrs.evolve(first, status=status))
+                assert [j.id for j in tx.next_pending("u", limit=5)] == (
+                    [a, c] if status == "pending" else [c]
+                )
+        with store.transaction() as tx:
+            first = tx.get_job(a)
+            assert first is not None
+            tx.put_job(attrs.evolve(first, status="done", updated_at=T0))
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [b.id, c]
+        with store.transaction() as tx:  # a dependency that was pruned (done) holds nothing
+            assert tx.prune_jobs(T0 + dt.timedelta(seconds=1)) == 1
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [b.id, c]
+
+    def test_query_pages(self, store: Store) -> None:
+        rets = "<CustomerQueryRs statusCode='0'><CustomerRet><Name>Zoë</Name></CustomerRet>"
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+            other = _add(tx, n=1)
+            assert job is not None
+            tx.put_query_page(job.id, 0, rets)
+            tx.put_query_page(job.id, 1, "second")
+            tx.put_query_page(other, 0, "other's")
+        with store.transaction() as tx:
+            assert tx.get_query_page(job.id, 0) == rets
+            assert tx.get_query_page(job.id, 1) == "second"
+            assert tx.get_query_page(job.id, 2) is None
+            assert tx.get_query_page("999999", 0) is None
+            assert tx.get_query_page("x", 0) is None
+            tx.put_query_page(job.id, 1, "replaced")
+            assert tx.get_query_page(job.id, 1) == "replaced"
+        with pytest.raises(StoreError, match="does not exist"):  # noqa: SIM117
+            with store.transaction() as tx:
+                tx.put_query_page("999999", 0, "x")
+        with pytest.raises(RuntimeError), store.transaction() as tx:  # noqa: PT012
+            assert tx.drop_query_pages(job.id) == 2
+            raise RuntimeError
+        with store.transaction() as tx:
+            assert tx.get_query_page(job.id, 1) == "replaced"  # rolled back
+            assert tx.drop_query_pages(job.id) == 2
+            assert tx.get_query_page(job.id, 0) is None
+            assert tx.drop_query_pages(job.id) == 0
+            assert tx.get_query_page(other, 0) == "other's"
+
+    def test_pruned_with_their_job(self, store: Store) -> None:
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+            kept = _add(tx, n=1)
+            assert job is not None
+            tx.put_query_page(job.id, 0, "page")
+            tx.put_query_page(kept, 0, "kept")
+            tx.put_job(attrs.evolve(job, status="done", updated_at=T0))
+        with store.transaction() as tx:
+            assert tx.prune_jobs(T0 + dt.timedelta(seconds=1)) == 1
+            assert tx.get_query_page(job.id, 0) is None
+            assert tx.get_query_page(kept, 0) == "kept"
+
+
 class TestSessions:
     def test_compare_and_set(self, store: Store) -> None:
         """A session is created at seq 0; each write needs the current seq and bumps it."""
