@@ -172,10 +172,19 @@ class JobResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (Decimal as str)."""
-        data = attrs.asdict(self)
-        if self.total is not None:
-            data["total"] = str(self.total)
-        return data
+        # Spelled out (not attrs.asdict): every job the service records goes through it.
+        return {
+            "status_code": self.status_code,
+            "status_severity": self.status_severity,
+            "status_message": self.status_message,
+            "txn_id": self.txn_id,
+            "txn_number": self.txn_number,
+            "ref_number": self.ref_number,
+            "edit_sequence": self.edit_sequence,
+            "total": None if self.total is None else str(self.total),
+            "list_id": self.list_id,
+            "ret_count": self.ret_count,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobResponse:
