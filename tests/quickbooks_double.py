@@ -237,8 +237,13 @@ def _stored(responses: list[Response], message_set_id: str) -> bytes:
     for response in responses:
         recovery = None
         ret = response.ret
-        if ret is not None:
-            recovery = ErrorRecovery(list_id=getattr(ret, "list_id", None))
+        if ret is not None:  # QuickBooks keeps the identity of what it wrote
+            txn_id = getattr(ret, "txn_id", None)
+            recovery = ErrorRecovery(
+                list_id=None if txn_id else getattr(ret, "list_id", None),
+                txn_id=txn_id,
+                edit_sequence=getattr(ret, "edit_sequence", None),
+            )
         if response.raw is not None or (response.rets and response.ret is None):
             replayed.append(response)
         else:
