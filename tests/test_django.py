@@ -67,6 +67,7 @@ class TestExampleSite:
         assert "Ran 5 tests" in done.stderr
         assert "Applying qbwc.0001_initial... OK" in done.stdout + done.stderr
         assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout + done.stderr
+        assert "Applying qbwc.0003_any_request... OK" in done.stdout + done.stderr
 
     def test_sqlite(self, tmp_path: Path) -> None:
         """The same tests pass with the site on SQLite and qbwc in a SQLite file of its own."""

@@ -36,6 +36,7 @@ from qbwc.qbxml import (
 )
 from qbwc.qbxml._build import frame_requests, render_request
 from qbwc.qbxml._xsd import generate_xsd
+from qbwc.testing._spec_strategies import request_names
 from qbwc.testing.strategies import request_models, versions
 from tests.reference import reference_path
 
@@ -726,7 +727,9 @@ class TestRenderedRequests:
         ("rendered", "kwargs", "match"),
         [
             ([], {}, r"rendered: at least one request is required"),
-            ([("1", "CustomerAdd", "<x/>")], {}, r"rendered\[0\]: 'CustomerAdd' is not"),
+            ([("1", "Customer", "<x/>")], {}, r"rendered\[0\]: 'Customer' is not the name of a r"),
+            ([("1", "CustomerQuery", "<x/>")], {}, r"rendered\[0\]: expected the ASCII"),
+            ([("1", "ListDel", "></ListDelRs>")], {}, r"rendered\[0\]: expected the ASCII"),
             ([("1", "InvoiceAdd", "<Memo>é</Memo>")], {}, r"rendered\[0\]: expected the ASCII"),
             ([("1", "InvoiceAdd", b"<x/>")], {}, r"rendered\[0\]: expected the ASCII"),
             ([("1", "InvoiceAdd", "<x/>"), ("1", "EstimateAdd", "<y/>")], {}, "used by an earl"),
@@ -744,9 +747,28 @@ class TestRenderedRequests:
 
     def test_render_refusals(self) -> None:
         """Not a request model, an unknown text policy, an unsupported version."""
-        with pytest.raises(QBXMLValidationError, match="model: expected InvoiceAdd or Est"):
+        with pytest.raises(QBXMLValidationError, match="model: expected a request model"):
             render_request(Ref(full_name="x"))
         with pytest.raises(QBXMLValidationError, match="text_policy"):
             render_request(invoice(), text_policy="loose")  # type: ignore[arg-type]
         with pytest.raises(QBXMLValidationError, match="version"):
             render_request(invoice(), version="99.0")
+
+
+@pytest.mark.parametrize("name", request_names())
+def test_render_and_frame_every_request_type(name: str) -> None:
+    """Every request type of the vocabulary: rendered once, framed later, build_request's bytes."""
+    from hypothesis import HealthCheck, settings
+
+    from qbwc.qbxml._build import is_rendered
+    from qbwc.testing._spec_strategies import model_of, models
+
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(models(model_of(name), version="16.0"))
+    def check(model: Any) -> None:
+        built = build_request([("7", model)], version="16.0")
+        text = render_request(model, version="16.0")
+        assert is_rendered(name, text)
+        assert frame_requests([("7", name, text)], version="16.0") == built
+
+    check()

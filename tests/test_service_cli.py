@@ -186,6 +186,56 @@ class TestEnqueueAndJobs:
         store.close()
         assert out == "\n".join(job_table(jobs)) + "\n"
 
+    def test_any_request_type_and_after(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """A CustomerAdd, an invoice --after it and a query; jobs shows the ListID and records."""
+        from qbwc import WebConnectorService
+        from tests.quickbooks_double import ListQuickBooks
+
+        _add(db, monkeypatch)
+        customer = tmp_path / "customer.json"
+        customer.write_text(json.dumps({"type": "CustomerAdd", "name": "New Corp"}))
+        query = tmp_path / "query.json"
+        query.write_text(json.dumps({"type": "CustomerQuery"}))
+        invoice = tmp_path / "invoice.json"
+        invoice.write_text(json.dumps({**INVOICE, "customer_ref": {"full_name": "New Corp"}}))
+        assert main(["enqueue", str(customer), "--user", "kristy", "--db", db]) == 0
+        assert main(["enqueue", str(invoice), "--user", "kristy", "--after", "1", "--db", db]) == 0
+        assert main(["enqueue", str(query), "--user", "kristy", "--db", db]) == 0
+        out = capsys.readouterr().out
+        assert "job 1: CustomerAdd for 'kristy', pending\n" in out
+        assert "job 2: InvoiceAdd for 'kristy', pending (after job 1)\n" in out
+        assert main(["jobs", "--db", db]) == 0
+        assert "(waits for job 1)" in capsys.readouterr().out
+        assert main(["enqueue", str(query), "--user", "kristy", "--after", "x", "--db", db]) == 1
+        err = capsys.readouterr().err
+        assert "after: 'x' is not a job" in err
+        assert "Traceback" not in err
+
+        store = SQLiteStore(db)
+        with store.transaction() as tx:
+            owner = tx.get_setting("owner_id")
+        assert owner is not None
+        service = WebConnectorService(store=store, owner_id=owner)
+        qb = ListQuickBooks()
+        wc = FakeWebConnector(make_wsgi_app(service), qb)
+        qwc = service.qwc("kristy", app_url="https://localhost/q", app_support="https://localhost/")
+        wc.add_application(qwc, password="pw")
+        for _ in range(3):
+            wc.run_session()
+        store.close()
+        (list_id,) = qb.customers
+        assert main(["jobs", "--db", db]) == 0
+        out = capsys.readouterr().out
+        assert list_id in out
+        assert qb.inner.invoices[0].txn_id in out
+        assert "1 record " in out or out.rstrip().endswith("1 record")
+
     def test_bad_json(
         self,
         db: str,

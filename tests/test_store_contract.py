@@ -177,7 +177,7 @@ class TestJobs:
 
     def test_rendered_qbxml_kept_then_cleared(self, store: Store) -> None:
         """The qbXML given to add_job reads back as given; put_job replaces it (None clears it)."""
-        text = '<InvoiceAdd><CustomerRef><FullName>A &amp; B</FullName></CustomerRef></InvoiceAdd>'
+        text = "<InvoiceAdd><CustomerRef><FullName>A &amp; B</FullName></CustomerRef></InvoiceAdd>"
         with store.transaction() as tx:
             job = tx.add_job(
                 username="u",
@@ -266,6 +266,104 @@ class TestJobs:
             assert [c] == [j.id for j in tx.list_jobs(status="failed")]
             assert [a] == [j.id for j in tx.list_jobs(username="u", status="pending")]
             assert [a] == [j.id for j in tx.list_jobs(limit=1)]
+
+
+class TestDependenciesAndQueryPages:
+    """Schema version 3: a job may wait for another; a query's result is kept in pages."""
+
+    def test_after_and_page_size_round_trip(self, store: Store) -> None:
+        with store.transaction() as tx:
+            first = _add(tx, n=1)
+            job = tx.add_job(
+                username="u",
+                key="q",
+                request='{"type": "CustomerQuery"}',
+                request_type="CustomerQuery",
+                min_version="1.0",
+                now=T0,
+                after=first,
+                page_size=500,
+            )
+            assert (job.after, job.page_size, job.pages, job.records) == (first, 500, 0, 0)
+        with store.transaction() as tx:
+            assert tx.get_job(job.id) == job
+            assert tx.find_job("u", "q") == job
+            counted = attrs.evolve(job, pages=3, records=1234, updated_at=T0)
+            tx.put_job(counted)
+        with store.transaction() as tx:
+            assert tx.get_job(job.id) == counted
+            assert tx.list_jobs(username="u")[1] == counted
+
+    def test_a_waiting_job_is_not_handed_out(self, store: Store) -> None:
+        """next_pending skips a job whose dependency exists and is not done."""
+        with store.transaction() as tx:
+            a = _add(tx, n=1)
+            b = tx.add_job(username="u", key=None, request="{}", request_type="InvoiceAdd",
+                           min_version="1.0", now=T0, after=a)  # fmt: skip
+            c = _add(tx, n=3)
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [a, c]
+            assert [j.id for j in tx.dependents(a)] == [b.id]
+            assert tx.dependents(c) == ()
+            assert tx.dependents("not-an-id") == ()
+        for status in ("sent", "failed", "cancelled", "pending"):
+            with store.transaction() as tx:
+                first = tx.get_job(a)
+                assert first is not None
+                tx.put_job(attrs.evolve(first, status=status))
+                assert [j.id for j in tx.next_pending("u", limit=5)] == (
+                    [a, c] if status == "pending" else [c]
+                )
+        with store.transaction() as tx:
+            first = tx.get_job(a)
+            assert first is not None
+            tx.put_job(attrs.evolve(first, status="done", updated_at=T0))
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [b.id, c]
+        with store.transaction() as tx:  # a dependency that was pruned (done) holds nothing
+            assert tx.prune_jobs(T0 + dt.timedelta(seconds=1)) == 1
+            assert [j.id for j in tx.next_pending("u", limit=5)] == [b.id, c]
+
+    def test_query_pages(self, store: Store) -> None:
+        rets = "<CustomerQueryRs statusCode='0'><CustomerRet><Name>Zoë</Name></CustomerRet>"
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+            other = _add(tx, n=1)
+            assert job is not None
+            tx.put_query_page(job.id, 0, rets)
+            tx.put_query_page(job.id, 1, "second")
+            tx.put_query_page(other, 0, "other's")
+        with store.transaction() as tx:
+            assert tx.get_query_page(job.id, 0) == rets
+            assert tx.get_query_page(job.id, 1) == "second"
+            assert tx.get_query_page(job.id, 2) is None
+            assert tx.get_query_page("999999", 0) is None
+            assert tx.get_query_page("x", 0) is None
+            tx.put_query_page(job.id, 1, "replaced")
+            assert tx.get_query_page(job.id, 1) == "replaced"
+        with pytest.raises(StoreError, match="does not exist"):  # noqa: SIM117
+            with store.transaction() as tx:
+                tx.put_query_page("999999", 0, "x")
+        with pytest.raises(RuntimeError), store.transaction() as tx:  # noqa: PT012
+            assert tx.drop_query_pages(job.id) == 2
+            raise RuntimeError
+        with store.transaction() as tx:
+            assert tx.get_query_page(job.id, 1) == "replaced"  # rolled back
+            assert tx.drop_query_pages(job.id) == 2
+            assert tx.get_query_page(job.id, 0) is None
+            assert tx.drop_query_pages(job.id) == 0
+            assert tx.get_query_page(other, 0) == "other's"
+
+    def test_pruned_with_their_job(self, store: Store) -> None:
+        with store.transaction() as tx:
+            job = tx.get_job(_add(tx))
+            kept = _add(tx, n=1)
+            assert job is not None
+            tx.put_query_page(job.id, 0, "page")
+            tx.put_query_page(kept, 0, "kept")
+            tx.put_job(attrs.evolve(job, status="done", updated_at=T0))
+        with store.transaction() as tx:
+            assert tx.prune_jobs(T0 + dt.timedelta(seconds=1)) == 1
+            assert tx.get_query_page(job.id, 0) is None
+            assert tx.get_query_page(kept, 0) == "kept"
 
 
 class TestSessions:
@@ -668,17 +766,24 @@ class TestSQLite:
         SQLiteStore(path).close()
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE schema_version SET version = 7")
-        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 2"):
+        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 3"):
             SQLiteStore(path)
 
     def test_version_1_file_upgraded_on_open(self, tmp_path: Path) -> None:
-        """A file of the previous release gains the login verifiers and keeps its data."""
+        """A file of an earlier release (version 1) gains every later table and keeps its data."""
+        from qbwc.store import _sqlite
+
         path = tmp_path / "q.sqlite"
-        with SQLiteStore(path).transaction() as tx:
-            tx.put_account(_account("kept"))
-        with sqlite3.connect(path) as conn:  # as the previous release left it
-            conn.execute("DROP TABLE login_verifiers")
-            conn.execute("UPDATE schema_version SET version = 1")
+        with sqlite3.connect(path) as conn:  # as the version-1 release made it
+            conn.executescript(
+                _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_2_TO_3).removesuffix(
+                    _sqlite._UPGRADE_1_TO_2
+                )
+            )
+            conn.execute(
+                "INSERT INTO accounts (username, password_hash, file_id) VALUES (?, ?, ?)",
+                ("kept", _account().password_hash, str(_account().file_id)),
+            )
         conn.close()
         store = SQLiteStore(path)
         with store.transaction() as tx:
@@ -686,7 +791,7 @@ class TestSQLite:
             tx.put_login_verifier(LoginVerifier(username="kept", digest="d", expires_at=T0))
         store.close()
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         conn.close()
 
     def test_foreign_database_refused(self, tmp_path: Path) -> None:

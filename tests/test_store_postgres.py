@@ -467,7 +467,7 @@ class TestCommandLine:
         assert main(["db", "status", "--dsn", dsn]) == 1
         assert "no qbwc schema" in capsys.readouterr().out
         assert main(["db", "upgrade", "--dsn", dsn]) == 0
-        assert "created the qbwc schema, version 2" in capsys.readouterr().out
+        assert "created the qbwc schema, version 3" in capsys.readouterr().out
         monkeypatch.setenv("QBWC_DSN", dsn)
         assert main(["db", "upgrade"]) == 0
         assert "nothing to do" in capsys.readouterr().out
@@ -508,6 +508,8 @@ class TestCommandLine:
         assert main(["db", "sql", "--since", "1"]) == 0
         assert "CREATE TABLE qbwc_login_verifiers" in capsys.readouterr().out
         assert main(["db", "sql", "--since", "2"]) == 0
+        assert "CREATE TABLE qbwc_query_pages" in capsys.readouterr().out
+        assert main(["db", "sql", "--since", "3"]) == 0
         assert "nothing to run" in capsys.readouterr().out
 
 

@@ -126,15 +126,21 @@ def register(subparsers: Any) -> None:
 
     enqueue = subparsers.add_parser(
         "enqueue",
-        help="queue an invoice or estimate (JSON) for an account",
+        help="queue any request (JSON) for an account: an Add, Mod, Del, Void, Query...",
         description=(
-            'Queue a request from a JSON file: {"type": "InvoiceAdd", ...} in the form of '
-            "qbwc.qbxml.dump (decimals as strings), or a list of them."
+            'Queue a request from a JSON file: {"type": "InvoiceAdd", ...} (or "CustomerAdd", '
+            '"CustomerQuery", "ListDel"...) in the form of qbwc.qbxml.dump (decimals as '
+            "strings), or a list of them."
         ),
     )
     enqueue.add_argument("file", help="the JSON file ('-' for standard input)")
     enqueue.add_argument("--user", required=True, help="the account")
     enqueue.add_argument("--key", help="idempotency key (one request only)")
+    enqueue.add_argument(
+        "--after",
+        metavar="JOB_ID",
+        help="send only after this job is done; fail if it fails (docs/service.md, Ordering)",
+    )
     _db(enqueue)
     enqueue.set_defaults(func=_closing(_enqueue))
 
@@ -471,8 +477,9 @@ def _enqueue(args: argparse.Namespace) -> int:
         rule = f"no account {args.user!r} (add it with qbwc account add)"
         raise ConfigurationError("user", rule)
     for model in models:
-        job = service.enqueue(args.user, model, key=args.key)
-        print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}")
+        job = service.enqueue(args.user, model, key=args.key, after=args.after)
+        waits = "" if job.after is None else f" (after job {job.after})"
+        print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}{waits}")
     return 0
 
 

@@ -74,18 +74,27 @@ def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> lis
     """
     One line per job (its error shortened at a word, its support reference kept), after a heading.
 
+    The TXNID/LISTID column shows what QuickBooks named (a transaction's TxnID, a list
+    object's ListID), or a finished query's record count.
+
     A note follows for the accounts in *never_connected* that have jobs on the page: their
     jobs wait for a Web Connector that never logged in.
     """
-    rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID", "ERROR")]
+    rows = [("ID", "USER", "KEY", "TYPE", "STATUS", "TRIES", "TXNID/LISTID", "ERROR")]
     for job in jobs:
         error = ""
         if job.error is not None:
             reference = f" [{job.error.reference}]" if job.error.reference else ""
             error = f"{job.error.code} {shorten(job.error.message, ERROR_WIDTH)}{reference}"
+        elif job.status == "pending" and job.after is not None:
+            error = f"(waits for job {job.after})"
+        found = job.txn_id or job.list_id or ""
+        if job.is_query and job.status == "done":
+            found = f"{job.records} record{'' if job.records == 1 else 's'}"
+            found += f", {job.pages} pages" if job.pages != 1 else ""
         rows.append(
             (job.id, job.username, job.key or "", job.request_type, job.status,
-             str(job.attempts), job.txn_id or "", error)
+             str(job.attempts), found, error)
         )  # fmt: skip
     lines = _lines(rows)
     waiting = sorted({row[1] for row in rows[1:]} & set(never_connected))

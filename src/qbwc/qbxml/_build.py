@@ -845,6 +845,20 @@ def build_request(
 _RQ_TAGS: Final = {cls.__name__: tag for cls, tag in ADD_MODELS.items()}
 
 
+def _rq_element(type_name: str) -> tuple[str, bool] | None:
+    """``(Rq element, whole)`` of the request model named *type_name* (see request_element)."""
+    tag = _RQ_TAGS.get(type_name)
+    if tag is not None:
+        return tag, False
+    from qbwc.qbxml._types import vocabulary  # noqa: PLC0415
+
+    tables = vocabulary()
+    rq = tables.REQUESTS.get(type_name)
+    if rq is None:
+        return None
+    return rq, type_name not in tables.RQ_LEVEL
+
+
 def render_request(
     model: object,
     *,
@@ -853,7 +867,13 @@ def render_request(
     edition: str = "US",
 ) -> str:
     """
-    What :func:`build_request` writes inside *model*'s ``<…AddRq>`` element, checked.
+    What :func:`build_request` writes for *model* in its ``<…Rq>`` element, checked.
+
+    For a request with an inner aggregate (``InvoiceAdd``, ``CustomerMod``): what
+    goes inside the ``<…AddRq>`` (or ``<…ModRq>``) element.  For a request that is
+    the ``<…Rq>`` element itself (``CustomerQuery``, ``ListDel``): everything after
+    ``<…Rq`` and its ``requestID``: its other attributes (``iterator``...), its
+    content and its end tag.
 
     For a queue: render each request once, when it is queued, and put rendered
     requests into message sets with :func:`frame_requests` (the same bytes as
@@ -864,15 +884,23 @@ def render_request(
     Raises:
         QBXMLValidationError: *model* or an argument breaks a rule.
     """
-    _, parsed = check_version(version)
+    version_text, parsed = check_version(version)
     strict = _strict(text_policy)
     edition = check_edition(edition)
     cls = type(model)
-    if cls not in ADD_MODELS:
-        names = " or ".join(c.__name__ for c in ADD_MODELS)
-        raise _error("model", _type_rule(model, names))
+    element = request_element(cls)
+    if element is None:
+        raise _error("model", _type_rule(model, _A_REQUEST_MODEL))
+    rq_tag, whole = element
+    since = request_since(cls)
+    if since > parsed:
+        rule = f"{rq_tag} is not in qbXML {version_text} (it appeared in {format_version(since)})"
+        raise _error(cls.__name__, rule)
     parts: list[str] = []
     out = parts.append
+    if whole:
+        _body(cls, parsed, rq_tag, edition=edition)(model, cls.__name__, out, strict)
+        return "".join(parts)[len(rq_tag) + 1 :]
     _body(cls, parsed, edition=edition)(model, cls.__name__, out, strict)
     _body(cls, parsed, rq_level=True, edition=edition)(model, cls.__name__, out, strict)
     return "".join(parts)
@@ -907,18 +935,39 @@ def frame_requests(
     seen: set[str] = set()
     for position, (request_id, type_name, text) in enumerate(items):
         prefix = f"rendered[{position}]"
-        rq_tag = _RQ_TAGS.get(type_name)
-        if rq_tag is None:
-            names = " or ".join(_RQ_TAGS)
-            raise _error(prefix, f"{type_name!r} is not {names}")
-        if type(text) is not str or not text.isascii():
+        element = _rq_element(type_name) if type(type_name) is str else None
+        if element is None:
+            raise _error(prefix, f"{type_name!r} is not the name of a request model")
+        rq_tag, whole = element
+        if not _rendered_shape(element, text):
             raise _error(prefix, "expected the ASCII text render_request writes")
         if type(request_id) is not str:
             raise _error(f"{prefix}.request_id", _type_rule(request_id, "str"))
         escaped_id = _request_id(request_id, prefix, seen)
-        parts += (f'<{rq_tag} requestID="{escaped_id}">', text, f"</{rq_tag}>")
+        if whole:
+            parts += (f'<{rq_tag} requestID="{escaped_id}"', text)
+        else:
+            parts += (f'<{rq_tag} requestID="{escaped_id}">', text, f"</{rq_tag}>")
     parts.append("</QBXMLMsgsRq></QBXML>")
     return "".join(parts).encode("ascii")
+
+
+def is_rendered(type_name: str, text: object) -> bool:
+    """
+    *text* has the shape :func:`render_request` gives a *type_name* request (a cheap check).
+
+    ASCII, and for a request that is its ``<…Rq>`` element, attributes or ``>``
+    first and the end tag last.
+    """
+    element = _rq_element(type_name)
+    return element is not None and _rendered_shape(element, text)
+
+
+def _rendered_shape(element: tuple[str, bool], text: object) -> bool:
+    if type(text) is not str or not text.isascii():
+        return False
+    rq_tag, whole = element
+    return not whole or (text[:1] in (">", " ") and text.endswith(f"</{rq_tag}>"))
 
 
 def _check_on_error(on_error: str) -> None:

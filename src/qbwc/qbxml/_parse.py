@@ -474,6 +474,7 @@ def _bad_value(el: etree._Element, kind: Kind) -> QBXMLError:
 #: The fields of a Ret the service keeps in a job's summary (qbwc.service._recovery._summary_of).
 _SUMMARY_FIELDS: Final = frozenset(
     {
+        "list_id",
         "txn_id",
         "txn_number",
         "ref_number",
@@ -649,11 +650,13 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
             fields[key] = text if is_id else _status_code(rs, attribute, required=True)
     typed = RET_MODELS.get(name)
     if typed is None:
-        generated = None if summary else _ret_tags(name)
+        generated = _ret_tags(name)
         if generated is None:
-            if not summary:
-                fields["raw"] = _fragment(rs)
+            # (A summary keeps it too: the IDs of a ListDel, TxnDel, TxnVoid answer are here.)
+            fields["raw"] = _fragment(rs)
             return _response(fields)
+        if summary:
+            return _summary_rets(rs, generated, fields, tz)
         return _read_rets(rs, generated, fields, tz)
     ret_tag, ret_model = typed
     plan = _summary_plan(ret_model) if summary else None
@@ -759,6 +762,33 @@ def _read_rets(
     return _response(fields)
 
 
+def _summary_rets(
+    rs: etree._Element, tags: dict[str, type], fields: dict[str, Any], tz: dt.tzinfo
+) -> Response:
+    """
+    What the service keeps of a generated response: the summary fields of its Ret; of
+    a query's answer, its XML text (``raw``) and how many Rets it holds (``ret_count``).
+    """
+    query = str(rs.tag).endswith("QueryRs")
+    rets: list[Any] = []
+    count = 0
+    for child in rs:
+        tag = child.tag
+        model = tags.get(tag)
+        if model is not None:
+            if query:
+                count += 1
+            else:
+                rets.append(_read(model, child, tz, _summary_plan(model)))
+        elif tag == "ErrorRecovery" and "error_recovery" not in fields:
+            fields["error_recovery"] = _read(ErrorRecovery, child, tz)
+    if query:
+        fields["raw"] = _fragment(rs)
+        if fields.get("ret_count") is None:
+            fields["ret_count"] = count
+    return Response(rets=rets, **fields)
+
+
 def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> ResponseSet:
     """
     Parse a qbXML response document (what ``receiveResponseXML`` carries).
@@ -828,8 +858,11 @@ def parse_response_summary(data: bytes | str) -> ResponseSet:
 
     The same document checks, message-set attributes and statuses, and the same
     errors for them; each typed ``ret`` holds only :data:`_SUMMARY_FIELDS` (the
-    rest ``None``), ``error_recovery`` is read in full, and ``unknown``/``raw``
-    stay empty.  A value that cannot be converted in a field it does not read is
-    not an error: the job records what QuickBooks said about it.
+    rest ``None``), ``error_recovery`` is read in full, and ``unknown`` stays
+    empty.  A query's answer has no ``rets`` but its XML text in ``raw`` and
+    the number of its Rets in ``ret_count``; a response without typed Rets
+    (``ListDelRs``...) keeps ``raw`` as :func:`parse_response` does.  A value
+    that cannot be converted in a field it does not read is not an error: the
+    job records what QuickBooks said about it.
     """
     return _parse_response(data, dt.UTC, summary=True)

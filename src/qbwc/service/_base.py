@@ -41,6 +41,7 @@ __all__ = [
     "_setting_text",
     "_version_key",
     "_vkey",
+    "page_rets",
 ]
 
 log = logging.getLogger("qbwc.service")
@@ -145,7 +146,7 @@ class _Core:
     _build_request: Callable[..., bytes]
     _render_request: Callable[..., str]
     _frame_requests: Callable[..., bytes]
-    _request_types: frozenset[str]
+    _is_rendered: Callable[[str, object], bool]
     _highest_common_version: Callable[..., str | None]
     _load_request: Callable[[Any], Any]
     _parse_response: Callable[[bytes | str], ResponseSet]
@@ -173,6 +174,7 @@ class _Core:
     _interactive_url: Callable[[str], str | None] | None
     _on_job_done: Callable[[Job], None] | None
     _on_job_failed: Callable[[Job], None] | None
+    _on_query_page: Callable[[Job, tuple[Any, ...]], None] | None
     _on_company_mismatch: Callable[[CompanyMismatch], None] | None
     text_policy: Literal["strict", "transliterate"]
     password_cost: int
@@ -252,6 +254,27 @@ class _Core:
         *,
         response: JobResponse | None = None,
     ) -> Job:
+        failed = self._failed(ctx.tx, job, code, message, ctx.now, response=response)
+        ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
+        if self._on_job_failed is not None:
+            ctx.notices.append((self._on_job_failed, failed))
+        for waiting in self._fail_waiting(ctx.tx, failed, ctx.now):
+            ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
+            if self._on_job_failed is not None:
+                ctx.notices.append((self._on_job_failed, waiting))
+        return failed
+
+    def _failed(
+        self,
+        tx: StoreTransaction,
+        job: Job,
+        code: str,
+        message: str,
+        now: dt.datetime,
+        *,
+        response: JobResponse | None = None,
+    ) -> Job:
+        """Store *job* as failed with *code* and *message* (logged under a new reference)."""
         reference = self._report(
             logging.WARNING,
             "job failed",
@@ -268,16 +291,31 @@ class _Core:
             response=response,
             deferred_ticket=None,
             qbxml=None,
-            updated_at=ctx.now,
+            updated_at=now,
         )
-        ctx.tx.put_job(failed)
-        ctx.tally = attrs.evolve(ctx.tally, failed=ctx.tally.failed + 1)
-        if self._on_job_failed is not None:
-            ctx.notices.append((self._on_job_failed, failed))
+        tx.put_job(failed)
+        return failed
+
+    def _fail_waiting(self, tx: StoreTransaction, ended: Job, now: dt.datetime) -> list[Job]:
+        """
+        Fail the pending jobs that wait for *ended* (failed or cancelled), and theirs.
+
+        Code ``dependency``, naming the job and why it ended (docs/service.md, "Ordering").
+        """
+        failed: list[Job] = []
+        todo = [ended]
+        while todo:
+            cause = todo.pop()
+            for waiting in tx.dependents(cause.id):
+                if waiting.status != "pending":
+                    continue
+                job = self._failed(tx, waiting, "dependency", _dependency_message(cause), now)
+                failed.append(job)
+                todo.append(job)
         return failed
 
     def _done(self, ctx: _Context, job: Job, response: Any, summary: JobResponse) -> None:
-        """Record the job as done, with the TxnID QuickBooks gave it."""
+        """Record the job as done, with the IDs QuickBooks gave (a query: with its page)."""
         done = attrs.evolve(
             job,
             status="done",
@@ -288,6 +326,14 @@ class _Core:
             qbxml=None,
             updated_at=ctx.now,
         )
+        page: str | None = None
+        if job.is_query:
+            # The whole answer is one page (docs/service.md, "Queries"), kept as XML text.
+            page = response.raw or ""
+            ctx.tx.put_query_page(job.id, job.pages, page)
+            done = attrs.evolve(
+                done, pages=job.pages + 1, records=job.records + (summary.ret_count or 0)
+            )
         ctx.tx.put_job(done)
         ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
         if response.is_warning:
@@ -297,5 +343,36 @@ class _Core:
                 response.status_code,
                 response.status_message,
             )
+        if page is not None and self._on_query_page is not None:
+            ctx.notices.append((self._query_page_notice(done, page), None))
         if self._on_job_done is not None:
             ctx.notices.append((self._on_job_done, done))
+
+    def _query_page_notice(self, job: Job, page: str) -> Callable[[Any], None]:
+        """A notice that hands the host the page's typed Rets (parsed after the commit)."""
+        hook = self._on_query_page
+        assert hook is not None
+
+        def on_query_page(_: object) -> None:
+            hook(job, page_rets(page))
+
+        return on_query_page
+
+
+def _dependency_message(cause: Job) -> str:
+    """Why a job that waited for *cause* failed: what became of *cause*."""
+    what = f"job {cause.id} ({cause.request_type}), which this job waits for,"
+    if cause.status == "cancelled":
+        return f"{what} was cancelled; this job was not sent."
+    reason = "" if cause.error is None else f" ({cause.error.code}: {cause.error.message})"
+    return f"{what} failed{reason}; this job was not sent. Retry job {cause.id} to send both."
+
+
+def page_rets(page: str) -> tuple[Any, ...]:
+    """The typed Rets of a stored query page (the XML text of the query's ``…QueryRs``)."""
+    if not page:
+        return ()
+    from qbwc.qbxml._parse import parse_response  # noqa: PLC0415
+
+    answer = parse_response(f"<QBXML><QBXMLMsgsRs>{page}</QBXMLMsgsRs></QBXML>")
+    return tuple(ret for response in answer.responses for ret in response.rets)

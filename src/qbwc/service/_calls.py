@@ -63,7 +63,7 @@ from qbwc.service._records import (
     _Tally,
     _ticket_key,
 )
-from qbwc.service._recovery import _Recovery, _summary_of
+from qbwc.service._recovery import _identity, _Recovery, _summary_of
 from qbwc.service._texts import _CONNECTION_FINAL, _REFERENCE
 from qbwc.store._protocol import Account, SessionRecord
 
@@ -315,9 +315,9 @@ class _Calls(_Accounts, _Company, _Recovery):
             if answer is not None:
                 message_set = answer.message_set_id
                 reported = [
-                    f"job {r.request_id}: {r.name} {_summary_of(r).txn_id}"
+                    f"job {r.request_id}: {r.name} {_identity(_summary_of(r))}"
                     for r in answer.responses[:100]
-                    if r.ok
+                    if r.ok and not r.name.endswith("QueryRs")
                 ]
         if reported:
             self._report(

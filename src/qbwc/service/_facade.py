@@ -58,7 +58,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from qbwc._address import check_public_url
 from qbwc._passwords import LOGIN_CACHE_SECONDS, LoginCache, PasswordChecker
@@ -82,7 +82,7 @@ class WebConnectorService(_HTTP, _Queue):
     A QuickBooks Web Connector SOAP service over a :class:`~qbwc.store.Store`.
 
     Give it a store and your application's OwnerID (a GUID you generate once and
-    keep), add accounts and enqueue writes; serve it with
+    keep), add accounts and enqueue requests; serve it with
     :func:`qbwc.wsgi.make_wsgi_app` or :func:`qbwc.asgi.make_asgi_app`.
 
     Args:
@@ -125,6 +125,9 @@ class WebConnectorService(_HTTP, _Queue):
             to open it (e.g. a page that confirms relinking).
         on_job_done, on_job_failed: called with the :class:`~qbwc.store.Job`
             after it is stored as done or failed.
+        on_query_page: ``(job, rets)``, called with a query job and the typed
+            Rets of each page of its result once the page is stored (before
+            *on_job_done*); :meth:`query_results` reads them later too.
         on_company_mismatch: called with a :class:`CompanyMismatch`.
         text_policy: passed to :func:`qbwc.qbxml.build_request`.
         password_cost: scrypt ``n`` for new password hashes.
@@ -168,6 +171,7 @@ class WebConnectorService(_HTTP, _Queue):
         interactive_url: Callable[[str], str | None] | None = None,
         on_job_done: Callable[[Job], None] | None = None,
         on_job_failed: Callable[[Job], None] | None = None,
+        on_query_page: Callable[[Job, tuple[Any, ...]], None] | None = None,
         on_company_mismatch: Callable[[CompanyMismatch], None] | None = None,
         text_policy: Literal["strict", "transliterate"] = "strict",
         password_cost: int = 2**14,
@@ -181,10 +185,10 @@ class WebConnectorService(_HTTP, _Queue):
         # The qbXML layer is imported here, not with qbwc, to keep ``import qbwc``
         # light; the call handlers use it through these attributes.
         from qbwc.qbxml._build import (  # noqa: PLC0415
-            _RQ_TAGS,
             SUPPORTED_VERSIONS,
             build_request,
             frame_requests,
+            is_rendered,
             render_request,
         )
         from qbwc.qbxml._hcp import highest_common_version, parse_hcp_essentials  # noqa: PLC0415
@@ -194,7 +198,7 @@ class WebConnectorService(_HTTP, _Queue):
         self._build_request = build_request
         self._render_request = render_request
         self._frame_requests = frame_requests
-        self._request_types = frozenset(_RQ_TAGS)
+        self._is_rendered = is_rendered
         self._highest_common_version = highest_common_version
         self._load_request = load
         # Only the statuses, message-set attributes, the Ret fields of a job's
@@ -257,6 +261,7 @@ class WebConnectorService(_HTTP, _Queue):
         self._interactive_url = interactive_url
         self._on_job_done = on_job_done
         self._on_job_failed = on_job_failed
+        self._on_query_page = on_query_page
         self._on_company_mismatch = on_company_mismatch
         if text_policy not in ("strict", "transliterate"):
             raise ConfigurationError("text_policy", "expected 'strict' or 'transliterate'")

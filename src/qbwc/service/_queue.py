@@ -1,16 +1,18 @@
-"""The job queue: enqueue, job, jobs, retry, cancel, prune."""
+"""The job queue: enqueue, job, jobs, query_results, retry, cancel, prune."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError
-from qbwc.service._base import _MAX_PAGE, _Core, _positive
+from qbwc.service._base import _MAX_PAGE, _Core, _dependency_message, _positive, page_rets
 from qbwc.service._recovery import _newest_field
 from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction
 
@@ -24,14 +26,29 @@ class _Queue(_Core):
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def enqueue(self, username: str, request: object, *, key: str | None = None) -> Job:
+    def enqueue(
+        self,
+        username: str,
+        request: object,
+        *,
+        key: str | None = None,
+        after: Job | str | None = None,
+    ) -> Job:
         """
-        Queue *request* (an InvoiceAdd or EstimateAdd) for the account's company file.
+        Queue *request* (any request model: an Add, Mod, ListDel, TxnDel, TxnVoid, Query...).
 
         The request is validated now, at the newest qbXML version this service
         writes, so a bad one fails here and not at the bookkeeper's desk.  With
         *key* (your own unique ID, e.g. ``"invoice-1042"``) enqueueing again is
-        harmless: the existing job comes back.
+        harmless: the existing job comes back.  A write goes through QuickBooks'
+        error recovery (exactly once); a query is simply asked again when its
+        answer is lost, and its records are read with :meth:`query_results` (or
+        the ``on_query_page`` hook).
+
+        *after* (a job of the same account, or its id): this job is not sent
+        before that one is done; if that one fails or is cancelled, this one
+        fails too (code ``dependency``) and is never sent (docs/service.md,
+        "Ordering").
 
         With the built-in accounts (no ``authenticator``) the account must
         exist (:meth:`add_account`); with an ``authenticator`` an unknown
@@ -42,13 +59,21 @@ class _Queue(_Core):
             QBXMLValidationError: the request breaks a qbXML rule.
             ConfigurationError: *key* is already used for a different request;
                 the username or key breaks the rule of usernames and keys (see
-                ``docs/service.md``); no account *username* (built-in accounts).
+                ``docs/service.md``); no account *username* (built-in accounts);
+                *after* is no job of this account; a query sets ``iterator``.
         """
         from qbwc.qbxml._json import dump  # noqa: PLC0415
+        from qbwc.qbxml._request_kinds import request_since  # noqa: PLC0415
 
         username = check_name("username", username)
         if key is not None:
             key = check_name("key", key)
+        after_id = _job_id_of("after", after)
+        if getattr(request, "iterator", None) is not None or (
+            getattr(request, "iterator_id", None) is not None
+        ):
+            rule = "the service runs iterators itself: leave iterator and iterator_id unset"
+            raise ConfigurationError("request.iterator", rule)
         # Checked and rendered once, here: a sync only puts the rendered text into
         # message sets (the same at every version that has the request's fields).
         qbxml = self._render_request(
@@ -56,6 +81,7 @@ class _Queue(_Core):
         )
         text = json.dumps(dump(request), sort_keys=True, separators=(",", ":"))
         needs, _ = _newest_field(request, type(request).__name__)
+        needs = max(needs, request_since(type(request)))
         now = self._now()
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
@@ -69,10 +95,16 @@ class _Queue(_Core):
                 from qbwc.qwc import new_file_id  # noqa: PLC0415
 
                 tx.put_account(Account(username=username, file_id=new_file_id()))
+            waits_for = None
+            if after_id is not None:
+                waits_for = tx.get_job(after_id)
+                if waits_for is None or waits_for.username != username:
+                    rule = f"no job {after_id} of account {username!r} to wait for"
+                    raise ConfigurationError("after", rule)
             if key is not None:
                 existing = tx.find_job(username, key)
                 if existing is not None:
-                    if existing.request != text:
+                    if existing.request != text or existing.after != after_id:
                         rule = (
                             f"{key!r} is already used by job {existing.id} for a different "
                             "request (use a new key for a new request)"
@@ -87,7 +119,11 @@ class _Queue(_Core):
                 min_version=f"{needs[0]}.{needs[1]}",
                 now=now,
                 qbxml=qbxml,
+                after=after_id,
             )
+            if waits_for is not None and waits_for.status in ("failed", "cancelled"):
+                # It can never be sent: it fails now, as it would have when that one ended.
+                job = self._failed(tx, job, "dependency", _dependency_message(waits_for), now)
         log.info("job %s queued for %r (%s, key %r)", job.id, username, job.request_type, key)
         return job
 
@@ -132,30 +168,96 @@ class _Queue(_Core):
         with self.store.transaction() as tx:
             return tx.list_jobs(username=username, status=status, limit=limit, after=after)
 
+    def query_results(self, job_id: str) -> Iterator[Any]:
+        """
+        The typed Rets of a query job's result, page by page as the store keeps them.
+
+        Memory holds one page at a time.  A query that is not done yet yields
+        the pages stored so far (none before its answer arrives).
+
+        Raises:
+            ConfigurationError: there is no such job, or it is not a query.
+        """
+        with self.store.transaction() as tx:
+            job = self._existing_job(tx, job_id)
+        if not job.is_query:
+            rule = f"job {job.id} is a {job.request_type}, not a query: it has no results"
+            raise ConfigurationError("job_id", rule)
+        return self._pages(job.id)
+
+    def _pages(self, job_id: str) -> Iterator[Any]:
+        page = 0
+        while True:
+            with self.store.transaction() as tx:
+                text = tx.get_query_page(job_id, page)
+            if text is None:
+                return
+            yield from page_rets(text)
+            page += 1
+
     def retry(self, job_id: str) -> Job:
         """
         Put a failed job back in the queue (after fixing what QuickBooks refused).
 
         Careful with code ``unconfirmed``: QuickBooks may have saved it; check
-        first, or it may be created twice.
+        first, or it may be created twice.  The jobs that failed because they
+        wait for this one (code ``dependency``) come back with it, and are
+        sent after it is done.  A retried query starts again from nothing.
 
         Raises:
-            ConfigurationError: there is no such job, or it has not failed.
+            ConfigurationError: there is no such job, or it has not failed, or
+                it waits for a job that failed or was cancelled (retry that one).
         """
+        now = self._now()
         with self.store.transaction() as tx:
             job = self._existing_job(tx, job_id)
             if job.status != "failed":
                 raise ConfigurationError("job_id", f"job {job.id} is {job.status}, not failed")
-            job = attrs.evolve(
-                job, status="pending", attempts=0, deferred_ticket=None, updated_at=self._now()
-            )
-            tx.put_job(job)
+            if job.after is not None:
+                waits_for = tx.get_job(job.after)
+                if waits_for is not None and waits_for.status in ("failed", "cancelled"):
+                    rule = (
+                        f"job {job.id} waits for job {waits_for.id}, which is "
+                        f"{waits_for.status}: retry job {waits_for.id} (this one comes back "
+                        "with it)"
+                        if waits_for.status == "failed"
+                        else f"job {job.id} waits for job {waits_for.id}, which was cancelled; "
+                        "it can never be sent (enqueue it again without that dependency)"
+                    )
+                    raise ConfigurationError("job_id", rule)
+            job = self._requeue(tx, job, now)
+            todo = [job]
+            while todo:
+                for waiting in tx.dependents(todo.pop().id):
+                    if (
+                        waiting.status == "failed"
+                        and waiting.error is not None
+                        and waiting.error.code == "dependency"
+                    ):
+                        todo.append(self._requeue(tx, waiting, now))
         log.info("job %s requeued", job.id)
+        return job
+
+    def _requeue(self, tx: StoreTransaction, job: Job, now: dt.datetime) -> Job:
+        if job.is_query:
+            tx.drop_query_pages(job.id)
+        job = attrs.evolve(
+            job,
+            status="pending",
+            attempts=0,
+            deferred_ticket=None,
+            updated_at=now,
+            pages=0,
+            records=0,
+        )
+        tx.put_job(job)
         return job
 
     def cancel(self, job_id: str) -> Job:
         """
         Cancel a pending job: it becomes ``cancelled`` and is never sent.
+
+        The jobs waiting for it (``after``) fail with code ``dependency``.
 
         Only a pending job can be cancelled.  A ``sent`` one is in QuickBooks'
         hands (it may already be saved there), and a finished one is finished.
@@ -183,11 +285,15 @@ class _Queue(_Core):
             if in_flight is not None and job.id in in_flight.job_ids:  # pragma: no cover
                 rule = f"job {job.id} is part of a message set awaiting QuickBooks' answer"
                 raise ConfigurationError("job_id", rule)
+            now = self._now()
             job = attrs.evolve(
-                job, status="cancelled", deferred_ticket=None, qbxml=None, updated_at=self._now()
+                job, status="cancelled", deferred_ticket=None, qbxml=None, updated_at=now
             )
             tx.put_job(job)
+            failed = self._fail_waiting(tx, job, now)
         log.info("job %s cancelled", job.id)
+        if self._on_job_failed is not None:
+            self._notify([(self._on_job_failed, waiting) for waiting in failed])
         return job
 
     def prune(self, *, older_than: dt.timedelta) -> int:
@@ -224,3 +330,16 @@ class _Queue(_Core):
         from qbwc.qbxml._json import load  # noqa: PLC0415
 
         return load(json.loads(job.request))
+
+
+def _job_id_of(field: str, value: object) -> str | None:
+    """The job id *value* names (a Job or an id), None for None."""
+    if value is None:
+        return None
+    if isinstance(value, Job):
+        return value.id
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return value
+    raise ConfigurationError(field, f"{value!r} is not a job (a Job, or a job id: digits)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -16,7 +17,7 @@ from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _Core, _vkey
 from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
 
-__all__ = ["_Recovery", "_mismatch", "_newest_field", "_pick", "_summary_of"]
+__all__ = ["_Recovery", "_identity", "_mismatch", "_newest_field", "_pick", "_summary_of"]
 
 log = logging.getLogger("qbwc.service")
 
@@ -130,13 +131,13 @@ class _Recovery(_Core):
             except QBXMLValidationError as exc:
                 self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
                 return None
-        elif job.request_type not in self._request_types or not rendered.isascii():
+        elif not self._is_rendered(job.request_type, rendered):
             self._fail_job(
                 ctx,
                 job,
                 "invalid",
-                "the stored qbXML is damaged (not ASCII, or not an InvoiceAdd or EstimateAdd); "
-                "retry the job to render it again from its request",
+                f"the stored qbXML is damaged (not ASCII, or not the shape of a "
+                f"{job.request_type}); retry the job to render it again from its request",
             )
             return None
         return rendered
@@ -248,22 +249,28 @@ class _Recovery(_Core):
             summary = _summary_of(response)
             job = ctx.tx.get_job(response.request_id)
             if job is None or job.username != username:
-                suspects.append(f"{response.request_id}: {response.name} {summary.txn_id}")
+                suspects.append(f"{response.request_id}: {response.name} {_identity(summary)}")
                 continue
-            if job.status == "done" and job.txn_id == summary.txn_id:
+            if job.is_query:
+                continue  # a query writes nothing: its answer is asked for again if lost
+            if (
+                job.status == "done"
+                and job.response is not None
+                and (_identity(job.response) == _identity(summary))
+            ):
                 continue  # already recorded
             settles = job.status == "pending" or (
                 job.status == "failed" and job.error is not None and job.error.code == "unconfirmed"
             )
             if settles and _mismatch(job, response, summary) is None:
                 log.warning(
-                    "job %s: a late answer says QuickBooks saved it (TxnID %s); recorded as done",
+                    "job %s: a late answer says QuickBooks saved it (%s); recorded as done",
                     job.id,
-                    summary.txn_id,
+                    _identity(summary),
                 )
                 self._done(ctx, job, response, summary)
                 continue
-            suspects.append(f"job {job.id} ({job.status}): {response.name} {summary.txn_id}")
+            suspects.append(f"job {job.id} ({job.status}): {response.name} {_identity(summary)}")
         if not suspects:
             log.info(
                 "account %r: an answer to message set %s, which is not in flight, changes nothing",
@@ -336,7 +343,8 @@ class _Recovery(_Core):
                 username,
                 in_flight.message_set_id,
             )
-            for job, reason in self._apply(ctx, in_flight.job_ids, answer):
+            writes = self._ask_queries_again(ctx, in_flight.job_ids)
+            for job, reason in self._apply(ctx, writes, answer):
                 # Asking again cannot help: QuickBooks answers from the same store.
                 self._fail_job(
                     ctx,
@@ -351,8 +359,25 @@ class _Recovery(_Core):
             attrs.evolve(in_flight, kind="clear", job_ids=(), ticket=ctx.ticket, sent_at=ctx.now)
         )
 
+    def _ask_queries_again(self, ctx: _Context, job_ids: Sequence[str]) -> list[str]:
+        """
+        Put the sent queries among *job_ids* back in the queue; return the other ids.
+
+        A query whose answer was lost needs no recovery: it is simply asked again
+        (docs/service.md, "Queries").
+        """
+        writes: list[str] = []
+        for job_id in job_ids:
+            job = ctx.tx.get_job(job_id)
+            if job is not None and job.is_query:
+                if job.status == "sent":
+                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                continue
+            writes.append(job_id)
+        return writes
+
     def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
-        for job_id in in_flight.job_ids:
+        for job_id in self._ask_queries_again(ctx, in_flight.job_ids):
             job = ctx.tx.get_job(job_id)
             if job is not None and job.status == "sent":
                 self._fail_job(
@@ -369,8 +394,9 @@ class _Recovery(_Core):
         Record each job's response from a qbXML response set.
 
         Returns the jobs whose response does not answer their request (another
-        element than ``<request type>Rs``, or a success without a TxnID), each with
-        what was wrong, untouched: such an answer proves nothing (docs/service.md).
+        element than ``<request type>Rs``, or a success without the ListID or TxnID
+        it must carry), each with what was wrong, untouched: such an answer proves
+        nothing (docs/service.md).
         """
         unmatched: list[tuple[Job, str]] = []
         for job_id in job_ids:
@@ -465,8 +491,10 @@ def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
     """
     What makes *response* no answer to *job*'s request, or None when it is one.
 
-    An ``InvoiceAddRq`` is answered by an ``InvoiceAddRs`` (an ``EstimateAddRq`` by an
-    ``EstimateAddRs``), and a success carries the TxnID of what was created.
+    A ``…Rq`` is answered by the ``…Rs`` of the same type (docs/service.md, "Any
+    request").  A success of an Add or Mod whose answer holds a list object or a
+    transaction carries its ListID or TxnID (a Mod's: the one it changed); a
+    ListDel, TxnDel or TxnVoid carries the ID it deleted or voided.
     """
     expected = f"{job.request_type}Rs"
     if response.name != expected:
@@ -474,12 +502,101 @@ def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
             f"QuickBooks answered its {job.request_type}Rq (requestID {job.id}) with "
             f"{response.name} (status {response.status_code}), not {expected}."
         )
-    if response.ok and summary.txn_id is None:
+    if not response.ok:
+        return None
+    rule = _ID_RULES.get(job.request_type, _ABSENT)
+    if rule is _ABSENT:
+        rule = _identity_rule(job.request_type)
+    if rule is None:
+        return None
+    field, what = rule
+    if field == "txn_id":
+        answered = summary.txn_id
+    else:
+        answered = summary.list_id if field == "list_id" else summary.txn_id or summary.list_id
+    if answered is None:
+        tag = {"txn_id": "TxnID", "list_id": "ListID"}.get(field, "ListID or TxnID")
+        done = "saved" if what in ("created", "changed") else what
         return (
-            f"QuickBooks said it saved it (status {response.status_code}) but did not say "
-            "which transaction it created (no TxnID)."
+            f"QuickBooks said it {done} it (status {response.status_code}) but did not say "
+            f"which {_object_word(field)} it {what} (no {tag})."
+        )
+    if what == "created":
+        return None
+    requested = _requested_id(job)
+    if requested is not None and answered != requested:
+        return (
+            f"QuickBooks said it {what} {answered} (status {response.status_code}), but the "
+            f"request was for {requested}."
         )
     return None
+
+
+_ABSENT: Final[Any] = object()
+# Del and Void requests: the ID their answer carries (and the request names).
+_DELETES: Final = {"ListDel": "list_id", "TxnDel": "txn_id", "TxnVoid": "txn_id"}
+_ID_RULES: dict[str, tuple[str, str] | None] = {
+    "InvoiceAdd": ("txn_id", "created"),
+    "EstimateAdd": ("txn_id", "created"),
+}
+
+
+def _identity_rule(request_type: str) -> tuple[str, str] | None:
+    """
+    ``(ID field, verb)`` a success of *request_type* must carry, or None.
+
+    The field is ``txn_id``, ``list_id`` or ``either`` (an Add or Mod whose answer
+    may hold either kind of object).
+    """
+    if request_type in _ID_RULES:
+        return _ID_RULES[request_type]
+    rule: tuple[str, str] | None = None
+    if request_type.endswith("Query"):
+        pass  # a query needs no recovery (docs/service.md, "Queries")
+    elif request_type in _DELETES:
+        rule = (_DELETES[request_type], "voided" if request_type == "TxnVoid" else "deleted")
+    elif request_type.endswith(("Add", "Mod")):
+        from qbwc.qbxml._types import vocabulary  # noqa: PLC0415
+
+        tables = vocabulary()
+        fields: set[str] = set()
+        for name in tables.RESPONSES.get(f"{request_type}Rs", ()):
+            names = attrs.fields_dict(tables.model(name))
+            fields.update(f for f in ("txn_id", "list_id") if f in names)
+        if fields:
+            field = fields.pop() if len(fields) == 1 else "either"
+            rule = (field, "created" if request_type.endswith("Add") else "changed")
+    if len(_ID_RULES) < 1024:  # the request types: a few hundred
+        _ID_RULES[request_type] = rule
+    return rule
+
+
+def _object_word(field: str) -> str:
+    if field == "txn_id":
+        return "transaction"
+    return "list object" if field == "list_id" else "object"
+
+
+def _requested_id(job: Job) -> str | None:
+    """The ListID or TxnID a Mod, Del or Void names (None for an Add)."""
+    if job.request_type.endswith("Add"):
+        return None
+    try:
+        data = json.loads(job.request)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("txn_id") or data.get("list_id")
+    return value if isinstance(value, str) else None
+
+
+def _identity(summary: JobResponse) -> str | None:
+    """The TxnID or ListID an answer names."""
+    return summary.txn_id or summary.list_id
+
+
+_ID_IN_RAW: Final = re.compile(r"<(ListID|TxnID)>([^<]*)</\1>")
 
 
 def _summary_of(response: Any) -> JobResponse:
@@ -490,17 +607,47 @@ def _summary_of(response: Any) -> JobResponse:
         total = getattr(ret, "total_amount", None)
         if total is None and getattr(ret, "subtotal", None) is not None:
             total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
-
+    list_id = _pick(ret, recovery, "list_id") if _has_list_id(ret, recovery) else None
+    txn_id = _pick(ret, recovery, "txn_id")
+    query = response.name.endswith("QueryRs")
+    if ret is None and not query and response.raw and response.ok:
+        # A ListDel/TxnDel/TxnVoid answer names its object directly in the …Rs.
+        for tag, value in _ID_IN_RAW.findall(response.raw[:4096]):
+            if tag == "ListID" and list_id is None:
+                list_id = value.strip()
+            elif tag == "TxnID" and txn_id is None:
+                txn_id = value.strip()
     return JobResponse(
         status_code=response.status_code,
         status_severity=response.status_severity,
         status_message=response.status_message,
-        txn_id=_pick(ret, recovery, "txn_id"),
+        txn_id=txn_id,
         txn_number=_pick(ret, recovery, "txn_number"),
         ref_number=_pick(ret, recovery, "ref_number"),
         edit_sequence=_pick(ret, recovery, "edit_sequence"),
         total=total,
+        list_id=list_id,
+        # (A summary counts a query's Rets; a full parse has them.)
+        ret_count=(len(response.rets) if response.ret_count is None else response.ret_count)
+        if query
+        else None,
     )
+
+
+_LIST_IDS: dict[type, bool] = {}
+
+
+def _has_list_id(ret: Any, recovery: Any) -> bool:
+    """The Ret (or, without one, the ErrorRecovery) may carry a ListID (cached per class)."""
+    if ret is None or recovery is not None:
+        return recovery is not None
+    cls = type(ret)
+    known = _LIST_IDS.get(cls)
+    if known is None:
+        known = hasattr(ret, "list_id")
+        if len(_LIST_IDS) < 4096:  # Ret classes: a few hundred
+            _LIST_IDS[cls] = known
+    return known
 
 
 def _pick(ret: Any, recovery: Any, name: str) -> Any:

@@ -64,6 +64,9 @@ class MemoryStore:
         self._in_flight: dict[str, InFlight] = {}
         self._settings: dict[str, str] = {}
         self._verifiers: dict[str, LoginVerifier] = {}
+        self._after: dict[str, tuple[str, ...]] = {}  # job id -> the jobs waiting for it
+        self._pages: dict[tuple[str, int], str] = {}  # (job id, page) -> Rets as text
+        self._page_counts: dict[str, int] = {}  # job id -> how many pages it has
         self._next_id = 1
 
     def __repr__(self) -> str:
@@ -256,6 +259,8 @@ class _MemoryTransaction:
         min_version: str,
         now: dt.datetime,
         qbxml: str | None = None,
+        after: str | None = None,
+        page_size: int | None = None,
     ) -> Job:
         if self.closed:
             _ended()
@@ -276,10 +281,14 @@ class _MemoryTransaction:
             min_version=min_version,
             created_at=now,
             updated_at=now,
+            after=after,
+            page_size=page_size,
         )
         self._set(self.s._jobs, job.id, job)
         if key is not None:
             self._set(self.s._keys, (username, key), job.id)
+        if after is not None:
+            self._set(self.s._after, after, (*self.s._after.get(after, ()), job.id))
         self._insort(self._list(self.s._pending, username), number)
         self._insort(self._list(self.s._by_user, username), number)
         self._insort(self.s._ids, number)
@@ -311,8 +320,14 @@ class _MemoryTransaction:
         if old is None:
             msg = f"job {job.id} does not exist"
             raise StoreError(msg)
-        if (old.username, old.key, old.request) != (job.username, job.key, job.request):
-            msg = f"job {job.id}: username, key and request cannot change"
+        if (old.username, old.key, old.request, old.after, old.page_size) != (
+            job.username,
+            job.key,
+            job.request,
+            job.after,
+            job.page_size,
+        ):
+            msg = f"job {job.id}: username, key, request, after and page_size cannot change"
             raise StoreError(msg)
         self.undo.append((self.s._jobs, job.id, old))  # self._set, knowing the old value
         self.s._jobs[job.id] = job
@@ -337,8 +352,45 @@ class _MemoryTransaction:
             job = self.s._jobs[str(number)]
             if exclude_ticket is not None and job.deferred_ticket == exclude_ticket:
                 continue
+            if job.after is not None:
+                waits_for = self.s._jobs.get(job.after)
+                if waits_for is not None and waits_for.status != "done":
+                    continue
             found.append(job)
         return tuple(found)
+
+    def dependents(self, job_id: str) -> tuple[Job, ...]:
+        if self.closed:
+            _ended()
+        jobs = self.s._jobs
+        return tuple(jobs[i] for i in self.s._after.get(job_id, ()) if i in jobs)
+
+    # -- query results ----------------------------------------------------
+    def put_query_page(self, job_id: str, page: int, rets: str) -> None:
+        if self.closed:
+            _ended()
+        if job_id not in self.s._jobs:
+            msg = f"job {job_id} does not exist"
+            raise StoreError(msg)
+        if (job_id, page) not in self.s._pages:
+            self._set(self.s._page_counts, job_id, self.s._page_counts.get(job_id, 0) + 1)
+        self._set(self.s._pages, (job_id, page), rets)
+
+    def get_query_page(self, job_id: str, page: int) -> str | None:
+        if self.closed:
+            _ended()
+        return self.s._pages.get((job_id, page))
+
+    def drop_query_pages(self, job_id: str) -> int:
+        if self.closed:
+            _ended()
+        s = self.s
+        count = s._page_counts.get(job_id, 0)
+        if count:
+            for key in [key for key in s._pages if key[0] == job_id]:
+                self._pop(s._pages, key)
+            self._pop(s._page_counts, job_id)
+        return count
 
     def count_jobs(self, username: str, status: JobStatus) -> int:
         if self.closed:
@@ -388,6 +440,9 @@ class _MemoryTransaction:
             if job.key is not None:
                 self._pop(s._keys, (job.username, job.key))
             self._count(job.username, job.status, -1)
+            if job.id in s._page_counts:
+                self.drop_query_pages(job.id)
+            self._pop(s._after, job.id)
         # One filtering pass per list (not one deletion per job), undone as a whole.
         for values in [s._ids, *(s._by_user[u] for u in {job.username for job in doomed})]:
             self._replace(values, [n for n in values if n not in gone])

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The schema version this qbwc reads and writes.
-POSTGRES_SCHEMA_VERSION: Final = 2
+POSTGRES_SCHEMA_VERSION: Final = 3
 
 # Advisory lock class ids ("QBWC" and "QBWD"): accounts and schema upgrades.
 _ACCOUNT_LOCK: Final = 0x51425743
@@ -112,6 +112,21 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     expires_at timestamptz NOT NULL
 )""",
         "UPDATE qbwc_schema_version SET version = 2",
+    ),
+    # 3: any request is a job: dependencies, query pages (docs/service.md, "Any request").
+    (
+        "ALTER TABLE qbwc_jobs ADD COLUMN after_job bigint",
+        "ALTER TABLE qbwc_jobs ADD COLUMN page_size integer",
+        "ALTER TABLE qbwc_jobs ADD COLUMN pages integer NOT NULL DEFAULT 0",
+        "ALTER TABLE qbwc_jobs ADD COLUMN records bigint NOT NULL DEFAULT 0",
+        "CREATE INDEX qbwc_jobs_after ON qbwc_jobs (after_job) WHERE after_job IS NOT NULL",
+        """CREATE TABLE qbwc_query_pages (
+    job_id bigint NOT NULL,
+    page   integer NOT NULL,
+    rets   text NOT NULL,
+    PRIMARY KEY (job_id, page)
+)""",
+        "UPDATE qbwc_schema_version SET version = 3",
     ),
 )
 assert len(_MIGRATIONS) == POSTGRES_SCHEMA_VERSION

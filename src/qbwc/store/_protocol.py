@@ -1,9 +1,9 @@
 """
 The one storage protocol behind :class:`~qbwc.WebConnectorService`, and the records it stores.
 
-A store holds four things: accounts, jobs (the durable queue), sessions (one
-per Web Connector ticket) and, per account, the message set that is in flight
-with QuickBooks.  Every change the service makes happens inside
+A store holds five things: accounts, jobs (the durable queue), the pages of
+query results, sessions (one per Web Connector ticket) and, per account, the
+message set that is in flight with QuickBooks.  Every change the service makes happens inside
 ``with store.transaction() as tx:`` so that consecutive Web Connector calls
 may land on different worker processes.
 
@@ -143,7 +143,21 @@ class JobError:
 @final
 @attrs.frozen(kw_only=True)
 class JobResponse:
-    """What QuickBooks answered for a job: its status and the created transaction's keys."""
+    """
+    What QuickBooks answered for a job, the same shape for every kind of request.
+
+    Attributes:
+        status_code, status_severity, status_message: QuickBooks' status.
+        list_id: the ListID of the list object added, changed or deleted
+            (a customer, an item...), when QuickBooks named one.
+        txn_id: the TxnID of the transaction added, changed, deleted or voided.
+        txn_number, ref_number: the transaction's numbers, when it has them.
+        edit_sequence: the object's EditSequence after the change (list objects
+            and transactions alike): what the next Mod of it sends.
+        total: the transaction's total, when it has one.
+        ret_count: for a query, how many records it returned (the records
+            themselves: ``WebConnectorService.query_results``).
+    """
 
     status_code: int
     status_severity: str
@@ -153,13 +167,24 @@ class JobResponse:
     ref_number: str | None = None
     edit_sequence: str | None = None
     total: Decimal | None = None
+    list_id: str | None = None
+    ret_count: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (Decimal as str)."""
-        data = attrs.asdict(self)
-        if self.total is not None:
-            data["total"] = str(self.total)
-        return data
+        # Spelled out (not attrs.asdict): every job the service records goes through it.
+        return {
+            "status_code": self.status_code,
+            "status_severity": self.status_severity,
+            "status_message": self.status_message,
+            "txn_id": self.txn_id,
+            "txn_number": self.txn_number,
+            "ref_number": self.ref_number,
+            "edit_sequence": self.edit_sequence,
+            "total": None if self.total is None else str(self.total),
+            "list_id": self.list_id,
+            "ret_count": self.ret_count,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobResponse:
@@ -174,6 +199,8 @@ class JobResponse:
             ref_number=data.get("ref_number"),
             edit_sequence=data.get("edit_sequence"),
             total=None if total is None else Decimal(total),
+            list_id=data.get("list_id"),
+            ret_count=data.get("ret_count"),
         )
 
 
@@ -181,16 +208,16 @@ class JobResponse:
 @attrs.frozen(kw_only=True)
 class Job:
     """
-    One queued write (an InvoiceAdd or EstimateAdd) and what became of it.
+    One queued request (an Add, Mod, Del, Void, Query... of any type) and what became of it.
 
     Attributes:
         id: assigned by the store; increasing in enqueue order.
         username: the account whose company file receives it.
         key: the host's idempotency key (unique per account), or None.
         request: the model as JSON text (``qbwc.qbxml.dump``).
-        request_type: the model's class name (``"InvoiceAdd"``).
+        request_type: the model's class name (``"InvoiceAdd"``, ``"CustomerQuery"``).
         qbxml: the request as qbXML, rendered and checked when it was queued
-            (``qbwc.qbxml.render_request``): what goes inside its ``<…AddRq>``
+            (``qbwc.qbxml.render_request``): what goes into its ``<…Rq>``
             when it is sent.  None once the job is done or failed (it is not
             needed again); a job without it is rendered from *request*.
         min_version: the lowest qbXML version that has every field it uses.
@@ -199,12 +226,18 @@ class Job:
             retry after a transient error); ``pending`` → ``cancelled`` when
             the host cancels it before it is sent.
         attempts: how many times it was sent to QuickBooks.
-        txn_id: the TxnID QuickBooks assigned, once done.
+        txn_id: the TxnID QuickBooks assigned (or that was changed, deleted,
+            voided), once done; :attr:`list_id` is its list-object twin.
         response: QuickBooks' answer, once done (or failed with a status).
         error: why it failed (or why the last attempt did).
         deferred_ticket: a retry waits for a session other than this one (its
             key, as in :attr:`SessionRecord.ticket`).
         created_at, updated_at: UTC timestamps.
+        after: the id of the job this one waits for (``enqueue(..., after=)``):
+            it is not sent before that one is done, and fails when that one fails.
+        page_size: a query's records per page (None: the whole answer is one page).
+        pages, records: how many pages and records of a query's result the
+            store holds (delivered so far).
     """
 
     id: str
@@ -222,6 +255,20 @@ class Job:
     deferred_ticket: str | None = attrs.field(default=None, repr=False)
     created_at: dt.datetime
     updated_at: dt.datetime
+    after: str | None = None
+    page_size: int | None = None
+    pages: int = 0
+    records: int = 0
+
+    @property
+    def list_id(self) -> str | None:
+        """The ListID QuickBooks named in its answer (a list object's Add, Mod, ListDel)."""
+        return None if self.response is None else self.response.list_id
+
+    @property
+    def is_query(self) -> bool:
+        """The request reads (a ``…Query``): it needs no error recovery."""
+        return self.request_type.endswith("Query")
 
 
 @final
@@ -331,9 +378,13 @@ class StoreTransaction(Protocol):
         min_version: str,
         now: dt.datetime,
         qbxml: str | None = None,
+        after: str | None = None,
+        page_size: int | None = None,
     ) -> Job:
         """
         Append a pending job and return it with its new id (and *qbxml*, kept as given).
+
+        *after* (a job id) and *page_size* are kept as given; they never change.
 
         Raises:
             StoreError: the account already has a job with *key* (callers check
@@ -359,8 +410,30 @@ class StoreTransaction(Protocol):
         """
         Up to *limit* pending jobs of the account, oldest first.
 
-        Jobs whose ``deferred_ticket`` equals *exclude_ticket* are skipped.
+        Jobs whose ``deferred_ticket`` equals *exclude_ticket* are skipped, and
+        so are jobs waiting for another (``after``) that exists and is not done.
         """
+        ...
+
+    def dependents(self, job_id: str) -> tuple[Job, ...]:
+        """The jobs whose ``after`` is *job_id*, oldest first (any status)."""
+        ...
+
+    # -- query results ---------------------------------------------------
+    def put_query_page(self, job_id: str, page: int, rets: str) -> None:
+        """
+        Keep page *page* (0, 1, ...) of a query job's result: its Rets as XML text.
+
+        Replaces a page of that number.  Deleted with the job (``prune_jobs``).
+        """
+        ...
+
+    def get_query_page(self, job_id: str, page: int) -> str | None:
+        """Page *page* of the job's result, or None."""
+        ...
+
+    def drop_query_pages(self, job_id: str) -> int:
+        """Forget every page of the job's result (a query run again); return how many."""
         ...
 
     def count_jobs(self, username: str, status: JobStatus) -> int:
@@ -388,7 +461,7 @@ class StoreTransaction(Protocol):
         Delete finished jobs (``done``, ``failed``, ``cancelled``) last updated before *before*.
 
         Never a pending or sent job, nor a job of an in-flight message set.
-        Returns how many were deleted.
+        Their query pages go with them.  Returns how many were deleted.
         """
         ...
 

@@ -55,7 +55,7 @@ _ACCOUNT_COLUMNS: Final = (
 _JOB_COLUMNS: Final = (
     "id, username, key, request, request_type, min_version, status, attempts, txn_id, "
     "response, error_code, error_message, error_reference, deferred_ticket, created_at, "
-    "updated_at, qbxml"
+    "updated_at, qbxml, after_job, page_size, pages, records"
 )
 _SESSION_COLUMNS: Final = "ticket, username, state, seq, expires_at, active"
 _IN_FLIGHT_COLUMNS: Final = (
@@ -145,26 +145,41 @@ class Dialect:
         self.add_job = self._insert_new(
             "jobs",
             "username, key, request, request_type, min_version, status, created_at, updated_at, "
-            "qbxml",
-            "?, ?, ?, ?, ?, 'pending', ?, ?, ?",
+            "qbxml, after_job, page_size",
+            "?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?",
         ) + (" RETURNING id" if returning_id else "")
         self.get_job = self.select_jobs + self.sql(" WHERE id = ?")
         self.find_job = self.select_jobs + self.sql(" WHERE username = ? AND key = ?")
         self.put_job = self.sql(
             f"UPDATE {jobs} SET status = ?, attempts = ?, txn_id = ?, response = ?{json_cast}, "
             "error_code = ?, error_message = ?, error_reference = ?, deferred_ticket = ?, "
-            "updated_at = ?, qbxml = ? WHERE id = ? AND username = ? AND request = ?"
+            "updated_at = ?, qbxml = ?, pages = ?, records = ? "
+            "WHERE id = ? AND username = ? AND request = ?"
         )
+        # A job waiting for another (after_job) is not handed out until that one is done
+        # (or gone: only finished jobs are pruned, and a failed one fails its dependents).
         self.next_pending = self.select_jobs + self.sql(
             " WHERE username = ? AND status = 'pending' "
             f"AND (deferred_ticket IS NULL OR deferred_ticket {distinct} ?) "
+            f"AND (after_job IS NULL OR NOT EXISTS (SELECT 1 FROM {jobs} d "
+            f"WHERE d.id = {jobs}.after_job AND d.status <> 'done')) "
             f"ORDER BY id LIMIT ?{queue_lock}"
         )
+        self.dependents = self.select_jobs + self.sql(" WHERE after_job = ? ORDER BY id")
+        pages = f"{prefix}query_pages"
+        self.put_query_page = self._upsert_pair("query_pages", ("job_id", "page", "rets"))
+        self.get_query_page = self.sql(f"SELECT rets FROM {pages} WHERE job_id = ? AND page = ?")
+        self.drop_query_pages = self.sql(f"DELETE FROM {pages} WHERE job_id = ?")
         self.count_jobs = self.sql(f"SELECT count(*) FROM {jobs} WHERE username = ? AND status = ?")
         # Finished jobs only; never one of a set in flight (its answer is still awaited).
-        self.prune_jobs = self.sql(
-            f"DELETE FROM {jobs} WHERE status IN ('done', 'failed', 'cancelled') "
+        prunable = (
+            "status IN ('done', 'failed', 'cancelled') "
             f"AND updated_at < ? AND id NOT IN ({in_flight_ids})"
+        )
+        self.prune_jobs = self.sql(f"DELETE FROM {jobs} WHERE {prunable}")
+        # Their query pages first (the same jobs: nothing else changes in between).
+        self.prune_pages = self.sql(
+            f"DELETE FROM {pages} WHERE job_id IN (SELECT id FROM {jobs} WHERE {prunable})"
         )
 
         sessions = f"{prefix}sessions"
@@ -205,6 +220,18 @@ class Dialect:
         return (
             f"INSERT INTO {self.prefix}{table} ({names}) VALUES ({values}) "
             f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+        )
+
+    def _upsert_pair(self, table: str, columns: tuple[str, str, str]) -> str:
+        # Keyed by the first two columns.
+        names = ", ".join(columns)
+        values = ", ".join([self.placeholder] * 3)
+        if self.upsert == "replace":
+            return f"INSERT OR REPLACE INTO {self.prefix}{table} ({names}) VALUES ({values})"
+        return (
+            f"INSERT INTO {self.prefix}{table} ({names}) VALUES ({values}) "
+            f"ON CONFLICT ({columns[0]}, {columns[1]}) DO UPDATE SET {columns[2]} = "
+            f"EXCLUDED.{columns[2]}"
         )
 
     def _insert_new(self, table: str, names: str, values: str) -> str:
@@ -334,12 +361,22 @@ class SQLTransaction:
         min_version: str,
         now: dt.datetime,
         qbxml: str | None = None,
+        after: str | None = None,
+        page_size: int | None = None,
     ) -> Job:
         d = self.dialect
         stamp = d.stamp(now)
+        after_number = None
+        if after is not None:
+            after_number = _job_number(after)
+            if after_number is None:
+                msg = f"{after!r} is not a job id"
+                raise StoreError(msg)
         cursor = self._x(
-            d.add_job, (username, key, request, request_type, min_version, stamp, stamp, qbxml)
-        )
+            d.add_job,
+            (username, key, request, request_type, min_version, stamp, stamp, qbxml,
+             after_number, page_size),
+        )  # fmt: skip
         if d.returning_id:
             row = cursor.fetchone()
             new_id = None if row is None else row[0]
@@ -358,6 +395,8 @@ class SQLTransaction:
             min_version=min_version,
             created_at=d.time(stamp),
             updated_at=d.time(stamp),
+            after=after,
+            page_size=page_size,
         )
 
     def get_job(self, job_id: str) -> Job | None:
@@ -389,6 +428,8 @@ class SQLTransaction:
                     job.deferred_ticket,
                     self.dialect.stamp(job.updated_at),
                     job.qbxml,
+                    job.pages,
+                    job.records,
                     number,
                     job.username,
                     job.request,
@@ -403,6 +444,34 @@ class SQLTransaction:
     ) -> tuple[Job, ...]:
         rows = self._x(self.dialect.next_pending, (username, exclude_ticket, limit)).fetchall()
         return tuple(self._job(row) for row in rows)
+
+    def dependents(self, job_id: str) -> tuple[Job, ...]:
+        number = _job_number(job_id)
+        if number is None:
+            return ()
+        rows = self._x(self.dialect.dependents, (number,)).fetchall()
+        return tuple(self._job(row) for row in rows)
+
+    # -- query results ------------------------------------------------------
+    def put_query_page(self, job_id: str, page: int, rets: str) -> None:
+        number = _job_number(job_id)
+        if number is None or self.get_job(job_id) is None:
+            msg = f"job {job_id} does not exist"
+            raise StoreError(msg)
+        self._x(self.dialect.put_query_page, (number, page, rets))
+
+    def get_query_page(self, job_id: str, page: int) -> str | None:
+        number = _job_number(job_id)
+        if number is None:
+            return None
+        row = self._x(self.dialect.get_query_page, (number, page)).fetchone()
+        return None if row is None else str(row[0])
+
+    def drop_query_pages(self, job_id: str) -> int:
+        number = _job_number(job_id)
+        if number is None:
+            return 0
+        return int(self._x(self.dialect.drop_query_pages, (number,)).rowcount)
 
     def count_jobs(self, username: str, status: JobStatus) -> int:
         row = self._x(self.dialect.count_jobs, (username, status)).fetchone()
@@ -441,6 +510,7 @@ class SQLTransaction:
         return tuple(self._job(row) for row in rows)
 
     def prune_jobs(self, before: dt.datetime) -> int:
+        self._x(self.dialect.prune_pages, (self.dialect.stamp(before),))
         cursor = self._x(self.dialect.prune_jobs, (self.dialect.stamp(before),))
         return int(cursor.rowcount)
 
@@ -557,6 +627,10 @@ class SQLTransaction:
             created_at=self.dialect.time(row[14]),
             updated_at=self.dialect.time(row[15]),
             qbxml=row[16],
+            after=None if row[17] is None else str(row[17]),
+            page_size=row[18],
+            pages=row[19],
+            records=row[20],
         )
 
     def _session(self, row: tuple[Any, ...]) -> SessionRecord:

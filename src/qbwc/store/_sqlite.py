@@ -18,7 +18,7 @@ from qbwc.store._sql import Dialect, SQLTransaction
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 #: The layout this version of qbwc reads and writes.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 # Version 2: login verifiers (docs/service.md, "Passwords").  A version-1 file is
 # upgraded in place when it is opened.
@@ -31,7 +31,25 @@ CREATE TABLE login_verifiers (
 UPDATE schema_version SET version = 2;
 """
 
-_SCHEMA: Final = """
+# Version 3: any request is a job: dependencies (after_job), query pages
+# (docs/service.md, "Any request", "Ordering").  Upgraded in place, after 1 -> 2.
+_UPGRADE_2_TO_3: Final = """
+ALTER TABLE jobs ADD COLUMN after_job INTEGER;
+ALTER TABLE jobs ADD COLUMN page_size INTEGER;
+ALTER TABLE jobs ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_after ON jobs (after_job) WHERE after_job IS NOT NULL;
+CREATE TABLE query_pages (
+    job_id INTEGER NOT NULL,
+    page   INTEGER NOT NULL,
+    rets   TEXT NOT NULL,
+    PRIMARY KEY (job_id, page)
+);
+UPDATE schema_version SET version = 3;
+"""
+
+_SCHEMA: Final = (
+    """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE accounts (
     username       TEXT PRIMARY KEY,
@@ -90,7 +108,10 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 INSERT INTO schema_version (version) VALUES (1);
-""" + _UPGRADE_1_TO_2
+"""
+    + _UPGRADE_1_TO_2
+    + _UPGRADE_2_TO_3
+)
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -205,11 +226,13 @@ class SQLiteStore:
             return
         row = conn.execute("SELECT version FROM schema_version").fetchone()
         version = None if row is None else row[0]
-        if version == 1:  # inside the opening BEGIN IMMEDIATE: one process upgrades it
-            for statement in _UPGRADE_1_TO_2.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            version = SCHEMA_VERSION
+        # Inside the opening BEGIN IMMEDIATE: one process upgrades it.
+        for old, upgrade in ((1, _UPGRADE_1_TO_2), (2, _UPGRADE_2_TO_3)):
+            if version == old:
+                for statement in upgrade.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                version = old + 1
         if version != SCHEMA_VERSION:
             msg = (
                 f"{self.path}: schema version {version}, but this qbwc reads version "

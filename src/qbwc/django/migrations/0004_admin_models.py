@@ -3,7 +3,7 @@ Record the admin's unmanaged models (``qbwc.django.models``): no SQL runs.
 
 Django keeps even unmanaged models in its migration state; without this file a
 host's ``manage.py makemigrations`` would write one into the installed qbwc
-package.  The tables themselves come from 0001 and 0002 (qbwc's own schema).
+package.  The tables themselves come from 0001 to 0003 (qbwc's own schema).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db import migrations, models  # type: ignore[import-untyped]
 
 
 class Migration(migrations.Migration):  # type: ignore[misc]
-    dependencies: ClassVar[list[tuple[str, str]]] = [("qbwc", "0002_login_verifiers")]
+    dependencies: ClassVar[list[tuple[str, str]]] = [("qbwc", "0003_any_request")]
     operations: ClassVar[list[Any]] = [
         migrations.CreateModel(
             name="Account",
