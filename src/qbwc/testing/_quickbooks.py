@@ -154,6 +154,7 @@ class FakeQuickBooks:
             legal_name=legal_name,
             preferences=preferences or CompanyPreferences(),
             now=self._now(),
+            clock=self._now,
         )
         self._open_company = self._home
         self._application: str | None = None
@@ -577,11 +578,26 @@ class FakeQuickBooks:
                 :meth:`fail_open`), or a different file was asked for.
         """
         with self._lock:
+            # A new connection: the iterators of the last one are gone (PROTOCOL §G).
+            self._runner.queries.close()
             if self._open_faults:
                 hresult, message = self._open_faults.popleft()
                 raise RequestProcessorError(hresult, message)
             if company_file and company_file.casefold() != self._open_company.path.casefold():
                 raise RequestProcessorError(WRONG_FILE, HRESULT_MESSAGES[WRONG_FILE])
+
+    def close(self) -> None:
+        """
+        End the connection (the Web Connector's session is over): every open
+        query iterator dies, and a later ``Continue`` gets status 3391.
+        """
+        with self._lock:
+            self._runner.queries.close()
+
+    @property
+    def open_iterators(self) -> int:
+        """How many query iterators are open on the current connection."""
+        return len(self._runner.queries.iterators)
 
     def register_application(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """
