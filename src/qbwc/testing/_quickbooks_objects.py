@@ -338,7 +338,8 @@ class Engine:
             if old is None or old.__class__ is not model:
                 raise _not_found(line_id)
             fields = _converted(mod, model, self.fix_ref)
-            if _PRICE_FIELDS & fields.keys() and "amount" not in fields and hasattr(old, "amount"):
+            has_amount = any(n == "amount" for n, _ in specs(model))
+            if _PRICE_FIELDS & fields.keys() and "amount" not in fields and has_amount:
                 fields["amount"] = None  # computed again
             out.append(attrs.evolve(old, **fields))
         return tuple(out)
