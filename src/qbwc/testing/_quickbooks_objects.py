@@ -335,7 +335,7 @@ class Engine:
                 out.append(convert(mod, model, self.fix_ref))
                 continue
             old: Any = by_id.get(line_id)
-            if old is None or old.__class__ is not model:
+            if old is None or not _is_a(old, model):
                 raise _not_found(line_id)
             fields = _converted(mod, model, self.fix_ref)
             has_amount = any(n == "amount" for n, _ in specs(model))
@@ -450,6 +450,10 @@ class Engine:
 
 def _converted(model: Any, target: type, fix_ref: RefFixer) -> dict[str, Any]:
     return dict(converted_fields(model, target, fix_ref))
+
+
+def _is_a(value: object, model: type) -> bool:
+    return type(value) is model
 
 
 def _has_line_ids(spec: Spec) -> bool:
