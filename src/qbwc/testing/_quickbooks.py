@@ -21,7 +21,7 @@ import datetime as dt
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -34,6 +34,8 @@ from qbwc.testing._interface import RequestProcessorError
 from qbwc.testing._quickbooks_hcp import guid, hcp_document
 from qbwc.testing._quickbooks_read import BUSY, HRESULT_MESSAGES, WRONG_FILE, read_message_set
 from qbwc.testing._quickbooks_run import MessageSetRunner, ProcessedRequest
+from qbwc.testing._quickbooks_seed import records as read_records
+from qbwc.testing._quickbooks_seed import seed as seed_records
 from qbwc.testing._quickbooks_state import (
     Company,
     CompanyPreferences,
@@ -446,6 +448,41 @@ class FakeQuickBooks:
         """Change company preferences, e.g. ``set_preferences(is_using_estimates=False)``."""
         with self._lock:
             self._home.preferences = attrs.evolve(self._home.preferences, **changes)
+
+    def seed(
+        self,
+        data: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+        /,
+        **lists: Iterable[Mapping[str, Any]],
+    ) -> list[Any]:
+        """
+        Add list objects (or transactions) from plain data; return their Rets.
+
+        *data* maps an object type (``"Customer"``, ``"Vendor"``, ``"Account"``,
+        ``"ItemService"``..., or ``"Item"``, ``"Job"``, ``"Terms"``) to a list of
+        records; keyword arguments do the same (``seed(Customer=[...])``).  A
+        record is the JSON form of the type's Add (``{"name": "Acme"}``,
+        ``{"name": "Sales", "account_type": "Income"}``), a Ref may be its
+        FullName, and ``"full_name": "Acme:Job 7"`` makes a job.  Records are
+        added in order, as qbXML Adds would be.
+
+        Raises:
+            ConfigurationError: naming the record and the rule it breaks (an
+                unknown field, a duplicate name, a Ref to nothing...).
+        """
+        merged: dict[str, Iterable[Mapping[str, Any]]] = dict(data or {})
+        merged.update(lists)
+        with self._lock:
+            return seed_records(self._home, self._now(), merged)
+
+    def records(self, object_type: str) -> tuple[Any, ...]:
+        """
+        Every live object of *object_type* in this company file, as typed Rets
+        (``records("Customer")`` → CustomerRets with their balances;
+        ``records("Item")`` → every kind of item), in creation order.
+        """
+        with self._lock:
+            return read_records(self._home, object_type)
 
     # --- introspection -------------------------------------------------------------
 

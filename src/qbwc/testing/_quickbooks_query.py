@@ -25,7 +25,7 @@ from qbwc.testing._quickbooks_objects import display_name
 from qbwc.testing._quickbooks_state import Company
 from qbwc.testing._quickbooks_vocab import ObjectType, query_types
 
-__all__ = ["NO_MATCH", "Answer", "Queries"]
+__all__ = ["NO_MATCH", "Answer", "Queries", "with_balances"]
 
 NO_MATCH: Final = "A query request did not find a matching object in QuickBooks"
 #: Fields of a query that shape the answer rather than select objects.
@@ -292,11 +292,9 @@ class Queries:
         ret = company.objects.get(type_name, {}).get(object_id)
         if ret is None:
             return None  # deleted since the iterator started
+        ret = with_balances(company, type_name, ret)
         changes: dict[str, Any] = {}
         fields = {name for name, _ in specs(type(ret))}
-        if type_name == "Customer":
-            balance, total = _balances(company).get(object_id, (Decimal("0.00"),) * 2)
-            changes.update(balance=balance, total_balance=total)
         if "lines" in fields and not getattr(model, "include_line_items", None):
             changes["lines"] = ()
             if "expense_line_ret" in fields:
@@ -304,6 +302,14 @@ class Queries:
         if "linked_txn" in fields and not getattr(model, "include_linked_txns", None):
             changes["linked_txn"] = ()
         return attrs.evolve(ret, **changes) if changes else ret
+
+
+def with_balances(company: Company, type_name: str, ret: Any) -> Any:
+    """*ret* with its Balance and TotalBalance as of now (a customer's; others unchanged)."""
+    if type_name != "Customer":
+        return ret
+    balance, total = _balances(company).get(ret.list_id, (Decimal("0.00"),) * 2)
+    return attrs.evolve(ret, balance=balance, total_balance=total)
 
 
 def _balances(company: Company) -> dict[str, tuple[Decimal, Decimal]]:

@@ -19,7 +19,7 @@ from qbwc.qbxml._responses import ErrorRecovery
 from qbwc.qbxml._types import Kind, Version, specs
 from qbwc.testing._quickbooks_dispatch import operation
 from qbwc.testing._quickbooks_objects import Engine
-from qbwc.testing._quickbooks_query import Queries
+from qbwc.testing._quickbooks_query import Queries, with_balances
 from qbwc.testing._quickbooks_read import MessageSet, Request
 from qbwc.testing._quickbooks_state import Company, RecoverySlot
 from qbwc.testing._quickbooks_txn import FEATURE_OFF, MODIFIED, Creation, Refusal
@@ -266,7 +266,7 @@ class MessageSetRunner:
             otype = object_type(subject)
             assert otype is not None
             ret = engine.add(otype, model) if op == "add" else engine.mod(otype, model)
-            return {"ret": ret}
+            return {"ret": with_balances(company, subject, ret)}
         if op == "query":
             answer = self.queries.run(subject, model, company, now)
             out: dict[str, Any] = {
