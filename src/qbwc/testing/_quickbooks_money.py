@@ -44,6 +44,42 @@ PURCHASE_TYPES: Final = frozenset(
 )  # fmt: skip
 _ZERO: Final = Decimal("0.00")
 _TOTAL_FIELDS: Final = ("total_amount", "amount_due", "amount", "credit_amount")
+#: Quantities QuickBooks reports on a new object that the fake has no stock for.
+_FILLED: Final[dict[str, dict[str, Any]]] = {
+    "BuildAssembly": {
+        "quantity_can_build": Decimal(0),
+        "quantity_on_hand": Decimal(0),
+        "quantity_on_sales_order": Decimal(0),
+    },
+}
+
+
+def _inventory_adjustment(ret: Any, model: Any) -> Any:
+    """Each line's QuantityDifference (or ValueDifference), from the quantity on hand 0."""
+    lines = []
+    for line, asked in zip(ret.inventory_adjustment_line_ret, model.inventory_adjustment_line_add,
+                           strict=False):  # fmt: skip
+        quantity = asked.quantity_adjustment or asked.value_adjustment
+        difference = None
+        if quantity is not None:
+            difference = quantity.quantity_difference
+            if difference is None:
+                difference = quantity.new_quantity
+        changes: dict[str, Any] = {
+            "quantity_difference": difference,
+            "value_difference": Decimal("0.00"),
+        }
+        if asked.serial_number_adjustment is not None:
+            serial = asked.serial_number_adjustment
+            added = serial.add_serial_number is not None
+            changes["serial_number"] = serial.add_serial_number or serial.remove_serial_number
+            changes["serial_number_added_or_removed"] = "Added" if added else "Removed"
+        lot = asked.lot_number_adjustment
+        if lot is not None:
+            changes["lot_number"] = lot.lot_number
+            changes["quantity_difference"] = Decimal(lot.count_adjustment or 0)
+        lines.append(_set(line, **{k: v for k, v in changes.items() if v is not None}))
+    return _set(ret, inventory_adjustment_line_ret=tuple(lines))
 
 
 def _has(value: Any, field: str) -> bool:
@@ -70,6 +106,10 @@ def compute(
         return _purchase(ret, company, previous)
     if type_name == "ReceivePayment" and previous is None:
         return _receive_payment(ret, model, company, now)
+    if type_name in _FILLED and previous is None:
+        return _set(ret, **_FILLED[type_name])
+    if type_name == "InventoryAdjustment" and previous is None:
+        return _inventory_adjustment(ret, model)
     if type_name == "Charge" and previous is None and _has(ret, "balance_remaining"):
         amount = ret.amount
         if amount is None:

@@ -257,8 +257,11 @@ class Engine:
                 self.company.forget(old, kind)
             self.company.add(entry, kind, mirror=False)
 
-    def finish(self, value: Any) -> Any:
-        """New TxnLineIDs for new lines (none, or ``-1``), DataExtType for DataExtRets."""
+    def finish(self, value: Any, *, nested: bool = False) -> Any:
+        """
+        New TxnLineIDs for new lines (none, or ``-1``), DataExtType for DataExtRets,
+        and the TxnType of a transaction a payment applies to (3120 if there is none).
+        """
         changes: dict[str, Any] = {}
         for name, spec in specs(type(value)):
             current = getattr(value, name)
@@ -266,16 +269,45 @@ class Engine:
                 changes[name] = self.company.new_txn_id(self.now)
             elif name == "data_ext_type" and current is None:
                 changes[name] = "STR255TYPE"
-            elif spec.kind is Kind.AGG and current is not None and name != "lines_unused":
+            elif name == "txn_type" and current is None and nested:
+                changes.update(self._applied_to(value))
+            elif spec.kind is Kind.AGG and current is not None:
                 if spec.many:
-                    done = tuple(self.finish(v) for v in current)
+                    done = tuple(self.finish(v, nested=True) for v in current)
                     if any(a is not b for a, b in zip(done, current, strict=True)):
                         changes[name] = done
                 elif not isinstance(current, Ref):
-                    one = self.finish(current)
+                    one = self.finish(current, nested=True)
                     if one is not current:
                         changes[name] = one
         return attrs.evolve(value, **changes) if changes else value
+
+    def _applied_to(self, value: Any) -> dict[str, Any]:
+        """What an ``AppliedToTxnRet`` shows of the transaction it applies to (3120: none)."""
+        txn_id: str = getattr(value, "txn_id", None) or ""
+        for name, objects in self.company.objects.items():
+            otype = object_type(name)
+            target = objects.get(txn_id) if otype is not None and not otype.is_list else None
+            if target is None:
+                continue
+            remaining = next(
+                (
+                    getattr(target, f)
+                    for f in ("balance_remaining", "credit_remaining", "open_amount")
+                    if getattr(target, f, None) is not None
+                ),
+                Decimal("0.00"),
+            )
+            found = {
+                "txn_type": name,
+                "txn_date": getattr(target, "txn_date", None),
+                "ref_number": getattr(target, "ref_number", None),
+                "balance_remaining": remaining,
+                "credit_remaining": remaining,
+            }
+            fields = {n for n, _ in specs(type(value))}
+            return {k: v for k, v in found.items() if k in fields and getattr(value, k) is None}
+        raise _not_found(txn_id)
 
     # -- Mod --
 
