@@ -230,3 +230,77 @@ def test_other_requests_are_refused_loudly(name: str) -> None:
     )
     with pytest.raises(NotImplementedError, match=REQUESTS[name]):
         make().process_request(document)
+
+
+# --- every fault injection works for every type -----------------------------------------
+
+
+def _count(qb: FakeQuickBooks, name: str) -> int:
+    return len(qb.records(name))
+
+
+def _prepared(name: str) -> tuple[FakeQuickBooks, Any]:
+    qb = make()
+    minimal = Minimal(qb)
+    minimal.top = name
+    request = minimal.build(model(f"{name}Add"))
+    return qb, request
+
+
+@pytest.mark.parametrize("name", ADD_TYPES)
+def test_fail_next_error_is_not_executed(name: str) -> None:
+    """An injected error (3180): the Add answers it, and nothing is created."""
+    qb, request = _prepared(name)
+    before = _count(qb, name)
+    qb.fail_next(3180)
+    response = run(qb, request)
+    assert (response.status_code, response.status_severity, response.ret) == (3180, "Error", None)
+    assert name in response.status_message
+    assert _count(qb, name) == before
+    assert qb.pending_faults == 0
+
+
+@pytest.mark.parametrize("name", ADD_TYPES)
+def test_fail_next_warning_still_executes(name: str) -> None:
+    """An injected warning (530): the Add runs and carries the warning."""
+    qb, request = _prepared(name)
+    before = _count(qb, name)
+    qb.fail_next(530, "Unsupported field ignored.")
+    response = run(qb, request)
+    assert (response.status_code, response.status_severity) == (530, "Warn")
+    assert response.ret is not None
+    assert _count(qb, name) == before + 1
+
+
+@pytest.mark.parametrize("name", ADD_TYPES)
+def test_lost_response_then_error_recovery_replays(name: str) -> None:
+    """A lost answer: the object exists once; resending the set replays its identity."""
+    from qbwc.testing import ResponseLost  # noqa: PLC0415
+
+    qb, request = _prepared(name)
+    before = _count(qb, name)
+    qb.lose_next_response()
+    document = build_request([request], version="16.0", message_set_id="job-1").decode()
+    with pytest.raises(ResponseLost) as info:
+        qb.process_request(document)
+    lost = parse_response(info.value.response).responses[0].ret
+    assert _count(qb, name) == before + 1
+    replay = parse_response(qb.process_request(document)).responses[0]
+    assert _count(qb, name) == before + 1  # not written twice
+    assert replay.error_recovery is not None
+    otype = object_type(name)
+    assert otype is not None
+    assert getattr(replay.error_recovery, otype.id_field) == getattr(lost, otype.id_field)
+    assert replay.error_recovery.edit_sequence == lost.edit_sequence
+    assert qb.replays == 1
+
+
+@pytest.mark.parametrize("name", QUERY_TYPES)
+def test_fail_next_on_a_query(name: str) -> None:
+    """Queries take injected statuses too."""
+    qb = make()
+    request = Minimal(qb).build(model(name))
+    qb.fail_next(1000)
+    response = run(qb, request)
+    assert (response.status_code, response.rets) == (1000, ())
+    assert response.status_message == "There was an internal error when processing the request."
