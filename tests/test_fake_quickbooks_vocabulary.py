@@ -275,7 +275,7 @@ def test_fail_next_warning_still_executes(name: str) -> None:
 @pytest.mark.parametrize("name", ADD_TYPES)
 def test_lost_response_then_error_recovery_replays(name: str) -> None:
     """A lost answer: the object exists once; resending the set replays its identity."""
-    from qbwc.testing import ResponseLost  # noqa: PLC0415
+    from qbwc.testing import ResponseLost
 
     qb, request = _prepared(name)
     before = _count(qb, name)
