@@ -143,6 +143,17 @@ class TestAdd:
             'There is an invalid reference to QuickBooks Vendor "Nobody Inc" in the Bill.'
         )
 
+    def test_an_employee_is_named_by_first_and_last_name(self) -> None:
+        """EmployeeAdd has no Name: QuickBooks names it "First Last", and Refs find it so."""
+        from qbwc.qbxml import EmployeeAdd, TimeTrackingAdd  # noqa: PLC0415
+
+        qb, _ = make()
+        employee = ok(qb, EmployeeAdd(first_name="Ada", last_name="Byron"))
+        assert employee.name == "Ada Byron"
+        assert one(qb, EmployeeAdd(first_name="ada", last_name="byron")).status_code == 3100
+        entry = ok(qb, TimeTrackingAdd(entity_ref=Ref.by_name("Ada Byron"), duration="PT2H"))
+        assert entry.entity_ref == Ref(list_id=employee.list_id, full_name="Ada Byron")
+
     def test_txn_numbers_and_ref_numbers(self) -> None:
         """Transactions get TxnNumber in order; sales forms number themselves."""
         qb, _ = make()
@@ -180,6 +191,8 @@ class TestMod:
         acme = qb.records("Customer")[0]
         ok(qb, CustomerMod(list_id=acme.list_id, edit_sequence=acme.edit_sequence, name="Acme Co"))
         names = [c.full_name for c in qb.records("Customer")]
+        (job,) = [c for c in qb.records("Customer") if c.name == "Job 7"]
+        assert job.parent_ref == Ref(list_id=acme.list_id, full_name="Acme Co")
         assert "Acme Co:Job 7" in names
         assert "Acme Corp:Job 7" not in names
         assert qb.customer("Acme Co:Job 7").full_name == "Acme Co:Job 7"

@@ -195,6 +195,9 @@ class Engine:
             values["list_id"] = company.new_list_id(now)
             if otype.has("is_active") and values.get("is_active") is None:
                 values["is_active"] = True
+            if otype.has("balance"):
+                values.setdefault("balance", Decimal("0.00"))
+                values.setdefault("total_balance", Decimal("0.00"))
         else:
             values["txn_id"] = company.new_txn_id(now)
             if otype.has("txn_number"):
@@ -231,8 +234,12 @@ class Engine:
             return {}
         own = values.get("name") or values.get("initial") or values.get("full_name")
         if own is None:
+            # An employee is named by its first, middle and last names.
+            parts = [values.get(f) for f in ("first_name", "middle_name", "last_name")]
+            own = " ".join(p for p in parts if p) or None
+        if own is None:
             return {}
-        if attribute == "full_name" and otype.has("name") and "name" in values:
+        if attribute == "full_name" and otype.has("name") and values.get("parent_ref"):
             parent = values.get("parent_ref")
             full = own if parent is None else f"{parent.full_name}:{own}"
         else:
@@ -384,7 +391,11 @@ class Engine:
         for child in list(self.company.objects.get(otype.name, {}).values()):
             name = display_name(child)
             if name is not None and name.startswith(prefix) and otype.has("full_name"):
-                renamed = attrs.evolve(child, full_name=new_name + name[len(old_name) :])
+                full = new_name + name[len(old_name) :]
+                parent = child.parent_ref
+                if parent is not None:
+                    parent = Ref(list_id=parent.list_id, full_name=full.rpartition(":")[0])
+                renamed = attrs.evolve(child, full_name=full, parent_ref=parent)
                 _unindex(self.company, otype, child)
                 self._store_list(otype, renamed)
 

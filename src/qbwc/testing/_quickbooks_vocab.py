@@ -71,13 +71,15 @@ class ObjectType:
     id_field: str
     #: The types whose names must differ from this one's (3100).
     namespace: str
+    #: The Ret's field names.
+    fields: frozenset[str] = attrs.field(eq=False, default=frozenset())
 
     @property
     def is_list(self) -> bool:
         return self.id_field == "list_id"
 
     def has(self, field: str) -> bool:
-        return any(name == field for name, _ in specs(self.ret))
+        return field in self.fields
 
 
 def _namespace(name: str) -> str:
@@ -106,7 +108,7 @@ def object_types() -> dict[str, ObjectType]:
         id_field = "txn_id" if "txn_id" in fields else "list_id" if "list_id" in fields else None
         if id_field is None:
             continue
-        found[name] = ObjectType(name, ret, id_field, _namespace(name))
+        found[name] = ObjectType(name, ret, id_field, _namespace(name), frozenset(fields))
     return found
 
 
