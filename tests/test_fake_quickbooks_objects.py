@@ -145,7 +145,7 @@ class TestAdd:
 
     def test_an_employee_is_named_by_first_and_last_name(self) -> None:
         """EmployeeAdd has no Name: QuickBooks names it "First Last", and Refs find it so."""
-        from qbwc.qbxml import EmployeeAdd, TimeTrackingAdd  # noqa: PLC0415
+        from qbwc.qbxml import EmployeeAdd, TimeTrackingAdd
 
         qb, _ = make()
         employee = ok(qb, EmployeeAdd(first_name="Ada", last_name="Byron"))
