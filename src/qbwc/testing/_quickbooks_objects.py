@@ -49,6 +49,10 @@ AUTO_NUMBERED: Final = frozenset(
 _OWN_FIELDS: Final = frozenset(
     {"list_id", "txn_id", "edit_sequence", "time_created", "time_modified", "txn_number"}
 )
+#: Identity fields of aggregates inside a Ret (contacts, locations, notes) the fake fills in.
+_NESTED_IDENTITY: Final = frozenset(
+    {"ListID", "LocationID", "NoteID", "Date", "TimeCreated", "TimeModified", "EditSequence"}
+)
 #: Fields of a line that, changed without an Amount, make QuickBooks compute it again.
 _PRICE_FIELDS: Final = frozenset({"quantity", "rate", "rate_percent", "cost"})
 
@@ -236,7 +240,8 @@ class Engine:
         if own is None:
             # An employee is named by its first, middle and last names.
             parts = [values.get(f) for f in ("first_name", "middle_name", "last_name")]
-            own = " ".join(p for p in parts if p) or None
+            limit = next((s.max_len for n, s in specs(otype.ret) if n == "name"), None)
+            own = " ".join(p for p in parts if p)[:limit] or None
         if own is None:
             return {}
         if attribute == "full_name" and otype.has("name") and values.get("parent_ref"):
@@ -278,6 +283,13 @@ class Engine:
                 changes[name] = "STR255TYPE"
             elif name == "txn_type" and current is None and nested:
                 changes.update(self._applied_to(value))
+            elif spec.kind is Kind.DATETIME and current is not None and current.tzinfo is None:
+                changes[name] = current.replace(tzinfo=self.now.tzinfo)  # sent in local time
+            elif current is None and nested and spec.tag == "MainAddress":
+                changes[name] = "false"  # a lead's location says whether it is the main one
+            elif current is None and nested and spec.tag in _NESTED_IDENTITY:
+                # A contact, location or note inside a Ret gets its own identity.
+                changes[name] = self._identity(spec)
             elif spec.kind is Kind.AGG and current is not None:
                 if spec.many:
                     done = tuple(self.finish(v, nested=True) for v in current)
@@ -288,6 +300,17 @@ class Engine:
                     if one is not current:
                         changes[name] = one
         return attrs.evolve(value, **changes) if changes else value
+
+    def _identity(self, spec: Spec) -> Any:
+        if spec.kind is Kind.INT:  # NoteID: a number from the ListID counter
+            return int(self.company.new_list_id(self.now).split("-")[0], 16) - 0x80000000
+        if spec.kind is Kind.DATETIME:
+            return self.now
+        if spec.kind is Kind.DATE:  # a note's date
+            return self.now.date()
+        if spec.tag == "EditSequence":
+            return self.company.next_edit_sequence(self.now)
+        return self.company.new_list_id(self.now)
 
     def _applied_to(self, value: Any) -> dict[str, Any]:
         """What an ``AppliedToTxnRet`` shows of the transaction it applies to (3120: none)."""

@@ -143,7 +143,7 @@ class Queries:
         keys = self._select(query, model, company, now)
         if iterator == "Start":
             key = format_guid(uuid.uuid4())
-            state = _Iterator(keys, 0, model.max_returned or len(keys) or 1)
+            state = _Iterator(keys, 0, getattr(model, "max_returned", None) or len(keys) or 1)
             self.iterators[key] = state
             return self._page(key, state, model, company)
         if model_max := getattr(model, "max_returned", None):
@@ -154,7 +154,7 @@ class Queries:
         return Answer(0, "Status OK", rets)
 
     def _page(self, key: str, state: _Iterator, model: Any, company: Company) -> Answer:
-        size = model.max_returned or state.page
+        size = getattr(model, "max_returned", None) or state.page
         chunk = state.keys[state.position : state.position + size]
         state.position += len(chunk)
         remaining = len(state.keys) - state.position
