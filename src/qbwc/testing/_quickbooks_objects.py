@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 
 from qbwc.qbxml._response_build import escape_text, format_value
-from qbwc.qbxml._types import Kind, Ref, Spec, specs, vocabulary
+from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, vocabulary
 from qbwc.testing._quickbooks_mirror import entry_of_ret, kind_of_type, ret_of_entry, type_of_entry
 from qbwc.testing._quickbooks_money import compute, unapply_payment
 from qbwc.testing._quickbooks_state import AnyEntry, Company, TransactionRecord, plausible_id
@@ -357,10 +357,21 @@ class Engine:
             value = getattr(model, name)
             if target in _OWN_FIELDS or value is None or value == ():
                 continue
+            old = getattr(current, target)
             if spec.many and spec.kind is Kind.AGG and _has_line_ids(spec):
-                changes[target] = self._merge_lines(getattr(current, target), value, spec)
+                changes[target] = self._merge_lines(old, value, spec)
+            elif (
+                spec.kind is Kind.AGG
+                and not spec.many
+                and old is not None
+                and not isinstance(old, Ref)
+                and target_model(value, spec) is type(old)
+            ):
+                # A Mod changes the fields it names inside an aggregate, no others.
+                changes[target] = _evolve(old, _converted(value, type(old), self.fix_ref))
             else:
                 changes[target] = convert_value(value, spec, self.fix_ref)
+            changes.update(_other_alternatives(otype.ret, target))
         if otype.is_list and ({"name", "initial", "parent_ref"} & changes.keys()):
             merged = {
                 "name": getattr(current, "name", None),
@@ -516,6 +527,26 @@ class Engine:
 
 def _converted(model: Any, target: type, fix_ref: RefFixer) -> dict[str, Any]:
     return dict(converted_fields(model, target, fix_ref))
+
+
+def _evolve(value: Any, changes: dict[str, Any]) -> Any:
+    return attrs.evolve(value, **changes)
+
+
+def _other_alternatives(cls: type, field: str) -> dict[str, Any]:
+    """The fields of *cls* that setting *field* empties: the other alternatives of its choice."""
+    fields = specs(cls)
+    spec = dict(fields)[field]
+    mine = choice_path(field, spec.choice)
+    if not mine:
+        return {}
+    group, alternative = mine[0]
+    out: dict[str, Any] = {}
+    for name, other in fields:
+        path = choice_path(name, other.choice)
+        if path and path[0][0] == group and path[0][1] != alternative:
+            out[name] = () if other.many else None
+    return out
 
 
 def _is_a(value: object, model: type) -> bool:
