@@ -524,3 +524,18 @@ class TestSeeding:
             qb.seed(data)
         assert info.value.field.startswith(field)
         assert rule in str(info.value)
+
+
+def test_a_web_connector_session_ends_the_connections_iterators() -> None:
+    """The Web Connector double closes QuickBooks' connection when its session ends."""
+    from tests.rig import Rig
+
+    rig = Rig()
+    rig.enqueue("1001")
+    started = one(rig.qb, CustomerQuery(iterator="Start", max_returned=1))
+    assert rig.qb.open_iterators == 1
+    result = rig.run()
+    assert result.completed
+    assert rig.qb.open_iterators == 0
+    again = CustomerQuery(iterator="Continue", iterator_id=started.iterator_id, max_returned=1)
+    assert one(rig.qb, again).status_code == 3391
