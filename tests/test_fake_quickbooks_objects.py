@@ -294,6 +294,18 @@ class TestQueries:
         assert [r.full_name for r in inactive.rets] == ["Cole Properties"]
         assert len(one(qb, CustomerQuery(max_returned=2)).rets) == 2
 
+    def test_total_balance_filter(self) -> None:
+        from qbwc.qbxml import TotalBalanceFilter
+
+        qb, _ = make()
+        ok(qb, invoice("Acme Corp:Job 7"))  # 300.00, owed by the job and so by Acme in total
+        over = TotalBalanceFilter(operator="GreaterThan", amount=Decimal("299.99"))
+        found = one(qb, CustomerQuery(total_balance_filter=over))
+        assert [r.full_name for r in found.rets] == ["Acme Corp", "Acme Corp:Job 7"]
+        zero = TotalBalanceFilter(operator="Equal", amount=Decimal("0.00"))
+        found = one(qb, CustomerQuery(total_balance_filter=zero))
+        assert [r.full_name for r in found.rets] == ["Baker Residence", "Cole Properties"]
+
     def test_modified_since(self) -> None:
         qb, clock = make()
         since = clock.tick(hours=1)
@@ -483,6 +495,13 @@ class TestMoney:
 
 
 class TestSeeding:
+    def test_records_of_an_unknown_type(self) -> None:
+        qb, _ = make()
+        with pytest.raises(ConfigurationError) as info:
+            qb.records("Spaceship")
+        assert info.value.field == "records['Spaceship']"
+        assert [i.name for i in qb.records("Item")][:2] == ["CA Sales Tax", "Consulting"]
+
     def test_seed_lists_from_plain_data(self) -> None:
         qb = FakeQuickBooks(clock=lambda: START)
         # Records are added in order: the terms before the job that names them.

@@ -32,11 +32,13 @@ __all__ = ["records", "seed"]
 ALIASES: Final = {"Item": "ItemService", "Job": "Customer", "Terms": "StandardTerms"}
 
 
-def _type(key: str) -> ObjectType:
-    otype = object_type(ALIASES.get(key, key))
+def _type(key: str, field: str = "seed") -> ObjectType:
+    otype = object_type(ALIASES.get(key, key)) if isinstance(key, str) else None
     if otype is None:
         known = ", ".join(sorted((*object_types(), *ALIASES)))
-        raise ConfigurationError(f"seed[{key!r}]", f"not an object type the fake stores ({known})")
+        raise ConfigurationError(
+            f"{field}[{key!r}]", f"not an object type the fake stores ({known})"
+        )
     return otype
 
 
@@ -89,9 +91,10 @@ def records(company: Company, key: str) -> tuple[Any, ...]:
     if key == "Item":
         names = tuple(n for n, t in object_types().items() if t.namespace == "Item")
     else:
-        names = (_type(key).name,)
-    return tuple(
-        with_balances(company, name, ret)
-        for name in names
-        for ret in company.objects.get(name, {}).values()
-    )
+        names = (_type(key, "records").name,)
+    found = [
+        (name, ret) for name in names for ret in company.objects.get(name, {}).values()
+    ]
+    if len(names) > 1:  # in creation order across the types: the ListID counter
+        found.sort(key=lambda pair: int(pair[1].list_id.split("-")[0], 16))
+    return tuple(with_balances(company, name, ret) for name, ret in found)
