@@ -181,6 +181,20 @@ class TestMod:
             f'The provided edit sequence "{ret.edit_sequence}" is out-of-date.'
         )
 
+    def test_someone_changing_it_in_quickbooks_makes_a_mod_stale(self) -> None:
+        """touch() is a user editing the object in QuickBooks: the next Mod gets 3200."""
+        qb, clock = make()
+        ret = ok(qb, invoice())
+        clock.tick(minutes=1)
+        sequence = qb.touch("Invoice", ret.txn_id)
+        assert sequence != ret.edit_sequence
+        stale = one(qb, InvoiceMod(txn_id=ret.txn_id, edit_sequence=ret.edit_sequence, memo="x"))
+        assert stale.status_code == 3200
+        fresh = ok(qb, InvoiceMod(txn_id=ret.txn_id, edit_sequence=sequence, memo="x"))
+        assert fresh.memo == "x"
+        with pytest.raises(ConfigurationError, match="no Customer has the ID"):
+            qb.touch("Customer", "80000999-1")
+
     def test_unknown_id_is_3120(self) -> None:
         qb, _ = make()
         response = one(qb, CustomerMod(list_id="80000999-1700000000", edit_sequence="1"))

@@ -42,6 +42,7 @@ from qbwc.testing._quickbooks_read import BUSY, HRESULT_MESSAGES, WRONG_FILE, re
 from qbwc.testing._quickbooks_run import MessageSetRunner, ProcessedRequest
 from qbwc.testing._quickbooks_seed import records as read_records
 from qbwc.testing._quickbooks_seed import seed as seed_records
+from qbwc.testing._quickbooks_seed import touch as touch_object
 from qbwc.testing._quickbooks_state import (
     Company,
     CompanyPreferences,
@@ -491,6 +492,18 @@ class FakeQuickBooks:
         """
         with self._lock:
             return read_records(self._home, object_type)
+
+    def touch(self, object_type: str, object_id: str) -> str:
+        """
+        Change an object as someone working in QuickBooks would: its EditSequence
+        and TimeModified move on, so a Mod sent with the old EditSequence gets
+        3200.  Returns the new EditSequence.
+
+        Raises:
+            ConfigurationError: no object of *object_type* has *object_id*.
+        """
+        with self._lock:
+            return touch_object(self._home, self._now(), object_type, object_id)
 
     # --- introspection -------------------------------------------------------------
 
