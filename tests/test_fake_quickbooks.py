@@ -635,8 +635,8 @@ class TestParseErrors:
 
     def test_request_type_it_does_not_execute(self) -> None:
         """A valid qbXML request the fake does not execute fails loudly, not silently."""
-        body = "<CustomerQueryRq requestID='1'/>"
-        with pytest.raises(NotImplementedError, match="CustomerQueryRq"):
+        body = "<DataExtDelRq requestID='1'/>"
+        with pytest.raises(NotImplementedError, match="DataExtDelRq"):
             make().process_request(hand_built(body))
 
 

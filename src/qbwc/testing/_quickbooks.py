@@ -21,7 +21,7 @@ import datetime as dt
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -34,6 +34,8 @@ from qbwc.testing._interface import RequestProcessorError
 from qbwc.testing._quickbooks_hcp import guid, hcp_document
 from qbwc.testing._quickbooks_read import BUSY, HRESULT_MESSAGES, WRONG_FILE, read_message_set
 from qbwc.testing._quickbooks_run import MessageSetRunner, ProcessedRequest
+from qbwc.testing._quickbooks_seed import records as read_records
+from qbwc.testing._quickbooks_seed import seed as seed_records
 from qbwc.testing._quickbooks_state import (
     Company,
     CompanyPreferences,
@@ -154,6 +156,7 @@ class FakeQuickBooks:
             legal_name=legal_name,
             preferences=preferences or CompanyPreferences(),
             now=self._now(),
+            clock=self._now,
         )
         self._open_company = self._home
         self._application: str | None = None
@@ -446,6 +449,41 @@ class FakeQuickBooks:
         with self._lock:
             self._home.preferences = attrs.evolve(self._home.preferences, **changes)
 
+    def seed(
+        self,
+        data: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+        /,
+        **lists: Iterable[Mapping[str, Any]],
+    ) -> list[Any]:
+        """
+        Add list objects (or transactions) from plain data; return their Rets.
+
+        *data* maps an object type (``"Customer"``, ``"Vendor"``, ``"Account"``,
+        ``"ItemService"``..., or ``"Item"``, ``"Job"``, ``"Terms"``) to a list of
+        records; keyword arguments do the same (``seed(Customer=[...])``).  A
+        record is the JSON form of the type's Add (``{"name": "Acme"}``,
+        ``{"name": "Sales", "account_type": "Income"}``), a Ref may be its
+        FullName, and ``"full_name": "Acme:Job 7"`` makes a job.  Records are
+        added in order, as qbXML Adds would be.
+
+        Raises:
+            ConfigurationError: naming the record and the rule it breaks (an
+                unknown field, a duplicate name, a Ref to nothing...).
+        """
+        merged: dict[str, Iterable[Mapping[str, Any]]] = dict(data or {})
+        merged.update(lists)
+        with self._lock:
+            return seed_records(self._home, self._now(), merged)
+
+    def records(self, object_type: str) -> tuple[Any, ...]:
+        """
+        Every live object of *object_type* in this company file, as typed Rets
+        (``records("Customer")`` → CustomerRets with their balances;
+        ``records("Item")`` → every kind of item), in creation order.
+        """
+        with self._lock:
+            return read_records(self._home, object_type)
+
     # --- introspection -------------------------------------------------------------
 
     @property
@@ -577,11 +615,26 @@ class FakeQuickBooks:
                 :meth:`fail_open`), or a different file was asked for.
         """
         with self._lock:
+            # A new connection: the iterators of the last one are gone (PROTOCOL §G).
+            self._runner.queries.close()
             if self._open_faults:
                 hresult, message = self._open_faults.popleft()
                 raise RequestProcessorError(hresult, message)
             if company_file and company_file.casefold() != self._open_company.path.casefold():
                 raise RequestProcessorError(WRONG_FILE, HRESULT_MESSAGES[WRONG_FILE])
+
+    def close(self) -> None:
+        """
+        End the connection (the Web Connector's session is over): every open
+        query iterator dies, and a later ``Continue`` gets status 3391.
+        """
+        with self._lock:
+            self._runner.queries.close()
+
+    @property
+    def open_iterators(self) -> int:
+        """How many query iterators are open on the current connection."""
+        return len(self._runner.queries.iterators)
 
     def register_application(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """

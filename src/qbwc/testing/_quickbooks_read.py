@@ -6,7 +6,7 @@ does, and the HRESULTs it answers with (PROTOCOL.md §A.6, §B.4;
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import attrs
 from lxml import etree
@@ -15,10 +15,11 @@ from qbwc._xml import parse_untrusted
 from qbwc.exceptions import QBXMLValidationError, XMLParseError
 from qbwc.qbxml._build import check_version
 from qbwc.qbxml._read import parse_request_set
-from qbwc.qbxml._requests import ADD_MODELS, EstimateAdd, InvoiceAdd
+from qbwc.qbxml._request_kinds import request_element
 from qbwc.qbxml._types import Version
 from qbwc.qbxml._xsd import validate as validate_schema
 from qbwc.testing._interface import RequestProcessorError
+from qbwc.testing._quickbooks_dispatch import executes
 from qbwc.testing._quickbooks_state import checksum
 
 #: The request processor's texts for the HRESULTs a double can raise (PROTOCOL §A.6).
@@ -57,7 +58,6 @@ _PARSE_ERROR: Final = "0x80040400"
 _UNSUPPORTED_VERSION: Final = "0x80040423"
 WRONG_FILE: Final = "0x8004040A"
 BUSY: Final = "0x80040414"
-_EXECUTED: Final = frozenset(ADD_MODELS.values())
 #: QuickBooks answers messageSetStatusCode 9004 for a longer newMessageSetID.
 _MESSAGE_SET_ID_LIMIT: Final = 24
 
@@ -66,7 +66,7 @@ _MESSAGE_SET_ID_LIMIT: Final = 24
 class Request:
     request_id: str | None
     element: str
-    model: InvoiceAdd | EstimateAdd
+    model: Any
 
 
 @attrs.frozen
@@ -111,8 +111,11 @@ def read_message_set(qbxml: str, supported: tuple[str, ...]) -> MessageSet:
     if msgs is not None:
         for child in msgs:
             tag = child.tag
-            if isinstance(tag, str) and tag.endswith("Rq") and tag not in _EXECUTED:
-                msg = f"FakeQuickBooks executes InvoiceAddRq and EstimateAddRq only, not {tag}"
+            if isinstance(tag, str) and tag.endswith("Rq") and not executes(tag):
+                msg = (
+                    f"FakeQuickBooks does not execute {tag} (it executes the Adds, Mods and "
+                    "Queries of list and transaction objects, ListDel, TxnDel and TxnVoid)"
+                )
                 raise NotImplementedError(msg)
         new_id = msgs.get("newMessageSetID")
         if new_id is not None and len(new_id) > _MESSAGE_SET_ID_LIMIT:
@@ -132,7 +135,7 @@ def read_message_set(qbxml: str, supported: tuple[str, ...]) -> MessageSet:
         raise parse_error(str(exc)) from None
     assert msgs is not None
     requests = tuple(
-        Request(request_id, ADD_MODELS[type(model)], model)
+        Request(request_id, _element(model), model)
         for request_id, model in request_set.requests
     )
     content = [request_set.version.encode(), request_set.on_error.encode()]
@@ -145,3 +148,9 @@ def read_message_set(qbxml: str, supported: tuple[str, ...]) -> MessageSet:
         requests=requests,
         digest=checksum(content),
     )
+
+
+def _element(model: Any) -> str:
+    found = request_element(type(model))
+    assert found is not None  # parse_request_set only returns request models
+    return found[0]

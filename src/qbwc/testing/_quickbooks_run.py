@@ -14,13 +14,16 @@ from typing import Any, Final
 import attrs
 
 from qbwc.qbxml._parse import Response, Severity
-from qbwc.qbxml._requests import EstimateAdd, InvoiceAdd
 from qbwc.qbxml._response_build import build_response
-from qbwc.qbxml._responses import ErrorRecovery, EstimateRet, InvoiceRet
+from qbwc.qbxml._responses import ErrorRecovery
 from qbwc.qbxml._types import Kind, Version, specs
+from qbwc.testing._quickbooks_dispatch import operation
+from qbwc.testing._quickbooks_objects import Engine
+from qbwc.testing._quickbooks_query import Queries, with_balances
 from qbwc.testing._quickbooks_read import MessageSet, Request
 from qbwc.testing._quickbooks_state import Company, RecoverySlot
 from qbwc.testing._quickbooks_txn import FEATURE_OFF, MODIFIED, Creation, Refusal
+from qbwc.testing._quickbooks_vocab import object_type
 
 _CLEAR_ALL: Final = "ClearAllMessageSets"
 _ERROR_RECOVERY_SINCE: Final = (11, 0)
@@ -54,8 +57,8 @@ class ProcessedRequest:
     """
     One request QuickBooks executed (never a replay from the recovery store).
 
-    ``txn_id`` is set when it created a transaction; ``company_file`` is the
-    path of the file it ran against.
+    ``txn_id`` is set when it created or changed a transaction, ``list_id``
+    for a list object; ``company_file`` is the path of the file it ran against.
     """
 
     request_id: str | None
@@ -65,6 +68,7 @@ class ProcessedRequest:
     txn_id: str | None
     message_set_id: str | None
     company_file: str
+    list_id: str | None = None
 
 
 def trim_to_version(value: Any, version: Version) -> Any:
@@ -90,13 +94,19 @@ def trim_to_version(value: Any, version: Version) -> Any:
 
 
 def _shape(response: Response, request: Request, version: Version) -> Response:
-    """The response as sent: the Ret trimmed to *version* and to ``IncludeRetElement``."""
-    if response.ret is None:
+    """The response as sent: the Rets trimmed to *version* and to ``IncludeRetElement``."""
+    if not response.rets:
         return response
-    answer = trim_to_version(response.ret, version)
-    if request.model.include_ret_element:
-        answer = _only_elements(answer, request.model.include_ret_element)
-    return attrs.evolve(response, ret=answer, rets=(answer,))
+    wanted = getattr(request.model, "include_ret_element", ())
+    answers = []
+    for ret in response.rets:
+        answer = trim_to_version(ret, version)
+        if wanted:
+            answer = _only_elements(answer, wanted)
+        answers.append(answer)
+    if len(answers) == 1:
+        return attrs.evolve(response, ret=answers[0], rets=tuple(answers))
+    return attrs.evolve(response, ret=None, rets=tuple(answers))
 
 
 def _only_elements(ret: Any, wanted: tuple[str, ...]) -> Any:
@@ -120,6 +130,7 @@ class MessageSetRunner:
         self.history: list[ProcessedRequest] = []
         self.replays = 0
         self.fail_next: deque[tuple[int, str | None]] = deque()
+        self.queries = Queries()
 
     def run(self, ms: MessageSet, company: Company, app: str | None) -> bytes:
         # Error recovery, PROTOCOL §C.3.  One slot per application (OwnerID)
@@ -173,51 +184,65 @@ class MessageSetRunner:
         replayed = []
         for response in slot.responses:
             recovery = None
-            if response.ret is not None and version >= _ERROR_RECOVERY_SINCE:
-                ret = response.ret
+            ret = response.ret
+            identity = getattr(ret, "txn_id", None) or getattr(ret, "list_id", None)
+            write = response.name.endswith(("AddRs", "ModRs"))
+            if write and identity is not None and version >= _ERROR_RECOVERY_SINCE:
+                txn_id = getattr(ret, "txn_id", None)
                 recovery = ErrorRecovery(
-                    txn_id=ret.txn_id,
-                    txn_number=ret.txn_number,
-                    edit_sequence=ret.edit_sequence,
-                    external_guid=ret.external_guid,
+                    txn_id=txn_id,
+                    list_id=None if txn_id is not None else ret.list_id,
+                    txn_number=getattr(ret, "txn_number", None),
+                    edit_sequence=getattr(ret, "edit_sequence", None),
+                    external_guid=getattr(ret, "external_guid", None),
                 )
             replayed.append(attrs.evolve(response, ret=None, rets=(), error_recovery=recovery))
         return build_response(replayed, message_set_id=slot.message_set_id)
 
     def _execute(self, request: Request, ms: MessageSet, company: Company) -> Response:
-        txn_type = "Invoice" if isinstance(request.model, InvoiceAdd) else "Estimate"
+        found = operation(request.element)
+        assert found is not None  # read_message_set refused the others
+        op, subject = found
+        what = subject.removesuffix("Query") or getattr(
+            request.model, "list_del_type", None
+        ) or getattr(request.model, "txn_del_type", None) or getattr(
+            request.model, "txn_void_type", "object"
+        )
         name = request.element[:-2] + "Rs"
         injected = self.fail_next.popleft() if self.fail_next else None
-        ret: InvoiceRet | EstimateRet | None = None
+        fields: dict[str, Any] = {}
         if injected is not None and injected[0] >= 1000:
             code, message = (
                 injected[0],
                 injected[1]
                 or _STATUS_TEXTS.get(
                     injected[0], f"Status {injected[0]} (injected by FakeQuickBooks.fail_next)."
-                ).format(txn=txn_type),
+                ).format(txn=what),
             )
         else:
             try:
-                ret = self._create(request.model, company)
+                fields = self._perform(op, subject, request.model, company, name)
             except Refusal as refusal:
                 code, message = refusal.code, refusal.message
             else:
-                code, message = 0, "Status OK"
+                code = fields.pop("status_code", 0)
+                message = fields.pop("status_message", "Status OK")
                 if injected is not None:
                     code = injected[0]
                     message = (
                         injected[1] or f"Status {code} (injected by FakeQuickBooks.fail_next)."
                     )
+        ret = fields.get("ret")
         self.history.append(
             ProcessedRequest(
                 request_id=request.request_id,
                 request_type=request.element,
                 status_code=code,
                 status_message=message,
-                txn_id=None if ret is None else ret.txn_id,
+                txn_id=getattr(ret, "txn_id", None),
                 message_set_id=ms.new_id,
                 company_file=company.path,
+                list_id=getattr(ret, "list_id", None),
             )
         )
         return Response(
@@ -226,10 +251,36 @@ class MessageSetRunner:
             status_code=code,
             status_severity=_severity(code),
             status_message=message,
-            ret=ret,
+            **fields,
         )
 
-    def _create(
-        self, model: InvoiceAdd | EstimateAdd, company: Company
-    ) -> InvoiceRet | EstimateRet:
-        return Creation(company, model, self.now()).run()
+    def _perform(
+        self, op: str, subject: str, model: Any, company: Company, name: str
+    ) -> dict[str, Any]:
+        """Run one request; the Response fields it answers (status included when not 0)."""
+        now = self.now()
+        if op == "create":
+            return {"ret": Creation(company, model, now).run()}
+        engine = Engine(company, now)
+        if op in ("add", "mod"):
+            otype = object_type(subject)
+            assert otype is not None
+            ret = engine.add(otype, model) if op == "add" else engine.mod(otype, model)
+            return {"ret": with_balances(company, subject, ret)}
+        if op == "query":
+            answer = self.queries.run(subject, model, company, now)
+            out: dict[str, Any] = {
+                "rets": answer.rets,
+                "iterator_id": answer.iterator_id,
+                "iterator_remaining_count": answer.remaining,
+            }
+            if answer.status_code:
+                out.update(status_code=answer.status_code, status_message=answer.status_message)
+            return out
+        if op == "ListDel":
+            body = engine.list_del(model.list_del_type, model.list_id)
+        elif op == "TxnDel":
+            body = engine.txn_del(model.txn_del_type, model.txn_id)
+        else:
+            body = engine.txn_void(model.txn_void_type, model.txn_id)
+        return {"raw": f"<{name}>{body}</{name}>"}

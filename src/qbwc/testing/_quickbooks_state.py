@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Final
 
@@ -325,7 +325,9 @@ class Company:
         legal_name: str | None,
         preferences: CompanyPreferences,
         now: dt.datetime,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        self.clock: Callable[[], dt.datetime] = clock or (lambda: now)
         self.name = name
         self.legal_name = legal_name if legal_name is not None else name
         self.path = path
@@ -343,6 +345,18 @@ class Company:
         self.recovery: dict[str | None, RecoverySlot] = {}
         #: The last numeric RefNumber used, per transaction type (QuickBooks numbers on from it).
         self.last_ref_number: dict[str, int] = {}
+        # The typed view of every object (docs/testing.md, "The whole vocabulary"):
+        #: object type -> ListID/TxnID -> its Ret, in creation order.
+        self.objects: dict[str, dict[str, Any]] = {}
+        #: namespace -> casefolded FullName -> (object type, ListID), for 3100 and Refs.
+        self.names: dict[str, dict[str, tuple[str, str]]] = {}
+        #: ListDeletedRet / TxnDeletedRet of every deletion, in order.
+        self.deleted: list[Any] = []
+        #: A customer's opening balance (CustomerAdd/OpenBalance), by ListID.
+        self.opening_balances: dict[str, Decimal] = {}
+        self._edit_sequence = 0
+        #: (version, customer balances) of the last query that needed them.
+        self.balance_cache: tuple[Any, Any] | None = None
         self._seed_defaults(now)
 
     # -- identifiers ---------------------------------------------------------------
@@ -368,10 +382,36 @@ class Company:
 
     # -- lists ---------------------------------------------------------------------
 
-    def add(self, entry: AnyEntry, kind: ListKind) -> None:
-        """Store *entry* in list *kind* (name uniqueness already checked)."""
+    @property
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever an object is added, changed or deleted."""
+        return (self._edit_sequence, len(self.deleted), len(self.transactions))
+
+    def next_edit_sequence(self, now: dt.datetime, previous: str | None = None) -> str:
+        """A new EditSequence: the clock's seconds, always above every earlier one."""
+        value = max(int(now.timestamp()), self._edit_sequence + 1)
+        if previous is not None and previous.isdigit():
+            value = max(value, int(previous) + 1)
+        self._edit_sequence = value
+        return str(value)
+
+    def add(self, entry: AnyEntry, kind: ListKind, *, mirror: bool = True) -> None:
+        """
+        Store *entry* in list *kind* (name uniqueness already checked), and its
+        typed Ret unless *mirror* is false (the Ret is the original).
+        """
+        if mirror:
+            from qbwc.testing._quickbooks_objects import mirror_entry  # noqa: PLC0415 - cycle
+
+            mirror_entry(self, entry)
         self.entries[kind][entry.list_id] = entry
         self._by_name[kind][entry.full_name.casefold()] = entry.list_id
+
+    def forget(self, entry: AnyEntry, kind: ListKind) -> None:
+        """Remove *entry* from list *kind* (deleted, or about to be stored again renamed)."""
+        self.entries[kind].pop(entry.list_id, None)
+        if self._by_name[kind].get(entry.full_name.casefold()) == entry.list_id:
+            del self._by_name[kind][entry.full_name.casefold()]
 
     def split_name(self, kind: ListKind, full_name: str) -> tuple[str | None, str]:
         """
@@ -457,6 +497,23 @@ class Company:
     # -- transactions ----------------------------------------------------------------
 
     def record(self, record: TransactionRecord) -> None:
-        """Store a created transaction."""
+        """Store a created transaction (and its typed view)."""
         self.transactions.append(record)
         self.by_txn_id[record.txn_id] = record
+        self.objects.setdefault(record.txn_type, {})[record.txn_id] = record.ret
+
+    def replace_txn(self, txn_type: str, ret: Any) -> None:
+        """Store a changed transaction's Ret in both views."""
+        self.objects.setdefault(txn_type, {})[ret.txn_id] = ret
+        old = self.by_txn_id.get(ret.txn_id)
+        if old is not None:
+            new = attrs.evolve(old, ret=ret, ref_number=getattr(ret, "ref_number", None))
+            self.by_txn_id[ret.txn_id] = new
+            self.transactions[self.transactions.index(old)] = new
+
+    def remove_txn(self, txn_type: str, txn_id: str) -> None:
+        """Forget a deleted transaction in both views."""
+        self.objects.get(txn_type, {}).pop(txn_id, None)
+        old = self.by_txn_id.pop(txn_id, None)
+        if old is not None:
+            self.transactions.remove(old)

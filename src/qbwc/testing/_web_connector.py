@@ -509,6 +509,10 @@ class FakeWebConnector:
         return self._close(run, ticket)
 
     def _close(self, run: _Run, ticket: str) -> str:
+        # The session is over: QuickBooks' connection ends (and its query iterators).
+        end_connection = getattr(self.quickbooks, "close", None)
+        if callable(end_connection):
+            end_connection()
         reply = self._call(run, CloseConnectionCall(ticket=ticket))
         return reply.message if isinstance(reply, Goodbye) else str(reply)
 

@@ -1,0 +1,97 @@
+"""
+Seeding ``FakeQuickBooks`` from plain data, and reading its objects back as
+typed Rets (docs/testing.md, "Seeding from plain data").
+
+A record is the JSON form of the type's Add (``qbwc.qbxml.load``: snake_case
+field names, Decimals as strings), with two conveniences: a Ref may be given
+as its FullName (``"terms_ref": "Net 30"``), and a hierarchical list object
+may be named by its full name (``"full_name": "Acme Corp:Job 7"`` is the
+name ``Job 7`` under the parent ``Acme Corp``).  Each record is added the way
+a qbXML Add is, so QuickBooks' rules (3100, 3140, ...) apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from qbwc.exceptions import ConfigurationError, QBXMLValidationError
+from qbwc.qbxml._build import build_request
+from qbwc.qbxml._json import load
+from qbwc.qbxml._types import Kind, Ref, specs, vocabulary
+from qbwc.testing._quickbooks_objects import Engine
+from qbwc.testing._quickbooks_query import with_balances
+from qbwc.testing._quickbooks_state import Company
+from qbwc.testing._quickbooks_txn import Refusal
+from qbwc.testing._quickbooks_vocab import ObjectType, object_type, object_types
+
+__all__ = ["records", "seed"]
+
+#: Plain-data keys that name a type by a shorter word.
+ALIASES: Final = {"Item": "ItemService", "Job": "Customer", "Terms": "StandardTerms"}
+
+
+def _type(key: str) -> ObjectType:
+    otype = object_type(ALIASES.get(key, key))
+    if otype is None:
+        known = ", ".join(sorted((*object_types(), *ALIASES)))
+        raise ConfigurationError(f"seed[{key!r}]", f"not an object type the fake stores ({known})")
+    return otype
+
+
+def _model(otype: ObjectType, record: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(record, Mapping):
+        raise ConfigurationError(where, f"expected a mapping, got {type(record).__name__}")
+    add = vocabulary().model(f"{otype.name}Add")
+    fields = dict(specs(add))
+    data: dict[str, Any] = {"type": add.__name__}
+    for key, value in record.items():
+        spec = fields.get(key)
+        if key == "full_name" and "full_name" not in fields and isinstance(value, str):
+            parent, _, name = value.rpartition(":")
+            data["name"] = name
+            if parent:
+                data["parent_ref"] = {"full_name": parent}
+            continue
+        is_ref = spec is not None and spec.kind is Kind.AGG and Ref in spec.model
+        data[key] = {"full_name": value} if is_ref and isinstance(value, str) else value
+    try:
+        model = load(data)
+        build_request([model])  # the qbXML rules: lengths, choices, required fields
+    except QBXMLValidationError as exc:
+        raise ConfigurationError(f"{where}.{exc.path}", exc.rule) from None
+    return model
+
+
+def seed(
+    company: Company, now: dt.datetime, data: Mapping[str, Iterable[Mapping[str, Any]]]
+) -> list[Any]:
+    """Add every record of *data* (type → records), in order; the Rets created."""
+    created = []
+    for key, entries in data.items():
+        otype = _type(key)
+        if isinstance(entries, (str, bytes, Mapping)):
+            rule = f"expected a list of records, got {type(entries).__name__}"
+            raise ConfigurationError(f"seed[{key!r}]", rule)
+        for index, record in enumerate(entries):
+            where = f"seed[{key!r}][{index}]"
+            model = _model(otype, record, where)
+            try:
+                created.append(Engine(company, now).add(otype, model))
+            except Refusal as refusal:
+                raise ConfigurationError(where, f"{refusal.code}: {refusal.message}") from None
+    return created
+
+
+def records(company: Company, key: str) -> tuple[Any, ...]:
+    """Every live object of one type (``"Customer"``, ``"Invoice"``, ``"Item"``: every item)."""
+    if key == "Item":
+        names = tuple(n for n, t in object_types().items() if t.namespace == "Item")
+    else:
+        names = (_type(key).name,)
+    return tuple(
+        with_balances(company, name, ret)
+        for name in names
+        for ret in company.objects.get(name, {}).values()
+    )
