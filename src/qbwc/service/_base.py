@@ -318,7 +318,7 @@ class _Core:
         """Record the job as done, with the IDs QuickBooks gave (a query: with its page)."""
         pages, records = job.pages, job.records
         page: str | None = None
-        if job.is_query:
+        if job.is_query and job.page_size is None:
             # The whole answer is one page (docs/service.md, "Queries"), kept as XML text.
             page = response.raw or ""
             ctx.tx.put_query_page(job.id, pages, page)
