@@ -1,0 +1,258 @@
+"""
+The service's state machine (tests/test_service_stateful.py) grown with paged queries
+and Mods without EditSequence (docs/queries.md).
+
+:class:`QueryMachine` is :class:`~tests.test_service_stateful.ServiceMachine` with
+every rule and fault of it (lost replies and QuickBooks answers, repeated calls,
+crashes, restarts, QuickBooks failures, another company file, the clock...) and:
+
+- paged ``CustomerQuery`` jobs (page sizes 1-4 over a dozen customers), cut off
+  at random by those faults and by sessions that end after a few message sets;
+- ``CustomerMod`` jobs without EditSequence, with someone at the QuickBooks desk
+  editing the customer between the service's read and its Mod (3200), and
+  editing, adding and deleting customers between sessions.
+
+After every step: no query delivered a record twice, and what it delivered is in
+QuickBooks' order; no Mod was made twice or in another company file; every query
+or Mod job is pending, in flight, done or failed with a code and a message.  When
+the machine settles, every query is done or failed with a reason, and a done
+query delivered every customer that existed from its enqueue to its end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, precondition, rule
+
+from qbwc.qbxml import build_request
+from qbwc.qbxml._types import vocabulary
+from qbwc.store import Job
+from tests.rig import REFERENCE, USER
+from tests.test_queries import Meddler
+from tests.test_service_stateful import STATS, ServiceMachine, _note
+
+
+def _model(type_name: str, /, **fields: Any) -> Any:
+    return vocabulary().model(type_name)(**fields)
+
+
+class QueryMachine(ServiceMachine):
+    """ServiceMachine with paged queries and Mods without EditSequence among the invoices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meddler: Meddler | None = None
+        self.queries: dict[str, set[str]] = {}  # job id -> customers alive at its enqueue
+        self.order: list[str] = []  # every customer's ListID, in QuickBooks' order
+        self.deleted: set[str] = set()
+        self.mods = 0
+        self.customers = 0
+
+    def _meddler(self) -> Meddler:
+        r = self.r
+        if self.meddler is None or self.meddler.inner is not r.qb:
+            self.meddler = Meddler(r.qb)
+            self.meddler.wc = r.wc
+            r.wc.quickbooks = self.meddler
+            r.qb.seed(Customer=[{"name": f"Seeded {i:02d}"} for i in range(12)])
+            self._look()
+        return self.meddler
+
+    def _look(self) -> list[str]:
+        """The live customers' ListIDs, in QuickBooks' order (remembered in self.order)."""
+        alive = [c.list_id for c in self.r.qb.records("Customer")]
+        known = set(self.order)
+        self.order += [i for i in alive if i not in known]
+        return alive
+
+    def _free(self) -> list[str]:
+        """Customers without transactions (they can be deleted)."""
+        acme = {c.list_id for c in self.r.qb.records("Customer") if c.name.startswith("Acme")}
+        return [i for i in self._look() if i not in acme]
+
+    # -- the host ---------------------------------------------------------------------
+
+    @precondition(lambda self: self.rig is not None)
+    @rule(page_size=st.sampled_from([1, 2, 3, 4]))
+    def enqueue_query(self, page_size: int) -> None:
+        self._meddler()
+        job = self.r.service.enqueue(USER, _model("CustomerQuery"), page_size=page_size)
+        self.queries[job.id] = set(self._look())
+
+    @precondition(lambda self: self.rig is not None)
+    @rule(data=st.data())
+    def enqueue_mod(self, data: st.DataObject) -> None:
+        self._meddler()
+        list_id = data.draw(st.sampled_from(self._look()))
+        self.mods += 1
+        mod = _model("CustomerMod", list_id=list_id, company_name=f"Mod {self.mods}")
+        self.r.service.enqueue(USER, mod, key=f"mod-{self.mods}")
+
+    # -- someone at the QuickBooks desk ---------------------------------------------------
+
+    @precondition(lambda self: self.rig is not None)
+    @rule(data=st.data())
+    def edit_after_next_read(self, data: st.DataObject) -> None:
+        """The next read of an EditSequence is followed by an edit: its Mod gets 3200."""
+        meddler = self._meddler()
+        meddler.changes.append(data.draw(st.sampled_from(self._look())))
+
+    @precondition(lambda self: self.rig is not None)
+    @rule(data=st.data(), what=st.sampled_from(["add", "delete"]))
+    def desk_changes_customers(self, data: st.DataObject, what: str) -> None:
+        self._meddler()
+        qb = self.r.qb
+        if qb.pending_faults:
+            return  # (the desk's request would take a fault meant for the service)
+        if what == "add":
+            self.customers += 1
+            qb.seed(Customer=[{"name": f"Walk-in {self.customers:03d}"}])
+            self._look()
+            return
+        free = self._free()
+        if free:
+            list_id = data.draw(st.sampled_from(free))
+            delete = _model("ListDel", list_del_type="Customer", list_id=list_id)
+            request = build_request([("desk", delete)])
+            qb.switch_company(None)
+            try:
+                assert 'statusCode="0"' in qb.process_request(request.decode())
+            finally:
+                qb.switch_company(self.other if self.other_open else None)
+            self.deleted.add(list_id)
+
+    @precondition(lambda self: self.rig is not None)
+    @rule(after=st.integers(1, 4))
+    def short_session(self, after: int) -> None:
+        """A session that ends after a few message sets (a query's iterator dies with it)."""
+        meddler = self._meddler()
+        meddler.cut_after = after
+        self.r.run()
+        meddler.cut_after = None
+        self.r.wc.faults.clear()
+
+    # -- invariants -------------------------------------------------------------------------
+
+    def _jobs(self) -> list[Job]:
+        with self.r.store.transaction() as tx:
+            return list(tx.list_jobs(username=USER))
+
+    @invariant()
+    def jobs_are_accounted_for(self) -> None:  # the invoices' invariant, on invoices only
+        if self.rig is None:
+            return
+        with self.r.store.transaction() as tx:
+            in_flight = tx.get_in_flight(USER)
+            jobs = tx.list_jobs(username=USER)
+        flying = set(in_flight.job_ids) if in_flight is not None else set()
+        by_txn = {ret.txn_id: ret for ret in self.r.qb.invoices}
+        done_txns = set()
+        for job in jobs:
+            if job.status in ("done", "failed"):
+                assert job.qbxml is None, job
+            if job.status == "failed":
+                assert job.error is not None
+                assert job.error.code
+                assert job.error.message
+                assert REFERENCE.fullmatch(job.error.reference)
+            elif job.status == "sent":
+                assert job.id in flying, (job, in_flight)
+            if job.request_type != "InvoiceAdd":
+                continue
+            if job.status == "done":
+                assert job.txn_id in by_txn, job
+                assert f"inv-{by_txn[job.txn_id].ref_number}" == job.key
+                done_txns.add(job.txn_id)
+        waiting = {f"inv-{ret.ref_number}" for t, ret in by_txn.items() if t not in done_txns}
+        keys_in_flight = {job.key for job in jobs if job.id in flying}
+        assert waiting <= keys_in_flight, (waiting, keys_in_flight)
+        self._queries_and_mods(jobs)
+
+    # (the base class's @invariant calls the method above by name)
+    def _queries_and_mods(self, jobs: list[Job]) -> None:
+        position = {list_id: index for index, list_id in enumerate(self.order)}
+        for job in jobs:
+            if job.request_type != "CustomerQuery":
+                continue
+            got = [ret.list_id for ret in self.r.service.query_results(job.id)]
+            assert len(got) == len(set(got)), (job, got)  # nothing twice
+            assert len(got) == job.records, job
+            indexes = [position[i] for i in got]
+            assert indexes == sorted(indexes), got  # QuickBooks' order
+        # No Mod made twice, none in another company file.
+        mods = Counter(
+            p.request_id
+            for p in self.r.qb.history
+            if p.request_type == "CustomerModRq" and p.status_code == 0 and p.request_id != "desk"
+        )
+        assert all(n == 1 for n in mods.values()), mods
+        assert not any(p.request_type == "CustomerModRq" for p in self.other.history)
+        by_id = {job.id: job for job in jobs}
+        for request_id in mods:
+            job = by_id[str(request_id)]
+            assert job.request_type == "CustomerMod", job
+            unconfirmed = job.error is not None and job.error.code == "unconfirmed"
+            assert job.status in ("done", "sent") or unconfirmed, job
+
+    @precondition(lambda self: self.rig is not None and self.slow is None)
+    @rule()
+    def settle(self) -> None:
+        """The base class's settle, on invoices only; then every query and Mod has ended."""
+        r = self.r
+        r.wc.faults.clear()
+        r.qb.switch_company(None)
+        r.wc.set_password(self.password)
+        if self.meddler is not None:
+            self.meddler.cut_after = None
+            self.meddler.changes.clear()
+        self.slow = None
+        statuses: set[str] = set()
+        for _ in range(60):
+            self._advance(601)
+            r.run()
+            statuses = {job.status for job in self._jobs()}
+            if statuses <= {"done", "failed"} and not r.qb.pending_faults:
+                break
+        assert statuses <= {"done", "failed"}, statuses
+        jobs = self._jobs()
+        refs = r.ref_numbers()
+        written = Counter(f"inv-{ref}" for ref in refs)
+        invoices = [job for job in jobs if job.request_type == "InvoiceAdd"]
+        assert all(written[str(job.key)] == 1 for job in invoices if job.status == "done")
+        by_key = {job.key: job for job in invoices}
+        for key in written:
+            job = by_key[key]
+            unconfirmed = job.error is not None and job.error.code == "unconfirmed"
+            assert job.status == "done" or unconfirmed, job
+        self._queries_and_mods(jobs)
+        alive = set(self._look()) if self.rig is not None else set()
+        for job in jobs:
+            if job.request_type == "CustomerQuery":
+                _note(f"query {job.status}" + (f" ({job.error.code})" if job.error else ""))
+                if job.status == "done":
+                    got = {ret.list_id for ret in r.service.query_results(job.id)}
+                    throughout = self.queries.get(job.id, set()) - self.deleted
+                    assert throughout <= got, (throughout - got, job)
+                    assert got <= set(self.order), job
+            elif job.request_type == "CustomerMod":
+                _note(f"mod {job.status}" + (f" ({job.error.code})" if job.error else ""))
+        STATS["machines settled"] += 1
+        del alive
+
+
+# (The overrides above keep their decorators: Hypothesis finds rules and invariants
+# by name on the class, so an override without them would drop the base's.)
+QueryMachine.TestCase.settings = settings(
+    QueryMachine.TestCase.settings,
+    stateful_step_count=25,
+    max_examples=min(QueryMachine.TestCase.settings.max_examples, 25),
+    deadline=None,
+)
+TestQueryMachine = QueryMachine.TestCase
+TestQueryMachine.__doc__ = (
+    "Paged queries cut off at random and Mods meeting edits keep every invariant."
+)
