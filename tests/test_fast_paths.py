@@ -56,7 +56,7 @@ from qbwc.service._records import (
     _Tally,
 )
 from qbwc.service._recovery import _summary_of
-from qbwc.store import MemoryStore, StoreError
+from qbwc.store import JobResponse, MemoryStore, StoreError
 from qbwc.testing.strategies import hcp_responses, request_models, response_sets
 from tests.protocol_strategies import REPLIES, session_states, xml_text
 
@@ -1146,3 +1146,34 @@ class TestStepCopies:
 
         with pytest.raises(ValueError, match=r"SessionState\.ticket"):
             _checked(_step(state, Phase.READY, state.seq + 1), {"ticket": bad})
+
+
+class TestJobResponseDict:
+    """JobResponse.to_dict is spelled out for speed: it still holds every field, and reads back."""
+
+    @given(
+        st.builds(
+            JobResponse,
+            status_code=st.integers(0, 9999),
+            status_severity=st.sampled_from(["Info", "Warn", "Error"]),
+            status_message=st.text(max_size=20),
+            txn_id=st.none() | st.text(max_size=10),
+            txn_number=st.none() | st.integers(0, 10**6),
+            ref_number=st.none() | st.text(max_size=10),
+            edit_sequence=st.none() | st.text(max_size=10),
+            total=st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=2),
+            list_id=st.none() | st.text(max_size=10),
+            ret_count=st.none() | st.integers(0, 10**6),
+            iterator_id=st.none() | st.text(max_size=10),
+            iterator_remaining=st.none() | st.integers(0, 10**6),
+            session=st.none() | st.text(max_size=10),
+            seen=st.none() | st.integers(0, 10**6),
+            last_id=st.none() | st.text(max_size=10),
+        )
+    )
+    def test_every_field(self, response: JobResponse) -> None:
+        expected = attrs.asdict(response)
+        if response.total is not None:
+            expected["total"] = str(response.total)
+        assert response.to_dict() == expected
+        assert JobResponse.from_dict(json.loads(json.dumps(response.to_dict()))) == response

@@ -18,6 +18,15 @@ its QuickBooks run the set late (but, as docs/service.md requires, within
   a message and a support reference;
 - nothing raised.
 
+ServiceMachine also queues requests of other types (docs/service.md, "Any
+request"), run by a list QuickBooks double (tests/quickbooks_double.py):
+CustomerAdds (some with a name already taken), invoices that wait for them
+(``after=``), Mods with a current or a stale EditSequence, ListDels and
+queries.  After every step no write ran twice in QuickBooks (per job), none ran
+in another company file, every done write's ListID is the one QuickBooks
+gave, a job never ran before the job it waits for was done, and a job whose
+dependency failed or was cancelled failed with code ``dependency``, never sent.
+
 At the end the faults stop and the Web Connector runs until the queue is
 empty: then every job is done exactly once or failed with a reason.
 """
@@ -43,15 +52,19 @@ from hypothesis.stateful import (
 )
 
 from qbwc import Authenticated, Done, Failed, Progress, RequestXML
+from qbwc.qbxml._types import vocabulary
 from qbwc.store import SQLiteStore
 from qbwc.testing import (
     Crash,
     FakeQuickBooks,
+    FakeWebConnector,
     LoseQuickBooksResponse,
     LoseReply,
     RepeatCall,
 )
 from qbwc.testing._interface import RequestProcessorError
+from qbwc.wsgi import make_wsgi_app
+from tests.quickbooks_double import ListQuickBooks
 from tests.rig import PASSWORD, REFERENCE, USER, DirectWC, Rig, invoice
 
 _OPERATIONS = (
@@ -90,6 +103,7 @@ class _Conversations(RuleBasedStateMachine):
         self.rig: Rig | None = None
         self.other = FakeQuickBooks.sample(company_name="Other Books")
         self.refs = 0
+        self.last_invoice = ""  # the ref of the last invoice queued by enqueue()
         self.bad: set[str] = set()
         self.password = PASSWORD
         self.other_open = False
@@ -99,6 +113,8 @@ class _Conversations(RuleBasedStateMachine):
         self.slow_since = 0.0
         self.slow_ran = False
         self.slow_hresult = ""
+        self.lq: ListQuickBooks | None = None
+        self.home_file = ""
 
     def _store(self) -> SQLiteStore:
         return SQLiteStore(self.folder / "qbwc.sqlite", synchronous="NORMAL")
@@ -111,6 +127,11 @@ class _Conversations(RuleBasedStateMachine):
     @initialize(batch=st.sampled_from([1, 1, 3]), attempts=st.integers(1, 3))
     def start(self, batch: int, attempts: int) -> None:
         self.rig = Rig(self._store(), batch_size=batch, max_attempts=attempts)
+        # QuickBooks: the rig's FakeQuickBooks, and the list double for other requests.
+        self.lq = ListQuickBooks(self.rig.qb)
+        self.rig.wc = FakeWebConnector(make_wsgi_app(self.rig.service), self.lq)
+        self.rig.wc.add_application(self.rig.qwc(USER), password=PASSWORD)
+        self.home_file = self.lq.company_file
 
     # -- the host --------------------------------------------------------------------
 
@@ -123,6 +144,7 @@ class _Conversations(RuleBasedStateMachine):
             if bad:
                 self.bad.add(ref)
             self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
+            self.last_invoice = ref
 
     @rule()
     def restart(self) -> None:
@@ -169,7 +191,7 @@ class _Conversations(RuleBasedStateMachine):
         """The second Web Connector authenticates and asks for work; it keeps what it gets."""
         if queue:  # the host queues an invoice just before
             self.enqueue(1, bad=False)
-        wc = DirectWC(self.r)
+        wc = DirectWC(self.r, self.lq)  # type: ignore[arg-type]
         reply = wc.authenticate(self.password)
         if not isinstance(reply, Authenticated):
             _note(f"second WC: {type(reply).__name__}")
@@ -186,7 +208,7 @@ class _Conversations(RuleBasedStateMachine):
         finally:
             self._back()
         if isinstance(reply, RequestXML):
-            kind = "a write" if "AddRq" in reply.qbxml else "a status query or clear"
+            kind = "a status query or clear" if "requestID" not in reply.qbxml else "a write"
             _note(f"second WC: handed {kind}")
             self.slow = wc
             self.slow_since = self.r.clock.now
@@ -261,6 +283,8 @@ class _Conversations(RuleBasedStateMachine):
         for job in jobs:
             if job.status in ("done", "failed"):
                 assert job.qbxml is None, job  # not needed again
+            if job.request_type != "InvoiceAdd":
+                continue  # checked by other_requests_once
             if job.status == "done":
                 assert job.txn_id in by_txn, job
                 assert f"inv-{by_txn[job.txn_id].ref_number}" == job.key
@@ -276,6 +300,45 @@ class _Conversations(RuleBasedStateMachine):
         waiting = {f"inv-{ret.ref_number}" for t, ret in by_txn.items() if t not in done_txns}
         keys_in_flight = {job.key for job in jobs if job.id in flying}
         assert waiting <= keys_in_flight, (waiting, keys_in_flight)
+
+    @invariant()
+    def other_requests_once(self) -> None:
+        """The other request types: once, in the linked file, in order, failed with reasons."""
+        if self.rig is None or self.lq is None:
+            return
+        with self.r.store.transaction() as tx:
+            jobs = {job.id: job for job in tx.list_jobs(username=USER)}
+        succeeded: Counter[str] = Counter()
+        for ran in self.lq.ran:
+            assert ran.company_file == self.home_file, ran  # never another company file
+            if ran.status_code == 0 and ran.request_type != "CustomerQuery":
+                succeeded[ran.request_id] += 1
+        assert all(count == 1 for count in succeeded.values()), succeeded
+        order = {ran.request_id: n for n, ran in enumerate(self.lq.ran)}
+        invoices = {f"inv-{ret.ref_number}": n for n, ret in enumerate(self.r.qb.invoices)}
+        for job in jobs.values():
+            if job.request_type in ("CustomerAdd", "CustomerMod") and job.status == "done":
+                (ran,) = [r for r in self.lq.ran if r.request_id == job.id and not r.status_code]
+                assert job.list_id == ran.list_id, (job, ran)
+            if job.request_type == "CustomerQuery" and job.status == "done":
+                assert job.pages == 1, job
+            if job.after is None:
+                continue
+            waits_for = jobs.get(job.after)
+            assert waits_for is not None
+            if job.status in ("sent", "done"):
+                assert waits_for.status == "done", (job, waits_for)
+                if job.id in order and waits_for.id in order:
+                    assert order[waits_for.id] < order[job.id]
+            if waits_for.status in ("failed", "cancelled"):
+                assert job.status == "failed", (job, waits_for)
+            if (
+                job.status == "failed"
+                and job.error is not None
+                and (job.error.code == "dependency")
+            ):
+                assert job.attempts == 0, job  # never sent
+                assert job.key not in invoices, job
 
     @precondition(lambda self: self.rig is not None and self.slow is None)
     @rule()
@@ -293,13 +356,18 @@ class _Conversations(RuleBasedStateMachine):
             r.run()
             with r.store.transaction() as tx:
                 statuses = {job.status for job in tx.list_jobs(username=USER)}
-            if statuses <= {"done", "failed"} and not r.qb.pending_faults:
+            if statuses <= {"done", "failed", "cancelled"} and not r.qb.pending_faults:
                 break
-        assert statuses <= {"done", "failed"}, statuses
+        # (Cancelled: by the host, before it was sent.)
+        assert statuses <= {"done", "failed", "cancelled"}, statuses
         with r.store.transaction() as tx:
             jobs = tx.list_jobs(username=USER)
         done = [job for job in jobs if job.status == "done"]
         refs = self.r.ref_numbers()
+        for job in jobs:  # every job ended done, or failed with a reason
+            if job.status != "cancelled":
+                assert job.status == "done" or (job.error is not None and job.error.message), job
+        done = [job for job in done if job.request_type == "InvoiceAdd"]
         STATS["machines settled"] += 1
         STATS["jobs"] += len(jobs)
         STATS["jobs done"] += len(done)
@@ -311,6 +379,7 @@ class _Conversations(RuleBasedStateMachine):
         written = Counter(f"inv-{ref}" for ref in refs)
         assert all(written[str(job.key)] == 1 for job in done), (written, done)
         by_key = {job.key: job for job in jobs}
+        STATS["other requests"] += sum(job.request_type != "InvoiceAdd" for job in jobs)
         for key in written:
             job = by_key[key]
             unconfirmed = job.error is not None and job.error.code == "unconfirmed"
@@ -335,8 +404,8 @@ class ServiceMachine(_Conversations):
     @rule()
     def enqueue_again(self) -> None:
         """The host retries its own enqueue: the key makes it harmless."""
-        if self.refs:
-            ref = str(self.refs)
+        if self.last_invoice:
+            ref = self.last_invoice
             customer = "Nobody Inc" if ref in self.bad else "Acme Corp"
             self.r.service.enqueue(USER, invoice(ref, customer=customer), key=f"inv-{ref}")
 
@@ -347,6 +416,70 @@ class ServiceMachine(_Conversations):
             kept = [j for j in tx.list_jobs(username=USER, status="pending") if j.qbxml]
             if kept:
                 tx.put_job(attrs.evolve(data.draw(st.sampled_from(kept)), qbxml=None))
+
+    # -- the other request types (docs/service.md, "Any request", "Ordering") ----------------
+
+    def _model(self, type_name: str, **fields: Any) -> Any:
+        return vocabulary().model(type_name)(**fields)
+
+    @rule(taken=st.booleans(), invoices=st.integers(0, 2))
+    def add_customer(self, taken: bool, invoices: int) -> None:
+        """A CustomerAdd (perhaps of a name QuickBooks has), with invoices waiting for it."""
+        self.refs += 1
+        name = "Acme Corp" if taken else f"Customer {self.refs}"
+        if taken:
+            assert self.lq is not None
+            self.lq.customers.setdefault("ACME", _acme(self.lq))
+        job = self.r.service.enqueue(
+            USER, self._model("CustomerAdd", name=name), key=f"cust-{self.refs}"
+        )
+        _note(f"CustomerAdd ({'taken' if taken else 'new'}) with {invoices} waiting")
+        after = job
+        for _ in range(invoices):
+            self.refs += 1
+            ref = str(self.refs)
+            if taken:
+                self.bad.add(ref)  # never written: its customer fails
+            after = self.r.service.enqueue(
+                USER, invoice(ref, customer=name), key=f"inv-{ref}", after=after
+            )
+
+    def _done_customers(self) -> list[Any]:
+        with self.r.store.transaction() as tx:
+            jobs = tx.list_jobs(username=USER, status="done")
+        return [job for job in jobs if job.request_type == "CustomerAdd"]
+
+    @rule(data=st.data(), stale=st.booleans())
+    def modify_customer(self, data: st.DataObject, stale: bool) -> None:
+        """A Mod with the EditSequence it was given (stale: someone changed it since)."""
+        done = self._done_customers()
+        if not done:
+            return
+        job = data.draw(st.sampled_from(done))
+        assert job.response is not None
+        sequence = "0" if stale else job.response.edit_sequence
+        self.refs += 1
+        mod = self._model("CustomerMod", list_id=job.list_id, edit_sequence=sequence,
+                          name=f"Renamed {self.refs}")  # fmt: skip
+        self.r.service.enqueue(USER, mod)
+
+    @rule(data=st.data(), cancel=st.booleans())
+    def delete_customer(self, data: st.DataObject, cancel: bool) -> None:
+        """A ListDel of a customer (perhaps cancelled at once: what waits for it fails)."""
+        done = self._done_customers()
+        if not done:
+            return
+        job = data.draw(st.sampled_from(done))
+        delete = self.r.service.enqueue(
+            USER, self._model("ListDel", list_del_type="Customer", list_id=job.list_id)
+        )
+        self.r.service.enqueue(USER, self._model("CustomerQuery"), after=delete)
+        if cancel:
+            self.r.service.cancel(delete.id)
+
+    @rule()
+    def query(self) -> None:
+        self.r.service.enqueue(USER, self._model("CustomerQuery"))
 
     @rule(code=st.sampled_from([3175, 3170, 1000]))
     def quickbooks_hiccup(self, code: int) -> None:
@@ -405,6 +538,12 @@ TwoWebConnectorsMachine.TestCase.settings = settings(
 )
 TestTwoWebConnectors = TwoWebConnectorsMachine.TestCase
 TestTwoWebConnectors.__doc__ = "A second Web Connector, silent and late, never makes a write twice."
+
+
+def _acme(lq: ListQuickBooks) -> Any:
+    from tests.quickbooks_double import Customer
+
+    return Customer("ACME", "Acme Corp", 1, lq.company_file)
 
 
 class TestMachineCleanup:

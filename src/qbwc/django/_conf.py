@@ -44,7 +44,7 @@ _KEYS: Final = frozenset(
 # Service keywords that may be given as dotted paths to callables.
 _CALLABLES: Final = frozenset(
     {"authenticator", "pause", "interactive_url", "on_job_done", "on_job_failed",
-     "on_company_mismatch", "clock", "token"}
+     "on_query_page", "on_company_mismatch", "clock", "token"}
 )  # fmt: skip
 
 _lock = threading.Lock()

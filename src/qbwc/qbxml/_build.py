@@ -770,7 +770,7 @@ def frame_requests(
         if element is None:
             raise _error(prefix, f"{type_name!r} is not the name of a request model")
         rq_tag, whole = element
-        if not is_rendered(type_name, text):
+        if not _rendered_shape(element, text):
             raise _error(prefix, "expected the ASCII text render_request writes")
         if type(request_id) is not str:
             raise _error(f"{prefix}.request_id", _type_rule(request_id, "str"))
@@ -791,7 +791,11 @@ def is_rendered(type_name: str, text: object) -> bool:
     first and the end tag last.
     """
     element = _rq_element(type_name)
-    if element is None or type(text) is not str or not text.isascii():
+    return element is not None and _rendered_shape(element, text)
+
+
+def _rendered_shape(element: tuple[str, bool], text: object) -> bool:
+    if type(text) is not str or not text.isascii():
         return False
     rq_tag, whole = element
     return not whole or (text[:1] in (">", " ") and text.endswith(f"</{rq_tag}>"))

@@ -316,14 +316,6 @@ class _Core:
 
     def _done(self, ctx: _Context, job: Job, response: Any, summary: JobResponse) -> None:
         """Record the job as done, with the IDs QuickBooks gave (a query: with its page)."""
-        pages, records = job.pages, job.records
-        page: str | None = None
-        if job.is_query and job.page_size is None:
-            # The whole answer is one page (docs/service.md, "Queries"), kept as XML text.
-            page = response.raw or ""
-            ctx.tx.put_query_page(job.id, pages, page)
-            pages += 1
-            records += summary.ret_count or 0
         done = attrs.evolve(
             job,
             status="done",
@@ -333,9 +325,15 @@ class _Core:
             deferred_ticket=None,
             qbxml=None,
             updated_at=ctx.now,
-            pages=pages,
-            records=records,
         )
+        page: str | None = None
+        if job.is_query and job.page_size is None:  # (paged: docs/queries.md, _paging.py)
+            # The whole answer is one page (docs/service.md, "Queries"), kept as XML text.
+            page = response.raw or ""
+            ctx.tx.put_query_page(job.id, job.pages, page)
+            done = attrs.evolve(
+                done, pages=job.pages + 1, records=job.records + (summary.ret_count or 0)
+            )
         ctx.tx.put_job(done)
         ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
         if response.is_warning:

@@ -549,22 +549,27 @@ def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
             f"QuickBooks answered its {job.request_type}Rq (requestID {job.id}) with "
             f"{response.name} (status {response.status_code}), not {expected}."
         )
-    if not response.ok or job.is_query:
+    if not response.ok:
         return None
-    rule = _identity_rule(job.request_type)
+    rule = _ID_RULES.get(job.request_type, _ABSENT)
+    if rule is _ABSENT:
+        rule = _identity_rule(job.request_type)
     if rule is None:
         return None
     field, what = rule
-    answered = summary.txn_id if field == "txn_id" else summary.list_id
-    if field == "either":
-        answered = summary.txn_id or summary.list_id
-    tag = {"txn_id": "TxnID", "list_id": "ListID"}.get(field, "ListID or TxnID")
-    done = "saved" if what in ("created", "changed") else what
+    if field == "txn_id":
+        answered = summary.txn_id
+    else:
+        answered = summary.list_id if field == "list_id" else summary.txn_id or summary.list_id
     if answered is None:
+        tag = {"txn_id": "TxnID", "list_id": "ListID"}.get(field, "ListID or TxnID")
+        done = "saved" if what in ("created", "changed") else what
         return (
             f"QuickBooks said it {done} it (status {response.status_code}) but did not say "
             f"which {_object_word(field)} it {what} (no {tag})."
         )
+    if what == "created":
+        return None
     requested = _requested_id(job)
     if requested is not None and answered != requested:
         return (
@@ -574,6 +579,7 @@ def _mismatch(job: Job, response: Any, summary: JobResponse) -> str | None:
     return None
 
 
+_ABSENT: Final[Any] = object()
 # Del and Void requests: the ID their answer carries (and the request names).
 _DELETES: Final = {"ListDel": "list_id", "TxnDel": "txn_id", "TxnVoid": "txn_id"}
 _ID_RULES: dict[str, tuple[str, str] | None] = {
@@ -592,7 +598,9 @@ def _identity_rule(request_type: str) -> tuple[str, str] | None:
     if request_type in _ID_RULES:
         return _ID_RULES[request_type]
     rule: tuple[str, str] | None = None
-    if request_type in _DELETES:
+    if request_type.endswith("Query"):
+        pass  # a query needs no recovery (docs/service.md, "Queries")
+    elif request_type in _DELETES:
         rule = (_DELETES[request_type], "voided" if request_type == "TxnVoid" else "deleted")
     elif request_type.endswith(("Add", "Mod")):
         from qbwc.qbxml._types import vocabulary  # noqa: PLC0415
@@ -646,7 +654,7 @@ def _summary_of(response: Any) -> JobResponse:
         total = getattr(ret, "total_amount", None)
         if total is None and getattr(ret, "subtotal", None) is not None:
             total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
-    list_id = _pick(ret, recovery, "list_id")
+    list_id = _pick(ret, recovery, "list_id") if _has_list_id(ret, recovery) else None
     txn_id = _pick(ret, recovery, "txn_id")
     query = response.name.endswith("QueryRs")
     if ret is None and not query and response.raw and response.ok:
@@ -671,6 +679,22 @@ def _summary_of(response: Any) -> JobResponse:
         if query
         else None,
     )
+
+
+_LIST_IDS: dict[type, bool] = {}
+
+
+def _has_list_id(ret: Any, recovery: Any) -> bool:
+    """The Ret (or, without one, the ErrorRecovery) may carry a ListID (cached per class)."""
+    if ret is None or recovery is not None:
+        return recovery is not None
+    cls = type(ret)
+    known = _LIST_IDS.get(cls)
+    if known is None:
+        known = hasattr(ret, "list_id")
+        if len(_LIST_IDS) < 4096:  # Ret classes: a few hundred
+            _LIST_IDS[cls] = known
+    return known
 
 
 def _pick(ret: Any, recovery: Any, name: str) -> Any:
