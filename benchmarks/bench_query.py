@@ -10,8 +10,8 @@ library's server in a thread) delivers it page by page (docs/queries.md).  Three
 2. tracemalloc: the peak of the service's phases (sendRequestXML, receiveResponseXML
    with the store's write and the page hook) apart from QuickBooks' (the fake's
    snapshot and answers), and what stays between pages;
-3. cProfile in both threads: the share of time in the service (``qbwc`` less
-   ``qbwc.testing``), in the store's driver, in the fakes and the rest; and lxml's
+3. cProfile in both threads: the share of CPU time in the service's thread (its own
+   code, the store's driver, the HTTP server) and in the fakes' thread; and lxml's
    floor: what lxml alone takes to parse each SOAP body the service received and the
    qbXML answer in it, once, against the service's own time (its WSGI app's calls).
 
@@ -159,22 +159,28 @@ _WAITS = ("acquire", "recv_into", "select", "poll", "accept", "wait")
 
 
 def _category(filename: str, name: str) -> str:
+    """Where a function of the service's thread belongs."""
     if filename == "~" and any(f"'{wait}'" in name for wait in _WAITS):
-        return "waiting"  # one thread for the other: not work
-    if "qbwc/testing" in filename:
-        return "fakes (FakeQuickBooks, the Web Connector double)"
-    if "/qbwc/" in filename:
-        return "qbwc (the service)"
+        return "waiting"  # for the other thread, or the socket: not work
     if "sqlite3" in name or "sqlite3" in filename or "psycopg" in filename:
-        return "store driver (sqlite3 / psycopg)"
-    return "other (HTTP, wsgiref, attrs, stdlib)"
+        return "service: store driver (sqlite3 / psycopg)"
+    if "/qbwc/" in filename:
+        return "service: qbwc (lxml's time counts in its callers)"
+    return "service: HTTP server, attrs, stdlib"
 
 
-def _shares(stats: pstats.Stats) -> Counter[str]:
+def _shares(server: pstats.Stats, client: pstats.Stats) -> Counter[str]:
+    """CPU time by category: the service's thread, and the fakes' (the main thread)."""
     shares: Counter[str] = Counter()
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    raw: dict[Any, Any] = server.stats  # type: ignore[attr-defined]
     for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in raw.items():
         shares[_category(filename, name)] += tottime
+    raw = client.stats  # type: ignore[attr-defined]
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in raw.items():
+        waiting = filename == "~" and any(f"'{wait}'" in name for wait in _WAITS)
+        shares["waiting" if waiting else "fakes: QuickBooks, the Web Connector, HTTP client"] += (
+            tottime
+        )
     return shares
 
 
@@ -266,12 +272,12 @@ def main(argv: Iterable[str] | None = None) -> None:
         _run(company, _store(args.store, folder, 3), wrap=wrap)
     finally:
         client_profile.disable()
-    shares = _shares(pstats.Stats(client_profile).add(server_profile))
+    shares = _shares(pstats.Stats(server_profile), pstats.Stats(client_profile))
     del shares["waiting"]
     total = sum(shares.values())
     print(
-        "CPU time (cProfile, both threads, waits left out; lxml's time counts in its "
-        "Python callers, and the profiler slows Python code more than C):"
+        "CPU time (cProfile in each thread, waits left out; the profiler slows Python code "
+        "more than C):"
     )
     for what, spent in shares.most_common():
         print(f"  {what:50} {spent:6.2f} s  {100 * spent / total:5.1f} %")
