@@ -86,17 +86,21 @@ class QueryMachine(_Conversations):
     # -- the host ---------------------------------------------------------------------
 
     @precondition(lambda self: self.rig is not None)
-    @rule(page_size=st.sampled_from([1, 2, 3, 4]))
-    def enqueue_query(self, page_size: int) -> None:
-        self._meddler()
+    @rule(page_size=st.sampled_from([1, 2, 3, 4]), cut=st.sampled_from([None, 1, 2, 3]))
+    def enqueue_query(self, page_size: int, cut: int | None) -> None:
+        """A paged query; the next session may end after *cut* message sets."""
+        meddler = self._meddler()
         job = self.r.service.enqueue(USER, _model("CustomerQuery"), page_size=page_size)
         self.queries[job.id] = set(self._look())
+        meddler.cut_after = cut
 
     @precondition(lambda self: self.rig is not None)
-    @rule(data=st.data())
-    def enqueue_mod(self, data: st.DataObject) -> None:
-        self._meddler()
+    @rule(data=st.data(), edits=st.sampled_from([0, 0, 1, 2]))
+    def enqueue_mod(self, data: st.DataObject, edits: int) -> None:
+        """A Mod without EditSequence; *edits* times someone edits it right after a read."""
+        meddler = self._meddler()
         list_id = data.draw(st.sampled_from(self._look()))
+        meddler.changes += [list_id] * edits
         self.mods += 1
         mod = _model("CustomerMod", list_id=list_id, company_name=f"Mod {self.mods}")
         self.r.service.enqueue(USER, mod, key=f"mod-{self.mods}")
@@ -212,12 +216,15 @@ class QueryMachine(_Conversations):
     def settle(self) -> None:
         """The base class's settle; then every query and Mod has ended as it must."""
         if self.meddler is not None:
-            self.meddler.cut_after = None
-            self.meddler.changes.clear()
+            self.meddler.cut_after = None  # (queued desk edits still happen: at most 2 a Mod)
         super().settle()
         r = self.r
         jobs = self._jobs()
         self._queries_and_mods(jobs)
+        if self.meddler is not None:
+            starts = sum('iterator="Start"' in q for q in self.meddler.requests)
+            if starts > len(self.queries):
+                _note("a paged query started again after a cut-off")
         for job in jobs:
             if job.request_type == "CustomerQuery":
                 _note(f"query {job.status}" + (f" ({job.error.code})" if job.error else ""))
@@ -236,8 +243,8 @@ class QueryMachine(_Conversations):
 # by name on the class, so an override without them would drop the base's.)
 QueryMachine.TestCase.settings = settings(
     QueryMachine.TestCase.settings,
-    stateful_step_count=25,
-    max_examples=min(QueryMachine.TestCase.settings.max_examples, 25),
+    stateful_step_count=30,
+    max_examples=min(QueryMachine.TestCase.settings.max_examples, 40),
     deadline=None,
 )
 TestQueryMachine = QueryMachine.TestCase
