@@ -1164,6 +1164,11 @@ class TestJobResponseDict:
             total=st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=2),
             list_id=st.none() | st.text(max_size=10),
             ret_count=st.none() | st.integers(0, 10**6),
+            iterator_id=st.none() | st.text(max_size=10),
+            iterator_remaining=st.none() | st.integers(0, 10**6),
+            session=st.none() | st.text(max_size=10),
+            seen=st.none() | st.integers(0, 10**6),
+            last_id=st.none() | st.text(max_size=10),
         )
     )
     def test_every_field(self, response: JobResponse) -> None:

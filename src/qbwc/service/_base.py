@@ -327,7 +327,7 @@ class _Core:
             updated_at=ctx.now,
         )
         page: str | None = None
-        if job.is_query:
+        if job.is_query and job.page_size is None:  # (paged: docs/queries.md, _paging.py)
             # The whole answer is one page (docs/service.md, "Queries"), kept as XML text.
             page = response.raw or ""
             ctx.tx.put_query_page(job.id, job.pages, page)

@@ -13,6 +13,7 @@ import attrs
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError
 from qbwc.service._base import _MAX_PAGE, _Core, _dependency_message, _positive, page_rets
+from qbwc.service._paging import check_auto_edit_sequence, check_page_size, needs_edit_sequence
 from qbwc.service._recovery import _newest_field
 from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction
 
@@ -33,6 +34,7 @@ class _Queue(_Core):
         *,
         key: str | None = None,
         after: Job | str | None = None,
+        page_size: int | None = None,
     ) -> Job:
         """
         Queue *request* (any request model: an Add, Mod, ListDel, TxnDel, TxnVoid, Query...).
@@ -44,6 +46,15 @@ class _Queue(_Core):
         error recovery (exactly once); a query is simply asked again when its
         answer is lost, and its records are read with :meth:`query_results` (or
         the ``on_query_page`` hook).
+
+        *page_size* (a query): run it as a QuickBooks iterator, *page_size*
+        records per round, across as many rounds (and sessions) as it takes;
+        each page reaches ``on_query_page`` and :meth:`query_results` when it
+        arrives, and memory holds one page at a time (docs/queries.md).
+
+        A Mod may leave ``edit_sequence`` out: the service reads the object's
+        current EditSequence just before sending it (and once more after a
+        3200, "out of date"; docs/queries.md, "Mods").
 
         *after* (a job of the same account, or its id): this job is not sent
         before that one is done; if that one fails or is cancelled, this one
@@ -60,7 +71,10 @@ class _Queue(_Core):
             ConfigurationError: *key* is already used for a different request;
                 the username or key breaks the rule of usernames and keys (see
                 ``docs/service.md``); no account *username* (built-in accounts);
-                *after* is no job of this account; a query sets ``iterator``.
+                *after* is no job of this account; a query sets ``iterator``;
+                *page_size* is not from 1 to 10,000, or the request is no query
+                with an iterator, or sets ``max_returned`` too; a Mod without
+                ``edit_sequence`` names no ListID or TxnID QuickBooks can query.
         """
         from qbwc.qbxml._json import dump  # noqa: PLC0415
         from qbwc.qbxml._request_kinds import request_since  # noqa: PLC0415
@@ -74,13 +88,20 @@ class _Queue(_Core):
         ):
             rule = "the service runs iterators itself: leave iterator and iterator_id unset"
             raise ConfigurationError("request.iterator", rule)
+        checked = check_page_size(request, page_size)
+        rounds = checked is not request  # rendered for each round (docs/queries.md)
+        if needs_edit_sequence(type(request).__name__, request):
+            checked = check_auto_edit_sequence(request)
+            rounds = True
         # Checked and rendered once, here: a sync only puts the rendered text into
         # message sets (the same at every version that has the request's fields).
-        qbxml = self._render_request(
-            request, version=self.max_qbxml_version, text_policy=self.text_policy
+        qbxml: str | None = self._render_request(
+            checked, version=self.max_qbxml_version, text_policy=self.text_policy
         )
+        if rounds:
+            qbxml = None
         text = json.dumps(dump(request), sort_keys=True, separators=(",", ":"))
-        needs, _ = _newest_field(request, type(request).__name__)
+        needs, _ = _newest_field(checked, type(request).__name__)
         needs = max(needs, request_since(type(request)))
         now = self._now()
         with self.store.transaction() as tx:
@@ -104,7 +125,11 @@ class _Queue(_Core):
             if key is not None:
                 existing = tx.find_job(username, key)
                 if existing is not None:
-                    if existing.request != text or existing.after != after_id:
+                    if (existing.request, existing.after, existing.page_size) != (
+                        text,
+                        after_id,
+                        page_size,
+                    ):
                         rule = (
                             f"{key!r} is already used by job {existing.id} for a different "
                             "request (use a new key for a new request)"
@@ -120,6 +145,7 @@ class _Queue(_Core):
                 now=now,
                 qbxml=qbxml,
                 after=after_id,
+                page_size=page_size,
             )
             if waits_for is not None and waits_for.status in ("failed", "cancelled"):
                 # It can never be sent: it fails now, as it would have when that one ended.
@@ -239,10 +265,13 @@ class _Queue(_Core):
         return job
 
     def _requeue(self, tx: StoreTransaction, job: Job, now: dt.datetime) -> Job:
+        response = job.response
         if job.is_query:
             tx.drop_query_pages(job.id)
+            response = None  # (a paged query's iterator and position go too)
         job = attrs.evolve(
             job,
+            response=response,
             status="pending",
             attempts=0,
             deferred_ticket=None,

@@ -14,7 +14,8 @@ from qbwc._budget import XMLLimitError
 from qbwc._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCall
 from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
-from qbwc.service._base import _Context, _Core, _vkey
+from qbwc.service._base import _Context, _vkey
+from qbwc.service._paging import _Paging
 from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
 
 __all__ = ["_Recovery", "_identity", "_mismatch", "_newest_field", "_pick", "_summary_of"]
@@ -22,7 +23,7 @@ __all__ = ["_Recovery", "_identity", "_mismatch", "_newest_field", "_pick", "_su
 log = logging.getLogger("qbwc.service")
 
 
-class _Recovery(_Core):
+class _Recovery(_Paging):
     """Message sets, error recovery, late answers and applying QuickBooks' answers."""
 
     def _next_message_set(self, ctx: _Context) -> str | None:
@@ -56,7 +57,8 @@ class _Recovery(_Core):
             return data.decode("ascii")
         chosen: list[tuple[Job, str]] = []
         chosen_ids: set[str] = set()
-        while len(chosen) < self.batch_size:
+        stop = False
+        while len(chosen) < self.batch_size and not stop:
             # Jobs refused by _admit are failed at once, so each query moves on;
             # chosen ones are still pending until the set is built.
             batch = tx.next_pending(username, limit=self.batch_size, exclude_ticket=ctx.ticket)
@@ -64,6 +66,16 @@ class _Recovery(_Core):
             if not fresh:
                 break
             for job in fresh[: self.batch_size - len(chosen)]:
+                if self._needs_read(ctx, job):
+                    # A Mod without EditSequence: read it in a round of its own, just
+                    # before the Mod is sent (docs/queries.md, "Mods").
+                    if chosen:
+                        stop = True
+                        break
+                    read = self._read_set(ctx, job, version)
+                    if read is not None:
+                        return read
+                    continue
                 rendered = self._admit(ctx, job, version)
                 if rendered is not None:
                     chosen.append((job, rendered))
@@ -126,7 +138,9 @@ class _Recovery(_Core):
                 return None
             try:
                 rendered = self._render_request(
-                    model, version=version, text_policy=self.text_policy
+                    self._round_model(ctx, job, model),
+                    version=version,
+                    text_policy=self.text_policy,
                 )
             except QBXMLValidationError as exc:
                 self._fail_job(ctx, job, "invalid", f"cannot be written as qbXML {version}: {exc}")
@@ -251,8 +265,9 @@ class _Recovery(_Core):
             if job is None or job.username != username:
                 suspects.append(f"{response.request_id}: {response.name} {_identity(summary)}")
                 continue
-            if job.is_query:
-                continue  # a query writes nothing: its answer is asked for again if lost
+            if job.is_query or response.name.endswith("QueryRs"):
+                # A query (or the read before a Mod) writes nothing: asked again if lost.
+                continue
             if (
                 job.status == "done"
                 and job.response is not None
@@ -344,7 +359,8 @@ class _Recovery(_Core):
                 in_flight.message_set_id,
             )
             writes = self._ask_queries_again(ctx, in_flight.job_ids)
-            for job, reason in self._apply(ctx, writes, answer):
+            # (A read before a Mod is read again: a replayed answer may lack its Rets.)
+            for job, reason in self._apply(ctx, writes, answer, reads=False):
                 # Asking again cannot help: QuickBooks answers from the same store.
                 self._fail_job(
                     ctx,
@@ -371,7 +387,14 @@ class _Recovery(_Core):
             job = ctx.tx.get_job(job_id)
             if job is not None and job.is_query:
                 if job.status == "sent":
-                    ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
+                    # A paged query starts its iterator again (QuickBooks may have moved
+                    # it on): what was delivered is skipped (docs/queries.md).
+                    cursor = job.response
+                    if job.page_size is not None and cursor is not None:
+                        cursor = attrs.evolve(cursor, iterator_id=None)
+                    ctx.tx.put_job(
+                        attrs.evolve(job, status="pending", response=cursor, updated_at=ctx.now)
+                    )
                 continue
             writes.append(job_id)
         return writes
@@ -389,7 +412,9 @@ class _Recovery(_Core):
                     "sending it again.",
                 )
 
-    def _apply(self, ctx: _Context, job_ids: Sequence[str], answer: Any) -> list[tuple[Job, str]]:
+    def _apply(
+        self, ctx: _Context, job_ids: Sequence[str], answer: Any, *, reads: bool = True
+    ) -> list[tuple[Job, str]]:
         """
         Record each job's response from a qbXML response set.
 
@@ -401,9 +426,15 @@ class _Recovery(_Core):
         unmatched: list[tuple[Job, str]] = []
         for job_id in job_ids:
             job = ctx.tx.get_job(job_id)
-            if job is None or job.status != "sent":
+            if job is None:
                 continue
             response = answer.get(job_id)
+            if job.status == "pending" and response is not None:
+                if reads and response.name.endswith("QueryRs") and self._needs_read(ctx, job):
+                    self._record_read(ctx, job, response)  # the read before a Mod
+                continue
+            if job.status != "sent":
+                continue
             if response is None:
                 # Not processed (QuickBooks stopped before it): send it again later.
                 ctx.tx.put_job(attrs.evolve(job, status="pending", updated_at=ctx.now))
@@ -422,7 +453,14 @@ class _Recovery(_Core):
                 unmatched.append((job, wrong))
                 continue
             if response.ok:
-                self._done(ctx, job, response, summary)
+                if job.page_size is not None:
+                    self._query_page(ctx, job, response, summary)
+                else:
+                    self._done(ctx, job, response, summary)
+                continue
+            if job.page_size is not None and self._page_failed(ctx, job, response, summary):
+                continue
+            if self._stale_edit_sequence(ctx, job, response):
                 continue
             code = str(response.status_code)
             if response.retryable and job.attempts < self.max_attempts:
@@ -448,7 +486,10 @@ class _Recovery(_Core):
                 )
                 ctx.tally = attrs.evolve(ctx.tally, deferred=ctx.tally.deferred + 1)
                 continue
-            self._fail_job(ctx, job, code, response.status_message, response=summary)
+            message = response.status_message
+            if response.status_code == 3200 and _auto_edit_sequence(job):
+                message = self._stale_message(job, response)
+            self._fail_job(ctx, job, code, message, response=summary)
         return unmatched
 
     def _progress(self, ctx: _Context) -> AnyReply:
@@ -463,6 +504,12 @@ class _Recovery(_Core):
         remaining = ctx.tx.count_jobs(username, "pending")
         percent = processed * 100 // max(1, processed + remaining)
         return Progress(percent=max(0, min(99, percent)))
+
+
+def _auto_edit_sequence(job: Job) -> bool:
+    from qbwc.service._paging import _reads_edit_sequence  # noqa: PLC0415
+
+    return _reads_edit_sequence(job)
 
 
 def _newest_field(model: object, path: str) -> tuple[tuple[int, int], str]:

@@ -157,6 +157,14 @@ class JobResponse:
         total: the transaction's total, when it has one.
         ret_count: for a query, how many records it returned (the records
             themselves: ``WebConnectorService.query_results``).
+        iterator_id, iterator_remaining: a paged query's QuickBooks iterator
+            while it runs (``iteratorID``, ``iteratorRemainingCount``).
+        session: the session (the SHA-256 of its ticket) in which QuickBooks
+            gave *iterator_id*, or the *edit_sequence* a Mod without one was
+            read for: they hold only within it (docs/queries.md).
+        seen: how many records the running iterator has returned, to skip
+            what was delivered before a cut-off (docs/queries.md).
+        last_id: the ListID or TxnID of the last record delivered.
     """
 
     status_code: int
@@ -169,6 +177,11 @@ class JobResponse:
     total: Decimal | None = None
     list_id: str | None = None
     ret_count: int | None = None
+    iterator_id: str | None = None
+    iterator_remaining: int | None = None
+    session: str | None = None
+    seen: int | None = None
+    last_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (Decimal as str)."""
@@ -184,6 +197,12 @@ class JobResponse:
             "total": None if self.total is None else str(self.total),
             "list_id": self.list_id,
             "ret_count": self.ret_count,
+            # A paged query's or a Mod's cursor (docs/queries.md).
+            "iterator_id": self.iterator_id,
+            "iterator_remaining": self.iterator_remaining,
+            "session": self.session,
+            "seen": self.seen,
+            "last_id": self.last_id,
         }
 
     @classmethod
@@ -201,6 +220,11 @@ class JobResponse:
             total=None if total is None else Decimal(total),
             list_id=data.get("list_id"),
             ret_count=data.get("ret_count"),
+            iterator_id=data.get("iterator_id"),
+            iterator_remaining=data.get("iterator_remaining"),
+            session=data.get("session"),
+            seen=data.get("seen"),
+            last_id=data.get("last_id"),
         )
 
 
