@@ -284,12 +284,19 @@ def _best(runs: list[dict[str, list[float]]]) -> dict[str, float]:
     return {op: min(statistics.median(run[op]) for run in runs) * 1e6 for op in OPERATIONS}
 
 
-def part1(sessions: int, repeats: int, folder: Path) -> None:
+def part1(
+    sessions: int, repeats: int, folder: Path, postgres: Callable[[], str] | None = None
+) -> None:
     counter = iter(range(1000))
     stores: dict[str, Callable[[], Store]] = {
         "memory": MemoryStore,
         "sqlite": lambda: SQLiteStore(folder / f"bench-{next(counter)}.sqlite"),
     }
+    if postgres is not None:
+        from qbwc.store import PostgresStore  # an optional extra
+
+        new_database = postgres  # each run gets an empty database
+        stores["postgres"] = lambda: PostgresStore(new_database(), upgrade=True)
     results = {"floor (raw lxml)": _best([bench_floor(sessions) for _ in range(repeats)])}
     for name, make in stores.items():
         results[f"WSGI + {name}"] = _best([bench_sessions(make, sessions) for _ in range(repeats)])
@@ -425,9 +432,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--skip-sync", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also the 5-call session with PostgresStore (a throwaway server, fsync off)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        part1(args.sessions, args.repeats, Path(folder))
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.postgres import ThrowawayServer
+
+            server = ThrowawayServer()
+            try:
+                names = iter(range(1000))
+                part1(
+                    args.sessions,
+                    args.repeats,
+                    Path(folder),
+                    lambda: server.create_database(f"bench_service_{next(names)}"),
+                )
+            finally:
+                server.stop()
+        else:
+            part1(args.sessions, args.repeats, Path(folder))
         if not args.skip_sync:
             part2(args.invoices, args.batch, Path(folder))
     return 0
