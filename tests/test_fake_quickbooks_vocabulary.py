@@ -106,6 +106,8 @@ class Minimal:
             return START
         if kind is Kind.GUID:
             return format_guid(uuid.uuid4())
+        if kind is Kind.DURATION:
+            return "PT8H30M"
         raise AssertionError(field)
 
     def build(self, cls: type) -> Any:

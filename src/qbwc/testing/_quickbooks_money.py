@@ -65,6 +65,8 @@ def _inventory_adjustment(ret: Any, model: Any) -> Any:
             difference = quantity.quantity_difference
             if difference is None:
                 difference = quantity.new_quantity
+            if difference is None:  # a ValueAdjustment that names no quantity
+                difference = Decimal(0)
         changes: dict[str, Any] = {
             "quantity_difference": difference,
             "value_difference": Decimal("0.00"),
