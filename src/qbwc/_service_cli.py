@@ -141,8 +141,33 @@ def register(subparsers: Any) -> None:
         metavar="JOB_ID",
         help="send only after this job is done; fail if it fails (docs/service.md, Ordering)",
     )
+    _page_size(enqueue)
     _db(enqueue)
     enqueue.set_defaults(func=_closing(_enqueue))
+
+    query = subparsers.add_parser(
+        "query",
+        help="queue a query (JSON) and print its records once synced",
+        description=(
+            'Queue a query from a JSON file ({"type": "CustomerQuery", ...}, the form of '
+            "qbwc.qbxml.dump), or find the one queued with --key, and print its records as a "
+            "table or JSON lines once the Web Connector has run it. Until then it says so "
+            "(after --wait SECONDS, if given); qbwc jobs results JOB_ID prints them later."
+        ),
+    )
+    query.add_argument("file", help="the JSON file of one query ('-' for standard input)")
+    query.add_argument("--user", required=True, help="the account")
+    query.add_argument("--key", help="idempotency key: run again, it finds the same query")
+    _page_size(query)
+    _format(query)
+    query.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="wait this long for the sync to run it (default: do not wait)",
+    )
+    _db(query)
+    query.set_defaults(func=_closing(_query))
 
     jobs = subparsers.add_parser(
         "jobs",
@@ -167,6 +192,11 @@ def register(subparsers: Any) -> None:
     cancel.add_argument("job_id", metavar="JOB_ID")
     _db(cancel, argparse.SUPPRESS)
     cancel.set_defaults(func=_closing(_jobs_cancel))
+    results = job_actions.add_parser("results", help="print the records of a finished query")
+    results.add_argument("job_id", metavar="JOB_ID")
+    _format(results)
+    _db(results, argparse.SUPPRESS)
+    results.set_defaults(func=_closing(_jobs_results))
     prune = job_actions.add_parser(
         "prune", help="delete finished jobs (done, failed, cancelled) older than an age"
     )
@@ -191,6 +221,26 @@ def _job_filters(parser: argparse.ArgumentParser, default: Any) -> None:
     )
     parser.add_argument(
         "--after", metavar="JOB_ID", default=default, help="the jobs after this one (next page)"
+    )
+
+
+def _page_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        metavar="N",
+        help="run a query as an iterator, N records (1 to 10,000) per round (docs/queries.md)",
+    )
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    from qbwc._query_cli import FORMATS  # noqa: PLC0415
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="a table (the default) or JSON lines (qbwc.qbxml.dump of each record)",
     )
 
 
@@ -451,36 +501,113 @@ def _account_qwc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _enqueue(args: argparse.Namespace) -> int:
+def _read_models(args: argparse.Namespace) -> list[Any] | None:
+    """The request models of ``args.file``, all checked (None: said why on stderr)."""
     from qbwc.qbxml._json import load  # noqa: PLC0415
+    from qbwc.service._paging import check_page_size  # noqa: PLC0415
 
+    command = f"qbwc {args.command}"
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        print(f"qbwc enqueue: cannot read {args.file}: {reason or exc}", file=sys.stderr)
-        return 1
+        print(f"{command}: cannot read {args.file}: {reason or exc}", file=sys.stderr)
+        return None
     try:
         # Floats stay floats, so that load() refuses them by field, as qbwc build
         # does: money is Decimal, written as a string ("150.00").
         data = json.loads(text)
     except ValueError as exc:
-        print(f"qbwc enqueue: {args.file} is not JSON: {exc}", file=sys.stderr)
-        return 1
+        print(f"{command}: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return None
     items = data if isinstance(data, list) else [data]
     if args.key is not None and len(items) != 1:
-        print("qbwc enqueue: --key needs a file with one request", file=sys.stderr)
-        return 1
+        print(f"{command}: --key needs a file with one request", file=sys.stderr)
+        return None
     models = [load(item) for item in items]  # all checked before anything is queued
-    service = _service(args)
-    if service.account(args.user) is None:
-        rule = f"no account {args.user!r} (add it with qbwc account add)"
-        raise ConfigurationError("user", rule)
     for model in models:
-        job = service.enqueue(args.user, model, key=args.key, after=args.after)
+        check_page_size(model, args.page_size)
+    return models
+
+
+def _account_of(service: Any, user: str) -> None:
+    if service.account(user) is None:
+        rule = f"no account {user!r} (add it with qbwc account add)"
+        raise ConfigurationError("user", rule)
+
+
+def _enqueue(args: argparse.Namespace) -> int:
+    models = _read_models(args)
+    if models is None:
+        return 1
+    service = _service(args)
+    _account_of(service, args.user)
+    for model in models:
+        job = service.enqueue(
+            args.user, model, key=args.key, after=args.after, page_size=args.page_size
+        )
         waits = "" if job.after is None else f" (after job {job.after})"
         print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}{waits}")
     return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from qbwc._query_cli import check_wait, wait_for  # noqa: PLC0415
+
+    wait = check_wait(args.wait)
+    models = _read_models(args)
+    if models is None:
+        return 1
+    if len(models) != 1 or not type(models[0]).__name__.endswith("Query"):
+        names = ", ".join(type(model).__name__ for model in models) or "nothing"
+        rule = f"{args.file} holds {names}: give one query (qbwc enqueue queues any request)"
+        raise ConfigurationError("file", rule)
+    service = _service(args)
+    _account_of(service, args.user)
+    job = service.enqueue(args.user, models[0], key=args.key, page_size=args.page_size)
+    if job.status in ("pending", "sent") and wait == 0:
+        print(
+            f"qbwc query: job {job.id} ({job.request_type} for {job.username!r}) is queued: it "
+            f"runs at the next Web Connector sync; then qbwc jobs results {job.id} prints its "
+            "records",
+            file=sys.stderr,
+        )
+        return 0
+    job = wait_for(lambda: _job(service, job.id), wait)
+    if job.status in ("pending", "sent"):
+        rule = (
+            f"job {job.id} is still {job.status} after {wait:g} seconds ({job.records} records "
+            f"so far): is the Web Connector running? qbwc jobs results {job.id} prints its "
+            "records once it is done"
+        )
+        raise ConfigurationError("wait", rule)
+    return _print_results(service, job, args.format)
+
+
+def _job(service: Any, job_id: str) -> Any:
+    job = service.job(job_id)
+    if job is None:  # pruned meanwhile
+        raise ConfigurationError("job_id", f"no job {job_id}")
+    return job
+
+
+def _print_results(service: Any, job: Any, fmt: str = "table") -> int:
+    from qbwc._query_cli import not_ready, result_lines  # noqa: PLC0415
+
+    why = not_ready(job, "qbwc jobs")
+    if why is not None:
+        raise ConfigurationError("job_id", why)
+    for line in result_lines(service.query_results(job.id), fmt):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def _jobs_results(args: argparse.Namespace) -> int:
+    service = _service(args)
+    job = service.job(args.job_id)
+    if job is None:
+        raise ConfigurationError("job_id", f"no job {args.job_id}")
+    return _print_results(service, job, args.format)
 
 
 def _jobs(args: argparse.Namespace) -> int:
