@@ -15,7 +15,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, TextIO
 
 from qbwc.exceptions import ConfigurationError
 from qbwc.qbxml._types import Kind, Ref, specs
@@ -23,9 +24,11 @@ from qbwc.store import Job
 
 __all__ = [
     "FORMATS",
+    "check_one_query",
     "check_wait",
     "columns_of",
     "not_ready",
+    "read_requests",
     "result_lines",
     "wait_for",
 ]
@@ -190,6 +193,48 @@ def result_lines(rets: Iterable[Any], fmt: str) -> Iterator[str]:
 def _chunk_lines(chunk: list[Any], shown: tuple[type, ...] | None) -> list[str]:
     now = tuple(dict.fromkeys(type(r) for r in chunk))
     return _table(chunk, heading=shown is None or set(now) != set(shown))
+
+
+def read_requests(
+    file: str, stdin: TextIO, *, key: str | None = None, page_size: int | None = None
+) -> list[Any]:
+    """
+    The request models of the JSON file *file* ('-': *stdin*), all checked.
+
+    Raises:
+        ConfigurationError: *file* cannot be read or is not JSON (field ``file``);
+            *key* with more than one request; a *page_size* a request cannot take.
+        QBXMLValidationError: a request breaks a qbXML rule (naming its field).
+    """
+    from qbwc.qbxml._json import load  # noqa: PLC0415
+    from qbwc.service._paging import check_page_size  # noqa: PLC0415
+
+    try:
+        text = stdin.read() if file == "-" else Path(file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigurationError("file", f"cannot read {file}: {reason or exc}") from None
+    try:
+        # Floats stay floats, so that load() refuses them by field, as qbwc build
+        # does: money is Decimal, written as a string ("150.00").
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigurationError("file", f"{file} is not JSON: {exc}") from None
+    items = data if isinstance(data, list) else [data]
+    if key is not None and len(items) != 1:
+        raise ConfigurationError("key", "needs a file with one request")
+    models = [load(item) for item in items]
+    for model in models:
+        check_page_size(model, page_size)
+    return models
+
+
+def check_one_query(file: str, models: list[Any], enqueue: str) -> None:
+    """*models* is one query (*enqueue*: the command that queues anything else)."""
+    if len(models) != 1 or not type(models[0]).__name__.endswith("Query"):
+        names = ", ".join(type(model).__name__ for model in models) or "nothing"
+        rule = f"{file} holds {names}: give one query ({enqueue} queues any request)"
+        raise ConfigurationError("file", rule)
 
 
 def check_wait(seconds: float | None) -> float:

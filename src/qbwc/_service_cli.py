@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
-import json
 import os
 import sqlite3
 import sys
@@ -501,33 +500,11 @@ def _account_qwc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_models(args: argparse.Namespace) -> list[Any] | None:
-    """The request models of ``args.file``, all checked (None: said why on stderr)."""
-    from qbwc.qbxml._json import load  # noqa: PLC0415
-    from qbwc.service._paging import check_page_size  # noqa: PLC0415
+def _read_models(args: argparse.Namespace) -> list[Any]:
+    """The request models of ``args.file``, all checked before anything is queued."""
+    from qbwc._query_cli import read_requests  # noqa: PLC0415
 
-    command = f"qbwc {args.command}"
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        print(f"{command}: cannot read {args.file}: {reason or exc}", file=sys.stderr)
-        return None
-    try:
-        # Floats stay floats, so that load() refuses them by field, as qbwc build
-        # does: money is Decimal, written as a string ("150.00").
-        data = json.loads(text)
-    except ValueError as exc:
-        print(f"{command}: {args.file} is not JSON: {exc}", file=sys.stderr)
-        return None
-    items = data if isinstance(data, list) else [data]
-    if args.key is not None and len(items) != 1:
-        print(f"{command}: --key needs a file with one request", file=sys.stderr)
-        return None
-    models = [load(item) for item in items]  # all checked before anything is queued
-    for model in models:
-        check_page_size(model, args.page_size)
-    return models
+    return read_requests(args.file, sys.stdin, key=args.key, page_size=args.page_size)
 
 
 def _account_of(service: Any, user: str) -> None:
@@ -538,8 +515,6 @@ def _account_of(service: Any, user: str) -> None:
 
 def _enqueue(args: argparse.Namespace) -> int:
     models = _read_models(args)
-    if models is None:
-        return 1
     service = _service(args)
     _account_of(service, args.user)
     for model in models:
@@ -552,16 +527,11 @@ def _enqueue(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from qbwc._query_cli import check_wait, wait_for  # noqa: PLC0415
+    from qbwc._query_cli import check_one_query, check_wait, wait_for  # noqa: PLC0415
 
     wait = check_wait(args.wait)
     models = _read_models(args)
-    if models is None:
-        return 1
-    if len(models) != 1 or not type(models[0]).__name__.endswith("Query"):
-        names = ", ".join(type(model).__name__ for model in models) or "nothing"
-        rule = f"{args.file} holds {names}: give one query (qbwc enqueue queues any request)"
-        raise ConfigurationError("file", rule)
+    check_one_query(args.file, models, "qbwc enqueue")
     service = _service(args)
     _account_of(service, args.user)
     job = service.enqueue(args.user, models[0], key=args.key, page_size=args.page_size)
