@@ -28,8 +28,10 @@ __all__ = [
     "check_wait",
     "columns_of",
     "not_ready",
+    "print_results",
     "read_requests",
     "result_lines",
+    "run_query",
     "wait_for",
 ]
 
@@ -288,3 +290,64 @@ def not_ready(job: Job, command: str) -> str | None:
     if job.status == "cancelled":
         again = "queue it again to run it"
     return f"job {job.id} ({job.request_type}) is {job.status}{reason}, with {so_far}: {again}"
+
+
+def run_query(
+    service: Any,
+    file: str,
+    models: list[Any],
+    *,
+    user: str,
+    options: dict[str, Any],
+    write: Callable[[str], None],
+    say: Callable[[str], None],
+    tool: str,
+) -> None:
+    """
+    ``query``: queue the one query of *models* (or find it by key), print its records when done.
+
+    *options* holds ``key``, ``page_size``, ``wait`` and ``format``; *write* prints
+    a line of the result, *say* a line about it (stderr); *tool* is how the user runs
+    the commands (``qbwc `` or ``manage.py qbwc_``), for the advice.
+    """
+    wait = check_wait(options["wait"])
+    check_one_query(file, models, f"{tool}enqueue")
+    job = service.enqueue(user, models[0], key=options["key"], page_size=options["page_size"])
+    later = f"{tool}jobs results {job.id}"
+    if job.status in ("pending", "sent") and wait == 0:
+        say(
+            f"job {job.id} ({job.request_type} for {job.username!r}) is queued: it runs at "
+            f"the next Web Connector sync; then {later} prints its records"
+        )
+        return
+
+    def current() -> Job:
+        found: Job | None = service.job(job.id)
+        if found is None:  # pruned meanwhile
+            raise ConfigurationError("job_id", f"no job {job.id}")
+        return found
+
+    job = wait_for(current, wait)
+    if job.status in ("pending", "sent"):
+        rule = (
+            f"job {job.id} is still {job.status} after {wait:g} seconds ({job.records} records "
+            f"so far): is the Web Connector running? {later} prints its records once it is done"
+        )
+        raise ConfigurationError("wait", rule)
+    print_results(service, job, options["format"], write, tool)
+
+
+def print_results(
+    service: Any, job: Job, fmt: str, write: Callable[[str], None], tool: str
+) -> None:
+    """
+    *write* each line of a done query's records (streamed: one chunk in memory).
+
+    Raises:
+        ConfigurationError: *job* is no query, or not done (field ``job_id``).
+    """
+    why = not_ready(job, f"{tool}jobs")
+    if why is not None:
+        raise ConfigurationError("job_id", why)
+    for line in result_lines(service.query_results(job.id), fmt):
+        write(line)

@@ -527,57 +527,38 @@ def _enqueue(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from qbwc._query_cli import check_one_query, check_wait, wait_for  # noqa: PLC0415
+    from qbwc._query_cli import check_wait, run_query  # noqa: PLC0415
 
-    wait = check_wait(args.wait)
+    check_wait(args.wait)
     models = _read_models(args)
-    check_one_query(args.file, models, "qbwc enqueue")
     service = _service(args)
     _account_of(service, args.user)
-    job = service.enqueue(args.user, models[0], key=args.key, page_size=args.page_size)
-    if job.status in ("pending", "sent") and wait == 0:
-        print(
-            f"qbwc query: job {job.id} ({job.request_type} for {job.username!r}) is queued: it "
-            f"runs at the next Web Connector sync; then qbwc jobs results {job.id} prints its "
-            "records",
-            file=sys.stderr,
-        )
-        return 0
-    job = wait_for(lambda: _job(service, job.id), wait)
-    if job.status in ("pending", "sent"):
-        rule = (
-            f"job {job.id} is still {job.status} after {wait:g} seconds ({job.records} records "
-            f"so far): is the Web Connector running? qbwc jobs results {job.id} prints its "
-            "records once it is done"
-        )
-        raise ConfigurationError("wait", rule)
-    return _print_results(service, job, args.format)
-
-
-def _job(service: Any, job_id: str) -> Any:
-    job = service.job(job_id)
-    if job is None:  # pruned meanwhile
-        raise ConfigurationError("job_id", f"no job {job_id}")
-    return job
-
-
-def _print_results(service: Any, job: Any, fmt: str = "table") -> int:
-    from qbwc._query_cli import not_ready, result_lines  # noqa: PLC0415
-
-    why = not_ready(job, "qbwc jobs")
-    if why is not None:
-        raise ConfigurationError("job_id", why)
-    for line in result_lines(service.query_results(job.id), fmt):
-        sys.stdout.write(line + "\n")
+    run_query(
+        service,
+        args.file,
+        models,
+        user=args.user,
+        options=vars(args),
+        write=_write_line,
+        say=lambda text: print(f"qbwc query: {text}", file=sys.stderr),
+        tool="qbwc ",
+    )
     return 0
 
 
+def _write_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
 def _jobs_results(args: argparse.Namespace) -> int:
+    from qbwc._query_cli import print_results  # noqa: PLC0415
+
     service = _service(args)
     job = service.job(args.job_id)
     if job is None:
         raise ConfigurationError("job_id", f"no job {args.job_id}")
-    return _print_results(service, job, args.format)
+    print_results(service, job, args.format, _write_line, "qbwc ")
+    return 0
 
 
 def _jobs(args: argparse.Namespace) -> int:
