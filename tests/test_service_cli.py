@@ -286,7 +286,7 @@ class TestEnqueueAndJobs:
         # The same query by its key: found, done, printed (a new query is not queued).
         assert main([*argv, "--page-size", "7"]) == 0
         table = capsys.readouterr().out.splitlines()
-        assert table[0].split() == ["LISTID", "FULLNAME", "TIMEMODIFIED", "BALANCE", "TOTALBALANCE"]
+        assert table[0].split() == ["LISTID", "NAME", "TIMEMODIFIED", "BALANCE", "TOTALBALANCE"]
         assert len(table) == 1 + len(customers)
         for line, customer in zip(table[1:], customers, strict=True):
             assert line.startswith(customer.list_id)

@@ -49,12 +49,13 @@ _DATES: Final = ("TxnDate", "DueDate")
 _AMOUNT: Final = re.compile(r"(Total|Balance|^Amount$|AmountDue$|OpenAmount$|^Subtotal$)")
 _MAX_AMOUNTS: Final = 3
 _MAX_OTHER: Final = 4
+_MAX_NESTED: Final = 8
 _CELL_WIDTH: Final = 40
 _POLL_SECONDS: Final = 0.5
 #: The longest --wait: a day.
 MAX_WAIT: Final = 86_400.0
 
-Column = tuple[str, str, Kind]  # (heading, attribute name, kind)
+Column = tuple[str, tuple[str, ...], Kind]  # (tag, attribute path, kind)
 
 _COLUMNS: dict[type, tuple[Column, ...]] = {}
 
@@ -63,10 +64,11 @@ def columns_of(cls: type) -> tuple[Column, ...]:
     """
     The table columns of a Ret class, decided from its field specs.
 
-    Its ListID or TxnID; FullName (else Name); RefNumber; who a transaction is
+    Its ListID or TxnID; NAME (its FullName, else its Name); RefNumber; who a transaction is
     with (CustomerRef, VendorRef...: its FullName); TxnDate and DueDate (a list
     object: TimeModified); up to three totals and balances.  A Ret with none
-    of these (HostRet, CompanyRet...) shows its first four plain fields.
+    of these (HostRet, CompanyRet...) shows its first four plain fields, and one
+    with aggregates only (BillToPayRet, PreferencesRet) the columns of those.
     """
     try:
         return _COLUMNS[cls]
@@ -79,19 +81,22 @@ def columns_of(cls: type) -> tuple[Column, ...]:
         if tag not in plain:
             return False
         name, spec = plain[tag]
-        chosen.append((tag, name, spec.kind))
+        chosen.append((tag, (name,), spec.kind))
         return True
 
     for tag in ("ListID", "TxnID"):
         if add(tag):
             break
-    if not add("FullName"):
-        add("Name")
+    # One NAME column: the FullName ("Parent:Child") where the type has one, else its Name.
+    for tag in ("FullName", "Name"):
+        if tag in plain:
+            chosen.append(("Name", (plain[tag][0],), Kind.STR))
+            break
     add("RefNumber")
     for tag in _ENTITY_REFS:
-        name, spec = plain.get(tag, ("", None))
+        spec = plain[tag][1] if tag in plain else None
         if spec is not None and Ref in spec.model:
-            chosen.append((tag, name, spec.kind))
+            add(tag)
             break
     dates = [add(tag) for tag in _DATES]
     if not any(dates):
@@ -107,8 +112,22 @@ def columns_of(cls: type) -> tuple[Column, ...]:
         for tag, (_, spec) in plain.items():
             if spec.kind is not Kind.AGG and len(chosen) < _MAX_OTHER:
                 add(tag)
+    if not chosen:
+        for name, spec in plain.values():
+            if spec.kind is Kind.AGG and len(spec.model) == 1 and spec.model[0] is not Ref:
+                inner = columns_of(spec.model[0])
+                chosen.extend((t, (name, *path), kind) for t, path, kind in inner)
+        del chosen[_MAX_NESTED:]
     _COLUMNS[cls] = tuple(chosen)
     return _COLUMNS[cls]
+
+
+def _value(ret: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        if ret is None:
+            return None
+        ret = getattr(ret, name)
+    return ret
 
 
 def _cell(value: Any) -> str:
@@ -145,7 +164,11 @@ def _table(rets: list[Any], heading: bool) -> list[str]:
     right = ([False] if mixed else []) + [bool(flags[0]) for flags in columns.values()]
     rows: list[list[str]] = [head] if heading else []
     for ret in rets:
-        found = {tag: getattr(ret, name) for tag, name, _ in columns_of(type(ret))}
+        found: dict[str, Any] = {}
+        for tag, path, _ in columns_of(type(ret)):
+            value = _value(ret, path)
+            if value is not None:  # of two aggregates of a choice, the one present
+                found[tag] = value
         row = [_kind_name(type(ret))] if mixed else []
         row += [_cell(found.get(tag)) for tag in columns]
         rows.append(row)
