@@ -84,6 +84,8 @@ class _Rig:
         self.good_db = tmp_path / "good.sqlite"
         self.json = tmp_path / "invoice.json"
         self.json.write_text(json.dumps(INVOICE))
+        self.query = tmp_path / "query.json"
+        self.query.write_text(json.dumps({"type": "CustomerQuery"}))
 
     def value(self, command: str, dest: str, kind: str) -> list[str]:
         """The value(s) of argument *dest* of *command* for a run of *kind*."""
@@ -94,7 +96,7 @@ class _Rig:
                 bad = self.tmp / "bad.json"
                 bad.write_text("{not json")
                 return [str(bad)]
-            return [str(self.json)]
+            return [str(self.query if command == "query" else self.json)]
         if dest in ("user", "old"):
             return ["nobody" if kind == "unknown user" else "kristy"]
         if dest == "new":

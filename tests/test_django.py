@@ -472,6 +472,107 @@ class TestSettings:
         assert "ALL OK" in done.stdout
 
 
+_QUERY = textwrap.dedent(
+    """
+    import io, json
+    import django
+    from django.conf import settings
+
+    settings.configure(INSTALLED_APPS=["qbwc.django"], SECRET_KEY="x", QBWC={
+        "OWNER_ID": "{6F6C2E1A-3B7D-4E2F-9A51-0C8D7B4E2F10}",
+        "STORE": "qbwc.store.MemoryStore",
+        "SERVICE": {"password_cost": 2},
+    })
+    django.setup()
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from qbwc._query_cli import result_lines
+    from qbwc.django import get_service
+    from qbwc.testing import FakeQuickBooks, FakeWebConnector
+
+    def command(*args, **kwargs):
+        out, err = io.StringIO(), io.StringIO()
+        call_command(*args, stdout=out, stderr=err, **kwargs)
+        return out.getvalue(), err.getvalue()
+
+    def refused(args, text):
+        try:
+            command(*args)
+        except CommandError as exc:
+            assert text in str(exc), (args, str(exc))
+            assert "Traceback" not in str(exc)
+        else:
+            raise AssertionError(f"accepted {args!r}")
+
+    service = get_service()
+    service.add_account("kristy", "pw")
+    with open("customer.json", "w") as f:
+        json.dump({"type": "CustomerAdd", "name": "New Corp"}, f)
+    with open("query.json", "w") as f:
+        json.dump({"type": "CustomerQuery"}, f)
+    out, _ = command("qbwc_enqueue", "customer.json", "--user", "kristy")
+    assert out == "job 1: CustomerAdd for 'kristy', pending\\n", out
+    query = ("qbwc_query", "query.json", "--user", "kristy", "--key", "all", "--page-size", "4")
+    out, err = command(*query)
+    assert out == "", out
+    assert "job 2 (CustomerQuery for 'kristy') is queued" in err, err
+    assert "manage.py qbwc_jobs results 2" in err, err
+    refused(("qbwc_jobs", "results", "2"), "job 2 (CustomerQuery) is pending, 0 records so far")
+
+    quickbooks = FakeQuickBooks.sample()
+    web_connector = FakeWebConnector(service, quickbooks)
+    web_connector.add_application(
+        service.qwc("kristy", app_url="https://localhost/q", app_support="https://localhost/"),
+        password="pw",
+    )
+    assert web_connector.run_session().completed
+    assert service.job("2").status == "done"
+    table = list(result_lines(service.query_results("2"), "table"))
+    assert len(table) == 1 + len(quickbooks.records("Customer")), table
+    assert any("New Corp" in line for line in table), table
+    out, _ = command(*query)  # found by its key: printed, not queued again
+    assert out == "".join(line + "\\n" for line in table), out
+    out, _ = command("qbwc_jobs", "results", "2")
+    assert out == "".join(line + "\\n" for line in table), out
+    out, _ = command("qbwc_jobs", "results", "2", "--format", "jsonl")
+    jsonl = list(result_lines(service.query_results("2"), "jsonl"))
+    assert out == "".join(line + "\\n" for line in jsonl), out
+    out, _ = command("qbwc_jobs")
+    assert "records, " in out and "pages" in out, out
+
+    refused(("qbwc_query", "customer.json", "--user", "kristy"), "file: customer.json holds")
+    refused(("qbwc_query", "missing.json", "--user", "kristy"), "file: cannot read missing.json")
+    refused(("qbwc_query", "query.json", "--user", "kristy", "--wait", "-1"), "wait: -1")
+    refused(("qbwc_query", "query.json", "--user", "nobody"), "username: no account 'nobody'")
+    refused(("qbwc_query", "query.json", "--user", "kristy", "--key", "all"),
+            "key: 'all' is already used by job 2")
+    refused(("qbwc_enqueue", "customer.json", "--user", "kristy", "--page-size", "3"),
+            "page_size: only a query is paged")
+    refused(("qbwc_jobs", "results", "1"), "job_id: job 1 is a CustomerAdd, not a query")
+    refused(("qbwc_jobs", "results", "99"), "job_id: no job 99")
+    refused(("qbwc_jobs", "results"), "results needs a JOB_ID")
+    refused(("qbwc_jobs", "list", "--format", "jsonl"), "--format is for results")
+    print("QUERY OK")
+    """
+)
+
+
+def test_manage_py_query_enqueue_and_results(tmp_path: Path) -> None:
+    """manage.py qbwc_enqueue, qbwc_query (a sync between) and qbwc_jobs results, as qbwc's."""
+    done = subprocess.run(
+        [sys.executable, "-c", _QUERY],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "QUERY OK" in done.stdout
+
+
 _VOCABULARY = textwrap.dedent(
     """
     import argparse, json
@@ -502,7 +603,7 @@ _VOCABULARY = textwrap.dedent(
         return {"actions": actions, "options": options}
 
     found = {}
-    for name in ("qbwc_account", "qbwc_jobs", "qbwc_db", "qbwc_qwc"):
+    for name in ("qbwc_account", "qbwc_jobs", "qbwc_db", "qbwc_qwc", "qbwc_enqueue", "qbwc_query"):
         command = load_command_class("qbwc.django", name)
         found[name] = shape(command.create_parser("manage.py", name), True)
     print(json.dumps(found))
@@ -515,6 +616,8 @@ _TWINS = {
     "qbwc_jobs": ("jobs",),
     "qbwc_db": ("db",),
     "qbwc_qwc": ("account", "qwc"),
+    "qbwc_enqueue": ("enqueue",),
+    "qbwc_query": ("query",),
 }
 #: Actions only the command line has: Django hosts run their migrations with migrate.
 _CLI_ONLY = {"qbwc_db": {"sql"}}
@@ -547,7 +650,7 @@ def _cli_shape(path: tuple[str, ...]) -> dict[str, Any]:
 
 
 def test_cli_and_django_speak_one_vocabulary() -> None:
-    """qbwc account|jobs|db and manage.py qbwc_account|qbwc_jobs|qbwc_db: the same actions."""
+    """qbwc account|jobs|db|enqueue|query and their manage.py qbwc_* twins: the same actions."""
     import json
 
     done = subprocess.run(

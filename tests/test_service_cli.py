@@ -236,6 +236,168 @@ class TestEnqueueAndJobs:
         assert qb.inner.invoices[0].txn_id in out
         assert "1 record " in out or out.rstrip().endswith("1 record")
 
+    def test_query_page_size_sync_results(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """qbwc query queues a paged query; a sync runs it; query --key, jobs results print it."""
+        from qbwc import WebConnectorService
+        from qbwc.qbxml._json import _dump
+
+        _add(db, monkeypatch)
+        capsys.readouterr()
+        query = tmp_path / "query.json"
+        query.write_text(json.dumps({"type": "CustomerQuery"}))
+        argv = ["query", str(query), "--user", "kristy", "--key", "all", "--db", db]
+        assert main([*argv, "--page-size", "7"]) == 0
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert "job 1 (CustomerQuery for 'kristy') is queued" in err
+        assert "qbwc jobs results 1" in err
+        # Not done yet: results says so, and how to see them later (exit 1, one line).
+        assert main(["jobs", "results", "1", "--db", db]) == 1
+        err = capsys.readouterr().err
+        assert "job 1 (CustomerQuery) is pending, 0 records so far" in err
+        assert err.count("\n") == 1
+
+        store = SQLiteStore(db)
+        with store.transaction() as tx:
+            owner = tx.get_setting("owner_id")
+        assert owner is not None
+        service = WebConnectorService(store=store, owner_id=owner)
+        qb = FakeQuickBooks.sample()
+        qb.seed(Customer=[{"name": f"Cust {n:02d}", "open_balance": "12.50"} for n in range(20)])
+        wc = FakeWebConnector(make_wsgi_app(service), qb)
+        qwc = service.qwc("kristy", app_url="https://localhost/q", app_support="https://localhost/")
+        wc.add_application(qwc, password="pw")
+        assert wc.run_session().completed
+        job = service.job("1")
+        assert job is not None
+        assert job.status == "done"
+        expected = list(service.query_results("1"))
+        store.close()
+        customers = qb.records("Customer")
+        assert len(expected) == len(customers) > 20
+        assert job.pages == -(-len(customers) // 7)
+
+        # The same query by its key: found, done, printed (a new query is not queued).
+        assert main([*argv, "--page-size", "7"]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[0].split() == ["LISTID", "NAME", "TIMEMODIFIED", "BALANCE", "TOTALBALANCE"]
+        assert len(table) == 1 + len(customers)
+        for line, customer in zip(table[1:], customers, strict=True):
+            assert line.startswith(customer.list_id)
+            assert customer.full_name in line
+        assert "Cust 19" in table[-1]
+        assert "12.50" in table[-1]
+        assert main(["jobs", "results", "1", "--format", "jsonl", "--db", db]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert [json.loads(line) for line in lines] == [
+            _dump(ret, type(ret).__name__, with_type=True) for ret in expected
+        ]
+        assert main(["jobs", "results", "1", "--db", db]) == 0
+        assert capsys.readouterr().out.splitlines() == table
+        # The job list shows its records and pages.
+        assert main(["jobs", "--db", db]) == 0
+        pages = -(-len(customers) // 7)
+        assert f"{len(customers)} records, {pages} pages" in capsys.readouterr().out
+        # A key names one request: another page size is another query.
+        assert main([*argv, "--page-size", "8"]) == 1
+        assert "key: 'all' is already used by job 1" in capsys.readouterr().err
+
+    def test_query_waits_for_a_running_sync(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """qbwc query --wait prints the records when a sync runs meanwhile (served over HTTP)."""
+        from qbwc import WebConnectorService
+
+        _add(db, monkeypatch)
+        store = SQLiteStore(db)
+        with store.transaction() as tx:
+            owner = tx.get_setting("owner_id")
+        assert owner is not None
+        service = WebConnectorService(store=store, owner_id=owner)
+        qb = FakeQuickBooks.sample()
+        wc = FakeWebConnector(make_wsgi_app(service), qb)
+        qwc = service.qwc("kristy", app_url="https://localhost/q", app_support="https://localhost/")
+        wc.add_application(qwc, password="pw")
+        query = tmp_path / "query.json"
+        query.write_text(json.dumps({"type": "InvoiceQuery", "include_line_items": True}))
+        invoice = tmp_path / "invoice.json"
+        invoice.write_text(json.dumps(INVOICE))
+        assert main(["enqueue", str(invoice), "--user", "kristy", "--db", db]) == 0
+        capsys.readouterr()
+
+        def sync() -> None:
+            while service.job("2") is None:
+                threading.Event().wait(0.05)
+            wc.run_session()
+
+        syncing = threading.Thread(target=sync)
+        syncing.start()
+        argv = ["query", str(query), "--user", "kristy", "--wait", "600", "--db", db]
+        try:
+            assert main(argv) == 0
+        finally:
+            syncing.join()
+            store.close()
+        out = capsys.readouterr().out.splitlines()
+        (invoice_ret,) = qb.invoices
+        heading = ["TXNID", "REFNUMBER", "CUSTOMER", "TXNDATE", "DUEDATE", "SUBTOTAL"]
+        assert out[0].split()[:6] == heading
+        assert len(out) == 2
+        assert out[1].startswith(invoice_ret.txn_id)
+        assert "1042" in out[1]
+        assert "Acme Corp" in out[1]
+        assert "301.00" in out[1]
+
+    def test_query_refusals(
+        self,
+        db: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Not a query, a page size a query cannot take, a bad --wait: one line naming the field."""
+        _add(db, monkeypatch)
+        invoice = tmp_path / "invoice.json"
+        invoice.write_text(json.dumps(INVOICE))
+        company = tmp_path / "company.json"
+        company.write_text(json.dumps({"type": "CompanyQuery"}))
+        query = tmp_path / "query.json"
+        query.write_text(json.dumps({"type": "CustomerQuery", "max_returned": 5}))
+        two = tmp_path / "two.json"
+        two.write_text(json.dumps([{"type": "CustomerQuery"}, {"type": "VendorQuery"}]))
+        user = ["--user", "kristy", "--db", db]
+        for argv, says in (
+            (["query", str(invoice), *user], "file: "),
+            (["query", str(two), *user], "file: "),
+            (["query", str(company), "--page-size", "5", *user], "page_size: CompanyQuery has no"),
+            (["query", str(query), "--page-size", "5", *user], "page_size: set page_size or"),
+            (["query", str(query), "--page-size", "0", *user], "page_size: must be an int from"),
+            (["query", str(query), "--wait", "nan", *user], "wait: nan is not from 0"),
+            (["enqueue", str(invoice), "--page-size", "5", *user], "page_size: only a query"),
+            (["enqueue", str(two), "--page-size", "0", *user], "page_size: must be an int"),
+        ):
+            assert main(argv) == 1, argv
+            err = capsys.readouterr().err
+            assert says in err, (argv, err)
+            assert err.count("\n") == 1
+            assert "Traceback" not in err
+        assert main(["jobs", "--db", db]) == 0
+        assert capsys.readouterr().out == "no jobs\n"  # nothing was queued
+        assert main(["enqueue", str(invoice), *user]) == 0
+        capsys.readouterr()
+        assert main(["jobs", "results", "1", "--db", db]) == 1
+        assert "job_id: job 1 is a InvoiceAdd, not a query" in capsys.readouterr().err
+
     def test_bad_json(
         self,
         db: str,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
-import json
 import os
 import sqlite3
 import sys
@@ -141,8 +140,33 @@ def register(subparsers: Any) -> None:
         metavar="JOB_ID",
         help="send only after this job is done; fail if it fails (docs/service.md, Ordering)",
     )
+    _page_size(enqueue)
     _db(enqueue)
     enqueue.set_defaults(func=_closing(_enqueue))
+
+    query = subparsers.add_parser(
+        "query",
+        help="queue a query (JSON) and print its records once synced",
+        description=(
+            'Queue a query from a JSON file ({"type": "CustomerQuery", ...}, the form of '
+            "qbwc.qbxml.dump), or find the one queued with --key, and print its records as a "
+            "table or JSON lines once the Web Connector has run it. Until then it says so "
+            "(after --wait SECONDS, if given); qbwc jobs results JOB_ID prints them later."
+        ),
+    )
+    query.add_argument("file", help="the JSON file of one query ('-' for standard input)")
+    query.add_argument("--user", required=True, help="the account")
+    query.add_argument("--key", help="idempotency key: run again, it finds the same query")
+    _page_size(query)
+    _format(query)
+    query.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="wait this long for the sync to run it (default: do not wait)",
+    )
+    _db(query)
+    query.set_defaults(func=_closing(_query))
 
     jobs = subparsers.add_parser(
         "jobs",
@@ -167,6 +191,11 @@ def register(subparsers: Any) -> None:
     cancel.add_argument("job_id", metavar="JOB_ID")
     _db(cancel, argparse.SUPPRESS)
     cancel.set_defaults(func=_closing(_jobs_cancel))
+    results = job_actions.add_parser("results", help="print the records of a finished query")
+    results.add_argument("job_id", metavar="JOB_ID")
+    _format(results)
+    _db(results, argparse.SUPPRESS)
+    results.set_defaults(func=_closing(_jobs_results))
     prune = job_actions.add_parser(
         "prune", help="delete finished jobs (done, failed, cancelled) older than an age"
     )
@@ -191,6 +220,26 @@ def _job_filters(parser: argparse.ArgumentParser, default: Any) -> None:
     )
     parser.add_argument(
         "--after", metavar="JOB_ID", default=default, help="the jobs after this one (next page)"
+    )
+
+
+def _page_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        metavar="N",
+        help="run a query as an iterator, N records (1 to 10,000) per round (docs/queries.md)",
+    )
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    from qbwc._query_cli import FORMATS  # noqa: PLC0415
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="a table (the default) or JSON lines (qbwc.qbxml.dump of each record)",
     )
 
 
@@ -451,35 +500,64 @@ def _account_qwc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _enqueue(args: argparse.Namespace) -> int:
-    from qbwc.qbxml._json import load  # noqa: PLC0415
+def _read_models(args: argparse.Namespace) -> list[Any]:
+    """The request models of ``args.file``, all checked before anything is queued."""
+    from qbwc._query_cli import read_requests  # noqa: PLC0415
 
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        print(f"qbwc enqueue: cannot read {args.file}: {reason or exc}", file=sys.stderr)
-        return 1
-    try:
-        # Floats stay floats, so that load() refuses them by field, as qbwc build
-        # does: money is Decimal, written as a string ("150.00").
-        data = json.loads(text)
-    except ValueError as exc:
-        print(f"qbwc enqueue: {args.file} is not JSON: {exc}", file=sys.stderr)
-        return 1
-    items = data if isinstance(data, list) else [data]
-    if args.key is not None and len(items) != 1:
-        print("qbwc enqueue: --key needs a file with one request", file=sys.stderr)
-        return 1
-    models = [load(item) for item in items]  # all checked before anything is queued
-    service = _service(args)
-    if service.account(args.user) is None:
-        rule = f"no account {args.user!r} (add it with qbwc account add)"
+    return read_requests(args.file, sys.stdin, key=args.key, page_size=args.page_size)
+
+
+def _account_of(service: Any, user: str) -> None:
+    if service.account(user) is None:
+        rule = f"no account {user!r} (add it with qbwc account add)"
         raise ConfigurationError("user", rule)
+
+
+def _enqueue(args: argparse.Namespace) -> int:
+    models = _read_models(args)
+    service = _service(args)
+    _account_of(service, args.user)
     for model in models:
-        job = service.enqueue(args.user, model, key=args.key, after=args.after)
+        job = service.enqueue(
+            args.user, model, key=args.key, after=args.after, page_size=args.page_size
+        )
         waits = "" if job.after is None else f" (after job {job.after})"
         print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}{waits}")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from qbwc._query_cli import check_wait, run_query  # noqa: PLC0415
+
+    check_wait(args.wait)
+    models = _read_models(args)
+    service = _service(args)
+    _account_of(service, args.user)
+    run_query(
+        service,
+        args.file,
+        models,
+        user=args.user,
+        options=vars(args),
+        write=_write_line,
+        say=lambda text: print(f"qbwc query: {text}", file=sys.stderr),
+        tool="qbwc ",
+    )
+    return 0
+
+
+def _write_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _jobs_results(args: argparse.Namespace) -> int:
+    from qbwc._query_cli import print_results  # noqa: PLC0415
+
+    service = _service(args)
+    job = service.job(args.job_id)
+    if job is None:
+        raise ConfigurationError("job_id", f"no job {args.job_id}")
+    print_results(service, job, args.format, _write_line, "qbwc ")
     return 0
 
 

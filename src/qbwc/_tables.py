@@ -75,7 +75,8 @@ def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> lis
     One line per job (its error shortened at a word, its support reference kept), after a heading.
 
     The TXNID/LISTID column shows what QuickBooks named (a transaction's TxnID, a list
-    object's ListID), or a finished query's record count.
+    object's ListID), or a query's record and page counts (" so far" while a paged
+    query runs, or after it failed).
 
     A note follows for the accounts in *never_connected* that have jobs on the page: their
     jobs wait for a Web Connector that never logged in.
@@ -89,9 +90,10 @@ def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> lis
         elif job.status == "pending" and job.after is not None:
             error = f"(waits for job {job.after})"
         found = job.txn_id or job.list_id or ""
-        if job.is_query and job.status == "done":
+        if job.is_query and (job.status == "done" or job.pages):
             found = f"{job.records} record{'' if job.records == 1 else 's'}"
             found += f", {job.pages} pages" if job.pages != 1 else ""
+            found += "" if job.status == "done" else " so far"
         rows.append(
             (job.id, job.username, job.key or "", job.request_type, job.status,
              str(job.attempts), found, error)
