@@ -718,6 +718,17 @@ def _compiled(cls: type) -> Callable[[etree._Element, dt.tzinfo], Any]:
 
 
 _COMPILED: dict[type, Callable[[etree._Element, dt.tzinfo], Any]] = {}
+_ENVELOPES: dict[str, Callable[[etree._Element, dt.tzinfo], Response]] = {}
+
+
+def _envelope(name: str) -> Callable[[etree._Element, dt.tzinfo], Response] | None:
+    """The compiled twin of :func:`_read_response` for a typed response *name*, or None."""
+    from qbwc.qbxml._parse_direct import response_reader  # noqa: PLC0415 - it reads this module
+
+    found = response_reader(name)
+    if found is not None:
+        _ENVELOPES[name] = found
+    return found
 _QUERY_ATTRIBUTES: Final = (
     ("retCount", "ret_count"),
     ("iteratorRemainingCount", "iterator_remaining_count"),
@@ -799,8 +810,14 @@ def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> Respo
         raise QBXMLError(msg)
     responses = []
     for rs in msgs:
-        if isinstance(rs.tag, str):
-            responses.append(_read_response(rs, tz, summary=summary))
+        tag = rs.tag
+        if isinstance(tag, str):
+            # A typed response is read by its compiled twin (qbwc.qbxml._parse_direct).
+            read = None if summary else _ENVELOPES.get(tag) or _envelope(tag)
+            if read is None:
+                responses.append(_read_response(rs, tz, summary=summary))
+            else:
+                responses.append(read(rs, tz))
     set_id = msgs.get("newMessageSetID")
     set_code = _status_code(msgs, "messageSetStatusCode", required=False)
     global _NEW_SET  # noqa: PLW0603 - compiled on first use
