@@ -818,8 +818,11 @@ def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> Respo
                 responses.append(_read_response(rs, tz, summary=summary))
             else:
                 responses.append(read(rs, tz))
-    set_id = msgs.get("newMessageSetID")
-    set_code = _status_code(msgs, "messageSetStatusCode", required=False)
+    if msgs.attrib:  # (only with error recovery: one look when there is none)
+        set_id = msgs.get("newMessageSetID")
+        set_code = _status_code(msgs, "messageSetStatusCode", required=False)
+    else:
+        set_id = set_code = None
     global _NEW_SET  # noqa: PLW0603 - compiled on first use
     if _NEW_SET is None:
         # ResponseSet(...) without its converter: the list becomes a tuple here.
