@@ -786,22 +786,25 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
         QBXMLError: it is not a qbXML response, a status code is missing, or a
             value cannot be converted; the message names the element's path.
     """
-    return _parse_response(data, assume_tz, summary=False)
+    return _parse_response(data, assume_tz, False)
 
 
-def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> ResponseSet:
+def _parse_response(data: bytes | str, tz: dt.tzinfo, summary: bool) -> ResponseSet:
     root = parse_untrusted(
         data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response", limits=qbxml_limits(len(data))
     )
     if root.tag != "QBXML":
         msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
         raise QBXMLError(msg)
-    # (Plain iteration: ``find`` goes through ElementPath, which costs more here.)
-    msgs: etree._Element | None = None
-    for child in root:
-        if child.tag == "QBXMLMsgsRs":
-            msgs = child
-            break
+    # (Plain iteration: ``find`` goes through ElementPath, which costs more here; and
+    # the first child, where QuickBooks writes it, is looked at without an iterator.)
+    msgs: etree._Element | None = root[0] if len(root) else None
+    if msgs is None or msgs.tag != "QBXMLMsgsRs":
+        msgs = None
+        for child in root:
+            if child.tag == "QBXMLMsgsRs":
+                msgs = child
+                break
     if msgs is None:
         if root.find("QBXMLMsgsRq") is not None:
             msg = "qbXML response: this is a request (QBXMLMsgsRq), not a response"
@@ -852,4 +855,4 @@ def parse_response_summary(data: bytes | str) -> ResponseSet:
     stay empty.  A value that cannot be converted in a field it does not read is
     not an error: the job records what QuickBooks said about it.
     """
-    return _parse_response(data, dt.UTC, summary=True)
+    return _parse_response(data, dt.UTC, True)

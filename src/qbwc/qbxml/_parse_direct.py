@@ -346,26 +346,47 @@ def _compile_response(name: str, tags: dict[str, type], *, single: bool) -> Resp
     if single:
         ((tag, model),) = tags.items()
         namespace["_r0"] = reader(model)
+        # (The one child is looked at without an iterator: ``len`` counts them all.)
         body += [
-            "ret = None",
-            "for child in rs:",
-            f"    if child.tag == {tag!r} and ret is None:",
-            "        ret = _r0(child, tz)",
-            "    else:",
-            "        return _slow(rs, tz)",
-            "rets = () if ret is None else (ret,)",
+            "count = _len(rs)",
+            f"if count == 1 and (child := rs[0]).tag == {tag!r}:",
+            "    ret = _r0(child, tz)",
+            "    rets = (ret,)",
+            "elif count == 0:",
+            "    ret = None",
+            "    rets = ()",
+            "else:",
+            "    return _slow(rs, tz)",
         ]
     else:
-        body += ["items = []", "add = items.append", "for child in rs:", "    tag = child.tag"]
+        one: list[str] = []
+        many: list[str] = []
         for number, (tag, model) in enumerate(tags.items()):
             namespace[f"_r{number}"] = reader(model)
             keyword = "if" if number == 0 else "elif"
-            body += [f"    {keyword} tag == {tag!r}:", f"        add(_r{number}(child, tz))"]
+            one += [f"    {keyword} tag == {tag!r}:", f"        ret = _r{number}(child, tz)"]
+            many += [
+                f"        {keyword} tag == {tag!r}:",
+                f"            add(_r{number}(child, tz))",
+            ]
         body += [
+            "if _len(rs) == 1:",
+            "    child = rs[0]",
+            "    tag = child.tag",
+            *one,
             "    else:",
             "        return _slow(rs, tz)",
-            "rets = _tuple(items)",
-            "ret = rets[0] if _len(rets) == 1 else None",
+            "    rets = (ret,)",
+            "else:",
+            "    items = []",
+            "    add = items.append",
+            "    for child in rs:",
+            "        tag = child.tag",
+            *many,
+            "        else:",
+            "            return _slow(rs, tz)",
+            "    rets = _tuple(items)",
+            "    ret = rets[0] if _len(rets) == 1 else None",
         ]
     values = {
         "name": "_name",
