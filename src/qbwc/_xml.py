@@ -144,8 +144,9 @@ def parse_untrusted(
         msg = f"{what}: empty"
         raise XMLParseError(msg)
     # A DOCTYPE in the prolog needs the marker somewhere: on a small document one C
-    # scan usually settles it (first for its "!", a memchr: no "!", no "<!DOCTYPE" in
-    # any encoding the parser takes); on a larger one reading the prolog costs less.
+    # scan usually settles it (first one for its "!", a memchr: without a "!" the
+    # search for "<!DOCTYPE" cannot succeed); on a larger one reading the prolog costs
+    # less.  Encodings these scans cannot read are checked after parsing (below).
     if (
         size > _SCAN_BELOW
         or (data.find(bang) >= 0 and doctype in data)  # type: ignore[arg-type,operator]
