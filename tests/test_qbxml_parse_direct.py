@@ -22,9 +22,10 @@ from lxml import etree
 
 from qbwc.exceptions import QBXMLError
 from qbwc.qbxml import _parse, _types, parse_response
-from qbwc.qbxml._parse_direct import reader
+from qbwc.qbxml._parse_direct import reader, response_reader
 from qbwc.qbxml._response_build import _write
-from qbwc.qbxml._types import Kind, qb, qbfield, specs, tag_of
+from qbwc.qbxml._responses import RET_MODELS
+from qbwc.qbxml._types import Kind, qb, qbfield, specs, tag_of, vocabulary
 from qbwc.testing.strategies import model_of, models, ret_names
 
 RETS = ret_names()
@@ -148,3 +149,117 @@ def test_a_model_that_holds_itself(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert reader(_Node)(element, ZONE) == expected
     assert expected.node.node.name == "c"
+
+
+# --- the envelope: one *Rs element (qbwc.qbxml._parse_direct.response_reader) ---------
+
+RESPONSES = tuple(sorted({*vocabulary().RESPONSES, *RET_MODELS}))
+#: The responses with typed Rets: each has a compiled reader; the others keep the reference.
+TYPED = tuple(name for name in RESPONSES if name in RET_MODELS or vocabulary().RESPONSES[name])
+
+
+def _ret_classes(name: str) -> list[type]:
+    if name in RET_MODELS:
+        return [RET_MODELS[name][1]]
+    return [model_of(ret) for ret in vocabulary().RESPONSES[name]]
+
+
+@st.composite
+def _rs(draw: st.DrawFn, name: str) -> etree._Element:
+    """A response element as QuickBooks writes it, or changed the ways one can differ."""
+    rs = etree.Element(name)
+    attributes = {
+        "requestID": st.sampled_from(["1", "", "x-7"]),
+        "statusCode": st.sampled_from(["0", "0", "1", "500", "3100", " 0", "x"]),
+        "statusSeverity": st.sampled_from(["Info", "Info", "Warn", "Error", "info", ""]),
+        "statusMessage": st.sampled_from(["Status OK", ""]),
+        "retCount": st.sampled_from(["1", "2", "z"]),
+        "iteratorRemainingCount": st.sampled_from(["0", "5"]),
+        "iteratorID": st.sampled_from(["{abc}"]),
+        "stranger": st.sampled_from(["1"]),
+    }
+    if draw(st.booleans()):  # a success, as QuickBooks writes it
+        rs.set("statusCode", "0")
+        rs.set("statusSeverity", "Info")
+        del attributes["statusCode"], attributes["statusSeverity"]
+    usual = {"requestID", "statusCode", "statusSeverity", "statusMessage"}
+    for attribute, values in attributes.items():
+        if draw(st.booleans() if attribute in usual else st.integers(0, 9).map(lambda n: n == 0)):
+            rs.set(attribute, draw(values))
+    classes = _ret_classes(name)
+    for _ in range(draw(st.integers(0, 2))):
+        ret = draw(models(draw(st.sampled_from(classes)), ret=True))
+        element = _element(ret)
+        if draw(st.integers(0, 3)) == 0:
+            element = draw(_disturbed(element))
+        rs.append(element)
+    if draw(st.integers(0, 3)) == 0:
+        extra = draw(
+            st.sampled_from(
+                [
+                    "<ErrorRecovery><ListID>80000001-1</ListID></ErrorRecovery>",
+                    "<ErrorRecovery><EditSequence>1</EditSequence></ErrorRecovery>",
+                    "<Mystery>x</Mystery>",
+                    "pi",
+                ]
+            )
+        )
+        child = etree.PI("qb", "note") if extra == "pi" else etree.fromstring(extra)
+        rs.insert(draw(st.integers(0, len(rs))), child)
+    return rs
+
+
+def _response_outcome(read: Any, rs: etree._Element) -> tuple[str, Any]:
+    kind, value = _outcome(read, rs)
+    return (kind, value, value.raw) if kind == "value" else (kind, value)
+
+
+@pytest.mark.parametrize("name", TYPED)
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_compiled_response_reader_equals_the_reference(name: str, data: st.DataObject) -> None:
+    rs = data.draw(_rs(name), label="rs")
+    read = response_reader(name)
+    assert read is not None
+
+    expected = _response_outcome(_parse._read_response, rs)
+
+    assert _response_outcome(read, rs) == expected
+
+
+@pytest.mark.parametrize("name", sorted(set(RESPONSES) - set(TYPED)))
+def test_a_response_without_rets_is_read_by_the_reference(name: str) -> None:
+    assert response_reader(name) is None
+
+
+def test_a_success_is_read_by_the_compiled_reader() -> None:
+    """parse_response reads a typed success with the compiled twin, and keeps it."""
+    document = (
+        '<QBXML><QBXMLMsgsRs><CustomerAddRs requestID="1" statusCode="0" statusSeverity="Info"'
+        ' statusMessage="Status OK"><CustomerRet><ListID>1</ListID></CustomerRet>'
+        "</CustomerAddRs></QBXMLMsgsRs></QBXML>"
+    )
+
+    (response,) = parse_response(document)
+
+    assert _parse._ENVELOPES["CustomerAddRs"] is response_reader("CustomerAddRs")
+    assert response.ret == response.rets[0] == model_of("CustomerRet")(list_id="1")
+    assert (response.request_id, response.status_code, response.status_message) == (
+        "1",
+        0,
+        "Status OK",
+    )
+
+
+def test_a_made_up_response_name_is_not_kept() -> None:
+    """Only the vocabulary's names get a compiled reader: a document cannot grow the table."""
+    document = (
+        '<QBXML><QBXMLMsgsRs><MadeUp123Rs statusCode="0"><X/></MadeUp123Rs>'
+        "</QBXMLMsgsRs></QBXML>"
+    )
+
+    (response,) = parse_response(document)
+
+    assert response.raw is not None
+    assert response_reader("MadeUp123Rs") is None
+    assert "MadeUp123Rs" not in _parse._ENVELOPES

@@ -71,6 +71,27 @@ class TestParseUntrusted:
 
         assert parse_untrusted(data).text == "y" * padding + "<!DOCTYPE x>"
 
+    @pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "str"])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "<?xml version='1.0'?><!DOCTYPE a><a>no bang but the DOCTYPE's</a>",
+            "<?xml version='1.0'?><!DOCTYPE a><a>Hello!</a>",
+            "<!DOCTYPE a><a/>",
+        ],
+    )
+    def test_doctype_found_whatever_the_other_bangs(self, text: str, as_text: bool) -> None:
+        """A small document is first looked at for a "!": a DOCTYPE always has one."""
+        with pytest.raises(XMLParseError, match="DOCTYPE is not allowed"):
+            parse_untrusted(text if as_text else text.encode())
+
+    @pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "str"])
+    @pytest.mark.parametrize(
+        "text", ["<a>Hello!</a>", "<a>no bang at all</a>", "<a><!-- ! --></a>"]
+    )
+    def test_bangs_that_are_no_doctype_are_data(self, text: str, as_text: bool) -> None:
+        assert parse_untrusted(text if as_text else text.encode()).tag == "a"
+
     def test_doctype_in_utf16_refused_after_parsing(self) -> None:
         """An encoding the prolog scan cannot read is still checked once parsed."""
         data = '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE a><a/>'.encode("utf-16")
@@ -317,6 +338,8 @@ class TestQBXMLBudget:
         """The budget grows with the document: a '<' per 8 characters, a '=' per 16, 64 xmlns."""
         assert qbxml_limits(0) == Limits(1024, 1024, 64, exact=False)
         assert qbxml_limits(8_000_000) == Limits(1_001_024, 501_024, 64, exact=False)
+        assert type(qbxml_limits(901)) is Limits
+        assert qbxml_limits(901).exact is False
 
     @pytest.mark.parametrize(
         "path", _qbxml_samples() or [None], ids=lambda p: p.name if p else "absent"

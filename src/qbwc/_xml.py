@@ -135,15 +135,22 @@ def parse_untrusted(
         if data[:1].isspace() or data.startswith("<?xml"):
             data = _DECLARATION.sub("", data, count=1)
         doctype: bytes | str = _DOCTYPE_TEXT
+        bang: bytes | str = "!"
     else:
         doctype = _DOCTYPE_BYTES
+        bang = b"!"
     # isspace() is strip()'s white space, without copying the document.
     if not data or data.isspace():
         msg = f"{what}: empty"
         raise XMLParseError(msg)
     # A DOCTYPE in the prolog needs the marker somewhere: on a small document one C
-    # scan usually settles it; on a larger one reading the prolog costs less.
-    if (size > _SCAN_BELOW or doctype in data) and _starts_with_doctype(data):  # type: ignore[operator]
+    # scan usually settles it (first one for its "!", a memchr: without a "!" the
+    # search for "<!DOCTYPE" cannot succeed); on a larger one reading the prolog costs
+    # less.  Encodings these scans cannot read are checked after parsing (below).
+    if (
+        size > _SCAN_BELOW
+        or (data.find(bang) >= 0 and doctype in data)  # type: ignore[arg-type,operator]
+    ) and _starts_with_doctype(data):
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     if limits is not None:
         check_limits(data, limits, what)

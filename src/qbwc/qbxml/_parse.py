@@ -721,6 +721,17 @@ def _compiled(cls: type) -> Callable[[etree._Element, dt.tzinfo], Any]:
 
 
 _COMPILED: dict[type, Callable[[etree._Element, dt.tzinfo], Any]] = {}
+_ENVELOPES: dict[str, Callable[[etree._Element, dt.tzinfo], Response]] = {}
+
+
+def _envelope(name: str) -> Callable[[etree._Element, dt.tzinfo], Response] | None:
+    """The compiled twin of :func:`_read_response` for a typed response *name*, or None."""
+    from qbwc.qbxml._parse_direct import response_reader  # noqa: PLC0415 - it reads this module
+
+    found = response_reader(name)
+    if found is not None:
+        _ENVELOPES[name] = found
+    return found
 _QUERY_ATTRIBUTES: Final = (
     ("retCount", "ret_count"),
     ("iteratorRemainingCount", "iterator_remaining_count"),
@@ -805,22 +816,25 @@ def parse_response(data: bytes | str, *, assume_tz: dt.tzinfo = dt.UTC) -> Respo
         QBXMLError: it is not a qbXML response, a status code is missing, or a
             value cannot be converted; the message names the element's path.
     """
-    return _parse_response(data, assume_tz, summary=False)
+    return _parse_response(data, assume_tz, False)
 
 
-def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> ResponseSet:
+def _parse_response(data: bytes | str, tz: dt.tzinfo, summary: bool) -> ResponseSet:
     root = parse_untrusted(
         data, max_bytes=MAX_RESPONSE_BYTES, what="qbXML response", limits=qbxml_limits(len(data))
     )
     if root.tag != "QBXML":
         msg = f"qbXML response: the root element is <{root.tag}>, expected <QBXML>"
         raise QBXMLError(msg)
-    # (Plain iteration: ``find`` goes through ElementPath, which costs more here.)
-    msgs: etree._Element | None = None
-    for child in root:
-        if child.tag == "QBXMLMsgsRs":
-            msgs = child
-            break
+    # (Plain iteration: ``find`` goes through ElementPath, which costs more here; and
+    # the first child, where QuickBooks writes it, is looked at without an iterator.)
+    msgs: etree._Element | None = root[0] if len(root) else None
+    if msgs is None or msgs.tag != "QBXMLMsgsRs":
+        msgs = None
+        for child in root:
+            if child.tag == "QBXMLMsgsRs":
+                msgs = child
+                break
     if msgs is None:
         if root.find("QBXMLMsgsRq") is not None:
             msg = "qbXML response: this is a request (QBXMLMsgsRq), not a response"
@@ -829,10 +843,19 @@ def _parse_response(data: bytes | str, tz: dt.tzinfo, *, summary: bool) -> Respo
         raise QBXMLError(msg)
     responses = []
     for rs in msgs:
-        if isinstance(rs.tag, str):
-            responses.append(_read_response(rs, tz, summary=summary))
-    set_id = msgs.get("newMessageSetID")
-    set_code = _status_code(msgs, "messageSetStatusCode", required=False)
+        tag = rs.tag
+        if isinstance(tag, str):
+            # A typed response is read by its compiled twin (qbwc.qbxml._parse_direct).
+            read = None if summary else _ENVELOPES.get(tag) or _envelope(tag)
+            if read is None:
+                responses.append(_read_response(rs, tz, summary=summary))
+            else:
+                responses.append(read(rs, tz))
+    if msgs.attrib:  # (only with error recovery: one look when there is none)
+        set_id = msgs.get("newMessageSetID")
+        set_code = _status_code(msgs, "messageSetStatusCode", required=False)
+    else:
+        set_id = set_code = None
     global _NEW_SET  # noqa: PLW0603 - compiled on first use
     if _NEW_SET is None:
         # ResponseSet(...) without its converter: the list becomes a tuple here.
@@ -865,4 +888,4 @@ def parse_response_summary(data: bytes | str) -> ResponseSet:
     that cannot be converted in a field it does not read is not an error: the
     job records what QuickBooks said about it.
     """
-    return _parse_response(data, dt.UTC, summary=True)
+    return _parse_response(data, dt.UTC, True)

@@ -31,6 +31,8 @@ from lxml import etree
 
 from qbwc._direct import compile_function
 from qbwc.qbxml import _parse
+from qbwc.qbxml._parse import Response
+from qbwc.qbxml._responses import RET_MODELS
 from qbwc.qbxml._types import Kind, Ref, specs
 
 __all__ = ["reader"]
@@ -277,4 +279,138 @@ def _compile(cls: type) -> Reader:
         head.append(" = ".join(nones) + " = None")
     source = "def read(el, tz):\n" + "".join(f"    {line}\n" for line in head + body)
     function: Reader = compile_function(source, "read", namespace, what=f"reader {cls.__name__}")
+    return function
+
+
+# --- the envelope: one *Rs element ----------------------------------------------------
+
+#: Reads one ``*Rs`` element into a Response: ``read(rs, tz)``.
+ResponseReader = Callable[[etree._Element, dt.tzinfo], Any]
+_RESPONSES: dict[str, ResponseReader] = {}
+
+
+def response_reader(name: str) -> ResponseReader | None:
+    """
+    The compiled reader of the typed response *name*, or ``None`` if its Rets are untyped.
+
+    Only names of the vocabulary are compiled (and kept), never one a document made up.
+    """
+    found = _RESPONSES.get(name)
+    if found is None:
+        with _LOCK:
+            found = _RESPONSES.get(name)
+            if found is None:
+                typed = RET_MODELS.get(name)
+                if typed is not None:
+                    tags = {typed[0]: typed[1]}
+                else:
+                    generated = _parse._ret_tags(name)
+                    if generated is None:
+                        return None
+                    tags = generated
+                found = _RESPONSES[name] = _compile_response(name, tags, single=typed is not None)
+    return found
+
+
+def _compile_response(name: str, tags: dict[str, type], *, single: bool) -> ResponseReader:
+    """
+    The fast twin of ``_parse._read_response(rs, tz)`` for the response *name*.
+
+    It reads what QuickBooks sends for a success: ``statusCode="0"``,
+    ``statusSeverity="Info"``, a ``requestID`` and a ``statusMessage`` or not, no other
+    attribute, and only Rets of the response as children (one at most for the responses
+    of ``RET_MODELS``).  Anything else (another status, a query's attributes, an
+    ErrorRecovery, an unknown child, a processing instruction) sends the element to the
+    reference, whose answer or error is this one's (tests/test_qbxml_parse_direct.py).
+    """
+
+    def slow(rs: etree._Element, tz: dt.tzinfo) -> Any:
+        return _parse._read_response(rs, tz)
+
+    namespace: dict[str, Any] = {
+        "_slow": slow,
+        "_len": len,
+        "_tuple": tuple,
+        "_new": object.__new__,
+        "_Response": Response,
+        "_name": name,
+    }
+    body = [
+        "if rs.get('statusCode') != '0' or rs.get('statusSeverity') != 'Info':",
+        "    return _slow(rs, tz)",
+        "request_id = rs.get('requestID')",
+        "message = rs.get('statusMessage')",
+        "if _len(rs.attrib) != 2 + (request_id is not None) + (message is not None):",
+        "    return _slow(rs, tz)",
+    ]
+    if single:
+        ((tag, model),) = tags.items()
+        namespace["_r0"] = reader(model)
+        # (The one child is looked at without an iterator: ``len`` counts them all.)
+        body += [
+            "count = _len(rs)",
+            f"if count == 1 and (child := rs[0]).tag == {tag!r}:",
+            "    ret = _r0(child, tz)",
+            "    rets = (ret,)",
+            "elif count == 0:",
+            "    ret = None",
+            "    rets = ()",
+            "else:",
+            "    return _slow(rs, tz)",
+        ]
+    else:
+        one: list[str] = []
+        many: list[str] = []
+        for number, (tag, model) in enumerate(tags.items()):
+            namespace[f"_r{number}"] = reader(model)
+            keyword = "if" if number == 0 else "elif"
+            one += [f"    {keyword} tag == {tag!r}:", f"        ret = _r{number}(child, tz)"]
+            many += [
+                f"        {keyword} tag == {tag!r}:",
+                f"            add(_r{number}(child, tz))",
+            ]
+        body += [
+            "if _len(rs) == 1:",
+            "    child = rs[0]",
+            "    tag = child.tag",
+            *one,
+            "    else:",
+            "        return _slow(rs, tz)",
+            "    rets = (ret,)",
+            "else:",
+            "    items = []",
+            "    add = items.append",
+            "    for child in rs:",
+            "        tag = child.tag",
+            *many,
+            "        else:",
+            "            return _slow(rs, tz)",
+            "    rets = _tuple(items)",
+            "    ret = rets[0] if _len(rets) == 1 else None",
+        ]
+    values = {
+        "name": "_name",
+        "request_id": "request_id",
+        "status_code": "0",
+        "status_severity": "'Info'",
+        "status_message": "message or ''",
+        "ret": "ret",
+        "error_recovery": "None",
+        "unknown": "()",
+        "raw": "None",
+        "rets": "rets",
+        "ret_count": "None",
+        "iterator_remaining_count": "None",
+        "iterator_id": "None",
+    }
+    body.append("new = _new(_Response)")
+    response_fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(Response)
+    for index, f in enumerate(response_fields):
+        namespace[f"_s{index}"] = attrs_slot(Response, f.name)
+        body.append(f"_s{index}(new, {values[f.name]})")
+    body.append("return new")
+    source = "def read(rs, tz):\n" + "".join(f"    {line}\n" for line in body)
+    function: ResponseReader = compile_function(
+        source, "read", namespace, what=f"response reader {name}"
+    )
     return function
