@@ -91,8 +91,10 @@ def customer(qb: FakeQuickBooks, list_id: str) -> Any:
 
 
 def change(qb: FakeQuickBooks, list_id: str) -> None:
-    """Someone edits the customer in QuickBooks (its EditSequence moves on)."""
-    now = customer(qb, list_id)
+    """Someone edits the customer in QuickBooks (its EditSequence moves on), if it still exists."""
+    now = next((c for c in qb.records("Customer") if c.list_id == list_id), None)
+    if now is None:  # deleted at the desk meanwhile: there is nothing to edit
+        return
     mod = model(
         "CustomerMod",
         list_id=list_id,
