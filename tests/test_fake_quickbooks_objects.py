@@ -143,6 +143,17 @@ class TestAdd:
             'There is an invalid reference to QuickBooks Vendor "Nobody Inc" in the Bill.'
         )
 
+    def test_an_employee_is_named_by_first_and_last_name(self) -> None:
+        """EmployeeAdd has no Name: QuickBooks names it "First Last", and Refs find it so."""
+        from qbwc.qbxml import EmployeeAdd, TimeTrackingAdd
+
+        qb, _ = make()
+        employee = ok(qb, EmployeeAdd(first_name="Ada", last_name="Byron"))
+        assert employee.name == "Ada Byron"
+        assert one(qb, EmployeeAdd(first_name="ada", last_name="byron")).status_code == 3100
+        entry = ok(qb, TimeTrackingAdd(entity_ref=Ref.by_name("Ada Byron"), duration="PT2H"))
+        assert entry.entity_ref == Ref(list_id=employee.list_id, full_name="Ada Byron")
+
     def test_txn_numbers_and_ref_numbers(self) -> None:
         """Transactions get TxnNumber in order; sales forms number themselves."""
         qb, _ = make()
@@ -170,6 +181,20 @@ class TestMod:
             f'The provided edit sequence "{ret.edit_sequence}" is out-of-date.'
         )
 
+    def test_someone_changing_it_in_quickbooks_makes_a_mod_stale(self) -> None:
+        """touch() is a user editing the object in QuickBooks: the next Mod gets 3200."""
+        qb, clock = make()
+        ret = ok(qb, invoice())
+        clock.tick(minutes=1)
+        sequence = qb.touch("Invoice", ret.txn_id)
+        assert sequence != ret.edit_sequence
+        stale = one(qb, InvoiceMod(txn_id=ret.txn_id, edit_sequence=ret.edit_sequence, memo="x"))
+        assert stale.status_code == 3200
+        fresh = ok(qb, InvoiceMod(txn_id=ret.txn_id, edit_sequence=sequence, memo="x"))
+        assert fresh.memo == "x"
+        with pytest.raises(ConfigurationError, match="no Customer has the ID"):
+            qb.touch("Customer", "80000999-1")
+
     def test_unknown_id_is_3120(self) -> None:
         qb, _ = make()
         response = one(qb, CustomerMod(list_id="80000999-1700000000", edit_sequence="1"))
@@ -180,6 +205,8 @@ class TestMod:
         acme = qb.records("Customer")[0]
         ok(qb, CustomerMod(list_id=acme.list_id, edit_sequence=acme.edit_sequence, name="Acme Co"))
         names = [c.full_name for c in qb.records("Customer")]
+        (job,) = [c for c in qb.records("Customer") if c.name == "Job 7"]
+        assert job.parent_ref == Ref(list_id=acme.list_id, full_name="Acme Co")
         assert "Acme Co:Job 7" in names
         assert "Acme Corp:Job 7" not in names
         assert qb.customer("Acme Co:Job 7").full_name == "Acme Co:Job 7"
@@ -280,6 +307,18 @@ class TestQueries:
         inactive = one(qb, CustomerQuery(active_status="InactiveOnly"))
         assert [r.full_name for r in inactive.rets] == ["Cole Properties"]
         assert len(one(qb, CustomerQuery(max_returned=2)).rets) == 2
+
+    def test_total_balance_filter(self) -> None:
+        from qbwc.qbxml import TotalBalanceFilter
+
+        qb, _ = make()
+        ok(qb, invoice("Acme Corp:Job 7"))  # 300.00, owed by the job and so by Acme in total
+        over = TotalBalanceFilter(operator="GreaterThan", amount=Decimal("299.99"))
+        found = one(qb, CustomerQuery(total_balance_filter=over))
+        assert [r.full_name for r in found.rets] == ["Acme Corp", "Acme Corp:Job 7"]
+        zero = TotalBalanceFilter(operator="Equal", amount=Decimal("0.00"))
+        found = one(qb, CustomerQuery(total_balance_filter=zero))
+        assert [r.full_name for r in found.rets] == ["Baker Residence", "Cole Properties"]
 
     def test_modified_since(self) -> None:
         qb, clock = make()
@@ -470,6 +509,13 @@ class TestMoney:
 
 
 class TestSeeding:
+    def test_records_of_an_unknown_type(self) -> None:
+        qb, _ = make()
+        with pytest.raises(ConfigurationError) as info:
+            qb.records("Spaceship")
+        assert info.value.field == "records['Spaceship']"
+        assert [i.name for i in qb.records("Item")][:2] == ["CA Sales Tax", "Consulting"]
+
     def test_seed_lists_from_plain_data(self) -> None:
         qb = FakeQuickBooks(clock=lambda: START)
         # Records are added in order: the terms before the job that names them.
@@ -511,3 +557,18 @@ class TestSeeding:
             qb.seed(data)
         assert info.value.field.startswith(field)
         assert rule in str(info.value)
+
+
+def test_a_web_connector_session_ends_the_connections_iterators() -> None:
+    """The Web Connector double closes QuickBooks' connection when its session ends."""
+    from tests.rig import Rig
+
+    rig = Rig()
+    rig.enqueue("1001")
+    started = one(rig.qb, CustomerQuery(iterator="Start", max_returned=1))
+    assert rig.qb.open_iterators == 1
+    result = rig.run()
+    assert result.completed
+    assert rig.qb.open_iterators == 0
+    again = CustomerQuery(iterator="Continue", iterator_id=started.iterator_id, max_returned=1)
+    assert one(rig.qb, again).status_code == 3391

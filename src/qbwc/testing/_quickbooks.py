@@ -11,8 +11,14 @@ fails.  See ``docs/testing.md``.
 This module holds the double itself (seeding, introspection, the
 ``QuickBooksDouble`` interface, fault hooks); its company data is in
 ``_quickbooks_state``, reading a request set in ``_quickbooks_read``, running
-it and error recovery in ``_quickbooks_run``, creating a transaction (lines,
-totals, Rets) in ``_quickbooks_txn``, and the HCP response in ``_quickbooks_hcp``.
+it and error recovery in ``_quickbooks_run``, creating an invoice or estimate
+(lines, totals, Rets) in ``_quickbooks_txn``, and the HCP response in
+``_quickbooks_hcp``.  The rest of the vocabulary: which requests run as what in
+``_quickbooks_dispatch``, the registry-derived object types in
+``_quickbooks_vocab``, Add/Mod/ListDel/TxnDel/TxnVoid in ``_quickbooks_objects``,
+queries and iterators in ``_quickbooks_query``, amounts and balances in
+``_quickbooks_money``, the two views of a list object in ``_quickbooks_mirror``,
+and seeding from plain data in ``_quickbooks_seed``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from qbwc.testing._quickbooks_read import BUSY, HRESULT_MESSAGES, WRONG_FILE, re
 from qbwc.testing._quickbooks_run import MessageSetRunner, ProcessedRequest
 from qbwc.testing._quickbooks_seed import records as read_records
 from qbwc.testing._quickbooks_seed import seed as seed_records
+from qbwc.testing._quickbooks_seed import touch as touch_object
 from qbwc.testing._quickbooks_state import (
     Company,
     CompanyPreferences,
@@ -101,8 +108,10 @@ class FakeQuickBooks:
     An in-memory QuickBooks Desktop company file that executes qbXML requests.
 
     Implements :class:`~qbwc.testing.QuickBooksDouble`.  Seed it with
-    :meth:`add_customer`, :meth:`add_item` and friends, or start from
-    :meth:`sample`; hand it to a Web Connector double, or call
+    :meth:`add_customer`, :meth:`add_item` and friends, with :meth:`seed`
+    (plain data, any object type), or start from :meth:`sample`; it executes
+    the Adds, Mods and Queries of every list and transaction object, ListDel,
+    TxnDel and TxnVoid.  Hand it to a Web Connector double, or call
     :meth:`process_request` directly with a document from
     :func:`~qbwc.qbxml.build_request`.
 
@@ -483,6 +492,18 @@ class FakeQuickBooks:
         """
         with self._lock:
             return read_records(self._home, object_type)
+
+    def touch(self, object_type: str, object_id: str) -> str:
+        """
+        Change an object as someone working in QuickBooks would: its EditSequence
+        and TimeModified move on, so a Mod sent with the old EditSequence gets
+        3200.  Returns the new EditSequence.
+
+        Raises:
+            ConfigurationError: no object of *object_type* has *object_id*.
+        """
+        with self._lock:
+            return touch_object(self._home, self._now(), object_type, object_id)
 
     # --- introspection -------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import attrs
 
-from qbwc.qbxml._types import Ref, specs, vocabulary
+from qbwc.qbxml._types import Kind, Ref, specs, vocabulary
 from qbwc.testing._quickbooks_state import (
     Company,
     Customer,
@@ -31,7 +31,7 @@ from qbwc.testing._quickbooks_state import (
     tidy,
     to_cents,
 )
-from qbwc.testing._quickbooks_txn import Line, Refusal, _as_rate, compute_lines
+from qbwc.testing._quickbooks_txn import Line, Refusal, _as_rate, _check_amount, compute_lines
 
 __all__ = ["PURCHASE_TYPES", "SALES_TYPES", "compute", "customer_balances", "unapply_payment"]
 
@@ -60,7 +60,7 @@ def _inventory_adjustment(ret: Any, model: Any) -> Any:
     for line, asked in zip(ret.inventory_adjustment_line_ret, model.inventory_adjustment_line_add,
                            strict=False):  # fmt: skip
         quantity = asked.quantity_adjustment or asked.value_adjustment
-        difference = None
+        difference: Decimal | None = Decimal(0)
         if quantity is not None:
             difference = quantity.quantity_difference
             if difference is None:
@@ -74,6 +74,7 @@ def _inventory_adjustment(ret: Any, model: Any) -> Any:
             added = serial.add_serial_number is not None
             changes["serial_number"] = serial.add_serial_number or serial.remove_serial_number
             changes["serial_number_added_or_removed"] = "Added" if added else "Removed"
+            changes["quantity_difference"] = Decimal(1 if added else -1)
         lot = asked.lot_number_adjustment
         if lot is not None:
             changes["lot_number"] = lot.lot_number
@@ -99,11 +100,16 @@ def compute(
     now: dt.datetime,
     previous: Any = None,
 ) -> Any:
-    """*ret* with its amounts computed as QuickBooks would (other types: unchanged)."""
+    """
+    *ret* with its amounts computed as QuickBooks would (other types: unchanged).
+
+    Raises:
+        Refusal: 3210 for an amount beyond AMTTYPE's 13 digits, as QuickBooks refuses it.
+    """
     if type_name in SALES_TYPES:
-        return _sales(type_name, ret, company, previous)
+        return _checked(_sales(type_name, ret, company, previous))
     if type_name in PURCHASE_TYPES:
-        return _purchase(ret, company, previous)
+        return _checked(_purchase(ret, company, previous))
     if type_name == "ReceivePayment" and previous is None:
         return _receive_payment(ret, model, company, now)
     if type_name in _FILLED and previous is None:
@@ -115,7 +121,22 @@ def compute(
         if amount is None:
             quantity = ret.quantity if ret.quantity is not None else Decimal(1)
             amount = line_amount(quantity, ret.rate or Decimal(0))
-        return _set(ret, amount=amount, balance_remaining=amount, is_paid=amount == 0)
+        return _checked(
+            _set(ret, amount=amount, balance_remaining=amount, is_paid=amount == 0)
+        )
+    return ret
+
+
+def _checked(ret: Any) -> Any:
+    for name, spec in specs(type(ret)):
+        value = getattr(ret, name)
+        if spec.kind is Kind.AMT and value is not None:
+            _check_amount(spec.tag, value)
+        elif name == "lines":
+            for line in value:
+                amount = getattr(line, "amount", None)
+                if amount is not None:
+                    _check_amount("Amount", amount)
     return ret
 
 
@@ -159,11 +180,16 @@ def _lines(
     for index, line in enumerate(out):
         if _has(line, "item_group_ref"):
             members = [
-                m for name, spec in specs(type(line)) if spec.many and name != "data_ext_ret"
-                for m in getattr(line, name)
+                m for name, spec in specs(type(line)) if spec.many
+                for m in getattr(line, name) if _has(m, "amount")
             ]  # fmt: skip
             total = to_cents(sum((m.amount or _ZERO for m in members), _ZERO))
-            out[index] = _set(line, total_amount=total)
+            out[index] = _set(
+                line,
+                total_amount=total,
+                quantity=line.quantity if line.quantity is not None else Decimal(1),
+                is_print_items_in_group=bool(getattr(line, "is_print_items_in_group", False)),
+            )
             totals.append((line, total))
         else:
             item = _item(company, getattr(line, "item_ref", None))

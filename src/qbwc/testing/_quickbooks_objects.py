@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 
 from qbwc.qbxml._response_build import escape_text, format_value
-from qbwc.qbxml._types import Kind, Ref, Spec, specs, vocabulary
+from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, vocabulary
 from qbwc.testing._quickbooks_mirror import entry_of_ret, kind_of_type, ret_of_entry, type_of_entry
 from qbwc.testing._quickbooks_money import compute, unapply_payment
 from qbwc.testing._quickbooks_state import AnyEntry, Company, TransactionRecord, plausible_id
@@ -48,6 +48,10 @@ AUTO_NUMBERED: Final = frozenset(
 #: Fields the fake sets itself, never copied from a request.
 _OWN_FIELDS: Final = frozenset(
     {"list_id", "txn_id", "edit_sequence", "time_created", "time_modified", "txn_number"}
+)
+#: Identity fields of aggregates inside a Ret (contacts, locations, notes) the fake fills in.
+_NESTED_IDENTITY: Final = frozenset(
+    {"ListID", "LocationID", "NoteID", "Date", "TimeCreated", "TimeModified", "EditSequence"}
 )
 #: Fields of a line that, changed without an Amount, make QuickBooks compute it again.
 _PRICE_FIELDS: Final = frozenset({"quantity", "rate", "rate_percent", "cost"})
@@ -195,6 +199,9 @@ class Engine:
             values["list_id"] = company.new_list_id(now)
             if otype.has("is_active") and values.get("is_active") is None:
                 values["is_active"] = True
+            if otype.has("balance"):
+                values.setdefault("balance", Decimal("0.00"))
+                values.setdefault("total_balance", Decimal("0.00"))
         else:
             values["txn_id"] = company.new_txn_id(now)
             if otype.has("txn_number"):
@@ -231,8 +238,13 @@ class Engine:
             return {}
         own = values.get("name") or values.get("initial") or values.get("full_name")
         if own is None:
+            # An employee is named by its first, middle and last names.
+            parts = [values.get(f) for f in ("first_name", "middle_name", "last_name")]
+            limit = next((s.max_len for n, s in specs(otype.ret) if n == "name"), None)
+            own = " ".join(p for p in parts if p)[:limit] or None
+        if own is None:
             return {}
-        if attribute == "full_name" and otype.has("name") and "name" in values:
+        if attribute == "full_name" and otype.has("name") and values.get("parent_ref"):
             parent = values.get("parent_ref")
             full = own if parent is None else f"{parent.full_name}:{own}"
         else:
@@ -271,6 +283,13 @@ class Engine:
                 changes[name] = "STR255TYPE"
             elif name == "txn_type" and current is None and nested:
                 changes.update(self._applied_to(value))
+            elif spec.kind is Kind.DATETIME and current is not None and current.tzinfo is None:
+                changes[name] = current.replace(tzinfo=self.now.tzinfo)  # sent in local time
+            elif current is None and nested and spec.tag == "MainAddress":
+                changes[name] = "false"  # a lead's location says whether it is the main one
+            elif current is None and nested and spec.tag in _NESTED_IDENTITY:
+                # A contact, location or note inside a Ret gets its own identity.
+                changes[name] = self._identity(spec)
             elif spec.kind is Kind.AGG and current is not None:
                 if spec.many:
                     done = tuple(self.finish(v, nested=True) for v in current)
@@ -281,6 +300,17 @@ class Engine:
                     if one is not current:
                         changes[name] = one
         return attrs.evolve(value, **changes) if changes else value
+
+    def _identity(self, spec: Spec) -> Any:
+        if spec.kind is Kind.INT:  # NoteID: a number from the ListID counter
+            return int(self.company.new_list_id(self.now).split("-")[0], 16) - 0x80000000
+        if spec.kind is Kind.DATETIME:
+            return self.now
+        if spec.kind is Kind.DATE:  # a note's date
+            return self.now.date()
+        if spec.tag == "EditSequence":
+            return self.company.next_edit_sequence(self.now)
+        return self.company.new_list_id(self.now)
 
     def _applied_to(self, value: Any) -> dict[str, Any]:
         """What an ``AppliedToTxnRet`` shows of the transaction it applies to (3120: none)."""
@@ -327,10 +357,21 @@ class Engine:
             value = getattr(model, name)
             if target in _OWN_FIELDS or value is None or value == ():
                 continue
+            old = getattr(current, target)
             if spec.many and spec.kind is Kind.AGG and _has_line_ids(spec):
-                changes[target] = self._merge_lines(getattr(current, target), value, spec)
+                changes[target] = self._merge_lines(old, value, spec)
+            elif (
+                spec.kind is Kind.AGG
+                and not spec.many
+                and old is not None
+                and not isinstance(old, Ref)
+                and target_model(value, spec) is type(old)
+            ):
+                # A Mod changes the fields it names inside an aggregate, no others.
+                changes[target] = _evolve(old, _converted(value, type(old), self.fix_ref))
             else:
                 changes[target] = convert_value(value, spec, self.fix_ref)
+            changes.update(_other_alternatives(otype.ret, target))
         if otype.is_list and ({"name", "initial", "parent_ref"} & changes.keys()):
             merged = {
                 "name": getattr(current, "name", None),
@@ -384,7 +425,11 @@ class Engine:
         for child in list(self.company.objects.get(otype.name, {}).values()):
             name = display_name(child)
             if name is not None and name.startswith(prefix) and otype.has("full_name"):
-                renamed = attrs.evolve(child, full_name=new_name + name[len(old_name) :])
+                full = new_name + name[len(old_name) :]
+                parent = child.parent_ref
+                if parent is not None:
+                    parent = Ref(list_id=parent.list_id, full_name=full.rpartition(":")[0])
+                renamed = attrs.evolve(child, full_name=full, parent_ref=parent)
                 _unindex(self.company, otype, child)
                 self._store_list(otype, renamed)
 
@@ -482,6 +527,26 @@ class Engine:
 
 def _converted(model: Any, target: type, fix_ref: RefFixer) -> dict[str, Any]:
     return dict(converted_fields(model, target, fix_ref))
+
+
+def _evolve(value: Any, changes: dict[str, Any]) -> Any:
+    return attrs.evolve(value, **changes)
+
+
+def _other_alternatives(cls: type, field: str) -> dict[str, Any]:
+    """The fields of *cls* that setting *field* empties: the other alternatives of its choice."""
+    fields = specs(cls)
+    spec = dict(fields)[field]
+    mine = choice_path(field, spec.choice)
+    if not mine:
+        return {}
+    group, alternative = mine[0]
+    out: dict[str, Any] = {}
+    for name, other in fields:
+        path = choice_path(name, other.choice)
+        if path and path[0][0] == group and path[0][1] != alternative:
+            out[name] = () if other.many else None
+    return out
 
 
 def _is_a(value: object, model: type) -> bool:

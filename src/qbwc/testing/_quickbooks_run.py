@@ -71,8 +71,29 @@ class ProcessedRequest:
     list_id: str | None = None
 
 
+_NEWEST: dict[type, Version] = {}
+
+
+def _newest(cls: type) -> Version:
+    """The latest ``since`` of any element of *cls* and its aggregates (cached)."""
+    newest = _NEWEST.get(cls)
+    if newest is None:
+        _NEWEST[cls] = (1, 0)  # a recursive model: what is known so far
+        newest = max(
+            (
+                max([spec.since, *(_newest(m) for m in spec.model if spec.kind is Kind.AGG)])
+                for _, spec in specs(cls)
+            ),
+            default=(1, 0),
+        )
+        _NEWEST[cls] = newest
+    return newest
+
+
 def trim_to_version(value: Any, version: Version) -> Any:
     """*value* (a Ret model) without the elements that *version* does not have yet."""
+    if version >= _newest(type(value)):
+        return value
     changes: dict[str, Any] = {}
     for name, spec in specs(type(value)):
         current = getattr(value, name)

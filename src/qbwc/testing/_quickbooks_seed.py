@@ -16,27 +16,31 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+import attrs
+
 from qbwc.exceptions import ConfigurationError, QBXMLValidationError
 from qbwc.qbxml._build import build_request
 from qbwc.qbxml._json import load
 from qbwc.qbxml._types import Kind, Ref, specs, vocabulary
-from qbwc.testing._quickbooks_objects import Engine
+from qbwc.testing._quickbooks_objects import Engine, store_list
 from qbwc.testing._quickbooks_query import with_balances
 from qbwc.testing._quickbooks_state import Company
 from qbwc.testing._quickbooks_txn import Refusal
 from qbwc.testing._quickbooks_vocab import ObjectType, object_type, object_types
 
-__all__ = ["records", "seed"]
+__all__ = ["records", "seed", "touch"]
 
 #: Plain-data keys that name a type by a shorter word.
 ALIASES: Final = {"Item": "ItemService", "Job": "Customer", "Terms": "StandardTerms"}
 
 
-def _type(key: str) -> ObjectType:
-    otype = object_type(ALIASES.get(key, key))
+def _type(key: str, field: str = "seed") -> ObjectType:
+    otype = object_type(ALIASES.get(key, key)) if isinstance(key, str) else None
     if otype is None:
         known = ", ".join(sorted((*object_types(), *ALIASES)))
-        raise ConfigurationError(f"seed[{key!r}]", f"not an object type the fake stores ({known})")
+        raise ConfigurationError(
+            f"{field}[{key!r}]", f"not an object type the fake stores ({known})"
+        )
     return otype
 
 
@@ -89,9 +93,29 @@ def records(company: Company, key: str) -> tuple[Any, ...]:
     if key == "Item":
         names = tuple(n for n, t in object_types().items() if t.namespace == "Item")
     else:
-        names = (_type(key).name,)
-    return tuple(
-        with_balances(company, name, ret)
-        for name in names
-        for ret in company.objects.get(name, {}).values()
+        names = (_type(key, "records").name,)
+    found = [
+        (name, ret) for name in names for ret in company.objects.get(name, {}).values()
+    ]
+    if len(names) > 1:  # in creation order across the types: the ListID counter
+        found.sort(key=lambda pair: int(pair[1].list_id.split("-")[0], 16))
+    return tuple(with_balances(company, name, ret) for name, ret in found)
+
+
+def touch(company: Company, now: dt.datetime, key: str, object_id: str) -> str:
+    """Change an object as a QuickBooks user would: a new EditSequence and TimeModified."""
+    otype = _type(key, "touch")
+    current = company.objects.get(otype.name, {}).get(object_id)
+    if current is None:
+        raise ConfigurationError("object_id", f"no {otype.name} has the ID {object_id!r}")
+    changed = attrs.evolve(
+        current,
+        time_modified=now,
+        edit_sequence=company.next_edit_sequence(now, current.edit_sequence),
     )
+    if otype.is_list:
+        store_list(company, otype, changed)
+    else:
+        company.replace_txn(otype.name, changed)
+    sequence: str = changed.edit_sequence
+    return sequence

@@ -25,6 +25,7 @@ from typing import Any, Final
 import attrs
 
 from qbwc.qbxml._types import Kind, Ref, Spec, specs, tag_of, vocabulary
+from qbwc.testing._quickbooks_txn import Refusal
 
 __all__ = [
     "ENTITY_TYPES",
@@ -71,13 +72,15 @@ class ObjectType:
     id_field: str
     #: The types whose names must differ from this one's (3100).
     namespace: str
+    #: The Ret's field names.
+    fields: frozenset[str] = attrs.field(eq=False, default=frozenset())
 
     @property
     def is_list(self) -> bool:
         return self.id_field == "list_id"
 
     def has(self, field: str) -> bool:
-        return any(name == field for name, _ in specs(self.ret))
+        return field in self.fields
 
 
 def _namespace(name: str) -> str:
@@ -106,7 +109,7 @@ def object_types() -> dict[str, ObjectType]:
         id_field = "txn_id" if "txn_id" in fields else "list_id" if "list_id" in fields else None
         if id_field is None:
             continue
-        found[name] = ObjectType(name, ret, id_field, _namespace(name))
+        found[name] = ObjectType(name, ret, id_field, _namespace(name), frozenset(fields))
     return found
 
 
@@ -195,13 +198,27 @@ def target_model(value: Any, spec: Spec) -> type | None:
 RefFixer = Callable[[str, Ref], Ref]
 
 
+#: Ret fields QuickBooks fills from a request field of another name (a per-item
+#: price or rate "adjusted by a percentage" is reported as that custom percentage).
+_FALLBACKS: Final[dict[tuple[str, str], str]] = {
+    ("PriceLevelPerItemRet", "custom_price_percent"): "adjust_percentage",
+    ("BillingRatePerItemRet", "custom_rate_percent"): "adjust_percentage",
+}
+
+
 def convert(value: Any, target: type, fix_ref: RefFixer) -> Any:
     """
     *value* (a request aggregate) as an instance of *target* (a Ret aggregate):
     every field with a matching tag copied, aggregates converted in turn, Refs
     passed through *fix_ref* (which resolves them or raises).
     """
-    return target(**dict(converted_fields(value, target, fix_ref)))
+    fields = dict(converted_fields(value, target, fix_ref))
+    for (model_name, field), source in _FALLBACKS.items():
+        if target.__name__ == model_name and fields.get(field) is None:
+            fallback = getattr(value, source, None)
+            if fallback is not None:
+                fields[field] = fallback
+    return target(**fields)
 
 
 def converted_fields(value: Any, target: type, fix_ref: RefFixer) -> Iterator[tuple[str, Any]]:
@@ -217,6 +234,11 @@ def converted_fields(value: Any, target: type, fix_ref: RefFixer) -> Iterator[tu
 def convert_value(current: Any, spec: Spec, fix_ref: RefFixer) -> Any:
     """One field's value converted to *spec* (a tuple for a repeated field)."""
     if spec.kind is not Kind.AGG:
+        limit = spec.max_len if spec.kind is Kind.STR and not spec.many else None
+        if limit is not None and len(current) > limit:
+            # The request allows more than QuickBooks keeps (EmployeeAdd/SSN).
+            message = f'The string "{current}" in the field "{spec.tag}" is too long.'
+            raise Refusal(3070, message)
         return current
     items = current if isinstance(current, tuple) else (current,)
     out = []
