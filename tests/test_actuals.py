@@ -50,6 +50,7 @@ from qbwc.qbxml import (
     ReceivePaymentRet,
     Ref,
     TxnDel,
+    TxnVoid,
     VendorCreditAdd,
     VendorCreditAddItemLineAdd,
     VendorCreditQuery,
@@ -272,6 +273,54 @@ def test_an_edited_bill_replaces_its_older_version_and_a_deleted_check_goes() ->
     assert check.txn_id not in actuals
     assert bill.txn_id in actuals
     assert len(actuals) == 1
+
+
+def test_a_voided_charge_counts_as_zero_and_a_deleted_payment_goes() -> None:
+    """A charge voided in QuickBooks (amounts zero) arrives again; a deleted payment is removed."""
+    books = _books()
+    (charge,) = _send(
+        books,
+        CreditCardChargeAdd(
+            **_header(CreditCardChargeAdd),
+            expense_line_add=[
+                ExpenseLineAdd(
+                    account_ref=Ref.by_name("Job Materials"), amount=Decimal("64.00"),
+                    customer_ref=Ref.by_name(ROOF),
+                )
+            ],
+        ),
+    )
+    (invoice,) = _send(
+        books,
+        InvoiceAdd(
+            customer_ref=Ref.by_name(ROOF),
+            lines=[InvoiceLineAdd(item_ref=Ref.by_name("Framing"), quantity=Decimal(1))],
+        ),
+    )
+    (payment,) = _send(
+        books,
+        ReceivePaymentAdd(
+            customer_ref=Ref.by_name(ROOF), total_amount=Decimal("80.00"),
+            applied_to_txn_add=[
+                AppliedToTxnAdd(txn_id=invoice.txn_id, payment_amount=Decimal("80.00"))
+            ],
+        ),
+    )
+    actuals = Actuals()
+    actuals.add_all(_pulled(books))
+    roof = books.customer(ROOF).list_id
+    assert actuals.cost_by_job() == {roof: Decimal("64.00")}
+    assert actuals.received_by_invoice() == {invoice.txn_id: Decimal("80.00")}
+    _send(books, TxnVoid(txn_void_type="CreditCardCharge", txn_id=charge.txn_id))
+    _send(books, TxnDel(txn_del_type="ReceivePayment", txn_id=payment.txn_id))
+    assert actuals.add_all(_pulled(books)) == 1
+    assert actuals.remove(payment.txn_id) is True
+    assert actuals.cost_by_job() == {roof: Decimal("0.00")}
+    assert actuals.total_cost() == Decimal("0.00")
+    (unpaid,) = books.invoices
+    assert unpaid.applied_amount == 0
+    assert actuals.received_by_invoice() == {}
+    assert actuals.received_by_customer() == {}
 
 
 # --- Ret shapes ------------------------------------------------------------------------------
