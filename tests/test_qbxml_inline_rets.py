@@ -158,3 +158,29 @@ def test_the_tag_of_an_inline_ret_is_its_group_name() -> None:
     document = build_response([Response(name="ListMergeRs", request_id="1", ret=merged)])
     assert b"<ListMergeRet>" not in document
     assert b"<ListMergeType>Customer</ListMergeType>\n<MergedTo>" in document
+
+
+def test_unknown_elements_without_a_ret_are_the_responses() -> None:
+    """An Rs with none of the Ret's fields: no Ret; what it holds stays, and round-trips."""
+    document = _document("<Newer>x</Newer>")
+    (response,) = parse_response(document).responses
+    assert (response.ret, response.unknown) == (None, ("<Newer>x</Newer>",))
+    assert parse_response(build_response([response])).responses == (response,)
+
+
+def test_unknown_elements_beside_an_inline_ret_are_refused_on_the_response() -> None:
+    cls = vocabulary().model("TxnDelRet")
+    response = Response(
+        name="TxnDelRs", request_id="1", ret=cls(txn_id="1-2"), unknown=("<Newer>x</Newer>",)
+    )
+    with pytest.raises(QBXMLValidationError, match="go in its own unknown") as caught:
+        build_response([response])
+    assert caught.value.path == "responses[0].unknown"
+    kept = Response(name="TxnDelRs", request_id="1", ret=cls(txn_id="1-2", unknown=("<N/>",)))
+    assert parse_response(build_response([kept])).responses == (kept,)
+
+
+def test_an_inline_ret_of_unknown_elements_only_is_refused() -> None:
+    cls = vocabulary().model("ListDelRet")
+    with pytest.raises(QBXMLValidationError, match="needs a value"):
+        build_response([Response(name="ListDelRs", request_id="1", ret=cls(unknown=("<N/>",)))])

@@ -744,6 +744,7 @@ def _ret_tags(name: str) -> dict[str, type] | None:
 
 #: The key of :func:`_ret_tags` for a Ret without an element of its own (ListDelRet).
 _INLINE: Final = ""
+_INLINE_TAGS: dict[type, frozenset[str]] = {}
 
 
 def _read_inline(
@@ -752,17 +753,25 @@ def _read_inline(
     """
     A response whose Ret is the ``…Rs`` itself (ListDelRs, TxnDelRs, TxnVoidRs,
     ListMergeRs): the Rs's children but an ErrorRecovery are the Ret's fields, or its
-    ``unknown``; an Rs with no such child (an error status) has no Ret.
+    ``unknown``.  An Rs without any of the Ret's fields (an error status) has no Ret;
+    elements it does not know are then the response's ``unknown``.
     """
+    known = _INLINE_TAGS.get(model)
+    if known is None:
+        known = _INLINE_TAGS[model] = frozenset(spec.tag for _, spec in specs(model))
     recovery = None
     own = False
     for child in rs:
         if child.tag == "ErrorRecovery" and recovery is None:
             recovery = child
-        elif isinstance(child.tag, str):
+        elif child.tag in known:
             own = True
     if recovery is not None:
         fields["error_recovery"] = _read(ErrorRecovery, recovery, tz)
+    if not own and not summary:
+        others = [_fragment(c) for c in rs if isinstance(c.tag, str) and c is not recovery]
+        if others:
+            fields["unknown"] = others
     if own:
         if summary:
             fields["ret"] = _read(model, rs, tz, _summary_plan(model))

@@ -277,12 +277,17 @@ def _write_inline(response: Response, model: type, out: list[str], path: str) ->
         rule = f"{response.name} holds one {model.__name__}, got {len(response.rets)}"
         raise QBXMLValidationError(path + ".rets", rule)
     if response.rets:
+        ret = response.rets[0]
         body: list[str] = []
-        _write(response.rets[0], model.__name__, body, path + ".ret", (model,))
-        if len(body) == 2:
+        _write(ret, model.__name__, body, path + ".ret", (model,))
+        if all(getattr(ret, name) is None for name, _ in specs(model)):
             # Nothing would say there is a Ret: it would be read back as none.
             rule = f"a {model.__name__} needs a value (its fields are the {response.name}'s)"
             raise QBXMLValidationError(path + ".ret", rule)
+        if response.unknown:
+            # They would be read back as the Ret's: they are its children too.
+            rule = f"with a {model.__name__}, unknown elements go in its own unknown"
+            raise QBXMLValidationError(path + ".unknown", rule)
         out.extend(body[1:-1])  # (no attributes: the first and last lines are its tags)
 
 
