@@ -14,6 +14,7 @@ that an invoice for it can be written there.  An InvoiceAdd in such a set runs o
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -22,7 +23,7 @@ from lxml import etree
 
 from qbwc.qbxml import build_response
 from qbwc.qbxml._parse import Response, parse_response
-from qbwc.qbxml._types import vocabulary
+from qbwc.qbxml._types import is_inline, vocabulary
 from qbwc.testing import FakeQuickBooks
 
 __all__ = ["Customer", "ListQuickBooks"]
@@ -203,12 +204,13 @@ class ListQuickBooks:
             message = f'Invalid argument. The specified record "{list_id}" does not exist.'
             return 3120, message, None, None
         self.deleted[list_id] = customer
-        raw = (
-            f"<ListDelType>Customer</ListDelType><ListID>{list_id}</ListID>"
-            "<TimeDeleted>2026-01-01T00:00:00+00:00</TimeDeleted>"
-            f"<FullName>{customer.name}</FullName>"
+        ret = vocabulary().model("ListDelRet")(
+            list_del_type="Customer",
+            list_id=list_id,
+            time_deleted=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            full_name=customer.name,
         )
-        return 0, "Status OK", None, raw
+        return 0, "Status OK", ret, None
 
     def _TxnVoid(self, rq: Any) -> tuple[int, str, Any, str | None]:
         txn_id = rq.findtext("TxnID") or ""
@@ -216,11 +218,12 @@ class ListQuickBooks:
             message = f'Invalid argument. The specified record "{txn_id}" does not exist.'
             return 3120, message, None, None
         self.voided.add(txn_id)
-        raw = (
-            f"<TxnVoidType>Invoice</TxnVoidType><TxnID>{txn_id}</TxnID>"
-            "<TimeVoided>2026-01-01T00:00:00+00:00</TimeVoided>"
+        ret = vocabulary().model("TxnVoidRet")(
+            txn_void_type="Invoice",
+            txn_id=txn_id,
+            time_modified=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         )
-        return 0, "Status OK", None, raw
+        return 0, "Status OK", ret, None
 
     def _CustomerQuery(self, rq: Any) -> tuple[int, str, Any, str | None]:
         rets = tuple(self._ret(c) for c in self.customers.values())
@@ -244,7 +247,11 @@ def _stored(responses: list[Response], message_set_id: str) -> bytes:
                 txn_id=txn_id,
                 edit_sequence=getattr(ret, "edit_sequence", None),
             )
-        if response.raw is not None or (response.rets and response.ret is None):
+        if (
+            response.raw is not None
+            or (response.rets and response.ret is None)
+            or (ret is not None and is_inline(type(ret)))  # a Del or Void: its answer again
+        ):
             replayed.append(response)
         else:
             replayed.append(attrs.evolve(response, ret=None, rets=(), error_recovery=recovery))

@@ -13,7 +13,6 @@ import pytest
 
 from qbwc import Done, Failed, Progress, RequestXML, WebConnectorService
 from qbwc.exceptions import ConfigurationError, QBXMLValidationError
-from qbwc.qbxml import build_response
 from qbwc.qbxml._parse import Response
 from qbwc.qbxml._types import vocabulary
 from qbwc.service._recovery import _mismatch, _summary_of
@@ -449,21 +448,63 @@ class TestOrdering:
         assert rig.job(second).status == "done"
 
 
-def test_summary_of_a_del_answer() -> None:
-    """A ListDelRs names its object in the Rs itself."""
+_DEL_ANSWERS = {
+    "ListDel": (
+        "<ListDelType>Customer</ListDelType><ListID>80000001-1</ListID>"
+        "<TimeDeleted>2026-01-01T00:00:00+00:00</TimeDeleted><FullName>A</FullName>"
+    ),
+    "TxnDel": (
+        "<TxnDelType>Invoice</TxnDelType><TxnID>80000001-1</TxnID>"
+        "<TimeDeleted>2026-01-01T00:00:00+00:00</TimeDeleted><RefNumber>7</RefNumber>"
+    ),
+    "TxnVoid": (
+        "<TxnVoidType>Invoice</TxnVoidType><TxnID>80000001-1</TxnID>"
+        "<TimeModified>2026-01-01T00:00:00+00:00</TimeModified><RefNumber>7</RefNumber>"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DEL_ANSWERS))
+@pytest.mark.parametrize("summary", [True, False])
+def test_summary_of_a_del_answer(name: str, summary: bool) -> None:
+    """A ListDelRs, TxnDelRs or TxnVoidRs names its object in its typed (inline) Ret."""
+    from qbwc.qbxml import parse_response
     from qbwc.qbxml._parse import parse_response_summary
 
-    raw = (
-        '<ListDelRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
-        "<ListDelType>Customer</ListDelType><ListID>80000001-1</ListID>"
-        "<TimeDeleted>2026-01-01T00:00:00+00:00</TimeDeleted><FullName>A</FullName></ListDelRs>"
+    document = (
+        '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>'
+        f'<{name}Rs requestID="1" statusCode="0" statusSeverity="Info" '
+        f'statusMessage="Status OK">{_DEL_ANSWERS[name]}</{name}Rs></QBXMLMsgsRs></QBXML>'
     )
-    answer = Response(name="ListDelRs", request_id="1", status_message="Status OK", raw=raw)
-    document = build_response([answer])
-    (response,) = parse_response_summary(document).responses
-    assert _summary_of(response) == JobResponse(
-        status_code=0, status_severity="Info", status_message="Status OK", list_id="80000001-1"
+    parse = parse_response_summary if summary else parse_response
+    (response,) = parse(document).responses
+    assert type(response.ret).__name__ == f"{name}Ret"
+    assert response.raw is None
+    field = "list_id" if name == "ListDel" else "txn_id"
+    found = _summary_of(response)
+    assert found == JobResponse(
+        status_code=0,
+        status_severity="Info",
+        status_message="Status OK",
+        ref_number=None if name == "ListDel" else "7",
+        **{field: "80000001-1"},
     )
+    assert _mismatch(_job(name, {field: "80000001-1"}), response, found) is None
+    problem = _mismatch(_job(name, {field: "80000002-1"}), response, found)
+    assert problem is not None
+    assert "request was for 80000002-1" in problem
+    # Without the ID (a Ret of other fields only), the answer does not settle the job.
+    empty = f"<{_tag(field)}></{_tag(field)}>"
+    other = parse(document.replace("80000001-1", "").replace(empty, ""))
+    (bare,) = other.responses
+    assert bare.ret is not None
+    problem = _mismatch(_job(name, {field: "80000001-1"}), bare, _summary_of(bare))
+    assert problem is not None
+    assert "did not say" in problem
+
+
+def _tag(field: str) -> str:
+    return "ListID" if field == "list_id" else "TxnID"
 
 
 _ = (Failed, WebConnectorService)

@@ -90,7 +90,7 @@ class Minimal:
             if Ref in spec.model:
                 return self.ref(spec.tag)
             return self.build(spec.model[0])
-        if kind in (Kind.STR, Kind.ID):
+        if kind in (Kind.STR, Kind.ID, Kind.DURATION):
             return self.text(spec)
         if kind is Kind.ENUM:
             return spec.values[0]
@@ -209,6 +209,50 @@ def minimal_mod(minimal: Minimal, mod: type, identity: dict[str, str], sequence:
     import attrs
 
     return attrs.evolve(base, edit_sequence=sequence, **identity)
+
+
+def _del_values(request: str) -> tuple[str, ...]:
+    """The object types a ListDel, TxnDel or TxnVoid names (its type field's enumeration)."""
+    ((_, spec),) = [(n, s) for n, s in specs(model(request)) if n.endswith("_type")]
+    return spec.values
+
+
+#: (request, object type) for every object type the fake can add and the request names.
+DELETES = [
+    (request, name)
+    for request in ("ListDel", "TxnDel", "TxnVoid")
+    for name in _del_values(request)
+    if name in ADD_TYPES
+]
+
+
+@pytest.mark.parametrize(("request_name", "name"), DELETES)
+def test_every_del_and_void_answers_its_typed_ret(request_name: str, name: str) -> None:
+    """The ListDelRs/TxnDelRs/TxnVoidRs of every object type: valid for our schema, typed."""
+    qb = make()
+    minimal = Minimal(qb)
+    minimal.top = name
+    ret = minimal.add(name)
+    otype = object_type(name)
+    assert otype is not None
+    identity = getattr(ret, otype.id_field)
+    type_field = {"ListDel": "list_del_type", "TxnDel": "txn_del_type"}.get(
+        request_name, "txn_void_type"
+    )
+    request = model(request_name)(**{type_field: name, otype.id_field: identity})
+    response = run(qb, request)  # validates the answer against schemas/qbxml.xsd
+    assert response.status_code == 0, response.status_message
+    assert type(response.ret).__name__ == f"{request_name}Ret"
+    assert response.raw is None
+    assert getattr(response.ret, type_field) == name
+    assert getattr(response.ret, otype.id_field) == identity
+    if request_name == "TxnVoid":
+        assert response.ret.time_modified == START
+    else:
+        assert response.ret.time_deleted == START
+    if request_name != "TxnVoid":  # (voiding twice is allowed)
+        again = run(qb, request)
+        assert (again.status_code, again.ret) == (3120, None)  # gone: an error, no Ret
 
 
 @pytest.mark.parametrize("name", QUERY_TYPES)

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from qbwc.qbxml import _models
-from qbwc.qbxml._types import QBXML_KEY, Kind, Ref, choice_path, specs
+from qbwc.qbxml._types import QBXML_KEY, Kind, Ref, choice_path, is_inline, specs
 from tests.reference import require_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,8 +128,11 @@ _SAMPLES: dict[Kind, object] = {
 }
 
 
-def minimal(cls: type, *, aware: bool = False) -> object:
-    """An instance of *cls* with every required field (and repeated minimum) given, recursively."""
+def minimal(cls: type, *, aware: bool = False, every: bool = False) -> object:
+    """
+    An instance of *cls* with every required field (and repeated minimum) given, recursively;
+    with *every*, each of its fields (a model without choices: an inline Ret).
+    """
     if cls is Ref:
         return Ref(full_name="A")
     values: dict[str, object] = {}
@@ -139,7 +142,7 @@ def minimal(cls: type, *, aware: bool = False) -> object:
         if any(chosen.get(group, alternative) != alternative for group, alternative in path):
             continue  # another alternative of the choice is given
         first_of_choice = spec.choice_required and path[0][0] not in chosen
-        needed = spec.required or spec.min_count > 0 or first_of_choice
+        needed = every or spec.required or spec.min_count > 0 or first_of_choice
         if not needed:
             continue
         for group, alternative in path:
@@ -352,7 +355,9 @@ def test_every_ret_builds_validates_and_parses_back_equal(
 
     from qbwc.qbxml import Response, build_response, parse_response
 
-    ret = minimal(_models.model(ret_name), aware=True)
+    cls = _models.model(ret_name)
+    # An inline Ret (ListDelRet: its fields directly in the ListDelRs) is written whole.
+    ret = minimal(cls, aware=True, every=is_inline(cls))
     rs = _RET_HOMES[ret_name]
     response = Response(name=rs, request_id="1", rets=(ret,))
 

@@ -262,6 +262,7 @@ class Model:
     users: set[str] = field(default_factory=set)
     family: str = ""
     rq: str = ""  # the request element this model travels in, for request models
+    inline: bool = False  # a Ret whose fields sit directly in its …Rs (ListDelRet)
 
 
 class Schema:
@@ -679,9 +680,44 @@ def collect(schema: Schema) -> None:
         if note is not None and not note.desktop:
             continue
         rs_type = schema.types[el.get("type")]
+        inline = _inline_group(rs_type)
+        if inline is not None:
+            schema.responses[rs] = (inline_ret(schema, rs, inline),)
+            continue
         fields = schema.particles(rs_type, (rs,), rs, None)
         rets = tuple(m for f in fields for m in f.models if m != "ErrorRecovery")
         schema.responses[rs] = rets
+
+
+def _inline_group(rs_type: etree._Element) -> str | None:
+    """The ``…Ret`` group an Rs type holds directly (ListDelRs: ``ListDelRet``), if any."""
+    seq = rs_type.find(XS + "sequence")
+    first = next((c for c in seq if _is_el(c)), None) if seq is not None else None
+    if first is not None and first.tag == XS + "group" and first.get("ref", "").endswith("Ret"):
+        return str(first.get("ref"))
+    return None
+
+
+def inline_ret(schema: Schema, rs: str, group: str) -> str:
+    """
+    The Ret model of an inline group: its fields are the Rs's own children (besides an
+    ErrorRecovery), so it has no element of its own (docs/qbxml-responses.md).
+    """
+    fields = schema.particles(schema.groups[group], (rs,), group, None)
+    _relabel(fields)
+    for f in fields:
+        if not f.name:
+            f.name = snake(f.tag)
+    model = schema.models.get(group)
+    if model is None:
+        schema.models[group] = Model(
+            name=group, tag=group, fields=fields, ret=True, users={rs}, inline=True
+        )
+    else:  # (one group, several Rs types: keep the earliest versions)
+        model.users.add(rs)
+        for old, new in zip(model.fields, fields, strict=True):
+            old.since = min(old.since, new.since)
+    return group
 
 
 def assign_families(schema: Schema) -> None:

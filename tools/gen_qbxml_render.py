@@ -130,6 +130,12 @@ def docstring(m: Model) -> str:
         return f"The qbXML request ``{m.rq}``."
     if m.rq:
         return f"The qbXML aggregate ``{m.tag}``, sent in ``{m.rq}``."
+    if m.inline:
+        rs = ", ".join(f"``{u}``" for u in sorted(m.users))
+        return (
+            f"The qbXML group ``{m.tag}``, as QuickBooks returns it: its elements sit\n"
+            f"directly inside {rs} (no ``<{m.tag}>`` element)."
+        )
     if m.ret:
         return f"The qbXML aggregate ``{m.tag}``, as QuickBooks returns it."
     return f"The qbXML aggregate ``{m.tag}``."
@@ -247,6 +253,9 @@ def render_module(family: str, models: list[Model], schema: Schema) -> str:
         else:
             body.append(f'    """{doc}"""')
         body.append("")
+        if m.inline:
+            body.append("    __qbxml_inline__ = True  # the fields are the …Rs's own children")
+            body.append("")
         if m.tag not in (m.name, m.rq):
             note = "  # the element name (another has the class name)"
             body.append(f"    __qbxml_tag__ = {m.tag!r}{note}")

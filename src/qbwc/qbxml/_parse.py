@@ -39,6 +39,7 @@ from qbwc.qbxml._types import (
     Kind,
     Ref,
     duration_rule,
+    is_inline,
     specs,
     tag_of,
     vocabulary,
@@ -652,7 +653,6 @@ def _read_response(rs: etree._Element, tz: dt.tzinfo, *, summary: bool = False) 
     if typed is None:
         generated = _ret_tags(name)
         if generated is None:
-            # (A summary keeps it too: the IDs of a ListDel, TxnDel, TxnVoid answer are here.)
             fields["raw"] = _fragment(rs)
             return _response(fields)
         if summary:
@@ -749,13 +749,60 @@ def _ret_tags(name: str) -> dict[str, type] | None:
         if not names:
             return None
         models = [tables.model(n) for n in names]
-        tags = _RET_TAGS[name] = {tag_of(m): m for m in models}
+        tags = _RET_TAGS[name] = {_INLINE if is_inline(m) else tag_of(m): m for m in models}
     return tags
+
+
+#: The key of :func:`_ret_tags` for a Ret without an element of its own (ListDelRet).
+_INLINE: Final = ""
+_INLINE_TAGS: dict[type, frozenset[str]] = {}
+
+
+def _read_inline(
+    rs: etree._Element, model: type, fields: dict[str, Any], tz: dt.tzinfo, *, summary: bool
+) -> Response:
+    """
+    A response whose Ret is the ``…Rs`` itself (ListDelRs, TxnDelRs, TxnVoidRs,
+    ListMergeRs): the Rs's children but an ErrorRecovery are the Ret's fields, or its
+    ``unknown``.  An Rs without any of the Ret's fields (an error status) has no Ret;
+    elements it does not know are then the response's ``unknown``.
+    """
+    known = _INLINE_TAGS.get(model)
+    if known is None:
+        known = _INLINE_TAGS[model] = frozenset(spec.tag for _, spec in specs(model))
+    recovery = None
+    own = False
+    for child in rs:
+        if child.tag == "ErrorRecovery" and recovery is None:
+            recovery = child
+        elif child.tag in known:
+            own = True
+    if recovery is not None:
+        fields["error_recovery"] = _read(ErrorRecovery, recovery, tz)
+    if not own and not summary:
+        others = [_fragment(c) for c in rs if isinstance(c.tag, str) and c is not recovery]
+        if others:
+            fields["unknown"] = others
+    if own:
+        if summary:
+            fields["ret"] = _read(model, rs, tz, _summary_plan(model))
+        else:
+            ret = _compiled(model)(rs, tz)
+            if recovery is not None:
+                # The ErrorRecovery is the response's, not one of the Ret's unknowns.
+                unknown = list(ret.unknown)
+                unknown.remove(_fragment(recovery))
+                ret = attrs.evolve(ret, unknown=unknown)
+            fields["ret"] = ret
+    return _response(fields)
 
 
 def _read_rets(
     rs: etree._Element, tags: dict[str, type], fields: dict[str, Any], tz: dt.tzinfo
 ) -> Response:
+    inline = tags.get(_INLINE)
+    if inline is not None:
+        return _read_inline(rs, inline, fields, tz, summary=False)
     rets: list[Any] = []
     unknown: list[str] = []
     for child in rs:
@@ -780,6 +827,9 @@ def _summary_rets(
     What the service keeps of a generated response: the summary fields of its Ret; of
     a query's answer, its XML text (``raw``) and how many Rets it holds (``ret_count``).
     """
+    inline = tags.get(_INLINE)
+    if inline is not None:
+        return _read_inline(rs, inline, fields, tz, summary=True)
     query = str(rs.tag).endswith("QueryRs")
     rets: list[Any] = []
     count = 0
@@ -884,7 +934,7 @@ def parse_response_summary(data: bytes | str) -> ResponseSet:
     rest ``None``), ``error_recovery`` is read in full, and ``unknown`` stays
     empty.  A query's answer has no ``rets`` but its XML text in ``raw`` and
     the number of its Rets in ``ret_count``; a response without typed Rets
-    (``ListDelRs``...) keeps ``raw`` as :func:`parse_response` does.  A value
+    keeps ``raw`` as :func:`parse_response` does.  A value
     that cannot be converted in a field it does not read is not an error: the
     job records what QuickBooks said about it.
     """

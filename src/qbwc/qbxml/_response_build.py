@@ -25,7 +25,16 @@ from qbwc.exceptions import QBXMLValidationError, XMLParseError
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo, Preferences
 from qbwc.qbxml._parse import Response, ResponseSet
 from qbwc.qbxml._responses import RET_MODELS, DataExtRet, ErrorRecovery
-from qbwc.qbxml._types import Kind, Ref, Spec, duration_rule, specs, tag_of, vocabulary
+from qbwc.qbxml._types import (
+    Kind,
+    Ref,
+    Spec,
+    duration_rule,
+    is_inline,
+    specs,
+    tag_of,
+    vocabulary,
+)
 
 __all__ = [
     "build_hcp_response",
@@ -239,8 +248,11 @@ def _write_response(response: Response, out: list[str], path: str) -> None:
     if rets:
         models = tuple(vocabulary().model(n) for n in rets)
         children: list[str] = []
-        for i, ret in enumerate(response.rets):
-            _write(ret, tag_of(type(ret)), children, f"{path}.rets[{i}]", models)
+        if len(models) == 1 and is_inline(models[0]):
+            _write_inline(response, models[0], children, path)
+        else:
+            for i, ret in enumerate(response.rets):
+                _write(ret, tag_of(type(ret)), children, f"{path}.rets[{i}]", models)
         _close(response, name, attributes, children, out, path)
         return
     if typed is None:
@@ -257,6 +269,26 @@ def _write_response(response: Response, out: list[str], path: str) -> None:
     if response.ret is not None:
         _write(response.ret, ret_tag, children, path + ".ret", (ret_model,))
     _close(response, name, attributes, children, out, path)
+
+
+def _write_inline(response: Response, model: type, out: list[str], path: str) -> None:
+    """The Ret of a ListDelRs, TxnDelRs, TxnVoidRs or ListMergeRs: its fields, no element."""
+    if len(response.rets) > 1:
+        rule = f"{response.name} holds one {model.__name__}, got {len(response.rets)}"
+        raise QBXMLValidationError(path + ".rets", rule)
+    if response.rets:
+        ret = response.rets[0]
+        body: list[str] = []
+        _write(ret, model.__name__, body, path + ".ret", (model,))
+        if all(getattr(ret, name) is None for name, _ in specs(model)):
+            # Nothing would say there is a Ret: it would be read back as none.
+            rule = f"a {model.__name__} needs a value (its fields are the {response.name}'s)"
+            raise QBXMLValidationError(path + ".ret", rule)
+        if response.unknown:
+            # They would be read back as the Ret's: they are its children too.
+            rule = f"with a {model.__name__}, unknown elements go in its own unknown"
+            raise QBXMLValidationError(path + ".unknown", rule)
+        out.extend(body[1:-1])  # (no attributes: the first and last lines are its tags)
 
 
 def _close(  # noqa: PLR0917 - the parts of one response

@@ -36,6 +36,7 @@ __all__ = [
     "duration_rule",
     "format_guid",
     "format_version",
+    "is_inline",
     "parse_version",
     "qb",
     "qbfield",
@@ -436,6 +437,15 @@ def tag_of(cls: type) -> str:
     """
     tag: str = cls.__dict__.get("__qbxml_tag__", cls.__name__)
     return tag
+
+
+def is_inline(cls: type) -> bool:
+    """
+    Whether the Ret model *cls* has no element of its own: its fields are the children of
+    its ``…Rs`` (``ListDelRet``, ``TxnDelRet``, ``TxnVoidRet``, ``ListMergeRet``;
+    docs/qbxml-responses.md).
+    """
+    return bool(cls.__dict__.get("__qbxml_inline__", False))
 
 
 def unknown_field() -> Any:

@@ -44,6 +44,7 @@ from qbwc.qbxml._types import (
     Ref,
     Spec,
     choice_path,
+    is_inline,
     specs,
     tag_of,
     vocabulary,
@@ -416,7 +417,11 @@ class _Generator:
             etree.SubElement(choice, _X + "element", name=rs_tag, type=rs_tag)
             rs = etree.Element(_X + "complexType", name=rs_tag)
             sequence = etree.SubElement(rs, _X + "sequence")
-            if rets:
+            if len(rets) == 1 and is_inline(rets[0]):
+                # ListDelRs, TxnDelRs, TxnVoidRs, ListMergeRs: the Ret's fields are the
+                # Rs's own children (docs/qbxml-responses.md).
+                sequence.extend(self.content(list(specs(rets[0])), 0, response=True))
+            elif rets:
                 # A query answers with any number of Rets; an Add or Mod with one.
                 ret_choice = etree.SubElement(
                     sequence, _X + "choice", minOccurs="0", maxOccurs="unbounded"

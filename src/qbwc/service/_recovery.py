@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -643,9 +642,6 @@ def _identity(summary: JobResponse) -> str | None:
     return summary.txn_id or summary.list_id
 
 
-_ID_IN_RAW: Final = re.compile(r"<(ListID|TxnID)>([^<]*)</\1>")
-
-
 def _summary_of(response: Any) -> JobResponse:
     ret = response.ret
     recovery = response.error_recovery
@@ -656,14 +652,9 @@ def _summary_of(response: Any) -> JobResponse:
             total = ret.subtotal + (getattr(ret, "sales_tax_total", None) or 0)
     list_id = _pick(ret, recovery, "list_id") if _has_list_id(ret, recovery) else None
     txn_id = _pick(ret, recovery, "txn_id")
+    # (A ListDel, TxnDel or TxnVoid answer names its object in its typed Ret too, the
+    # ListDelRet, TxnDelRet or TxnVoidRet whose fields sit directly in the …Rs.)
     query = response.name.endswith("QueryRs")
-    if ret is None and not query and response.raw and response.ok:
-        # A ListDel/TxnDel/TxnVoid answer names its object directly in the …Rs.
-        for tag, value in _ID_IN_RAW.findall(response.raw[:4096]):
-            if tag == "ListID" and list_id is None:
-                list_id = value.strip()
-            elif tag == "TxnID" and txn_id is None:
-                txn_id = value.strip()
     return JobResponse(
         status_code=response.status_code,
         status_severity=response.status_severity,

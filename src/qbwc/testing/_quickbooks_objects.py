@@ -15,7 +15,6 @@ from typing import Any, Final
 
 import attrs
 
-from qbwc.qbxml._response_build import escape_text, format_value
 from qbwc.qbxml._types import Kind, Ref, Spec, choice_path, specs, vocabulary
 from qbwc.testing._quickbooks_mirror import entry_of_ret, kind_of_type, ret_of_entry, type_of_entry
 from qbwc.testing._quickbooks_money import compute, unapply_payment
@@ -435,8 +434,8 @@ class Engine:
 
     # -- ListDel / TxnDel / TxnVoid --
 
-    def list_del(self, type_name: str, list_id: str) -> str:
-        """Delete a list object; the ``ListDelRs`` body QuickBooks answers."""
+    def list_del(self, type_name: str, list_id: str) -> Any:
+        """Delete a list object; the ``ListDelRet`` QuickBooks answers (inline in its Rs)."""
         otype = object_type(type_name)
         current = None if otype is None else self.company.objects.get(type_name, {}).get(list_id)
         if otype is None or current is None:
@@ -468,11 +467,8 @@ class Engine:
                 full_name=name,
             )
         )
-        return _body(
-            ("ListDelType", Kind.ENUM, type_name),
-            ("ListID", Kind.ID, list_id),
-            ("TimeDeleted", Kind.DATETIME, self.now),
-            ("FullName", Kind.STR, name),
+        return vocabulary().model("ListDelRet")(
+            list_del_type=type_name, list_id=list_id, time_deleted=self.now, full_name=name
         )
 
     def _txn(self, type_name: str, txn_id: str) -> Any:
@@ -481,8 +477,8 @@ class Engine:
             raise _not_found(txn_id)
         return current
 
-    def txn_del(self, type_name: str, txn_id: str) -> str:
-        """Delete a transaction; the ``TxnDelRs`` body QuickBooks answers."""
+    def txn_del(self, type_name: str, txn_id: str) -> Any:
+        """Delete a transaction; the ``TxnDelRet`` QuickBooks answers (inline in its Rs)."""
         current = self._txn(type_name, txn_id)
         if type_name == "ReceivePayment":
             unapply_payment(self.company, current, self.now)
@@ -496,14 +492,15 @@ class Engine:
                 ref_number=getattr(current, "ref_number", None),
             )
         )
-        return _body(
-            ("TxnDelType", Kind.ENUM, type_name),
-            ("TxnID", Kind.ID, txn_id),
-            ("TimeDeleted", Kind.DATETIME, self.now),
+        return vocabulary().model("TxnDelRet")(
+            txn_del_type=type_name,
+            txn_id=txn_id,
+            time_deleted=self.now,
+            ref_number=getattr(current, "ref_number", None),
         )
 
-    def txn_void(self, type_name: str, txn_id: str) -> str:
-        """Void a transaction (its amounts become zero); the ``TxnVoidRs`` body."""
+    def txn_void(self, type_name: str, txn_id: str) -> Any:
+        """Void a transaction (its amounts become zero); the ``TxnVoidRet`` (inline in its Rs)."""
         current = self._txn(type_name, txn_id)
         if type_name == "ReceivePayment":
             unapply_payment(self.company, current, self.now)
@@ -518,10 +515,12 @@ class Engine:
         if any(name == "is_paid" for name, _ in specs(type(current))):
             changes["is_paid"] = True
         self.company.replace_txn(type_name, attrs.evolve(voided, **changes))
-        return _body(
-            ("TxnVoidType", Kind.ENUM, type_name),
-            ("TxnID", Kind.ID, txn_id),
-            ("TimeVoided", Kind.DATETIME, self.now),
+        return vocabulary().model("TxnVoidRet")(
+            txn_void_type=type_name,
+            txn_id=txn_id,
+            time_created=current.time_created,
+            time_modified=self.now,
+            ref_number=getattr(current, "ref_number", None),
         )
 
 
@@ -571,12 +570,3 @@ def _zeroed(value: Any) -> Any:
                 tuple(_zeroed(v) for v in current) if spec.many else _zeroed(current)
             )
     return attrs.evolve(value, **changes) if changes else value
-
-
-def _body(*elements: tuple[str, Kind, Any]) -> str:
-    parts = []
-    for tag, kind, value in elements:
-        if value is not None:
-            text = escape_text(value, tag) if kind is Kind.STR else format_value(kind, value, tag)
-            parts.append(f"<{tag}>{text}</{tag}>")
-    return "".join(parts)

@@ -242,7 +242,7 @@ class MessageSetRunner:
             )
         else:
             try:
-                fields = self._perform(op, subject, request.model, company, name)
+                fields = self._perform(op, subject, request.model, company)
             except Refusal as refusal:
                 code, message = refusal.code, refusal.message
             else:
@@ -275,9 +275,7 @@ class MessageSetRunner:
             **fields,
         )
 
-    def _perform(
-        self, op: str, subject: str, model: Any, company: Company, name: str
-    ) -> dict[str, Any]:
+    def _perform(self, op: str, subject: str, model: Any, company: Company) -> dict[str, Any]:
         """Run one request; the Response fields it answers (status included when not 0)."""
         now = self.now()
         if op == "create":
@@ -299,9 +297,9 @@ class MessageSetRunner:
                 out.update(status_code=answer.status_code, status_message=answer.status_message)
             return out
         if op == "ListDel":
-            body = engine.list_del(model.list_del_type, model.list_id)
+            ret = engine.list_del(model.list_del_type, model.list_id)
         elif op == "TxnDel":
-            body = engine.txn_del(model.txn_del_type, model.txn_id)
+            ret = engine.txn_del(model.txn_del_type, model.txn_id)
         else:
-            body = engine.txn_void(model.txn_void_type, model.txn_id)
-        return {"raw": f"<{name}>{body}</{name}>"}
+            ret = engine.txn_void(model.txn_void_type, model.txn_id)
+        return {"ret": ret}

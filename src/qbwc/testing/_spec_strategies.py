@@ -28,6 +28,7 @@ from qbwc.qbxml._types import (
     Version,
     choice_path,
     format_guid,
+    is_inline,
     parse_version,
     specs,
     vocabulary,
@@ -286,6 +287,7 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
     required_groups = {
         path[0][0] for name, spec in fields if (path := paths[name]) and spec.choice_required
     } | {paths[name][1][0] for name, spec in fields if spec.inner_choice_required}
+    inline = is_inline(cls)
 
     @st.composite
     def build(draw: st.DrawFn) -> Any:
@@ -318,6 +320,10 @@ def _models(cls: type, parsed: Version, ret: bool) -> st.SearchStrategy[Any]:
             for other, _ in spec.excludes:  # QuickBooks refuses both (Spec.excludes)
                 if name in values and values.get(other) not in (None, ()):
                     del values[name if draw(st.booleans()) else other]
+        if inline and not values:
+            # An inline Ret (ListDelRet) without a field is no Ret: build_response refuses it.
+            name, spec = draw(st.sampled_from(fields))
+            values[name] = draw(_value(spec, parsed, ret))
         return cls(**values)
 
     return build()

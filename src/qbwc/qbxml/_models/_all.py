@@ -407,6 +407,7 @@ from qbwc.qbxml._models.lead import (
 )
 from qbwc.qbxml._models.list import (
     ListDel,
+    ListDelRet,
     ListDeletedQuery,
     ListDeletedRet,
 )
@@ -416,6 +417,7 @@ from qbwc.qbxml._models.list_display import (
 )
 from qbwc.qbxml._models.list_merge import (
     ListMerge,
+    ListMergeRet,
     MergeFrom,
     MergeTo,
     MergedFrom,
@@ -721,9 +723,11 @@ from qbwc.qbxml._models.transfer_inventory import (
 )
 from qbwc.qbxml._models.txn import (
     TxnDel,
+    TxnDelRet,
     TxnDeletedQuery,
     TxnDeletedRet,
     TxnVoid,
+    TxnVoidRet,
 )
 from qbwc.qbxml._models.txn_display import (
     TxnDisplayAdd,
@@ -1127,11 +1131,13 @@ __all__ = [
     "LeadRetAdditionalContactRef",
     "LiabilityPaymentSchedule",
     "ListDel",
+    "ListDelRet",
     "ListDeletedQuery",
     "ListDeletedRet",
     "ListDisplayAdd",
     "ListDisplayMod",
     "ListMerge",
+    "ListMergeRet",
     "ListMetaData",
     "Locations",
     "LocationsMod",
@@ -1376,11 +1382,13 @@ __all__ = [
     "TransferRet",
     "TxnDateRangeFilter",
     "TxnDel",
+    "TxnDelRet",
     "TxnDeletedQuery",
     "TxnDeletedRet",
     "TxnDisplayAdd",
     "TxnDisplayMod",
     "TxnVoid",
+    "TxnVoidRet",
     "UnitOfMeasureSetAdd",
     "UnitOfMeasureSetQuery",
     "UnitOfMeasureSetRet",

@@ -21,6 +21,7 @@ from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
 __all__ = [
     "ListDel",
+    "ListDelRet",
     "ListDeletedQuery",
     "ListDeletedRet",
 ]
@@ -35,6 +36,25 @@ class ListDel:
         'ListDelType', Kind.ENUM, required=True, values=('Account', 'BillingRate', 'Class', 'Currency', 'Customer', 'CustomerMsg', 'CustomerType', 'DateDrivenTerms', 'Employee', 'InventorySite', 'ItemDiscount', 'ItemFixedAsset', 'ItemGroup', 'ItemInventory', 'ItemInventoryAssembly', 'ItemNonInventory', 'ItemOtherCharge', 'ItemPayment', 'ItemSalesTax', 'ItemSalesTaxGroup', 'ItemService', 'ItemSubtotal', 'JobType', 'OtherName', 'PaymentMethod', 'PayrollItemNonWage', 'PayrollItemWage', 'PriceLevel', 'SalesRep', 'SalesTaxCode', 'ShipMethod', 'StandardTerms', 'ToDo', 'UnitOfMeasureSet', 'Vehicle', 'Vendor', 'VendorType', 'WorkersCompCode')
     )
     list_id: str | None = qbfield('ListID', Kind.ID, max_len=36, required=True)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ListDelRet:
+    """
+    The qbXML group ``ListDelRet``, as QuickBooks returns it: its elements sit
+    directly inside ``ListDelRs`` (no ``<ListDelRet>`` element).
+    """
+
+    __qbxml_inline__ = True  # the fields are the …Rs's own children
+
+    list_del_type: str | None = qbfield(
+        'ListDelType', Kind.ENUM, values=('Account', 'BillingRate', 'Class', 'Currency', 'Customer', 'CustomerMsg', 'CustomerType', 'DateDrivenTerms', 'Employee', 'InventorySite', 'ItemDiscount', 'ItemFixedAsset', 'ItemGroup', 'ItemInventory', 'ItemInventoryAssembly', 'ItemNonInventory', 'ItemOtherCharge', 'ItemPayment', 'ItemSalesTax', 'ItemSalesTaxGroup', 'ItemService', 'ItemSubtotal', 'JobType', 'OtherName', 'PaymentMethod', 'PayrollItemNonWage', 'PayrollItemWage', 'PriceLevel', 'SalesRep', 'SalesTaxCode', 'ShipMethod', 'StandardTerms', 'ToDo', 'UnitOfMeasureSet', 'Vehicle', 'Vendor', 'VendorType', 'WorkersCompCode')
+    )
+    list_id: str | None = qbfield('ListID', Kind.ID, max_len=36)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
+    full_name: str | None = qbfield('FullName', Kind.STR)
+    unknown: tuple[str, ...] = unknown_field()
 
 
 @final

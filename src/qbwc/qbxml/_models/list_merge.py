@@ -20,6 +20,7 @@ from qbwc.qbxml._types import Kind, qbfield, unknown_field
 
 __all__ = [
     "ListMerge",
+    "ListMergeRet",
     "MergeFrom",
     "MergeTo",
     "MergedFrom",
@@ -79,6 +80,24 @@ class MergedTo:
     time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME, required=True)
     edit_sequence: str | None = qbfield('EditSequence', Kind.STR, max_len=16, required=True)
     full_name: str | None = qbfield('FullName', Kind.STR, required=True)
+    unknown: tuple[str, ...] = unknown_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ListMergeRet:
+    """
+    The qbXML group ``ListMergeRet``, as QuickBooks returns it: its elements sit
+    directly inside ``ListMergeRs`` (no ``<ListMergeRet>`` element).
+    """
+
+    __qbxml_inline__ = True  # the fields are the …Rs's own children
+
+    list_merge_type: str | None = qbfield(
+        'ListMergeType', Kind.ENUM, values=('Account', 'Class', 'Customer', 'ItemDiscount', 'ItemGroup', 'ItemInventory', 'ItemNonInventory', 'ItemOtherCharge', 'ItemPayment', 'ItemSalesTax', 'ItemSalesTaxGroup', 'ItemService', 'ItemSubtotal', 'Vendor')
+    )
+    merged_from: MergedFrom | None = qbfield('MergedFrom', Kind.AGG, model=MergedFrom)
+    merged_to: MergedTo | None = qbfield('MergedTo', Kind.AGG, model=MergedTo)
     unknown: tuple[str, ...] = unknown_field()
 
 

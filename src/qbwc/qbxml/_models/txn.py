@@ -21,9 +21,11 @@ from qbwc.qbxml._types import Kind, qb, qbfield, to_strs, unknown_field
 
 __all__ = [
     "TxnDel",
+    "TxnDelRet",
     "TxnDeletedQuery",
     "TxnDeletedRet",
     "TxnVoid",
+    "TxnVoidRet",
 ]
 
 
@@ -36,6 +38,25 @@ class TxnDel:
         'TxnDelType', Kind.ENUM, required=True, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PayrollLiabilityAdjustment', 'PayrollPriorPayment', 'PayrollYearToDateAdjustment', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'TimeTracking', 'TransferInventory', 'VehicleMileage', 'VendorCredit')
     )
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TxnDelRet:
+    """
+    The qbXML group ``TxnDelRet``, as QuickBooks returns it: its elements sit
+    directly inside ``TxnDelRs`` (no ``<TxnDelRet>`` element).
+    """
+
+    __qbxml_inline__ = True  # the fields are the …Rs's own children
+
+    txn_del_type: str | None = qbfield(
+        'TxnDelType', Kind.ENUM, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'BuildAssembly', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'Estimate', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'PayrollLiabilityAdjustment', 'PayrollPriorPayment', 'PayrollYearToDateAdjustment', 'PurchaseOrder', 'ReceivePayment', 'SalesOrder', 'SalesReceipt', 'SalesTaxPaymentCheck', 'TimeTracking', 'TransferInventory', 'VehicleMileage', 'VendorCredit')
+    )
+    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
+    time_deleted: dt.datetime | None = qbfield('TimeDeleted', Kind.DATETIME)
+    ref_number: str | None = qbfield('RefNumber', Kind.STR)
+    unknown: tuple[str, ...] = unknown_field()
 
 
 @final
@@ -81,6 +102,26 @@ class TxnVoid:
         'TxnVoidType', Kind.ENUM, required=True, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'SalesReceipt', 'VendorCredit')
     )
     txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36, required=True)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TxnVoidRet:
+    """
+    The qbXML group ``TxnVoidRet``, as QuickBooks returns it: its elements sit
+    directly inside ``TxnVoidRs`` (no ``<TxnVoidRet>`` element).
+    """
+
+    __qbxml_inline__ = True  # the fields are the …Rs's own children
+
+    txn_void_type: str | None = qbfield(
+        'TxnVoidType', Kind.ENUM, values=('ARRefundCreditCard', 'Bill', 'BillPaymentCheck', 'BillPaymentCreditCard', 'Charge', 'Check', 'CreditCardCharge', 'CreditCardCredit', 'CreditMemo', 'Deposit', 'InventoryAdjustment', 'Invoice', 'ItemReceipt', 'JournalEntry', 'SalesReceipt', 'VendorCredit')
+    )
+    txn_id: str | None = qbfield('TxnID', Kind.ID, max_len=36)
+    time_created: dt.datetime | None = qbfield('TimeCreated', Kind.DATETIME)
+    time_modified: dt.datetime | None = qbfield('TimeModified', Kind.DATETIME)
+    ref_number: str | None = qbfield('RefNumber', Kind.STR)
+    unknown: tuple[str, ...] = unknown_field()
 
 
 # Each model's __init__ compiles on its first call (docs/qbxml.md, "Speed").
