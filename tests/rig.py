@@ -84,9 +84,11 @@ class Rig:
         }
         return WebConnectorService(store=store or self.store, **settings)
 
-    def restart(self, store: Store | None = None) -> None:
-        """A new service object (a new process) on the same store."""
-        self.service = self.new_service(store)
+    def restart(
+        self, store: Store | None = None, *, service: WebConnectorService | None = None
+    ) -> None:
+        """A new service object (a new process) on the same store, or *service*."""
+        self.service = service if service is not None else self.new_service(store)
         self.wc.target = make_wsgi_app(self.service)
 
     def qwc(self, username: str = USER) -> bytes:

@@ -5,7 +5,8 @@ Django allows one settings module per process, so each case runs in a
 subprocess: ``manage.py test`` of ``docs/examples/django`` (Django's test
 runner and test client: the endpoint, WSDL, CSRF exemption, a whole sync
 storing TxnIDs through the hooks, the management commands), ``manage.py
-migrate`` + ``qbwc_db status``, and the settings errors a host can make.
+migrate`` + ``qbwc_db status``, a version-1 or -2 database in use upgraded by
+``manage.py migrate``, and the settings errors a host can make.
 """
 
 from __future__ import annotations
@@ -454,6 +455,111 @@ class TestDjangoStore:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "CONTRACT" in done.stdout
+
+
+_UPGRADE_IN_USE = textwrap.dedent(
+    """
+    import os, subprocess, sys
+
+    import django
+
+    django.setup()  # DJANGO_SETTINGS_MODULE=billing_site.settings: the example site
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+    from django.test import override_settings
+
+    from qbwc.django import get_service
+    from qbwc.django._conf import store_from_settings
+    from qbwc.store import StoreError
+    from tests.rig import OWNER
+    from tests.schema_in_use import DOWN_TO_1, DOWN_TO_2, finish, in_use, pg_columns
+
+    version = int(sys.argv[1])
+    rig, ids = in_use(store_from_settings())  # on Django's connection, as the site runs it
+    rig.store.close()
+    connections.close_all()
+    with psycopg.connect("") as conn:  # the PG* variables: the site's database
+        for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
+            conn.execute(statement.format(p="qbwc_"))
+    with psycopg.connect(dbname=os.environ["MADE_BY"]) as made, psycopg.connect("") as conn:
+        assert pg_columns(conn) == pg_columns(made)  # exactly the old layout
+    try:
+        store_from_settings()
+    except StoreError as exc:
+        assert "manage.py migrate" in str(exc), exc
+    else:
+        raise AssertionError("a version-%d schema was used" % version)
+
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    print(migrated.stdout, migrated.stderr)
+    assert migrated.returncode == 0
+    with psycopg.connect("") as conn:
+        assert conn.execute("SELECT version FROM qbwc_schema_version").fetchall() == [(3,)]
+
+    # The service qbwc.django builds from settings.QBWC (store, app name, batch size,
+    # hooks), with the OwnerID the rig's QuickBooks knows and the rig's clock.
+    qbwc = dict(settings.QBWC, OWNER_ID=str(OWNER))
+    qbwc["SERVICE"] = dict(qbwc["SERVICE"], clock=rig.clock)
+    with override_settings(QBWC=qbwc):
+        service = get_service()
+        assert type(service.store).__name__ == "DjangoStore"
+        finish(rig, ids, service=service)
+    print("FINISHED", version)
+    """
+)
+
+
+class TestSchemaUpgrade:
+    @pytest.mark.parametrize(
+        ("version", "migrated"), [(1, "0001_initial"), (2, "0002_login_verifiers")]
+    )
+    def test_database_in_use_upgraded_by_migrate(self, version: int, migrated: str) -> None:
+        """
+        A version-*version* site's database in use, upgraded by ``manage.py migrate``.
+
+        The example site's database is migrated to *migrated*, used by qbwc until it
+        holds a linked account, done and pending jobs and a set in flight whose answer
+        was lost, and taken back to the version's layout (tests/schema_in_use.py); then
+        ``manage.py migrate`` upgrades it and the service Django configures finishes
+        the sync: every invoice written once, ``after=`` working.
+        """
+        import psycopg
+
+        from qbwc.store import postgres_migrations
+        from tests.postgres import create_database
+
+        name = f"qbwc_billing_v{version}"
+        create_database(name)
+        with psycopg.connect(create_database(f"{name}_made_by")) as conn:
+            for statement in postgres_migrations()[: -len(postgres_migrations(version))]:
+                conn.execute(statement)  # what a version-N qbwc makes
+        env = _postgres_env(name)
+        old = _manage(env, "migrate", "qbwc", migrated, "--noinput")
+        assert old.returncode == 0, old.stdout + old.stderr
+        assert f"Applying qbwc.{migrated}... OK" in old.stdout
+        assert "0003_any_request" not in old.stdout
+
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SITE), str(ROOT / "src")])
+        env["DJANGO_SETTINGS_MODULE"] = "billing_site.settings"
+        env["MADE_BY"] = f"{name}_made_by"
+        done = subprocess.run(
+            [sys.executable, "-c", _UPGRADE_IN_USE, str(version)],
+            cwd=SITE,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Applying qbwc.0003_any_request... OK" in done.stdout
+        if version == 1:
+            assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout
+        assert f"FINISHED {version}" in done.stdout
 
 
 class TestSettings:

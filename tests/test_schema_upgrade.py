@@ -8,7 +8,8 @@ version (the tables and columns a version-2 or version-1 qbwc made; the test che
 they are exactly those), the store is opened (SQLite upgrades on open; PostgreSQL
 with ``postgres_upgrade``), and a new service finishes the sync: the lost set is
 recovered from QuickBooks, every job is done once, nothing is written twice, and
-the new features (``after=``) work on the upgraded database.
+the new features (``after=``) work on the upgraded database.  The helpers are in
+tests/schema_in_use.py; the Django case (``manage.py migrate``) is in tests/test_django.py.
 """
 
 from __future__ import annotations
@@ -20,61 +21,8 @@ from typing import Any
 
 import pytest
 
-from qbwc import RequestXML
 from qbwc.store import SQLiteStore, Store
-from tests.rig import USER, DirectWC, Rig, invoice
-
-# What version 3 added, and version 2 (docs/service.md, "Any request"; "Passwords").
-_DOWN_TO_2 = (
-    "DROP INDEX {p}jobs_after",
-    "DROP TABLE {p}query_pages",
-    "ALTER TABLE {p}jobs DROP COLUMN after_job",
-    "ALTER TABLE {p}jobs DROP COLUMN page_size",
-    "ALTER TABLE {p}jobs DROP COLUMN pages",
-    "ALTER TABLE {p}jobs DROP COLUMN records",
-    "UPDATE {p}schema_version SET version = 2",
-)
-_DOWN_TO_1 = (
-    "DROP TABLE {p}login_verifiers",
-    "UPDATE {p}schema_version SET version = 1",
-)
-
-
-def _in_use(store: Store) -> tuple[Rig, list[str]]:
-    """A rig whose store holds done, pending and in-flight jobs; QuickBooks ran the set."""
-    rig = Rig(store)
-    (first,) = rig.enqueue("U-1")
-    result = rig.run()
-    assert rig.job(first).status == "done", result
-    jobs = rig.enqueue("U-2", "U-3", "U-4")
-    wc = DirectWC(rig)
-    wc.authenticate()
-    assert isinstance(wc.request(), RequestXML)
-    wc.run_quickbooks()  # ... and the answer is lost
-    assert rig.job(jobs[0]).status == "sent"
-    assert rig.ref_numbers() == ["U-1", "U-2"]
-    return rig, [first.id, *(job.id for job in jobs)]
-
-
-def _finish(rig: Rig, store: Store, ids: list[str]) -> None:
-    """A new service on the upgraded store finishes the sync, exactly once."""
-    rig.restart(store)
-    rig.clock.advance(rig.service.session_timeout + 1)
-    rig.run()
-    rig.run()
-    jobs = [rig.service.job(job_id) for job_id in ids]
-    assert [job.status for job in jobs if job is not None] == ["done"] * 4
-    assert sorted(rig.ref_numbers()) == ["U-1", "U-2", "U-3", "U-4"]  # each once
-    assert {job.txn_id for job in jobs if job is not None} == {
-        ret.txn_id for ret in rig.qb.invoices
-    }
-    # Version 3 at work on the upgraded database: a job waits for another.
-    first = rig.service.enqueue(USER, invoice("U-5"))
-    second = rig.service.enqueue(USER, invoice("U-6"), after=first)
-    assert second.after == first.id
-    rig.run()
-    assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
-    assert sorted(rig.ref_numbers())[-2:] == ["U-5", "U-6"]
+from tests.schema_in_use import DOWN_TO_1, DOWN_TO_2, finish, in_use, pg_columns
 
 
 def _sqlite_columns(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -105,10 +53,10 @@ def _sqlite_made_by(version: int, path: Path) -> dict[str, list[tuple[Any, ...]]
 @pytest.mark.parametrize("version", [2, 1])
 def test_sqlite_database_in_use_upgraded(version: int, tmp_path: Path) -> None:
     path = tmp_path / "qbwc.sqlite"
-    rig, ids = _in_use(SQLiteStore(path))
+    rig, ids = in_use(SQLiteStore(path))
     rig.store.close()
     conn = sqlite3.connect(path)
-    for statement in _DOWN_TO_2 + (_DOWN_TO_1 if version == 1 else ()):
+    for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
         conn.execute(statement.format(p=""))
     conn.commit()
     assert _sqlite_columns(conn) == _sqlite_made_by(version, tmp_path / "old.sqlite")
@@ -118,16 +66,8 @@ def test_sqlite_database_in_use_upgraded(version: int, tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     conn.close()
-    _finish(rig, store, ids)
+    finish(rig, ids, store=store)
     store.close()
-
-
-def _pg_columns(conn: Any) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        "SELECT table_name, column_name, data_type, is_nullable, column_default "
-        "FROM information_schema.columns WHERE table_name LIKE 'qbwc_%' "
-        "ORDER BY table_name, ordinal_position"
-    ).fetchall()
 
 
 @pytest.mark.parametrize("version", [2, 1])
@@ -140,18 +80,18 @@ def test_postgres_database_in_use_upgraded(version: int) -> None:
     dsn = create_database(f"qbwc_upgrade_{version}")
     postgres_upgrade(dsn)
     store: Callable[[], Store] = lambda: PostgresStore(dsn)  # noqa: E731
-    rig, ids = _in_use(store())
+    rig, ids = in_use(store())
     rig.store.close()
     old = create_database(f"qbwc_made_by_{version}")
     with psycopg.connect(old) as conn:  # what the version-N migrations make
         for statement in postgres_migrations()[: -len(postgres_migrations(version))]:
             conn.execute(statement)
-        made = _pg_columns(conn)
+        made = pg_columns(conn)
     with psycopg.connect(dsn) as conn:
-        for statement in _DOWN_TO_2 + (_DOWN_TO_1 if version == 1 else ()):
+        for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
             conn.execute(statement.format(p="qbwc_"))
-        assert _pg_columns(conn) == made
+        assert pg_columns(conn) == made
     assert postgres_upgrade(dsn) == (version, 3)
     upgraded = store()
-    _finish(rig, upgraded, ids)
+    finish(rig, ids, store=upgraded)
     upgraded.close()
