@@ -220,6 +220,20 @@ class _Paging(_Core):
             )
             self._fail_job(ctx, job, str(response.status_code), message)
             return
+        named = _ret_ids(response.raw or "")
+        requested = _requested_id(job)
+        if named != [requested]:
+            # An answer swapped or forged: another object's EditSequence would be sent
+            # with this Mod (docs/queries.md, "Mods without EditSequence").
+            others = ", ".join(i or "(none)" for i in named) or "(none)"
+            message = (
+                f"QuickBooks answered the read of {wanted}'s EditSequence with another "
+                f"object ({others}), so it was not used. Nothing was changed; retry the job "
+                "to read it again."
+            )
+            self._report(logging.ERROR, "a read that names another object", job=job.id)
+            self._fail_job(ctx, job, "mismatch", message)
+            return
         cursor = JobResponse(
             status_code=response.status_code,
             status_severity=response.status_severity,
@@ -402,6 +416,15 @@ def _requested(job: Job) -> str:
         data = {}
     value = data.get("list_id") or data.get("txn_id") if isinstance(data, dict) else None
     return f"ListID {value}" if isinstance(data, dict) and data.get("list_id") else f"TxnID {value}"
+
+
+def _requested_id(job: Job) -> str | None:
+    try:
+        data = json.loads(job.request)
+    except ValueError:
+        return None
+    value = (data.get("list_id") or data.get("txn_id")) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _changed_message(job: Job, last_id: str | None) -> str:
