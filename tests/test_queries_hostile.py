@@ -59,3 +59,34 @@ class TestModReadNamesAnotherObject:
         assert next(c for c in rig.qb.records("Customer") if c.list_id == acme).company_name != (
             "Acme Ltd"
         )
+
+
+class TestPageTooLarge:
+    def test_page_over_max_body_bytes_fails_after_max_attempts(self) -> None:
+        """
+        A page larger than max_body_bytes is refused (413) each time QuickBooks' answer
+        comes; the query used to be asked again at every sync forever. It now fails
+        after max_attempts sends with code ``lost``, naming page_size and
+        max_body_bytes, and the account's later jobs go out.
+        """
+        rig = Rig(max_body_bytes=100_000)
+        rig.qb.seed(Customer=[{"name": f"Customer {n:04d}"} for n in range(1000)])
+        query = rig.service.enqueue(USER, model("CustomerQuery"), page_size=1000)
+        for _ in range(rig.service.max_attempts + 1):
+            rig.clock.advance(3600)  # a later sync
+            rig.run()
+        job = rig.job(query)
+        assert job.status == "failed", job
+        assert job.error is not None
+        assert job.error.code == "lost"
+        assert job.attempts == rig.service.max_attempts
+        assert "page_size" in job.error.message
+        assert "max_body_bytes (100,000 bytes)" in job.error.message
+        # Enqueued again with a page that fits: every record once, and the account moves on.
+        again = rig.service.enqueue(USER, model("CustomerQuery"), page_size=100)
+        rig.clock.advance(3600)
+        rig.run()
+        job = rig.job(again)
+        assert job.status == "done", job.error
+        ids = [ret.list_id for ret in rig.service.query_results(again.id)]
+        assert len(ids) == len(set(ids)) == len(rig.qb.records("Customer"))

@@ -385,6 +385,11 @@ class _Recovery(_Paging):
         for job_id in job_ids:
             job = ctx.tx.get_job(job_id)
             if job is not None and job.is_query:
+                if job.status == "sent" and job.attempts >= self.max_attempts:
+                    # Lost every time (an answer over max_body_bytes is refused each
+                    # time it comes): asking again forever would hold the account.
+                    self._fail_job(ctx, job, "lost", self._lost_message(job))
+                    continue
                 if job.status == "sent":
                     # A paged query starts its iterator again (QuickBooks may have moved
                     # it on): what was delivered is skipped (docs/queries.md).
@@ -397,6 +402,19 @@ class _Recovery(_Paging):
                 continue
             writes.append(job_id)
         return writes
+
+    def _lost_message(self, job: Job) -> str:
+        what = "A page of" if job.page_size is not None else "The answer to"
+        kept = ""
+        if job.records:
+            kept = f" The {job.records:,} records delivered stay in query_results."
+        smaller = "a smaller page_size" if job.page_size is not None else "page_size"
+        return (
+            f"{what} this query never arrived from QuickBooks in {job.attempts} sends "
+            f"(max_attempts): the Web Connector stopped each time, or the answer was larger "
+            f"than max_body_bytes ({self.max_body_bytes:,} bytes) and refused.{kept} Enqueue "
+            f"it again with {smaller}, or raise max_body_bytes and retry this job."
+        )
 
     def _unconfirmed(self, ctx: _Context, in_flight: InFlight, code: int | None) -> None:
         for job_id in self._ask_queries_again(ctx, in_flight.job_ids):
