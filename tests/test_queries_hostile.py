@@ -6,6 +6,7 @@ a time (tests/rig.py).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qbwc import Done, RequestXML
@@ -90,3 +91,35 @@ class TestPageTooLarge:
         assert job.status == "done", job.error
         ids = [ret.list_id for ret in rig.service.query_results(again.id)]
         assert len(ids) == len(set(ids)) == len(rig.qb.records("Customer"))
+
+
+class TestIteratorForged:
+    def test_continue_answered_with_another_iterator_id(self) -> None:
+        """
+        A page's answer names another iteratorID than the one the service continued
+        (forged, or an iterator of another query or account). Its records are not
+        recorded, the service never continues that iterator, and starts its own again:
+        every record once, in QuickBooks' order.
+        """
+        rig = Rig()
+        rig.qb.seed(Customer=[{"name": f"Customer {n:04d}"} for n in range(9)])
+        query = rig.service.enqueue(USER, model("CustomerQuery"), page_size=2)
+        wc = DirectWC(rig)
+        wc.authenticate()
+        forged = "{0BADF00D-0000-4000-8000-000000000000}"
+        sent: list[str] = []
+        for rounds in range(1, 60):
+            if not isinstance(wc.request(), RequestXML):
+                break
+            sent.append(wc.qbxml)
+            wc.run_quickbooks()
+            if rounds == 3:
+                assert 'iterator="Continue"' in wc.qbxml
+                wc.response = re.sub(r'iteratorID="[^"]*"', f'iteratorID="{forged}"', wc.response)
+            if isinstance(wc.answer(), Done):
+                break
+        job = rig.job(query)
+        assert job.status == "done", job
+        assert not any(forged in qbxml for qbxml in sent)
+        ids = [ret.list_id for ret in rig.service.query_results(query.id)]
+        assert ids == [record.list_id for record in rig.qb.records("Customer")]

@@ -314,6 +314,10 @@ class _Paging(_Core):
         position its count says; the job fails when it cannot be found there.
         """
         cursor = job.response
+        sent = cursor.iterator_id if cursor is not None and self._holds(ctx, cursor) else None
+        if sent is not None and response.iterator_id != sent:
+            self._foreign_iterator(ctx, job, response, sent)
+            return
         raw = response.raw or ""
         ids = _ret_ids(raw) if (summary.ret_count or raw.find("Ret>") >= 0) else []
         same_run = cursor is not None and cursor.iterator_id == response.iterator_id
@@ -381,6 +385,26 @@ class _Paging(_Core):
         ctx.tx.put_job(updated)
         if page is not None:
             self._notice_page(ctx, job.id, page, updated)
+
+    def _foreign_iterator(self, ctx: _Context, job: Job, response: Any, sent: str) -> None:
+        """
+        An answer to ``iterator="Continue"`` that names another iterator than the one
+        sent (swapped or forged): its records are not this query's. Not recorded; the
+        iterator starts again (as after a 3391), up to ``max_attempts``.
+        """
+        message = (
+            f"QuickBooks answered the next page of iterator {sent} with iterator "
+            f"{response.iterator_id}: an answer to another query, not recorded."
+        )
+        reference = self._report(logging.ERROR, message, job=job.id)
+        if job.attempts >= self.max_attempts:
+            self._fail_job(ctx, job, "mismatch", f"{message} Retry the job to read it again.")
+            return
+        cursor = attrs.evolve(job.response, iterator_id=None) if job.response else None
+        error = JobError(code="mismatch", message=message, reference=reference)
+        ctx.tx.put_job(
+            attrs.evolve(job, status="pending", response=cursor, error=error, updated_at=ctx.now)
+        )
 
     def _notice_page(self, ctx: _Context, job_id: str, page: str, job: Job | None = None) -> None:
         if self._on_query_page is None:
