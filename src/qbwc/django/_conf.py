@@ -178,3 +178,22 @@ def installed_schema_alias() -> str | None:
     if not isinstance(config, dict):
         return None
     return _database_alias(config)
+
+
+def upgrade_schema(apps: Any, schema_editor: Any) -> None:
+    """
+    What each of qbwc's migrations runs: the qbwc_* tables brought to the newest schema.
+
+    On Django's connection and in its transaction, only in the PostgreSQL database
+    ``QBWC['DATABASE']`` names; elsewhere (``SQLITE_PATH``, ``STORE``, another alias)
+    qbwc keeps its data itself.  The upgrade goes to the newest version whichever
+    migration runs it, so the later migrations find nothing left to do on a new
+    database; Django records each of them either way.
+    """
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql" or connection.alias != installed_schema_alias():
+        return
+    from qbwc.store._pg_sql import upgrade_with_cursor  # noqa: PLC0415
+
+    with connection.cursor() as cursor:
+        upgrade_with_cursor(cursor, f"database {connection.alias!r}")
