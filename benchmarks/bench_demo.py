@@ -16,7 +16,7 @@ import io
 import statistics
 import time
 
-from qbwc._demo import SCENARIOS, run_demo
+from qbwc.cli._demo import SCENARIOS, run_demo
 
 
 def measure(scenario: str | None, runs: int) -> list[float]:

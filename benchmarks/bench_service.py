@@ -47,9 +47,9 @@ from qbwc import (
     SendRequestXMLCall,
     WebConnectorService,
 )
-from qbwc._passwords import hash_password, verify_password
-from qbwc._soap import decode_reply, encode_call
+from qbwc.protocol._soap import decode_reply, encode_call
 from qbwc.qbxml import InvoiceAdd, InvoiceLineAdd, Ref
+from qbwc.service._passwords import hash_password, verify_password
 from qbwc.store import MemoryStore, SQLiteStore, Store
 from qbwc.testing import FakeQuickBooks
 from qbwc.wsgi import make_wsgi_app
@@ -357,13 +357,13 @@ def _driver(app: WSGIApp, qb: FakeQuickBooks, checkpoints: Callable[[], None]) -
 # define), not the QuickBooks double, whose company file grows with every invoice.
 _OURS = (
     "*/qbwc/service/*",
-    "*/qbwc/_session.py",
-    "*/qbwc/_state.py",
-    "*/qbwc/_soap.py",
+    "*/qbwc/protocol/_session.py",
+    "*/qbwc/protocol/_state.py",
+    "*/qbwc/protocol/_soap.py",
     "*/qbwc/wsgi.py",
     "*/qbwc/store/*",
     "<attrs generated * qbwc.service.*>",
-    "<attrs generated * qbwc._state.*>",
+    "<attrs generated * qbwc.protocol._state.*>",
     "<attrs generated * qbwc.store.*>",
 )
 

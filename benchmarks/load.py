@@ -328,8 +328,8 @@ def _percentile(values: list[float], pct: float) -> float:
 def run_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """Seed, serve under gunicorn, drive the three phases, check; return the figures."""
     from qbwc import WebConnectorService
-    from qbwc._passwords import hash_password
     from qbwc.qwc import new_file_id
+    from qbwc.service._passwords import hash_password
     from qbwc.store import Account
 
     workdir = Path(tempfile.mkdtemp(prefix=f"qbwc-load-{kind}-"))

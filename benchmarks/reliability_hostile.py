@@ -50,15 +50,15 @@ _ADD_RS = (
 
 
 def _call(call: Any) -> bytes:
-    from qbwc._soap import encode_call
+    from qbwc.protocol._soap import encode_call
 
     return encode_call(call)
 
 
 def authenticate_ticket(port: int, username: str) -> str:
     """A live ticket of *username* (which has work queued), from a real authenticate."""
-    from qbwc._events import AuthenticateCall
-    from qbwc._soap import decode_reply
+    from qbwc.protocol._events import AuthenticateCall
+    from qbwc.protocol._soap import decode_reply
 
     _, body = post(port, _call(AuthenticateCall(username=username, password=PASSWORD)))
     reply = decode_reply("authenticate", body)
@@ -71,7 +71,7 @@ def hostile_inputs(
     """The corpus of tests/test_wire_hostile.py and the shapes that need a live server."""
     from tests.test_wire_hostile import FLOOD_LIMITS, corpus, flood_body
 
-    from qbwc._events import (
+    from qbwc.protocol._events import (
         CloseConnectionCall,
         ConnectionErrorCall,
         GetInteractiveURLCall,
@@ -134,7 +134,7 @@ def hostile_inputs(
             "fault",
         )
     )
-    from qbwc._events import AuthenticateCall
+    from qbwc.protocol._events import AuthenticateCall
 
     huge = _call(AuthenticateCall(username=USER, password="p" * 5_000_000))
     items.append(("huge text", "5 MB password", sender(huge), "any"))

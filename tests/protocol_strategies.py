@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from qbwc._events import (
+from qbwc.protocol._events import (
     CALL_TYPES,
     INT_MAX,
     INT_MIN,
@@ -49,7 +49,7 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
-from qbwc._state import Phase, SessionState
+from qbwc.protocol._state import Phase, SessionState
 
 # Text XML can carry, biased towards what breaks naive codecs: markup characters,
 # a CDATA terminator, CR (normalised away by parsers unless escaped), non-ASCII,

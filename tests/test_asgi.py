@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from qbwc import WebConnectorService
-from qbwc._events import ServerVersionCall
-from qbwc._soap import encode_call
 from qbwc.asgi import make_asgi_app
+from qbwc.protocol._events import ServerVersionCall
+from qbwc.protocol._soap import encode_call
 from qbwc.store import MemoryStore
 from tests.rig import OWNER, Rig
 from tests.test_wsgi import FORGED_HOSTS, PLAIN_HOSTS

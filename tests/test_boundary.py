@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from qbwc import WebConnectorService
-from qbwc._events import AuthenticateCall, ServerVersionCall
-from qbwc._soap import encode_call
 from qbwc.asgi import make_asgi_app
+from qbwc.protocol._events import AuthenticateCall, ServerVersionCall
+from qbwc.protocol._soap import encode_call
 from qbwc.store import MemoryStore, SQLiteStore, Store
 from qbwc.store._memory import _MemoryTransaction
 from qbwc.wsgi import make_wsgi_app
@@ -223,8 +223,8 @@ _DJANGO = textwrap.dedent(
     from django.test import RequestFactory
 
     from qbwc import WebConnectorService
-    from qbwc._events import AuthenticateCall
-    from qbwc._soap import encode_call
+    from qbwc.protocol._events import AuthenticateCall
+    from qbwc.protocol._soap import encode_call
     from qbwc.django import web_connector_view
     from qbwc.store import MemoryStore, SQLiteStore
 

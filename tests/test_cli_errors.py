@@ -256,12 +256,12 @@ def test_unexpected_error_is_one_line_with_a_support_hint(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bug (any exception qbwc did not mean to raise) is one line that says to report it."""
-    import qbwc._qwc_cli
+    import qbwc.cli._qwc
 
     def broken(args: object) -> int:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(qbwc._qwc_cli, "_run", broken)
+    monkeypatch.setattr(qbwc.cli._qwc, "_run", broken)
     argv = ["qwc", "--app-name", "A", "--url", "https://a.example.com/q"]
     argv += ["--support-url", "https://a.example.com/", "--user", "u"]
     assert main(argv) == 1

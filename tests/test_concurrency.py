@@ -32,7 +32,7 @@ import attrs
 import pytest
 
 from qbwc import AuthenticateCall, Authenticated, Busy, WebConnectorService
-from qbwc._soap import SOAP_ACTION, decode_reply, encode_call
+from qbwc.protocol._soap import SOAP_ACTION, decode_reply, encode_call
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import SQLiteStore

@@ -14,8 +14,7 @@ import sys
 
 import pytest
 
-from qbwc import _demo
-from qbwc.cli import main
+from qbwc.cli import _demo, main
 
 REFERENCE = re.compile(r"QBWC-[2-9A-HJ-NP-Z]{6}")
 

@@ -135,7 +135,7 @@ _CHECKS = textwrap.dedent(
 
     from qbwc.django import get_service, reset_service, web_connector, web_connector_view
     from qbwc import WebConnectorService
-    from qbwc._tables import account_table, job_table
+    from qbwc.cli._tables import account_table, job_table
     from qbwc.qbxml import InvoiceAdd, Ref
     from qbwc.store import MemoryStore
 
@@ -322,8 +322,8 @@ _CHECKS = textwrap.dedent(
 
     # A chunked body (no Content-Length): read when the server ends the input, else 411.
     from django.core.handlers.asgi import ASGIRequest
-    from qbwc._events import ServerVersionCall
-    from qbwc._soap import encode_call
+    from qbwc.protocol._events import ServerVersionCall
+    from qbwc.protocol._soap import encode_call
     call = encode_call(ServerVersionCall())
     chunked = RequestFactory().generic("POST", "/", data=b"", content_type="text/xml")
     chunked.META.pop("CONTENT_LENGTH", None)
@@ -593,7 +593,7 @@ _QUERY = textwrap.dedent(
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    from qbwc._query_cli import result_lines
+    from qbwc.cli._query import result_lines
     from qbwc.django import get_service
     from qbwc.testing import FakeQuickBooks, FakeWebConnector
 

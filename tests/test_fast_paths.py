@@ -37,10 +37,10 @@ from qbwc import (
     ServerVersionCall,
     SessionState,
 )
-from qbwc._events import _NOT_XML_CHAR, _xml_safe
-from qbwc._soap import _encode_reply_tree, encode_call, encode_reply
-from qbwc._state import INITIAL, Phase, apply_call, evolve
 from qbwc.exceptions import QBXMLError, XMLParseError
+from qbwc.protocol._events import _NOT_XML_CHAR, _xml_safe
+from qbwc.protocol._soap import _encode_reply_tree, encode_call, encode_reply
+from qbwc.protocol._state import INITIAL, Phase, apply_call, evolve
 from qbwc.qbxml import InvoiceAdd, Ref, build_request, highest_common_version, parse_hcp
 from qbwc.qbxml._hcp import HCP_PARTS, QBPOS_TEXT, _guid, parse_hcp_essentials
 from qbwc.qbxml._json import dump, load
@@ -934,7 +934,7 @@ class TestTagFilteredChildren:
 
 def _body_with_refs(call_type: type[Any], values: dict[str, Any]) -> bytes:
     """A request body for *call_type*, every character of text written as a character reference."""
-    from qbwc._soap import _READER_BY_TYPE
+    from qbwc.protocol._soap import _READER_BY_TYPE
 
     reader = _READER_BY_TYPE[call_type]
     parts = []
@@ -967,8 +967,8 @@ class TestDecodedCallsFastPath:
     @given(data=st.data())
     def test_valid_calls_equal(self, data: st.DataObject) -> None:
         """For every call type, the decoder's constructor and decoding equal the public one."""
-        from qbwc._events import CALL_TYPES, FROM_PARSE
-        from qbwc._soap import decode_call, encode_call
+        from qbwc.protocol._events import CALL_TYPES, FROM_PARSE
+        from qbwc.protocol._soap import decode_call, encode_call
         from tests.protocol_strategies import CALLS
 
         call_type = data.draw(st.sampled_from(CALL_TYPES))
@@ -994,9 +994,9 @@ class TestDecodedCallsFastPath:
         qbXML version) is refused by the fast constructor with the same
         LocalProtocolError, which decode_call turns into RemoteProtocolError.
         """
-        from qbwc._events import CALL_TYPES, FROM_PARSE, _xml_safe
-        from qbwc._soap import decode_call
         from qbwc.exceptions import LocalProtocolError, RemoteProtocolError
+        from qbwc.protocol._events import CALL_TYPES, FROM_PARSE, _xml_safe
+        from qbwc.protocol._soap import decode_call
 
         call_type = data.draw(st.sampled_from(CALL_TYPES))
         fields = data.draw(_any_fields(call_type))
@@ -1019,7 +1019,7 @@ class TestDecodedCallsFastPath:
 
     def test_only_the_text_check_is_skipped(self) -> None:
         """Every validator but the plain XML-text one still runs in the decoder's constructor."""
-        from qbwc._events import CALL_TYPES, FROM_PARSE, _text
+        from qbwc.protocol._events import CALL_TYPES, FROM_PARSE, _text
 
         for call_type in CALL_TYPES:
             source_checked = {
@@ -1031,9 +1031,13 @@ class TestDecodedCallsFastPath:
 
 def _reference_apply_call(state: SessionState, call: Any) -> SessionState:
     """apply_call as it was: every change through attrs.evolve (so every check runs)."""
-    from qbwc._events import ConnectionErrorCall, ReceiveResponseXMLCall, SendRequestXMLCall
-    from qbwc._state import IN_FLIGHT, TRANSITIONS, _reported, _tickets_match
     from qbwc.exceptions import RemoteProtocolError
+    from qbwc.protocol._events import (
+        ConnectionErrorCall,
+        ReceiveResponseXMLCall,
+        SendRequestXMLCall,
+    )
+    from qbwc.protocol._state import IN_FLIGHT, TRANSITIONS, _reported, _tickets_match
 
     target = TRANSITIONS[state.phase].get(type(call))
     if target is None:
@@ -1069,8 +1073,8 @@ def _reference_apply_call(state: SessionState, call: Any) -> SessionState:
 
 def _reference_apply_reply(state: SessionState, reply: Any) -> SessionState:
     """apply_reply as it was: every change through attrs.evolve."""
-    from qbwc._events import Authenticated, Busy, NoWork
-    from qbwc._state import TRANSITIONS
+    from qbwc.protocol._events import Authenticated, Busy, NoWork
+    from qbwc.protocol._state import TRANSITIONS
 
     target = TRANSITIONS[state.phase].get(type(reply))
     if target is None:
@@ -1118,7 +1122,7 @@ class TestStepCopies:
     @given(session_states, st.data())
     def test_apply_reply_equals_reference(self, state: SessionState, data: st.DataObject) -> None:
         """The same state (or the same refusal) as evolving every change through attrs."""
-        from qbwc._state import apply_reply
+        from qbwc.protocol._state import apply_reply
 
         reply = data.draw(_events(REPLIES))
         try:
@@ -1134,7 +1138,7 @@ class TestStepCopies:
     @given(session_states)
     def test_errored_equals_reference(self, state: SessionState) -> None:
         """errored is attrs.evolve to ERROR with seq one higher."""
-        from qbwc._state import errored
+        from qbwc.protocol._state import errored
 
         assert errored(state) == attrs.evolve(state, phase=Phase.ERROR, seq=state.seq + 1)
         assert state.phase is not Phase.ERROR or errored(state).seq == state.seq + 1
@@ -1142,7 +1146,7 @@ class TestStepCopies:
     @given(session_states, st.sampled_from([7, None, b"t"]))
     def test_reply_ticket_still_checked(self, state: SessionState, bad: Any) -> None:
         """A ticket that is not a str is refused as __init__ would, even on the fast copy."""
-        from qbwc._state import _checked, _step
+        from qbwc.protocol._state import _checked, _step
 
         with pytest.raises(ValueError, match=r"SessionState\.ticket"):
             _checked(_step(state, Phase.READY, state.seq + 1), {"ticket": bad})

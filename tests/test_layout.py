@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import qbwc
-from qbwc._events import AnyCall
+from qbwc.protocol._events import AnyCall
 from qbwc.service._calls import _HANDLERS
 
 SRC = Path(qbwc.__file__).parent

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
-from qbwc._passwords import LoginCache
+from qbwc.service._passwords import LoginCache
 from qbwc.store import LoginVerifier, MemoryStore, SQLiteStore, Store
 from tests.postgres import fresh_store as fresh_postgres_store
 from tests.rig import OWNER, PASSWORD, USER, Clock

@@ -1,5 +1,5 @@
 """
-The tables and JSON lines of ``qbwc query`` / ``qbwc jobs results`` (src/qbwc/_query_cli.py).
+The tables and JSON lines of ``qbwc query`` / ``qbwc jobs results`` (src/qbwc/cli/_query.py).
 
 Columns are decided from each Ret class's field specs: every Ret class of the
 vocabulary gets some (parametrized over all of them); output is streamed, one
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qbwc._query_cli import CHUNK, check_wait, columns_of, result_lines, wait_for
+from qbwc.cli._query import CHUNK, check_wait, columns_of, result_lines, wait_for
 from qbwc.exceptions import ConfigurationError
 from qbwc.qbxml._json import _dump
 from qbwc.qbxml._types import Kind, specs, vocabulary

@@ -46,9 +46,9 @@ from qbwc import (
     ServerVersionCall,
     WebConnectorService,
 )
-from qbwc._passwords import hash_password, verify_password
 from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd
 from qbwc.qbxml._types import Ref
+from qbwc.service._passwords import hash_password, verify_password
 from qbwc.store import Job, MemoryStore, SQLiteStore
 from qbwc.testing import (
     Crash,

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbwc._tables import job_table
 from qbwc.cli import main
+from qbwc.cli._tables import job_table
 from qbwc.qwc import QWCConfig
 from qbwc.store import SQLiteStore
 from qbwc.testing import FakeQuickBooks, FakeWebConnector, http_transport
@@ -737,7 +737,7 @@ class TestJobTableErrors:
 
     @given(st.text(alphabet=st.sampled_from("ab .\n"), max_size=150))
     def test_cut_at_a_word_reference_kept(self, message: str) -> None:
-        from qbwc._tables import ERROR_WIDTH
+        from qbwc.cli._tables import ERROR_WIDTH
 
         row = self._row(message)
         assert row.endswith(" [QBWC-7F3K2Q]")

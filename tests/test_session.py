@@ -25,9 +25,9 @@ from qbwc import (
     Session,
     SessionState,
 )
-from qbwc._events import Call
-from qbwc._soap import decode_reply, encode_call
-from qbwc._state import TRANSITIONS
+from qbwc.protocol._events import Call
+from qbwc.protocol._soap import decode_reply, encode_call
+from qbwc.protocol._state import TRANSITIONS
 from tests.protocol_strategies import CALLS, REPLIES, calls, replies, session_states
 
 T = "ticket-1"

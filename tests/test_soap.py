@@ -45,8 +45,9 @@ from qbwc import (
     Session,
     TryCompanyFile,
 )
-from qbwc._events import CALL_TYPES, REPLY_TYPES
-from qbwc._soap import (
+from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, escape_text
+from qbwc.protocol._events import CALL_TYPES, REPLY_TYPES
+from qbwc.protocol._soap import (
     OPERATIONS,
     SOAP_ACTION,
     decode_call,
@@ -56,8 +57,7 @@ from qbwc._soap import (
     encode_reply,
     wsdl,
 )
-from qbwc._state import TRANSITIONS
-from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, escape_text
+from qbwc.protocol._state import TRANSITIONS
 from tests.protocol_strategies import CALLS, REPLIES, calls
 from tests.reference import reference_files, require_reference
 

@@ -53,8 +53,8 @@ from qbwc import (
     SessionState,
     TryCompanyFile,
 )
-from qbwc._events import CALL_TYPES, REPLY_TYPES, Call, Reply
-from qbwc._state import IN_FLIGHT, TRANSITIONS, describe
+from qbwc.protocol._events import CALL_TYPES, REPLY_TYPES, Call, Reply
+from qbwc.protocol._state import IN_FLIGHT, TRANSITIONS, describe
 from tests.protocol_strategies import CALLS, REPLIES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -44,14 +44,14 @@ import pytest
 from lxml import etree
 
 from qbwc import WebConnectorService
-from qbwc._events import (
+from qbwc._xml import SOAP11_ENV_NS
+from qbwc.protocol._events import (
     AuthenticateCall,
     ReceiveResponseXMLCall,
     RequestXML,
     SendRequestXMLCall,
 )
-from qbwc._soap import encode_call
-from qbwc._xml import SOAP11_ENV_NS
+from qbwc.protocol._soap import encode_call
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import MemoryStore, SQLiteStore, Store

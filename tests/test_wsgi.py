@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from qbwc import WebConnectorService
-from qbwc._events import ClientVersionCall, ServerVersionCall
-from qbwc._soap import encode_call
 from qbwc.exceptions import ConfigurationError
+from qbwc.protocol._events import ClientVersionCall, ServerVersionCall
+from qbwc.protocol._soap import encode_call
 from qbwc.store import MemoryStore
 from qbwc.testing._web_connector import wsgi_transport
 from qbwc.wsgi import make_wsgi_app

@@ -4,49 +4,6 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-# --- the Web Connector protocol core (sans-I/O) ---
-from qbwc._events import AnyCall as AnyCall
-from qbwc._events import AnyReply as AnyReply
-from qbwc._events import AuthenticateCall as AuthenticateCall
-from qbwc._events import Authenticated as Authenticated
-from qbwc._events import Busy as Busy
-from qbwc._events import Call as Call
-from qbwc._events import ClientVersionCall as ClientVersionCall
-from qbwc._events import ClientVersionError as ClientVersionError
-from qbwc._events import ClientVersionOK as ClientVersionOK
-from qbwc._events import ClientVersionUpgrade as ClientVersionUpgrade
-from qbwc._events import ClientVersionWarning as ClientVersionWarning
-from qbwc._events import CloseConnectionCall as CloseConnectionCall
-from qbwc._events import ConnectionErrorCall as ConnectionErrorCall
-from qbwc._events import Done as Done
-from qbwc._events import Failed as Failed
-from qbwc._events import GetInteractiveURLCall as GetInteractiveURLCall
-from qbwc._events import GetLastErrorCall as GetLastErrorCall
-from qbwc._events import GiveUp as GiveUp
-from qbwc._events import Goodbye as Goodbye
-from qbwc._events import InteractiveDoneCall as InteractiveDoneCall
-from qbwc._events import InteractiveDoneReply as InteractiveDoneReply
-from qbwc._events import InteractiveMode as InteractiveMode
-from qbwc._events import InteractiveRejectedCall as InteractiveRejectedCall
-from qbwc._events import InteractiveRejectedReply as InteractiveRejectedReply
-from qbwc._events import InteractiveURL as InteractiveURL
-from qbwc._events import InvalidUser as InvalidUser
-from qbwc._events import LastError as LastError
-from qbwc._events import NoOp as NoOp
-from qbwc._events import NoRequest as NoRequest
-from qbwc._events import NoWork as NoWork
-from qbwc._events import PauseRequest as PauseRequest
-from qbwc._events import Progress as Progress
-from qbwc._events import ReceiveResponseXMLCall as ReceiveResponseXMLCall
-from qbwc._events import Reply as Reply
-from qbwc._events import RequestXML as RequestXML
-from qbwc._events import SendRequestXMLCall as SendRequestXMLCall
-from qbwc._events import ServerVersion as ServerVersion
-from qbwc._events import ServerVersionCall as ServerVersionCall
-from qbwc._events import TryCompanyFile as TryCompanyFile
-from qbwc._session import Session as Session
-from qbwc._state import Phase as Phase
-from qbwc._state import SessionState as SessionState
 from qbwc.exceptions import (
     ConfigurationError,
     LocalProtocolError,
@@ -58,6 +15,50 @@ from qbwc.exceptions import (
     RemoteProtocolError,
     XMLParseError,
 )
+
+# --- the Web Connector protocol core (sans-I/O) ---
+from qbwc.protocol._events import AnyCall as AnyCall
+from qbwc.protocol._events import AnyReply as AnyReply
+from qbwc.protocol._events import AuthenticateCall as AuthenticateCall
+from qbwc.protocol._events import Authenticated as Authenticated
+from qbwc.protocol._events import Busy as Busy
+from qbwc.protocol._events import Call as Call
+from qbwc.protocol._events import ClientVersionCall as ClientVersionCall
+from qbwc.protocol._events import ClientVersionError as ClientVersionError
+from qbwc.protocol._events import ClientVersionOK as ClientVersionOK
+from qbwc.protocol._events import ClientVersionUpgrade as ClientVersionUpgrade
+from qbwc.protocol._events import ClientVersionWarning as ClientVersionWarning
+from qbwc.protocol._events import CloseConnectionCall as CloseConnectionCall
+from qbwc.protocol._events import ConnectionErrorCall as ConnectionErrorCall
+from qbwc.protocol._events import Done as Done
+from qbwc.protocol._events import Failed as Failed
+from qbwc.protocol._events import GetInteractiveURLCall as GetInteractiveURLCall
+from qbwc.protocol._events import GetLastErrorCall as GetLastErrorCall
+from qbwc.protocol._events import GiveUp as GiveUp
+from qbwc.protocol._events import Goodbye as Goodbye
+from qbwc.protocol._events import InteractiveDoneCall as InteractiveDoneCall
+from qbwc.protocol._events import InteractiveDoneReply as InteractiveDoneReply
+from qbwc.protocol._events import InteractiveMode as InteractiveMode
+from qbwc.protocol._events import InteractiveRejectedCall as InteractiveRejectedCall
+from qbwc.protocol._events import InteractiveRejectedReply as InteractiveRejectedReply
+from qbwc.protocol._events import InteractiveURL as InteractiveURL
+from qbwc.protocol._events import InvalidUser as InvalidUser
+from qbwc.protocol._events import LastError as LastError
+from qbwc.protocol._events import NoOp as NoOp
+from qbwc.protocol._events import NoRequest as NoRequest
+from qbwc.protocol._events import NoWork as NoWork
+from qbwc.protocol._events import PauseRequest as PauseRequest
+from qbwc.protocol._events import Progress as Progress
+from qbwc.protocol._events import ReceiveResponseXMLCall as ReceiveResponseXMLCall
+from qbwc.protocol._events import Reply as Reply
+from qbwc.protocol._events import RequestXML as RequestXML
+from qbwc.protocol._events import SendRequestXMLCall as SendRequestXMLCall
+from qbwc.protocol._events import ServerVersion as ServerVersion
+from qbwc.protocol._events import ServerVersionCall as ServerVersionCall
+from qbwc.protocol._events import TryCompanyFile as TryCompanyFile
+from qbwc.protocol._session import Session as Session
+from qbwc.protocol._state import Phase as Phase
+from qbwc.protocol._state import SessionState as SessionState
 from qbwc.service import CompanyMismatch as CompanyMismatch
 from qbwc.service import Disconnection as Disconnection
 from qbwc.service import HTTPReply as HTTPReply

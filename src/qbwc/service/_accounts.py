@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
-from qbwc._names import check_name, is_name
-from qbwc._passwords import Login, check_login
 from qbwc.exceptions import ConfigurationError
+from qbwc.service._names import check_name, is_name
+from qbwc.service._passwords import Login, check_login
 from qbwc.store._protocol import Account, InFlight, Job, JobError, Store, StoreTransaction
 
 if TYPE_CHECKING:
@@ -355,7 +355,7 @@ class _Accounts(_Core):
         """
         Check a login: a login verifier, else exactly one scrypt, whoever asks.
 
-        See :class:`~qbwc._passwords.PasswordChecker` (docs/service.md, "Passwords").
+        See :class:`~qbwc.service._passwords.PasswordChecker` (docs/service.md, "Passwords").
         """
         if not is_name(username):  # never an account (and some names no store can look up)
             if self._authenticator is None:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeVar
 
 import attrs
 
-from qbwc._events import AnyCall, AnyReply
-from qbwc._passwords import LoginCache, PasswordChecker
-from qbwc._session import Session
-from qbwc._state import SessionState
 from qbwc.exceptions import ConfigurationError
+from qbwc.protocol._events import AnyCall, AnyReply
+from qbwc.protocol._session import Session
+from qbwc.protocol._state import SessionState
+from qbwc.service._passwords import LoginCache, PasswordChecker
 from qbwc.service._records import _FINISHED_PHASES, _dump_record, _Tally
 from qbwc.service._texts import _REFERENCE_ALPHABET
 from qbwc.store._protocol import (

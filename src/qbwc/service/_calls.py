@@ -9,7 +9,8 @@ from typing import Any, Final
 
 import attrs
 
-from qbwc._events import (
+from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
+from qbwc.protocol._events import (
     AnyCall,
     AnyReply,
     AuthenticateCall,
@@ -46,10 +47,9 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
-from qbwc._session import Session
-from qbwc._state import Phase
-from qbwc._state import evolve as _evolve_state
-from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
+from qbwc.protocol._session import Session
+from qbwc.protocol._state import Phase
+from qbwc.protocol._state import evolve as _evolve_state
 from qbwc.service import _texts as texts
 from qbwc.service._accounts import _Accounts
 from qbwc.service._base import _Context, _Step, _version_key

@@ -9,8 +9,8 @@ from typing import final
 import attrs
 
 from qbwc._budget import XMLLimitError
-from qbwc._events import SendRequestXMLCall
 from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
+from qbwc.protocol._events import SendRequestXMLCall
 from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _Core
 

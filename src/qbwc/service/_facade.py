@@ -60,14 +60,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
-from qbwc._address import check_public_url
-from qbwc._passwords import LOGIN_CACHE_SECONDS, LoginCache, PasswordChecker
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import ConfigurationError
 from qbwc.service._accounts import _DEFAULT_APP_NAME, _record_identity
+from qbwc.service._address import check_public_url
 from qbwc.service._base import _positive, _setting_text, _version_key, _vkey
 from qbwc.service._company import CompanyMismatch
 from qbwc.service._http import _HTTP
+from qbwc.service._passwords import LOGIN_CACHE_SECONDS, LoginCache, PasswordChecker
 from qbwc.service._queue import _Queue
 from qbwc.store._protocol import Job, Store
 

@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
-from qbwc._address import NEUTRAL_ADDRESS, wsdl_address
-from qbwc._address import request_url as request_url  # noqa: PLC0414 - for the adapters
-from qbwc._events import AnyCall, AnyReply
-from qbwc._soap import decode_call, encode_fault, encode_reply, wsdl
 from qbwc.exceptions import (
     ConfigurationError,
     LocalProtocolError,
     RemoteProtocolError,
     XMLParseError,
 )
+from qbwc.protocol._events import AnyCall, AnyReply
+from qbwc.protocol._soap import decode_call, encode_fault, encode_reply, wsdl
+from qbwc.service._address import NEUTRAL_ADDRESS, wsdl_address
+from qbwc.service._address import request_url as request_url  # noqa: PLC0414 - for the adapters
 from qbwc.service._calls import _Calls
 from qbwc.store._protocol import StaleSessionError, StoreError
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import attrs
 
-from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError
 from qbwc.service._base import _MAX_PAGE, _Core, _dependency_message, _positive, page_rets
+from qbwc.service._names import check_name
 from qbwc.service._paging import check_auto_edit_sequence, check_page_size, needs_edit_sequence
 from qbwc.service._recovery import _newest_field
 from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction

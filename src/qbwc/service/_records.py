@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from qbwc._state import Phase, SessionState
+from qbwc.protocol._state import Phase, SessionState
 from qbwc.store._protocol import StoreError
 
 __all__ = [

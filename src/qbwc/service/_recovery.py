@@ -10,8 +10,8 @@ from typing import Any, Final
 import attrs
 
 from qbwc._budget import XMLLimitError
-from qbwc._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCall
 from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolError, XMLParseError
+from qbwc.protocol._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCall
 from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _vkey
 from qbwc.service._paging import _Paging

@@ -27,7 +27,7 @@ from typing import Any, final
 
 import attrs
 
-from qbwc._events import AnyCall
+from qbwc.protocol._events import AnyCall
 from qbwc.testing._web_connector import (
     Crash,
     FakeWebConnector,

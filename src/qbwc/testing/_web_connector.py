@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from qbwc._events import (
+from qbwc.exceptions import RemoteProtocolError
+from qbwc.protocol._events import (
     AnyCall,
     AnyReply,
     AuthenticateCall,
@@ -58,7 +59,6 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
-from qbwc.exceptions import RemoteProtocolError
 from qbwc.testing._interface import QuickBooksDouble, RequestProcessorError
 
 __all__ = [
@@ -312,7 +312,7 @@ class FakeWebConnector:
         raise TypeError(msg)
 
     def _call(self, run: _Run, call: AnyCall) -> AnyReply | str:
-        from qbwc._soap import SOAP_ACTION, decode_reply, encode_call  # noqa: PLC0415
+        from qbwc.protocol._soap import SOAP_ACTION, decode_reply, encode_call  # noqa: PLC0415
 
         if len(run.calls) >= MAX_CALLS:
             raise _Stop(f"Error: more than {MAX_CALLS:,} calls in one run")

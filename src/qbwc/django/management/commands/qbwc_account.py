@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
-from qbwc._tables import account_table, unconfirmed_lines
+from qbwc.cli._tables import account_table, unconfirmed_lines
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import read_password, run
 from qbwc.django.management.commands.qbwc_qwc import add_qwc_arguments, write_qwc

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
-from qbwc._query_cli import read_requests
+from qbwc.cli._query import read_requests
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 

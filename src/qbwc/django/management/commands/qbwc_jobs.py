@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError  # type: ignore[import-untyped]
 
-from qbwc._query_cli import FORMATS, print_results
-from qbwc._tables import job_table, parse_age
+from qbwc.cli._query import FORMATS, print_results
+from qbwc.cli._tables import job_table, parse_age
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 from qbwc.store import JOB_STATUSES

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
-from qbwc._query_cli import FORMATS, check_wait, read_requests, run_query
+from qbwc.cli._query import FORMATS, check_wait, read_requests, run_query
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from qbwc._db_cli import DSN_ENV
-from qbwc._passwords import LOGIN_SECRET_ENV
-from qbwc._tables import account_table, job_table, parse_age, unconfirmed_lines
+from qbwc.cli._db import DSN_ENV
+from qbwc.cli._tables import account_table, job_table, parse_age, unconfirmed_lines
 from qbwc.exceptions import ConfigurationError
+from qbwc.service._passwords import LOGIN_SECRET_ENV
 
 __all__ = ["register"]
 
@@ -233,7 +233,7 @@ def _page_size(parser: argparse.ArgumentParser) -> None:
 
 
 def _format(parser: argparse.ArgumentParser) -> None:
-    from qbwc._query_cli import FORMATS  # noqa: PLC0415
+    from qbwc.cli._query import FORMATS  # noqa: PLC0415
 
     parser.add_argument(
         "--format",
@@ -502,7 +502,7 @@ def _account_qwc(args: argparse.Namespace) -> int:
 
 def _read_models(args: argparse.Namespace) -> list[Any]:
     """The request models of ``args.file``, all checked before anything is queued."""
-    from qbwc._query_cli import read_requests  # noqa: PLC0415
+    from qbwc.cli._query import read_requests  # noqa: PLC0415
 
     return read_requests(args.file, sys.stdin, key=args.key, page_size=args.page_size)
 
@@ -527,7 +527,7 @@ def _enqueue(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from qbwc._query_cli import check_wait, run_query  # noqa: PLC0415
+    from qbwc.cli._query import check_wait, run_query  # noqa: PLC0415
 
     check_wait(args.wait)
     models = _read_models(args)
@@ -551,7 +551,7 @@ def _write_line(line: str) -> None:
 
 
 def _jobs_results(args: argparse.Namespace) -> int:
-    from qbwc._query_cli import print_results  # noqa: PLC0415
+    from qbwc.cli._query import print_results  # noqa: PLC0415
 
     service = _service(args)
     job = service.job(args.job_id)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from qbwc._events import AnyCall, AnyReply
-from qbwc._soap import decode_call, encode_reply
-from qbwc._state import INITIAL, Phase, SessionState, apply_call, apply_reply, errored, evolve
 from qbwc._xml import DEFAULT_MAX_BYTES
 from qbwc.exceptions import LocalProtocolError
+from qbwc.protocol._events import AnyCall, AnyReply
+from qbwc.protocol._soap import decode_call, encode_reply
+from qbwc.protocol._state import (
+    INITIAL,
+    Phase,
+    SessionState,
+    apply_call,
+    apply_reply,
+    errored,
+    evolve,
+)
 
 # Everything in __all__ gets re-exported as part of the qbwc public API.
 __all__ = ["Session"]

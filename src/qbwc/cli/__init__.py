@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qbwc._db_cli import DSN_ENV
+from qbwc.cli._db import DSN_ENV
 from qbwc.exceptions import ConfigurationError, QBWCError
 from qbwc.store._protocol import StoreError
 
@@ -24,11 +24,11 @@ Register = Callable[[Any], None]
 
 def _registrations() -> list[Register]:
     # Imported here so that ``import qbwc`` stays light.
-    from qbwc._db_cli import register as register_db  # noqa: PLC0415
-    from qbwc._demo import register as register_demo  # noqa: PLC0415
-    from qbwc._qwc_cli import register as register_qwc  # noqa: PLC0415
-    from qbwc._service_cli import register as register_service  # noqa: PLC0415
-    from qbwc.qbxml._cli import register as register_qbxml  # noqa: PLC0415
+    from qbwc.cli._db import register as register_db  # noqa: PLC0415
+    from qbwc.cli._demo import register as register_demo  # noqa: PLC0415
+    from qbwc.cli._qbxml import register as register_qbxml  # noqa: PLC0415
+    from qbwc.cli._qwc import register as register_qwc  # noqa: PLC0415
+    from qbwc.cli._service import register as register_service  # noqa: PLC0415
 
     registrations: list[Register] = []
     registrations.append(register_qwc)

@@ -28,7 +28,24 @@ import attrs
 from lxml import etree
 
 from qbwc._budget import ENVELOPE_LIMITS
-from qbwc._events import (
+from qbwc._resources import schema_path
+from qbwc._xml import (
+    DEFAULT_MAX_BYTES,
+    INTUIT_NS,
+    NOT_XML_CHAR,
+    SOAP11_ENV_NS,
+    SOAP12_ENV_NS,
+    XSI_NS,
+    escape_text,
+    parse_untrusted,
+)
+from qbwc.exceptions import (
+    ConfigurationError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    XMLParseError,
+)
+from qbwc.protocol._events import (
     FROM_PARSE,
     INT_MAX,
     INT_MIN,
@@ -70,23 +87,6 @@ from qbwc._events import (
     ServerVersion,
     ServerVersionCall,
     TryCompanyFile,
-)
-from qbwc._resources import schema_path
-from qbwc._xml import (
-    DEFAULT_MAX_BYTES,
-    INTUIT_NS,
-    NOT_XML_CHAR,
-    SOAP11_ENV_NS,
-    SOAP12_ENV_NS,
-    XSI_NS,
-    escape_text,
-    parse_untrusted,
-)
-from qbwc.exceptions import (
-    ConfigurationError,
-    LocalProtocolError,
-    RemoteProtocolError,
-    XMLParseError,
 )
 
 __all__ = [
@@ -184,7 +184,7 @@ class _Reader:
     # → parameter: one dict lookup for the usual case; others go through *lookup*.
     exact: Mapping[str, _Param] = MappingProxyType({})
     # call_type's constructor for parsed values: skips only the XML-text check
-    # that libxml2 already made (see qbwc._events._from_parse).
+    # that libxml2 already made (see qbwc.protocol._events._from_parse).
     make: Callable[..., Call] | None = None
 
 

@@ -96,7 +96,8 @@ from typing import Any, Final, final
 import attrs
 
 from qbwc._direct import compile_constructor
-from qbwc._events import (
+from qbwc.exceptions import LocalProtocolError, RemoteProtocolError
+from qbwc.protocol._events import (
     CALL_TYPES,
     REPLY_TYPES,
     AnyCall,
@@ -140,7 +141,6 @@ from qbwc._events import (
     ServerVersionCall,
     TryCompanyFile,
 )
-from qbwc.exceptions import LocalProtocolError, RemoteProtocolError
 
 # Everything in __all__ gets re-exported as part of the qbwc public API.
 __all__ = ["Phase", "SessionState"]

@@ -37,7 +37,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
 
-from qbwc._events import (
+from qbwc.exceptions import QBWCError, QBXMLValidationError, RemoteProtocolError
+from qbwc.protocol._events import (
     AnyCall,
     AnyReply,
     AuthenticateCall,
@@ -61,7 +62,6 @@ from qbwc._events import (
     ServerVersion,
     TryCompanyFile,
 )
-from qbwc.exceptions import QBWCError, QBXMLValidationError, RemoteProtocolError
 from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd, InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.service import WebConnectorService
@@ -226,7 +226,7 @@ class _Narrator:
         self.service = service
 
     def __call__(self, body: bytes, action: str) -> tuple[int, bytes]:
-        from qbwc._soap import decode_call, decode_reply  # noqa: PLC0415
+        from qbwc.protocol._soap import decode_call, decode_reply  # noqa: PLC0415
 
         call = decode_call(body)
         status, answer = self.send(body, action)
