@@ -31,7 +31,8 @@ import time
 import uuid
 from pathlib import Path
 
-from qbwc import AuthenticateCall, WebConnectorService
+from qbwc import WebConnectorService
+from qbwc.protocol import AuthenticateCall
 from qbwc.store import SQLiteStore, Store
 
 OWNER = uuid.UUID("9A5D8F3B-1C2E-4B6A-8D7F-0E1F2A3B4C5D")

@@ -36,7 +36,8 @@ from typing import Any
 
 from lxml import etree
 
-from qbwc import (
+from qbwc import WebConnectorService
+from qbwc.protocol import (
     AuthenticateCall,
     ClientVersionCall,
     CloseConnectionCall,
@@ -45,7 +46,6 @@ from qbwc import (
     ReceiveResponseXMLCall,
     RequestXML,
     SendRequestXMLCall,
-    WebConnectorService,
 )
 from qbwc.protocol._soap import decode_reply, encode_call
 from qbwc.qbxml import InvoiceAdd, InvoiceLineAdd, Ref

@@ -16,7 +16,7 @@ from qbwc.protocol._events import (
     Busy,
     Call,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
@@ -34,8 +34,8 @@ from qbwc.protocol._events import (
     InteractiveRejectedCall,
     InteractiveRejectedReply,
     InteractiveURL,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoRequest,
     NoWork,
@@ -111,7 +111,7 @@ REPLIES: dict[type[Reply], st.SearchStrategy[Any]] = {
     ServerVersion: st.builds(ServerVersion, version=xml_text),
     ClientVersionOK: st.just(ClientVersionOK()),
     ClientVersionWarning: st.builds(ClientVersionWarning, message=xml_text),
-    ClientVersionError: st.builds(ClientVersionError, message=xml_text),
+    ClientVersionErrorReply: st.builds(ClientVersionErrorReply, message=xml_text),
     ClientVersionUpgrade: st.builds(ClientVersionUpgrade, version=xml_text),
     Authenticated: st.builds(
         Authenticated,
@@ -123,7 +123,7 @@ REPLIES: dict[type[Reply], st.SearchStrategy[Any]] = {
     NoWork: st.builds(
         NoWork, ticket=tickets, postpone_seconds=seconds, min_run_every_seconds=seconds
     ),
-    InvalidUser: st.just(InvalidUser()),
+    InvalidUserReply: st.just(InvalidUserReply()),
     Busy: st.builds(Busy, ticket=tickets, postpone_seconds=seconds),
     RequestXML: st.builds(RequestXML, qbxml=xml_text.filter(_not_folded("", "NoOp"))),
     NoRequest: st.just(NoRequest()),
@@ -131,8 +131,8 @@ REPLIES: dict[type[Reply], st.SearchStrategy[Any]] = {
     Progress: st.builds(Progress, percent=st.integers(0, 99)),
     Done: st.just(Done()),
     Failed: st.builds(Failed, code=st.integers(INT_MIN, -1)),
-    LastError: st.builds(
-        LastError, message=xml_text.filter(_not_folded("NoOp", "Interactive mode"))
+    LastErrorReply: st.builds(
+        LastErrorReply, message=xml_text.filter(_not_folded("NoOp", "Interactive mode"))
     ),
     NoOp: st.just(NoOp()),
     InteractiveMode: st.just(InteractiveMode()),

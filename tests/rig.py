@@ -14,7 +14,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from qbwc import (
+from qbwc import WebConnectorService
+from qbwc.protocol import (
     AnyReply,
     AuthenticateCall,
     CloseConnectionCall,
@@ -22,7 +23,6 @@ from qbwc import (
     ReceiveResponseXMLCall,
     RequestXML,
     SendRequestXMLCall,
-    WebConnectorService,
 )
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbwc import RequestXML, WebConnectorService
+from qbwc import WebConnectorService
+from qbwc.protocol import RequestXML
 from qbwc.store import Store
 from tests.rig import USER, DirectWC, Rig, invoice
 

@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 from lxml import etree
 
-from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
+from qbwc import ConfigurationError, WebConnectorService
 from qbwc.cli import main
 from qbwc.cli._tables import NEVER_CONNECTED, account_table, job_table, parse_age
+from qbwc.protocol import AuthenticateCall, InvalidUserReply
 from qbwc.service._names import MAX_NAME_LENGTH, check_name
 from qbwc.service._passwords import hash_password
 from qbwc.store import InFlight, MemoryStore, SQLiteStore, Store
@@ -164,14 +165,14 @@ class TestNames:
         service = _service(store)
         for value in (" kristy", "kristy ", "k" * 300):
             reply = service.respond(AuthenticateCall(username=value, password="pw"))
-            assert isinstance(reply, InvalidUser), reply
+            assert isinstance(reply, InvalidUserReply), reply
         assert service.accounts() == ()
 
     def test_authenticator_cannot_create_a_bad_name(self, store: Store) -> None:
         """Even a host authenticator that says yes to anything creates no bad account."""
         service = _service(store, authenticator=lambda _u, _p: True)
         reply = service.respond(AuthenticateCall(username="k" * 300, password="pw"))
-        assert isinstance(reply, InvalidUser), reply
+        assert isinstance(reply, InvalidUserReply), reply
         assert service.accounts() == ()
 
 
@@ -238,7 +239,7 @@ class ScryptSpy:
 
 def _login(service: WebConnectorService, username: str, password: str) -> bool:
     reply = service.respond(AuthenticateCall(username=username, password=password))
-    return not isinstance(reply, InvalidUser)
+    return not isinstance(reply, InvalidUserReply)
 
 
 def _cost_of(store: Store, username: str) -> int:

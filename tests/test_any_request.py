@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from qbwc import Done, Failed, Progress, RequestXML, WebConnectorService
+from qbwc import WebConnectorService
 from qbwc.exceptions import ConfigurationError, QBXMLValidationError
+from qbwc.protocol import Done, Failed, Progress, RequestXML
 from qbwc.qbxml._parse import Response
 from qbwc.qbxml._types import vocabulary
 from qbwc.service._recovery import _mismatch, _summary_of

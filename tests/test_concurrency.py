@@ -31,7 +31,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from qbwc import AuthenticateCall, Authenticated, Busy, WebConnectorService
+from qbwc import WebConnectorService
+from qbwc.protocol import AuthenticateCall, Authenticated, Busy
 from qbwc.protocol._soap import SOAP_ACTION, decode_reply, encode_call
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref

@@ -23,21 +23,21 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from lxml import etree
 
-from qbwc import (
+from qbwc import LocalProtocolError
+from qbwc.exceptions import QBXMLError, XMLParseError
+from qbwc.protocol import (
     AuthenticateCall,
     ClientVersionCall,
     ClientVersionOK,
     CloseConnectionCall,
     GetLastErrorCall,
-    LastError,
-    LocalProtocolError,
+    LastErrorReply,
     RequestXML,
     SendRequestXMLCall,
     ServerVersion,
     ServerVersionCall,
     SessionState,
 )
-from qbwc.exceptions import QBXMLError, XMLParseError
 from qbwc.protocol._events import _NOT_XML_CHAR, _xml_safe
 from qbwc.protocol._soap import _encode_reply_tree, encode_call, encode_reply
 from qbwc.protocol._state import INITIAL, Phase, apply_call, evolve
@@ -116,7 +116,7 @@ class TestKeywordCheck:
         text = "".join(c.upper() if f else c.lower() for c, f in zip(keyword, flips, strict=True))
 
         with pytest.raises(LocalProtocolError, match="would be read as"):
-            LastError(message=text)
+            LastErrorReply(message=text)
 
     @given(xml_text)
     def test_other_text(self, text: str) -> None:
@@ -124,9 +124,9 @@ class TestKeywordCheck:
         folded = text.casefold()
         if folded in {"noop", "interactive mode"}:
             with pytest.raises(LocalProtocolError):
-                LastError(message=text)
+                LastErrorReply(message=text)
         else:
-            assert LastError(message=text).message == text
+            assert LastErrorReply(message=text).message == text
 
     def test_long_documents_are_not_keywords(self) -> None:
         """A qbXML document is far longer than any keyword."""

@@ -19,7 +19,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from qbwc import AuthenticateCall, ConfigurationError, InvalidUser, WebConnectorService
+from qbwc import ConfigurationError, WebConnectorService
+from qbwc.protocol import AuthenticateCall, InvalidUserReply
 from qbwc.service._passwords import LoginCache
 from qbwc.store import LoginVerifier, MemoryStore, SQLiteStore, Store
 from tests.postgres import fresh_store as fresh_postgres_store
@@ -59,7 +60,7 @@ def _service(store: Store, **settings: Any) -> WebConnectorService:
 
 def _login(service: WebConnectorService, password: str = PASSWORD, username: str = USER) -> bool:
     reply = service.respond(AuthenticateCall(username=username, password=password))
-    return not isinstance(reply, InvalidUser)
+    return not isinstance(reply, InvalidUserReply)
 
 
 def _verifier(store: Store, username: str = USER) -> LoginVerifier | None:

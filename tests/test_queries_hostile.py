@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from qbwc import Done, RequestXML
+from qbwc.protocol import Done, RequestXML
 from qbwc.qbxml._types import vocabulary
 from tests.rig import USER, DirectWC, Rig
 

@@ -22,18 +22,18 @@ from typing import Any
 import attrs
 import pytest
 
-from qbwc import (
+from qbwc import Disconnection
+from qbwc.cli import main
+from qbwc.protocol import (
     AnyReply,
     Authenticated,
-    Disconnection,
     Done,
     Failed,
-    LastError,
+    LastErrorReply,
     NoRequest,
     Progress,
     RequestXML,
 )
-from qbwc.cli import main
 from qbwc.qbxml._parse import Response
 from qbwc.service._recovery import _mismatch
 from qbwc.store import Job, JobResponse, MemoryStore, SQLiteStore, Store
@@ -174,7 +174,7 @@ class TestSilentSession:
         assert late_txn in error
         reference = REFERENCE.search(error)
         assert reference is not None
-        shown = _require(wc1.last_error(), LastError).message
+        shown = _require(wc1.last_error(), LastErrorReply).message
         assert reference.group(0) in shown
         assert "Check QuickBooks" in shown
         assert rig.job(job) == resent  # the record is not rewritten

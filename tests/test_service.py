@@ -21,30 +21,32 @@ import attrs
 import pytest
 
 from qbwc import (
+    CompanyMismatch,
+    ConfigurationError,
+    QBXMLValidationError,
+    RemoteProtocolError,
+    WebConnectorService,
+)
+from qbwc.protocol import (
     AuthenticateCall,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
     CloseConnectionCall,
-    CompanyMismatch,
-    ConfigurationError,
     ConnectionErrorCall,
     Failed,
     GetLastErrorCall,
     GiveUp,
     Goodbye,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoRequest,
-    QBXMLValidationError,
     ReceiveResponseXMLCall,
-    RemoteProtocolError,
     SendRequestXMLCall,
     ServerVersion,
     ServerVersionCall,
-    WebConnectorService,
 )
 from qbwc.qbxml._requests import EstimateAdd, EstimateLineAdd
 from qbwc.qbxml._types import Ref
@@ -86,7 +88,7 @@ class TestVersions:
         ("mode", "expected"),
         [
             ("upgrade", ClientVersionUpgrade(version="2.1.0.30")),
-            ("error", ClientVersionError),
+            ("error", ClientVersionErrorReply),
             ("warn", ClientVersionWarning),
         ],
     )
@@ -140,7 +142,7 @@ class TestAuthenticate:
         """A wrong password and an unknown user get the same "nvu" answer, with a reference."""
         username, password = (USER, "nope") if who == "wrong password" else ("eve", PASSWORD)
         reply = rig.service.respond(AuthenticateCall(username=username, password=password))
-        assert isinstance(reply, InvalidUser)
+        assert isinstance(reply, InvalidUserReply)
         assert re.fullmatch(r"QBWC-[2-9A-HJ-NP-Z]{6}", reply.reference), reply
         # The Web Connector sends the ticket slot back with closeConnection and shows the
         # answer: the user can quote the reference that starts the log line.
@@ -171,7 +173,7 @@ class TestAuthenticate:
         assert rig.ref_numbers() == ["1"]
         # The first Web Connector's ticket has expired: its calls get the polite path.
         late = rig.service.respond(GetLastErrorCall(ticket=first.ticket))  # type: ignore[attr-defined]
-        assert isinstance(late, LastError)
+        assert isinstance(late, LastErrorReply)
         assert "expired" in late.message
 
     def test_finished_session_does_not_block(self, rig: Rig) -> None:
@@ -197,7 +199,7 @@ class TestAuthenticate:
         assert r.ref_numbers() == ["0", "7"]
         assert ("host-user", "host-secret") in logins
         refused = r.service.respond(AuthenticateCall(username="host-user", password="wrong"))
-        assert isinstance(refused, InvalidUser)
+        assert isinstance(refused, InvalidUserReply)
 
 
 class TestProgressAndClose:
@@ -334,7 +336,7 @@ class TestUnknownTickets:
                                 country="US", major_version=13, minor_version=0), NoRequest),
             (ReceiveResponseXMLCall(ticket="nope", response="<x/>"), Failed),
             (ConnectionErrorCall(ticket="nope", hresult="0x80040408", message="m"), GiveUp),
-            (GetLastErrorCall(ticket="nope"), LastError),
+            (GetLastErrorCall(ticket="nope"), LastErrorReply),
             (CloseConnectionCall(ticket="nope"), Goodbye),
         ],
     )  # fmt: skip

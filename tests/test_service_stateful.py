@@ -51,7 +51,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from qbwc import Authenticated, Done, Failed, Progress, RequestXML
+from qbwc.protocol import Authenticated, Done, Failed, Progress, RequestXML
 from qbwc.qbxml._types import vocabulary
 from qbwc.store import SQLiteStore
 from qbwc.testing import (

@@ -10,16 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbwc import (
+from qbwc import LocalProtocolError, RemoteProtocolError
+from qbwc.protocol import (
     AuthenticateCall,
     Authenticated,
     CloseConnectionCall,
     Done,
     Goodbye,
-    LocalProtocolError,
     Phase,
     ReceiveResponseXMLCall,
-    RemoteProtocolError,
     RequestXML,
     SendRequestXMLCall,
     Session,

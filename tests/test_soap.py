@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from qbwc import (
+from qbwc import ConfigurationError, LocalProtocolError, RemoteProtocolError
+from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, escape_text
+from qbwc.protocol import (
     AuthenticateCall,
     Authenticated,
     Busy,
@@ -22,22 +24,19 @@ from qbwc import (
     ClientVersionOK,
     ClientVersionWarning,
     CloseConnectionCall,
-    ConfigurationError,
     Done,
     Failed,
     GetInteractiveURLCall,
     GetLastErrorCall,
     Goodbye,
     InteractiveRejectedCall,
-    InvalidUser,
-    LastError,
-    LocalProtocolError,
+    InvalidUserReply,
+    LastErrorReply,
     NoRequest,
     NoWork,
     Phase,
     Progress,
     ReceiveResponseXMLCall,
-    RemoteProtocolError,
     RequestXML,
     SendRequestXMLCall,
     ServerVersion,
@@ -45,7 +44,6 @@ from qbwc import (
     Session,
     TryCompanyFile,
 )
-from qbwc._xml import INTUIT_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, escape_text
 from qbwc.protocol._events import CALL_TYPES, REPLY_TYPES
 from qbwc.protocol._soap import (
     OPERATIONS,
@@ -227,7 +225,7 @@ class TestRealSession:
             RequestXML(qbxml=customer_add_rq),
             Progress(percent=0),
             NoRequest(),
-            LastError(message="No more work (ref QBWC-7F3K2Q)"),
+            LastErrorReply(message="No more work (ref QBWC-7F3K2Q)"),
             Goodbye(message="Complete!"),
         ]
         for answer in answers:
@@ -675,7 +673,7 @@ class TestEncoding:
                 NoWork(ticket="t", postpone_seconds=60, min_run_every_seconds=600),
                 ["t", "none", "60", "600"],
             ),
-            (InvalidUser(), ["", "nvu"]),
+            (InvalidUserReply(), ["", "nvu"]),
             (Busy(ticket="t", postpone_seconds=30), ["t", "busy", "30"]),
         ],
     )
@@ -732,7 +730,7 @@ class TestEncoding:
             (lambda: Progress(percent=100), "Progress.percent: 100 is not in 0..99"),
             (lambda: Progress(percent=True), "expected int, got bool"),
             (lambda: Failed(code=0), "Failed.code"),
-            (lambda: LastError(message="noop"), "would be read as"),
+            (lambda: LastErrorReply(message="noop"), "would be read as"),
             (lambda: RequestXML(qbxml=""), "RequestXML.qbxml"),
             (lambda: TryCompanyFile(path="DONE"), "giving up"),
             (lambda: Authenticated(ticket=""), "must not be empty"),
@@ -771,7 +769,7 @@ class TestDecodeReply:
 
     def test_short_authenticate(self) -> None:
         """authenticate needs at least ticket and status."""
-        body = encode_reply(InvalidUser()).replace(b"<string></string>", b"")
+        body = encode_reply(InvalidUserReply()).replace(b"<string></string>", b"")
 
         with pytest.raises(RemoteProtocolError, match="1 strings, expected 2 to 4"):
             decode_reply("authenticate", body)
@@ -787,7 +785,7 @@ class TestDecodeReply:
     )
     def test_bad_authenticate_slots(self, strings: bytes, message: str) -> None:
         """Slots the Web Connector could not use are refused, naming the slot or field."""
-        body = encode_reply(InvalidUser()).replace(
+        body = encode_reply(InvalidUserReply()).replace(
             b"<string></string><string>nvu</string>", strings
         )
 

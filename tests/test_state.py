@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbwc import (
+from qbwc import LocalProtocolError, RemoteProtocolError
+from qbwc.protocol import (
     AuthenticateCall,
     Authenticated,
     Busy,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
@@ -34,9 +35,8 @@ from qbwc import (
     InteractiveRejectedCall,
     InteractiveRejectedReply,
     InteractiveURL,
-    InvalidUser,
-    LastError,
-    LocalProtocolError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoRequest,
     NoWork,
@@ -44,7 +44,6 @@ from qbwc import (
     Phase,
     Progress,
     ReceiveResponseXMLCall,
-    RemoteProtocolError,
     RequestXML,
     SendRequestXMLCall,
     ServerVersion,
@@ -258,7 +257,7 @@ class TestNormalRuns:
         assert session.state.seq == 4
 
     @pytest.mark.parametrize(
-        "reply", [ClientVersionError(message="too old"), ClientVersionUpgrade(version="2.1")]
+        "reply", [ClientVersionErrorReply(message="too old"), ClientVersionUpgrade(version="2.1")]
     )
     def test_client_version_refused(self, reply: Any) -> None:
         """E: and O: stop the run."""
@@ -279,7 +278,7 @@ class TestNormalRuns:
             send_request(hcp="<QBXML>hcp</QBXML>"),
             NoRequest(),
             GetLastErrorCall(ticket=T),
-            LastError(message="No registered functions for action: ItemServiceQuery"),
+            LastErrorReply(message="No registered functions for action: ItemServiceQuery"),
             CloseConnectionCall(ticket=T),
             Goodbye(message="Complete!"),
         )
@@ -322,7 +321,7 @@ class TestNormalRuns:
             response(hresult="0x80040400", message="parse error"),
             Failed(code=-101),
             GetLastErrorCall(ticket=T),
-            LastError(message="QuickBooks could not read the request (ref QBWC-7F3K2Q)"),
+            LastErrorReply(message="QuickBooks could not read the request (ref QBWC-7F3K2Q)"),
             CloseConnectionCall(ticket=T),
             Goodbye(message="Stopped"),
         )
@@ -368,7 +367,7 @@ class TestNormalRuns:
 
         assert session.state.connection_error_count == 4
         assert session.phase == Phase.AWAITING_LAST_ERROR
-        walk(session, GetLastErrorCall(ticket=T), LastError(message="Start QuickBooks"))
+        walk(session, GetLastErrorCall(ticket=T), LastErrorReply(message="Start QuickBooks"))
         assert session.phase == Phase.FINISHED
 
     @pytest.mark.parametrize(
@@ -376,7 +375,7 @@ class TestNormalRuns:
         [
             (NoWork(ticket=T), Phase.FINISHED, T),
             (Busy(ticket=T, postpone_seconds=60), Phase.FINISHED, T),
-            (InvalidUser(), Phase.CLOSED, ""),
+            (InvalidUserReply(), Phase.CLOSED, ""),
         ],
     )
     def test_authenticate_refusals(self, reply: Any, phase: Phase, ticket: str) -> None:
@@ -562,7 +561,7 @@ class TestDuplicatesAndStaleTickets:
             send_request(ticket="expired"),
             NoRequest(),
             GetLastErrorCall(ticket="expired"),
-            LastError(message="This session expired; run the update again (ref QBWC-ABC123)"),
+            LastErrorReply(message="This session expired; run the update again (ref QBWC-ABC123)"),
             CloseConnectionCall(ticket="expired"),
             Goodbye(message="Expired"),
         )

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from qbwc import Goodbye, WebConnectorService
+from qbwc import WebConnectorService
+from qbwc.protocol import Goodbye
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
 from qbwc.qbxml._types import Ref
 from qbwc.store import Job, MemoryStore

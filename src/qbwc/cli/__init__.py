@@ -51,14 +51,14 @@ DEBUG_ENV = "QBWC_DEBUG"
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``qbwc`` parser with every subcommand (tests walk it)."""
-    from qbwc import __version__  # noqa: PLC0415
+    from qbwc._version import package_version  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="qbwc",
         description="QuickBooks Desktop Web Connector toolkit.",
         epilog="Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=f"qbwc {__version__}")
+    parser.add_argument("--version", action="version", version=f"qbwc {package_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in _registrations():
         register(subparsers)

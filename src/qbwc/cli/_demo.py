@@ -51,8 +51,8 @@ from qbwc.protocol._events import (
     Failed,
     GiveUp,
     Goodbye,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoRequest,
     NoWork,
     Progress,
@@ -295,7 +295,7 @@ class _Narrator:
             return "ticket issued; use the open company file"
         if isinstance(reply, NoWork):
             return '"none": nothing to do'
-        if isinstance(reply, InvalidUser):
+        if isinstance(reply, InvalidUserReply):
             return f'"nvu": wrong username or password ({reply.reference or "no reference"})'
         if isinstance(reply, Busy):
             return '"busy": another update is running'
@@ -309,7 +309,7 @@ class _Narrator:
             return "100% (done)"
         if isinstance(reply, Failed):
             return f"{reply.code} (stop: ask getLastError)"
-        if isinstance(reply, LastError | Goodbye):
+        if isinstance(reply, LastErrorReply | Goodbye):
             return reply.message
         if isinstance(reply, TryCompanyFile):
             return f"retry with {reply.path or 'the open file'}"

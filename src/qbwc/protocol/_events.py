@@ -7,7 +7,7 @@ next phase differs, so that the transition table in ``_state.py`` keys on type a
 (``Progress`` is 0–99, ``Done`` is 100, ``Failed`` is negative).
 
 Every value checks itself when built: a reply that the Web Connector would misread
-(``Progress(percent=100)``, ``LastError(message="NoOp")``, a string XML cannot carry)
+(``Progress(percent=100)``, ``LastErrorReply(message="NoOp")``, a string XML cannot carry)
 raises :class:`~qbwc.exceptions.LocalProtocolError` naming the field and the rule.
 
 Don't subclass these: they are ``@final``, and the table keys on the exact type.
@@ -26,7 +26,7 @@ from qbwc._xml import NOT_XML_CHAR as _NOT_XML_CHAR
 from qbwc._xml import xml_safe as _xml_safe
 from qbwc.exceptions import LocalProtocolError
 
-# Everything in __all__ gets re-exported as part of the qbwc public API.
+# Everything in __all__ gets re-exported as part of qbwc.protocol, the public API.
 __all__ = [
     "AnyCall",
     "AnyReply",
@@ -35,7 +35,7 @@ __all__ = [
     "Busy",
     "Call",
     "ClientVersionCall",
-    "ClientVersionError",
+    "ClientVersionErrorReply",
     "ClientVersionOK",
     "ClientVersionUpgrade",
     "ClientVersionWarning",
@@ -54,8 +54,8 @@ __all__ = [
     "InteractiveRejectedCall",
     "InteractiveRejectedReply",
     "InteractiveURL",
-    "InvalidUser",
-    "LastError",
+    "InvalidUserReply",
+    "LastErrorReply",
     "NoOp",
     "NoRequest",
     "NoWork",
@@ -320,7 +320,7 @@ class ClientVersionWarning(Reply):
 
 @final
 @attrs.frozen(kw_only=True)
-class ClientVersionError(Reply):
+class ClientVersionErrorReply(Reply):
     """``"E:<message>"``: refuse this Web Connector; the update is cancelled."""
 
     operation: ClassVar[str] = "clientVersion"
@@ -376,7 +376,7 @@ class NoWork(Reply):
 
 @final
 @attrs.frozen(kw_only=True)
-class InvalidUser(Reply):
+class InvalidUserReply(Reply):
     """
     ``[reference, "nvu"]``: wrong user name or password (no hint which).
 
@@ -457,7 +457,7 @@ class Failed(Reply):
 
 @final
 @attrs.frozen(kw_only=True)
-class LastError(Reply):
+class LastErrorReply(Reply):
     """The text the Web Connector shows and logs; closeConnection follows."""
 
     operation: ClassVar[str] = "getLastError"
@@ -560,11 +560,11 @@ AnyReply = (
     ServerVersion
     | ClientVersionOK
     | ClientVersionWarning
-    | ClientVersionError
+    | ClientVersionErrorReply
     | ClientVersionUpgrade
     | Authenticated
     | NoWork
-    | InvalidUser
+    | InvalidUserReply
     | Busy
     | RequestXML
     | NoRequest
@@ -572,7 +572,7 @@ AnyReply = (
     | Progress
     | Done
     | Failed
-    | LastError
+    | LastErrorReply
     | NoOp
     | InteractiveMode
     | TryCompanyFile
@@ -604,11 +604,11 @@ REPLY_TYPES: Final[tuple[type[Reply], ...]] = (
     ServerVersion,
     ClientVersionOK,
     ClientVersionWarning,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionUpgrade,
     Authenticated,
     NoWork,
-    InvalidUser,
+    InvalidUserReply,
     Busy,
     RequestXML,
     NoRequest,
@@ -616,7 +616,7 @@ REPLY_TYPES: Final[tuple[type[Reply], ...]] = (
     Progress,
     Done,
     Failed,
-    LastError,
+    LastErrorReply,
     NoOp,
     InteractiveMode,
     TryCompanyFile,

@@ -16,7 +16,7 @@ from qbwc.protocol._state import (
     evolve,
 )
 
-# Everything in __all__ gets re-exported as part of the qbwc public API.
+# Everything in __all__ gets re-exported as part of qbwc.protocol, the public API.
 __all__ = ["Session"]
 
 

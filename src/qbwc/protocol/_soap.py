@@ -56,7 +56,7 @@ from qbwc.protocol._events import (
     Busy,
     Call,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
@@ -74,8 +74,8 @@ from qbwc.protocol._events import (
     InteractiveRejectedCall,
     InteractiveRejectedReply,
     InteractiveURL,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoRequest,
     NoWork,
@@ -437,14 +437,14 @@ def decode_reply(
                                   → ``ClientVersionWarning``/``Error``/``Upgrade``;
                                   anything else → the text itself (QBWC1046)
     authenticate                  slot 1 ``none``/``nvu``/``busy`` (any case) →
-                                  ``NoWork``/``InvalidUser``/``Busy``; else
+                                  ``NoWork``/``InvalidUserReply``/``Busy``; else
                                   ``Authenticated``
     sendRequestXML                ``""`` → ``NoRequest``; ``NoOp`` → ``PauseRequest``;
                                   else ``RequestXML``
     receiveResponseXML            0–99 → ``Progress``; 100 → ``Done``; negative →
                                   ``Failed``; above 100 → the text itself
     getLastError                  ``NoOp`` → ``NoOp``; ``Interactive mode`` →
-                                  ``InteractiveMode``; else ``LastError``
+                                  ``InteractiveMode``; else ``LastErrorReply``
     connectionError               ``done`` (any case) → ``GiveUp``; else
                                   ``TryCompanyFile``
     closeConnection, interactive  the matching text reply
@@ -499,7 +499,7 @@ def _authenticate_reply(strings: list[str], where: str) -> AnyReply:
     folded = status.casefold()
     try:
         if folded == "nvu":
-            return InvalidUser(reference=ticket)
+            return InvalidUserReply(reference=ticket)
         if folded == "none":
             return NoWork(ticket=ticket, postpone_seconds=postpone, min_run_every_seconds=min_run)
         if folded == "busy":
@@ -525,7 +525,7 @@ def _text_reply(operation: str, text: str, where: str) -> AnyReply | str:
         if prefix == "W:":
             return ClientVersionWarning(message=rest)
         if prefix == "E:":
-            return ClientVersionError(message=rest)
+            return ClientVersionErrorReply(message=rest)
         if prefix == "O:":
             return ClientVersionUpgrade(version=rest)
         return text
@@ -547,7 +547,7 @@ def _text_reply(operation: str, text: str, where: str) -> AnyReply | str:
             return NoOp()
         if folded == "interactive mode":
             return InteractiveMode()
-        return LastError(message=text)
+        return LastErrorReply(message=text)
     if operation == "connectionError":
         return GiveUp() if folded == "done" else TryCompanyFile(path=text)
     if operation == "closeConnection":
@@ -604,7 +604,7 @@ def _result(reply: AnyReply) -> str | list[str]:
             return ""
         case ClientVersionWarning(message=message):
             return f"W:{message}"
-        case ClientVersionError(message=message):
+        case ClientVersionErrorReply(message=message):
             return f"E:{message}"
         case ClientVersionUpgrade(version=version):
             return f"O:{version}"
@@ -617,7 +617,7 @@ def _result(reply: AnyReply) -> str | list[str]:
         case NoWork():
             slots = _seconds_slots(reply.postpone_seconds, reply.min_run_every_seconds)
             return [reply.ticket, "none", *slots]
-        case InvalidUser(reference=reference):
+        case InvalidUserReply(reference=reference):
             return [reference, "nvu"]
         case Busy():
             return [reply.ticket, "busy", *_seconds_slots(reply.postpone_seconds, None)]
@@ -633,7 +633,7 @@ def _result(reply: AnyReply) -> str | list[str]:
             return "100"
         case Failed(code=code):
             return str(code)
-        case LastError(message=message):
+        case LastErrorReply(message=message):
             return message
         case NoOp():
             return "NoOp"

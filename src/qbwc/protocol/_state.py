@@ -29,13 +29,13 @@ calls may come next.  The normal run ([PG] p19–25, PROTOCOL.md §A.4)::
 The other answers, with their sources:
 
 * ``NoWork`` ("none"), ``Busy`` ("busy"): QBWC shows a message and calls closeConnection
-  ([PG] p21, p62–63), so they lead to FINISHED.  ``InvalidUser`` ("nvu") carries no ticket
+  ([PG] p21, p62–63), so they lead to FINISHED.  ``InvalidUserReply`` ("nvu") carries no ticket
   ([QBPHP] Handlers.php l.486), so nothing can follow on this session: CLOSED.
 * ``NoRequest`` ("") and ``PauseRequest`` ("NoOp") from sendRequestXML both make QBWC call
   getLastError ([PG] p23, p72, p80; PROTOCOL §F.2): AWAITING_LAST_ERROR.
 * ``Failed`` (negative) from receiveResponseXML: getLastError, then closeConnection
   ([PG] p24, p77).
-* From getLastError, ``LastError`` ends the run (closeConnection follows, [PG] p53, p72);
+* From getLastError, ``LastErrorReply`` ends the run (closeConnection follows, [PG] p53, p72);
   ``NoOp`` makes QBWC wait 5 s and call sendRequestXML again ([PG] p8, p72, p80), so READY;
   ``InteractiveMode`` leads to getInteractiveURL or interactiveRejected ([PG] p23, p43, p71).
 * connectionError replaces sendRequestXML when QuickBooks or the file cannot be opened
@@ -48,7 +48,7 @@ The other answers, with their sources:
   interactiveDone answer ends it is uncertain, PROTOCOL §F.1, so every answer stays in
   INTERACTIVE); interactiveRejected shows our text, then closeConnection ([PG] p23, p76).
 * serverVersion and clientVersion come before authenticate and carry no ticket ([PG] p8,
-  p66–67): legal only in NEW, answered, back to NEW.  ``ClientVersionError`` ("E:") and
+  p66–67): legal only in NEW, answered, back to NEW.  ``ClientVersionErrorReply`` ("E:") and
   ``ClientVersionUpgrade`` ("O:") stop the run ([PG] p66): CLOSED.
 
 What real networks and Web Connectors add, and how the table answers it:
@@ -107,7 +107,7 @@ from qbwc.protocol._events import (
     Busy,
     Call,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
@@ -126,8 +126,8 @@ from qbwc.protocol._events import (
     InteractiveRejectedCall,
     InteractiveRejectedReply,
     InteractiveURL,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoRequest,
     NoWork,
@@ -142,7 +142,7 @@ from qbwc.protocol._events import (
     TryCompanyFile,
 )
 
-# Everything in __all__ gets re-exported as part of the qbwc public API.
+# Everything in __all__ gets re-exported as part of qbwc.protocol, the public API.
 __all__ = ["Phase", "SessionState"]
 
 
@@ -155,7 +155,7 @@ class Phase(enum.StrEnum):
     SERVER_VERSION_DUE = "SERVER_VERSION_DUE"
     #: clientVersion received; a ClientVersion* reply is due.
     CLIENT_VERSION_DUE = "CLIENT_VERSION_DUE"
-    #: authenticate received; Authenticated / NoWork / Busy / InvalidUser is due.
+    #: authenticate received; Authenticated / NoWork / Busy / InvalidUserReply is due.
     AUTH_DUE = "AUTH_DUE"
     #: Ticket issued with work: sendRequestXML or connectionError comes next.
     READY = "READY"
@@ -169,7 +169,7 @@ class Phase(enum.StrEnum):
     CONN_ERROR_DUE = "CONN_ERROR_DUE"
     #: We said "", "NoOp" or a negative code (or "done"): getLastError comes next.
     AWAITING_LAST_ERROR = "AWAITING_LAST_ERROR"
-    #: getLastError received; LastError / NoOp / InteractiveMode is due.
+    #: getLastError received; LastErrorReply / NoOp / InteractiveMode is due.
     LAST_ERROR_DUE = "LAST_ERROR_DUE"
     #: We asked for interactive mode: getInteractiveURL or interactiveRejected comes next.
     INTERACTIVE_REQUESTED = "INTERACTIVE_REQUESTED"
@@ -193,7 +193,7 @@ class Phase(enum.StrEnum):
     STALE_RESPONSE_DUE = "STALE_RESPONSE_DUE"
     #: connectionError on an unknown or closed ticket; GiveUp is due.
     STALE_CONN_ERROR_DUE = "STALE_CONN_ERROR_DUE"
-    #: getLastError on an unknown or closed ticket; LastError is due.
+    #: getLastError on an unknown or closed ticket; LastErrorReply is due.
     STALE_LAST_ERROR_DUE = "STALE_LAST_ERROR_DUE"
     #: Unknown or closed ticket, told so: getLastError or closeConnection comes next.
     STALE = "STALE"
@@ -230,14 +230,14 @@ _TABLE: dict[Phase, dict[type[Event], Phase]] = {
     P.CLIENT_VERSION_DUE: {
         ClientVersionOK: P.NEW,
         ClientVersionWarning: P.NEW,
-        ClientVersionError: P.CLOSED,
+        ClientVersionErrorReply: P.CLOSED,
         ClientVersionUpgrade: P.CLOSED,
     },
     P.AUTH_DUE: {
         Authenticated: P.READY,
         NoWork: P.FINISHED,
         Busy: P.FINISHED,
-        InvalidUser: P.CLOSED,
+        InvalidUserReply: P.CLOSED,
     },
     P.READY: {
         SendRequestXMLCall: P.REQUEST_DUE,
@@ -266,7 +266,7 @@ _TABLE: dict[Phase, dict[type[Event], Phase]] = {
     },
     P.AWAITING_LAST_ERROR: {GetLastErrorCall: P.LAST_ERROR_DUE},
     P.LAST_ERROR_DUE: {
-        LastError: P.FINISHED,
+        LastErrorReply: P.FINISHED,
         NoOp: P.READY,
         InteractiveMode: P.INTERACTIVE_REQUESTED,
     },
@@ -287,7 +287,7 @@ _TABLE: dict[Phase, dict[type[Event], Phase]] = {
     P.STALE_REQUEST_DUE: {NoRequest: P.STALE},
     P.STALE_RESPONSE_DUE: {Failed: P.STALE},
     P.STALE_CONN_ERROR_DUE: {GiveUp: P.STALE},
-    P.STALE_LAST_ERROR_DUE: {LastError: P.FINISHED},
+    P.STALE_LAST_ERROR_DUE: {LastErrorReply: P.FINISHED},
     P.STALE: {GetLastErrorCall: P.STALE_LAST_ERROR_DUE},
     P.ERROR: {},
 }

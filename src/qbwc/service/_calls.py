@@ -17,7 +17,7 @@ from qbwc.protocol._events import (
     Authenticated,
     Busy,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionOK,
     ClientVersionUpgrade,
     ClientVersionWarning,
@@ -34,8 +34,8 @@ from qbwc.protocol._events import (
     InteractiveRejectedCall,
     InteractiveRejectedReply,
     InteractiveURL,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoRequest,
     NoWork,
@@ -120,7 +120,7 @@ class _Calls(_Accounts, _Company, _Recovery):
             return ClientVersionUpgrade(version=self.min_client_version)
         text = texts.old_client(version, self.app_name, self.min_client_version)
         if self.old_client == "error":
-            return ClientVersionError(message=text)
+            return ClientVersionErrorReply(message=text)
         return ClientVersionWarning(message=text)
 
     def _authenticate(self, call: AuthenticateCall) -> AnyReply:
@@ -131,7 +131,7 @@ class _Calls(_Accounts, _Company, _Recovery):
         login = self._check_login(username, call.password)
         if not login.ok:
             reference = self._report(logging.WARNING, "login refused", username=username)
-            reply: AnyReply = InvalidUser(reference=reference)
+            reply: AnyReply = InvalidUserReply(reference=reference)
             session.send(reply)
             return reply
         now = self._now()
@@ -285,7 +285,7 @@ class _Calls(_Accounts, _Company, _Recovery):
             reply = GiveUp()
         elif isinstance(call, GetLastErrorCall):
             reference = self._report(logging.INFO, "getLastError for an unknown or expired ticket")
-            reply = LastError(message=texts.session_expired(self.app_name, reference))
+            reply = LastErrorReply(message=texts.session_expired(self.app_name, reference))
         elif isinstance(call, CloseConnectionCall) and _REFERENCE.fullmatch(clear_ticket):
             # After "nvu": the ticket slot carried the refusal's reference.
             reply = Goodbye(message=texts.login_refused(self.app_name, clear_ticket))
@@ -371,7 +371,7 @@ class _Calls(_Accounts, _Company, _Recovery):
         if tally.interactive and url is not None and not ctx.late and url(ctx.account.username):
             return InteractiveMode()
         message = tally.message or self._summary(ctx)
-        return LastError(message=message)
+        return LastErrorReply(message=message)
 
     def _connection_error(self, ctx: _Context) -> AnyReply:
         call = ctx.call(ConnectionErrorCall)

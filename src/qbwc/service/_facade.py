@@ -6,7 +6,7 @@ Theory of operation
 
 Every HTTP request carries one call.  :meth:`WebConnectorService.handle` decodes
 it, opens one store transaction, loads the ticket's session, lets the protocol
-core (:class:`~qbwc.Session`) check the call, decides the answer, lets the core
+core (:class:`~qbwc.protocol.Session`) check the call, decides the answer, lets the core
 check the answer, saves everything and commits, then encodes the reply.  A call
 the core refuses raises inside the transaction, so it is rolled back: bad input
 gets a SOAP fault and changes nothing.
@@ -222,9 +222,9 @@ class WebConnectorService(_HTTP, _Queue):
         self.app_name = app_name or _DEFAULT_APP_NAME
         self._authenticator = authenticator
         if server_version is None:
-            from qbwc import __version__  # noqa: PLC0415
+            from qbwc._version import package_version  # noqa: PLC0415
 
-            server_version = f"qbwc {__version__}"
+            server_version = f"qbwc {package_version()}"
         self.server_version = server_version
         if min_client_version is not None and _version_key(min_client_version) is None:
             rule = f"{min_client_version!r} is not a dotted version such as '2.1.0.30'"

@@ -34,7 +34,7 @@ from qbwc.protocol._events import (
     Authenticated,
     Busy,
     ClientVersionCall,
-    ClientVersionError,
+    ClientVersionErrorReply,
     ClientVersionUpgrade,
     ClientVersionWarning,
     CloseConnectionCall,
@@ -48,8 +48,8 @@ from qbwc.protocol._events import (
     InteractiveMode,
     InteractiveRejectedCall,
     InteractiveURL,
-    InvalidUser,
-    LastError,
+    InvalidUserReply,
+    LastErrorReply,
     NoOp,
     NoWork,
     Progress,
@@ -376,7 +376,7 @@ class FakeWebConnector:
         config = app.config
         self._call(run, ServerVersionCall())
         version_reply = self._call(run, ClientVersionCall(version=self.version))
-        if isinstance(version_reply, ClientVersionError):
+        if isinstance(version_reply, ClientVersionErrorReply):
             run.errors.append(version_reply.message)
             return f"Error: {version_reply.message}"
         if isinstance(version_reply, ClientVersionUpgrade):
@@ -389,7 +389,7 @@ class FakeWebConnector:
             run.errors.append(f"QBWC1046: {version_reply!r}")
             return "Error: QBWC1046"
         auth = self._call(run, AuthenticateCall(username=config.user_name, password=app.password))
-        if isinstance(auth, InvalidUser):
+        if isinstance(auth, InvalidUserReply):
             run.errors.append("Invalid password for username")
             # The ticket slot is sent back as it came (the service's support reference).
             self._close(run, auth.reference)
@@ -494,7 +494,7 @@ class FakeWebConnector:
         return self._close(run, ticket)
 
     def _shown(self, run: _Run, reply: AnyReply | str) -> None:
-        text = reply.message if isinstance(reply, LastError) else str(reply)
+        text = reply.message if isinstance(reply, LastErrorReply) else str(reply)
         run.last_error = text
         run.errors.append(text)
 
