@@ -25,9 +25,9 @@ from qbwc.qbxml import (
     InvoiceRet,
     Ref,
     Response,
-    build_response,
     parse_response,
 )
+from qbwc.testing import build_response
 
 TARGET = 1.3
 

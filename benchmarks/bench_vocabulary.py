@@ -53,9 +53,9 @@ from qbwc.qbxml import (
     SalesReceiptLineRet,
     SalesReceiptRet,
     build_request,
-    build_response,
     parse_response,
 )
+from qbwc.testing import build_response
 
 NUMBER = 1000
 REPEAT = 7

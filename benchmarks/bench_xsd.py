@@ -27,9 +27,10 @@ import bench_parse
 from tests.test_qbxml_generated import _RET_HOMES, minimal
 
 from qbwc._resources import schema_path
-from qbwc.qbxml import Response, build_request, build_response, parse_response, validate
+from qbwc.qbxml import Response, build_request, parse_response, validate
 from qbwc.qbxml._types import vocabulary
 from qbwc.qbxml._xsd import _load
+from qbwc.testing import build_response
 
 REPEAT = 5
 

@@ -21,10 +21,9 @@ from typing import Any
 import attrs
 from lxml import etree
 
-from qbwc.qbxml import build_response
 from qbwc.qbxml._parse import Response, parse_response
 from qbwc.qbxml._types import is_inline, vocabulary
-from qbwc.testing import FakeQuickBooks
+from qbwc.testing import FakeQuickBooks, build_response
 
 __all__ = ["Customer", "ListQuickBooks"]
 

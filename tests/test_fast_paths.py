@@ -45,7 +45,6 @@ from qbwc.qbxml import InvoiceAdd, Ref, build_request, highest_common_version, p
 from qbwc.qbxml._hcp import HCP_PARTS, QBPOS_TEXT, _guid, parse_hcp_essentials
 from qbwc.qbxml._json import dump, load
 from qbwc.qbxml._parse import parse_response, parse_response_summary
-from qbwc.qbxml._response_build import build_hcp_response, build_response
 from qbwc.qbxml._responses import RET_MODELS
 from qbwc.service import WebConnectorService
 from qbwc.service._records import (
@@ -57,6 +56,7 @@ from qbwc.service._records import (
 )
 from qbwc.service._recovery import _summary_of
 from qbwc.store import JobResponse, MemoryStore, StoreError
+from qbwc.testing._response_build import build_hcp_response, build_response
 from qbwc.testing.strategies import hcp_responses, request_models, response_sets
 from tests.protocol_strategies import REPLIES, session_states, xml_text
 

@@ -18,12 +18,12 @@ from qbwc.qbxml import (
     HostInfo,
     Preferences,
     Ref,
-    build_hcp_response,
     file_id_stamp,
     highest_common_version,
     parse_hcp,
 )
 from qbwc.qbxml._types import parse_version
+from qbwc.testing import build_hcp_response
 from qbwc.testing.strategies import hcp_responses
 
 SAMPLE = "qbxml/extracted/consolibyte2008-hcp-response.xml"

@@ -19,11 +19,11 @@ from qbwc.qbxml import (
     TimeTrackingRet,
     _models,
     build_request,
-    build_response,
     parse_request,
     parse_response,
 )
 from qbwc.qbxml._types import Kind, specs
+from qbwc.testing import build_response
 from tests.test_qbxml_editions import _request, request_side
 from tests.test_qbxml_generated import minimal
 

@@ -353,7 +353,8 @@ def test_every_ret_builds_validates_and_parses_back_equal(
     """build_response → Intuit's 16.0 schema → parse_response gives the same typed Ret."""
     from lxml import etree
 
-    from qbwc.qbxml import Response, build_response, parse_response
+    from qbwc.qbxml import Response, parse_response
+    from qbwc.testing import build_response
 
     cls = _models.model(ret_name)
     # An inline Ret (ListDelRet: its fields directly in the ListDelRs) is written whole.

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml import ErrorRecovery, Response, build_response, parse_response, validate
+from qbwc.qbxml import ErrorRecovery, Response, parse_response, validate
 from qbwc.qbxml._models import RESPONSES
 from qbwc.qbxml._parse import parse_response_summary
 from qbwc.qbxml._types import is_inline, tag_of, vocabulary
+from qbwc.testing import build_response
 from qbwc.testing.strategies import model_of, models
 from tests.reference import require_reference
 

@@ -23,10 +23,10 @@ from qbwc.qbxml import (
     Ref,
     Response,
     ResponseSet,
-    build_response,
     classify_status,
     parse_response,
 )
+from qbwc.testing import build_response
 from qbwc.testing.strategies import (
     estimate_rets,
     invoice_rets,

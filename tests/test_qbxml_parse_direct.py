@@ -23,9 +23,9 @@ from lxml import etree
 from qbwc.exceptions import QBXMLError
 from qbwc.qbxml import _parse, _types, parse_response
 from qbwc.qbxml._parse_direct import reader, response_reader
-from qbwc.qbxml._response_build import _write
 from qbwc.qbxml._responses import RET_MODELS
 from qbwc.qbxml._types import Kind, qb, qbfield, specs, tag_of, vocabulary
+from qbwc.testing._response_build import _write
 from qbwc.testing.strategies import model_of, models, ret_names
 
 RETS = ret_names()

@@ -20,10 +20,9 @@ from qbwc.qbxml import (
     InvoiceRet,
     Ref,
     ResponseSet,
-    build_hcp_response,
-    build_response,
     parse_response,
 )
+from qbwc.testing import build_hcp_response, build_response
 from qbwc.testing.strategies import hcp_responses, response_sets
 from tests.reference import reference_files, reference_path, require_reference
 

@@ -15,16 +15,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from qbwc.qbxml import (
-    Response,
-    build_request,
-    build_response,
-    dump,
-    load,
-    parse_request,
-    parse_response,
-)
+from qbwc.qbxml import Response, build_request, dump, load, parse_request, parse_response
 from qbwc.qbxml._types import vocabulary
+from qbwc.testing import build_response
 from qbwc.testing.strategies import model_of, models, request_names, ret_names
 from tests.reference import require_reference
 

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from qbwc.exceptions import QBXMLValidationError
-from qbwc.qbxml import Response, build_request, build_response, validate
+from qbwc.qbxml import Response, build_request, validate
 from qbwc.qbxml._request_kinds import request_element, rq_level_fields
 from qbwc.qbxml._types import Kind, Spec, is_inline, specs, tag_of, vocabulary
 from qbwc.qbxml._xsd import generate_xsd
+from qbwc.testing import build_response
 from qbwc.testing.strategies import model_of, models
 from tests.reference import reference_files, reference_path, require_reference
 from tests.test_qbxml_generated import _RET_HOMES, minimal

@@ -57,8 +57,6 @@ from qbwc.qbxml._parse import Severity as Severity
 from qbwc.qbxml._parse import StatusClass as StatusClass
 from qbwc.qbxml._parse import classify_status as classify_status
 from qbwc.qbxml._parse import parse_response as parse_response
-from qbwc.qbxml._response_build import build_hcp_response as build_hcp_response
-from qbwc.qbxml._response_build import build_response as build_response
 from qbwc.qbxml._responses import AddressBlock as AddressBlock
 from qbwc.qbxml._responses import DataExtRet as DataExtRet
 from qbwc.qbxml._responses import ErrorRecovery as ErrorRecovery

@@ -33,6 +33,8 @@ from qbwc.testing._quickbooks_state import ItemKind as ItemKind
 from qbwc.testing._quickbooks_state import ListEntry as ListEntry
 from qbwc.testing._quickbooks_state import ListKind as ListKind
 from qbwc.testing._quickbooks_state import TransactionRecord as TransactionRecord
+from qbwc.testing._response_build import build_hcp_response as build_hcp_response
+from qbwc.testing._response_build import build_response as build_response
 
 # --- fault injection and real HTTP for the Web Connector double ---
 # isort: split

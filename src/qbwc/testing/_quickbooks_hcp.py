@@ -13,10 +13,10 @@ from typing import Final
 
 from qbwc.qbxml._hcp import CompanyInfo, HCPResponse, HostInfo
 from qbwc.qbxml._hcp import Preferences as HCPPreferences
-from qbwc.qbxml._response_build import build_hcp_response
 from qbwc.qbxml._responses import DataExtRet
 from qbwc.qbxml._types import format_guid
 from qbwc.testing._quickbooks_state import Company
+from qbwc.testing._response_build import build_hcp_response
 
 #: Seconds from 0001-01-01 (.NET ticks' epoch) to 1970-01-01.
 _DOTNET_EPOCH_OFFSET: Final = 62_135_596_800

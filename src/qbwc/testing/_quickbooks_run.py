@@ -14,7 +14,6 @@ from typing import Any, Final
 import attrs
 
 from qbwc.qbxml._parse import Response, Severity
-from qbwc.qbxml._response_build import build_response
 from qbwc.qbxml._responses import ErrorRecovery
 from qbwc.qbxml._types import Kind, Version, specs
 from qbwc.testing._quickbooks_dispatch import operation
@@ -24,6 +23,7 @@ from qbwc.testing._quickbooks_read import MessageSet, Request
 from qbwc.testing._quickbooks_state import Company, RecoverySlot
 from qbwc.testing._quickbooks_txn import FEATURE_OFF, MODIFIED, Creation, Refusal
 from qbwc.testing._quickbooks_vocab import object_type
+from qbwc.testing._response_build import build_response
 
 _CLEAR_ALL: Final = "ClearAllMessageSets"
 _ERROR_RECOVERY_SINCE: Final = (11, 0)

@@ -5,7 +5,7 @@ vocabulary (docs/qbxml-reference.md): any request type, any Ret.
 Each field's values follow its :class:`~qbwc.qbxml._types.Spec`: its kind, maximum
 length, enumeration, version, required flag, repetition and choice (one alternative
 of a choice at most; one exactly when the choice is required).  What they generate,
-:func:`qbwc.qbxml.build_request` (requests) or :func:`qbwc.qbxml.build_response`
+:func:`qbwc.qbxml.build_request` (requests) or :func:`qbwc.testing.build_response`
 (Rets) accepts at the version asked for, and Intuit's schema of that version too.
 Needs Hypothesis.
 """
