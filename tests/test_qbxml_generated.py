@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from types import ModuleType
 
@@ -37,27 +38,41 @@ def test_generated_modules_are_what_the_generator_writes() -> None:
     files = generator.generate(require_reference())
 
     on_disk = {p.name: p.read_text() for p in GENERATED.glob("*.py")}
-    on_disk[generator.CORE_FILE] = (GENERATED / generator.CORE_FILE).read_text()
+    for extra in (generator.CORE_FILE, generator.EXPORTS_FILE):
+        on_disk[extra] = (GENERATED / extra).read_text()
     assert sorted(on_disk) == sorted(files)
     for name, text in files.items():
         assert on_disk[name] == text, f"{name} is out of date: run python tools/gen_qbxml.py"
 
 
 def test_generated_files_say_do_not_edit() -> None:
-    for path in [*GENERATED.glob("*.py"), GENERATED.parent / "_core_models.py"]:
+    beside = [GENERATED.parent / "_core_models.py", GENERATED.parent / "_exports.py"]
+    for path in [*GENERATED.glob("*.py"), *beside]:
         head = "".join(path.read_text().splitlines(keepends=True)[:8])
         assert "do not edit" in head, path.name
 
 
 def test_run_time_exports_are_the_type_checkers_names() -> None:
     """What ``from qbwc.qbxml import X`` loads at run time is what mypy sees, and each resolves."""
+    from qbwc.qbxml._exports import EXPORTED
     from qbwc.qbxml._models import _all
 
-    assert frozenset(_all.__all__) == _models.EXPORTS
+    assert frozenset(_all.__all__) == _models.EXPORTS | {"Request"} == frozenset(EXPORTED)
     import qbwc.qbxml
 
     for name in sorted(_models.EXPORTS)[::50]:
         assert getattr(qbwc.qbxml, name) is getattr(_all, name)
+
+
+def test_request_is_the_union_of_every_request_model() -> None:
+    """``qbwc.qbxml.Request`` (built on first use) is the union mypy sees: 260 request models."""
+    import qbwc.qbxml
+    from qbwc.qbxml._models import _all
+
+    members = set(typing.get_args(qbwc.qbxml.Request))
+    assert members == set(typing.get_args(_all.Request))
+    assert {cls.__name__ for cls in members} == set(_models.REQUESTS)
+    assert len(members) == len(_models.REQUESTS) == 260
 
 
 @pytest.mark.parametrize(

@@ -595,6 +595,7 @@ KEEP = {
 CORE = "core"
 CORE_MODULE = "qbwc.qbxml._core_models"
 CORE_FILE = "../_core_models.py"  # relative to src/qbwc/qbxml/_models/
+EXPORTS_FILE = "../_exports.py"  # beside the models' package: reading it imports none of it
 CORE_SEED = (
     "InvoiceAdd", "InvoiceLineAdd", "InvoiceLineGroupAdd",
     "EstimateAdd", "EstimateLineAdd", "EstimateLineGroupAdd",
@@ -792,6 +793,7 @@ def generate(reference: Path) -> dict[str, str]:
     }
     out["__init__.py"] = render.render_init(sorted(f for f in families if f != CORE), schema)
     out["_all.py"] = render.render_all(schema)
+    out[EXPORTS_FILE] = render.render_names(schema)
     return out
 
 

@@ -7,7 +7,11 @@ Build requests with :func:`build_request`, read QuickBooks' answers with
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import TYPE_CHECKING, Any
+
+from qbwc.qbxml._exports import EXPORTED as _EXPORTED
 
 if TYPE_CHECKING:
     # Every generated model (CustomerAdd, CustomerRet, ...), for type checkers and IDEs;
@@ -68,6 +72,46 @@ from qbwc.qbxml._responses import InvoiceLineRet as InvoiceLineRet
 from qbwc.qbxml._responses import InvoiceRet as InvoiceRet
 from qbwc.qbxml._responses import LinkedTxn as LinkedTxn
 
+# The hand-written names (the estimate and invoice models imported above are generated
+# ones too, listed below) ...
+__all__ = [
+    "EDITIONS",
+    "SUPPORTED_VERSIONS",
+    "Address",
+    "AddressBlock",
+    "CompanyInfo",
+    "DataExt",
+    "DataExtRet",
+    "ErrorRecovery",
+    "HCPResponse",
+    "HostInfo",
+    "LinkToTxn",
+    "LinkedTxn",
+    "Preferences",
+    "Ref",
+    "RequestSet",
+    "Response",
+    "ResponseSet",
+    "SetCredit",
+    "Severity",
+    "StatusClass",
+    "build_request",
+    "classify_status",
+    "dump",
+    "file_id_stamp",
+    "frame_requests",
+    "highest_common_version",
+    "load",
+    "parse_hcp",
+    "parse_request",
+    "parse_request_set",
+    "parse_response",
+    "render_request",
+    "validate",
+]
+# ... and every generated name (CustomerAdd, CustomerRet, ..., Request), loaded on first use.
+__all__ += _EXPORTED  # noqa: PLE0605 - a generated tuple of str (tools/gen_qbxml.py)
+
 
 def __getattr__(name: str) -> Any:
     """``from qbwc.qbxml import CustomerAdd``: load the model's family module on first use."""
@@ -76,9 +120,16 @@ def __getattr__(name: str) -> Any:
         value = tables.model(name)
         globals()[name] = value
         return value
+    if name == "Request":
+        # The union of every request model (a type alias for annotations): building it
+        # imports every family, so only on demand.
+        models = [tables.model(n) for n in sorted(tables.REQUESTS)]
+        union = functools.reduce(operator.or_, models)
+        globals()[name] = union
+        return union
     msg = f"module 'qbwc.qbxml' has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_vocabulary().EXPORTS})
+    return sorted({*globals(), *_vocabulary().EXPORTS, "Request"})

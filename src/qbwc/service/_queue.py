@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -16,6 +16,9 @@ from qbwc.service._names import check_name
 from qbwc.service._paging import check_auto_edit_sequence, check_page_size, needs_edit_sequence
 from qbwc.service._recovery import _newest_field
 from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction
+
+if TYPE_CHECKING:
+    from qbwc.qbxml import Request
 
 __all__ = ["_Queue"]
 
@@ -30,7 +33,7 @@ class _Queue(_Core):
     def enqueue(
         self,
         username: str,
-        request: object,
+        request: Request,
         *,
         key: str | None = None,
         after: Job | str | None = None,
@@ -354,11 +357,12 @@ class _Queue(_Core):
             raise ConfigurationError("job_id", f"no job {job_id}")
         return job
 
-    def request_of(self, job: Job) -> object:
+    def request_of(self, job: Job) -> Request:
         """The job's request model, rebuilt from the queue."""
         from qbwc.qbxml._json import load  # noqa: PLC0415
 
-        return load(json.loads(job.request))
+        request: Request = load(json.loads(job.request))
+        return request
 
 
 def _job_id_of(field: str, value: object) -> str | None:
