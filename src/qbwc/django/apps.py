@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig  # type: ignore[import-untyped]
 
+__all__ = ["QBWCConfig"]
+
 
 class QBWCConfig(AppConfig):  # type: ignore[misc]
     """QuickBooks Web Connector: the endpoint, ``manage.py qbwc_*`` commands, the schema."""

@@ -45,3 +45,37 @@ from qbwc.testing._faults import FaultInjector as FaultInjector
 from qbwc.testing._faults import OpenCompanyFile as OpenCompanyFile
 from qbwc.testing._faults import RestartService as RestartService
 from qbwc.testing._http import http_transport as http_transport
+
+__all__ = [
+    "HRESULT_MESSAGES",
+    "ChangePassword",
+    "CompanyPreferences",
+    "Crash",
+    "Customer",
+    "FailConnection",
+    "FakeQuickBooks",
+    "FakeWebConnector",
+    "Fault",
+    "FaultInjector",
+    "GroupMember",
+    "Item",
+    "ItemKind",
+    "ListEntry",
+    "ListKind",
+    "LoseQuickBooksResponse",
+    "LoseReply",
+    "OpenCompanyFile",
+    "ProcessedRequest",
+    "QuickBooksDouble",
+    "RepeatCall",
+    "RequestProcessorError",
+    "ResponseLost",
+    "RestartService",
+    "SessionResult",
+    "TransactionRecord",
+    "Transport",
+    "build_hcp_response",
+    "build_response",
+    "http_transport",
+    "wsgi_transport",
+]

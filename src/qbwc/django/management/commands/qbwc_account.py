@@ -11,6 +11,8 @@ from qbwc.django._conf import get_service
 from qbwc.django.management._common import read_password, run
 from qbwc.django.management.commands.qbwc_qwc import add_qwc_arguments, write_qwc
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (

@@ -16,6 +16,8 @@ from qbwc.store._pg_sql import (
     upgrade_with_cursor,
 )
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (

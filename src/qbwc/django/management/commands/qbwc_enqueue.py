@@ -11,6 +11,8 @@ from qbwc.cli._query import read_requests
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (

@@ -17,6 +17,8 @@ from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 from qbwc.store import JOB_STATUSES
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (

@@ -16,6 +16,8 @@ from qbwc.cli._query import FORMATS, check_wait, read_requests, run_query
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (

@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError  # type: ignor
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
 
+__all__ = ["Command"]
+
 
 def add_qwc_arguments(parser: Any) -> None:
     """The options of ``qbwc_qwc`` and ``qbwc_account qwc`` (the same as ``qbwc account qwc``)."""
