@@ -94,3 +94,138 @@ def test_the_service_package_names() -> None:
     ]
     for name in ("CompanyMismatch", "Disconnection", "HTTPReply", "WebConnectorService"):
         assert getattr(qbwc, name) is getattr(qbwc.service, name)
+
+
+# --- the layers (docs/architecture.md, "Layers") --------------------------------------
+
+#: Every module belongs to one component; components are listed from the lowest layer to
+#: the highest, those on one line being one layer.  A module may import its own component
+#: and any component of a lower layer, nothing else: not a higher layer, not a sibling.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("foundation",),
+    ("protocol",),
+    ("qbxml",),
+    ("qwc", "actuals"),
+    ("store",),
+    ("service",),
+    ("wsgi", "asgi", "django"),
+    ("testing",),
+    ("cli",),
+    ("package",),
+)
+#: Module-name prefixes of each component (the longest prefix wins).
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "foundation": (
+        "qbwc.exceptions",
+        "qbwc._budget",
+        "qbwc._direct",
+        "qbwc._resources",
+        "qbwc._version",
+        "qbwc._xml",
+    ),
+    "protocol": ("qbwc.protocol",),
+    "qbxml": ("qbwc.qbxml",),
+    "qwc": ("qbwc.qwc",),
+    "actuals": ("qbwc.actuals",),
+    "store": ("qbwc.store",),
+    "service": ("qbwc.service",),
+    "wsgi": ("qbwc.wsgi",),
+    "asgi": ("qbwc.asgi",),
+    "django": ("qbwc.django",),
+    "testing": ("qbwc.testing",),
+    # The command-line entry points: ``qbwc`` and Django's ``manage.py qbwc_*`` share
+    # the command-line helpers (tables, query output) of qbwc.cli.
+    "cli": ("qbwc.cli", "qbwc.__main__", "qbwc.django.management"),
+    "package": ("qbwc",),
+}
+ADAPTER_COMPONENTS = frozenset({"wsgi", "asgi", "django"})
+#: Imports of a private module by an adapter, each with its reason.
+ADAPTER_EXCEPTIONS = {
+    # The Django store is a store on Django's database connection: it runs the
+    # PostgreSQL store's SQL (one copy of it), and Django's migrations install that schema.
+    ("qbwc.django._store", "qbwc.store._pg_sql"),
+    ("qbwc.django._conf", "qbwc.store._pg_sql"),
+}
+LEVEL = {component: level for level, row in enumerate(LAYERS) for component in row}
+ALL_MODULES = sorted(SRC.rglob("*.py"))
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def component_of(module: str) -> str | None:
+    best: tuple[int, str] | None = None
+    for component, prefixes in COMPONENTS.items():
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[0]
+            ):
+                best = (len(prefix), component)
+    return None if best is None else best[1]
+
+
+def imports_of(path: Path) -> list[str]:
+    """Every qbwc module *path* imports, at module level or inside a function."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "qbwc"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] != "qbwc":
+                continue
+            for alias in node.names:
+                # ``from qbwc.store import _postgres`` imports the module qbwc.store._postgres.
+                sub = f"{node.module}.{alias.name}"
+                is_module = (SRC.parent / sub.replace(".", "/")).with_suffix(".py").exists() or (
+                    SRC.parent / sub.replace(".", "/") / "__init__.py"
+                ).exists()
+                found.append(sub if is_module else node.module)
+    return found
+
+
+def test_the_layer_table_covers_every_component() -> None:
+    assert set(LEVEL) == set(COMPONENTS)
+
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
+def test_no_import_goes_up_or_sideways(path: Path) -> None:
+    """Each module belongs to a layer and imports only its own component and lower layers."""
+    module = _module_name(path)
+    own = component_of(module)
+    assert own is not None, f"{module} belongs to no component: add it to COMPONENTS"
+    wrong = []
+    for target in imports_of(path):
+        other = component_of(target)
+        assert other is not None, f"{module} imports {target}, which belongs to no component"
+        if other != own and LEVEL[other] >= LEVEL[own]:
+            wrong.append(f"{module} ({own}) imports {target} ({other})")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
+def test_adapters_import_no_private_module_of_another_component(path: Path) -> None:
+    module = _module_name(path)
+    own = component_of(module)
+    if own not in ADAPTER_COMPONENTS:
+        return
+    wrong = []
+    for target in imports_of(path):
+        other = component_of(target)
+        private = any(part.startswith("_") for part in target.split(".")[1:])
+        if other != own and private and (module, target) not in ADAPTER_EXCEPTIONS:
+            wrong.append(f"{module} imports {target}")
+    assert wrong == []
+
+
+def test_the_layer_test_sees_violations() -> None:
+    """The checks above would catch an upward import, a lazy one included, and a sideways one."""
+    assert LEVEL[component_of("qbwc.service._queue") or ""] < LEVEL["cli"]
+    assert component_of("qbwc.django.management.commands.qbwc_db") == "cli"
+    assert component_of("qbwc.django.views") == "django"
+    assert component_of("qbwc") == "package"
+    assert component_of("qbwcx") is None
+    assert "qbwc.store._postgres" in imports_of(SRC / "store" / "__init__.py")
+    lazy = [t for t in imports_of(SRC / "service" / "_queue.py") if t.startswith("qbwc.qbxml")]
+    assert lazy  # the function-level ``from qbwc.qbxml._json import dump``
