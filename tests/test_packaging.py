@@ -312,6 +312,7 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
     top = f"qbwc_toolkit-{version}"
     for needed in (
         "pyproject.toml",
+        "mkdocs.yml",
         "README.md",
         "CHANGELOG.md",
         "LICENSE",

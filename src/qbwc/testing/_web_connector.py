@@ -129,6 +129,7 @@ class Crash:
     operation: str
 
 
+#: The faults the Web Connector double injects itself (:meth:`FakeWebConnector.inject`).
 Fault = LoseReply | RepeatCall | LoseQuickBooksResponse | Crash
 
 

@@ -1,0 +1,69 @@
+"""
+Griffe extension for the API reference (mkdocs.yml): what a public module's page shows.
+
+- ``qbwc.qbxml`` star-imports every generated model (``qbwc.qbxml._models``) for type
+  checkers; rendering all of them would make a page of many megabytes and a slow build.
+  They are documented by docs/qbxml-reference.md, so the page keeps the hand-written API.
+- A public module without ``__all__`` is read as if its ``__all__`` listed its public
+  names that come from qbwc (tests/test_docs_site.py applies the same rule); a module that
+  has ``__all__`` lists exactly that.
+- A constant or type alias is documented the way this code base does it, by ``#:`` comment
+  lines right above the assignment; they become its docstring.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import griffe
+
+GENERATED = "qbwc.qbxml._models"
+
+
+def _target(member: griffe.Object | griffe.Alias) -> str:
+    return member.target_path if isinstance(member, griffe.Alias) else member.path
+
+
+class QbwcReference(griffe.Extension):
+    """The three adjustments above."""
+
+    def on_attribute_instance(
+        self, *, node: ast.AST | griffe.ObjectNode, attr: griffe.Attribute, **kwargs: Any
+    ) -> None:
+        """Give an attribute without a docstring the ``#:`` comment above it."""
+        if attr.docstring is not None or attr.lineno is None:
+            return
+        lines = attr.parent.lines if attr.parent is not None else []
+        comment: list[str] = []
+        index = attr.lineno - 2  # the line above, 0-based
+        while 0 <= index < len(lines) and lines[index].lstrip().startswith("#:"):
+            comment.insert(0, lines[index].lstrip()[2:].strip())
+            index -= 1
+        if comment:
+            attr.docstring = griffe.Docstring(
+                "\n".join(comment), lineno=index + 2, endlineno=attr.lineno - 1, parent=attr
+            )
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
+        """Adjust the loaded package (its star imports are expanded by now)."""
+        if pkg.path != "qbwc":
+            return
+        qbxml = pkg.members["qbxml"]
+        for name, member in list(qbxml.members.items()):
+            if _target(member).startswith(GENERATED + "."):
+                del qbxml.members[name]
+        self._export_public_names(pkg)
+
+    def _export_public_names(self, module: griffe.Module) -> None:
+        if module.exports is None:
+            module.exports = [
+                name
+                for name, member in module.members.items()
+                if not name.startswith("_")
+                and (member.is_alias or member.kind is not griffe.Kind.MODULE)
+                and _target(member).startswith("qbwc.")
+            ]
+        for name, member in module.members.items():
+            if isinstance(member, griffe.Module) and not name.startswith("_"):
+                self._export_public_names(member)
