@@ -9,16 +9,22 @@ Griffe extension for the API reference (mkdocs.yml): what a public module's page
   has ``__all__`` lists exactly that.
 - A constant or type alias is documented the way this code base does it, by ``#:`` comment
   lines right above the assignment; they become its docstring.
+- The docstrings' Sphinx roles (``:class:`~qbwc.store.Job```, ``:meth:`add_account```)
+  become links to the reference when the name resolves and is shown there, and code
+  otherwise.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 import griffe
 
 GENERATED = "qbwc.qbxml._models"
+#: ``:role:`target``` or ``:role:`~target``` (``~``: show the last part only).
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj):`(~?)([\w.]+)(?:\(\))?`")
 
 
 def _target(member: griffe.Object | griffe.Alias) -> str:
@@ -49,6 +55,7 @@ class QbwcReference(griffe.Extension):
         """Adjust the loaded package (its star imports are expanded by now)."""
         if pkg.path != "qbwc":
             return
+        self._link_roles(pkg, set())
         qbxml = pkg.members["qbxml"]
         for name, member in list(qbxml.members.items()):
             if _target(member).startswith(GENERATED + "."):
@@ -67,3 +74,25 @@ class QbwcReference(griffe.Extension):
         for name, member in module.members.items():
             if isinstance(member, griffe.Module) and not name.startswith("_"):
                 self._export_public_names(member)
+
+    def _link_roles(self, obj: griffe.Object, seen: set[str]) -> None:
+        if obj.path in seen:
+            return
+        seen.add(obj.path)
+        if obj.docstring is not None:
+            obj.docstring.value = _ROLE.sub(lambda m: _reference(obj, m), obj.docstring.value)
+        for member in obj.members.values():
+            if not isinstance(member, griffe.Alias):
+                self._link_roles(member, seen)
+
+
+def _reference(obj: griffe.Object, match: re.Match[str]) -> str:
+    """An optional autorefs link: a link when the target is on a page, else plain code."""
+    short, name = match.group(1) == "~", match.group(2)
+    shown = name.rsplit(".", 1)[-1] if short else name
+    head, _, rest = name.partition(".")
+    try:
+        path = obj.resolve(head) + (f".{rest}" if rest else "")
+    except (griffe.NameResolutionError, ValueError):
+        return f"`{shown}`"
+    return f'<autoref identifier="{path}" optional><code>{shown}</code></autoref>'
