@@ -6,6 +6,9 @@ each own one concern, the adapters use only public API, and every call has one h
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 import typing
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from qbwc.protocol._events import AnyCall
 from qbwc.service._calls import _HANDLERS
 
 SRC = Path(qbwc.__file__).parent
+ROOT = Path(__file__).resolve().parents[1]
 #: Every hand-written module of the package (generated ones say so in their first lines).
 SPLIT = sorted(
     path
@@ -229,3 +233,73 @@ def test_the_layer_test_sees_violations() -> None:
     assert "qbwc.store._postgres" in imports_of(SRC / "store" / "__init__.py")
     lazy = [t for t in imports_of(SRC / "service" / "_queue.py") if t.startswith("qbwc.qbxml")]
     assert lazy  # the function-level ``from qbwc.qbxml._json import dump``
+
+
+# --- comments cite this repository (docs/protocol.md, "Sources") ---
+
+#: Every Python file a reader of the repository opens, and the pages.
+READ = sorted(
+    [
+        *(path for folder in ("src", "tests", "tools", "benchmarks", "docs")
+          for path in (ROOT / folder).rglob("*.py")),
+        *(ROOT / "docs").glob("*.md"),
+        ROOT / "README.md",
+    ]
+)  # fmt: skip
+#: A cited page: a name ending in .md (``docs/service.md``, ``README.md``).
+_PAGE = re.compile(r"[\w./-]*\w\.md\b")
+#: A section of the notes the comments used to cite: the sign, a letter A-G and numbers.
+#: (XML's own sections are numbers only, and fine.)
+_SECTION = re.compile(r"§\s*[A-G](\.\d+)*\b")
+
+
+def _prose(path: Path) -> list[tuple[int, str]]:
+    """The comments and docstrings of a Python file (the whole text of a page), by line."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md":
+        return list(enumerate(text.splitlines(), 1))
+    found = [
+        (token.start[0], token.string)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(text)):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            found.append((node.lineno, node.value.value))
+    return found
+
+
+def _in_repository(name: str, path: Path) -> bool:
+    places = [ROOT / name, ROOT / "docs" / name, path.parent / name]
+    return any(place.resolve().is_file() and ROOT in place.resolve().parents for place in places)
+
+
+def test_comments_cite_files_in_the_repository() -> None:
+    """A comment, docstring or page that cites a page names one of this repository's."""
+    outside = [
+        f"{path.relative_to(ROOT)}:{line}: {cited}"
+        for path in READ
+        for line, prose in _prose(path)
+        for cited in [*_PAGE.findall(prose), *(m.group() for m in _SECTION.finditer(prose))]
+        if cited.startswith("§") or not _in_repository(cited, path)
+    ]
+    assert outside == []
+
+
+def test_a_comment_citing_notes_outside_the_repository_is_found(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text(
+        '"""The call sequence (NOTES.md §A.4)."""\n\n'
+        "# Nothing may precede the declaration (docs/protocol.md, \"The envelope\").\n"
+        "X = 1  # see ../shared/STYLE.md\n",
+        encoding="utf-8",
+    )
+    cited = sorted(c for _, prose in _prose(module) for c in _PAGE.findall(prose))
+    assert cited == ["../shared/STYLE.md", "NOTES.md", "docs/protocol.md"]
+    assert [c for c in cited if not _in_repository(c, module)] == ["../shared/STYLE.md", "NOTES.md"]
+    assert _SECTION.search("(NOTES.md §A.4)")
+    assert not _SECTION.search("XML 1.0 § 2.2 Char")

@@ -34,7 +34,8 @@ EXTRAS: dict[str, list[str]] = PROJECT["optional-dependencies"]
 WORKFLOWS = ROOT / ".github" / "workflows"
 # Modules of this checkout that tests import (not distributions).
 LOCAL = {
-    "qbwc", "tests", "benchmarks", "tools", "gen_qbxml", "release_check", "billing", "billing_site"
+    "qbwc", "tests", "benchmarks", "tools", "gen_qbxml", "release_check", "billing", "billing_site",
+    "mkdocs_api", "griffe_qbwc",
 }  # fmt: skip
 
 
@@ -312,6 +313,7 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
     top = f"qbwc_toolkit-{version}"
     for needed in (
         "pyproject.toml",
+        "mkdocs.yml",
         "README.md",
         "CHANGELOG.md",
         "LICENSE",

@@ -98,7 +98,7 @@ class TestDocument:
         )
 
     def test_error_recovery_status_and_clear(self) -> None:
-        """Empty sets with oldMessageSetID ask for a stored status or clear it (PROTOCOL C.3)."""
+        """Empty sets with oldMessageSetID ask for or clear a stored status (docs/protocol.md)."""
         status = build_request([], message_set_id="AB1F2395", old_message_set_id="AB1F2395")
         clear = build_request([], old_message_set_id="AB1F2395", on_error="continueOnError")
 

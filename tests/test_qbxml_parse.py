@@ -268,7 +268,7 @@ class TestClassifyStatus:
         ],
     )
     def test_table(self, code: int, message: str, expected: str) -> None:
-        """Each code of PROTOCOL §D.3 lands in its class."""
+        """Each code of docs/qbxml-responses.md, "Status codes", lands in its class."""
         assert expected == classify_status(code, message)
 
     @given(st.integers(min_value=-10, max_value=10_000), st.text(max_size=30))

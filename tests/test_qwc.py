@@ -1167,7 +1167,7 @@ class TestAdvice:
 
 
 class TestWorkflows:
-    """The helpers for the reconfiguration cases (PROTOCOL §B.5)."""
+    """The helpers for the reconfiguration cases (docs/qwc.md, "When something changes")."""
 
     def test_new_ids_are_random(self) -> None:
         """new_owner_id and new_file_id give fresh random (version 4) UUIDs."""

@@ -241,7 +241,7 @@ class TestTable:
 
 
 class TestNormalRuns:
-    """The call sequences of PROTOCOL.md §A.4 ([PG] p19–25)."""
+    """The call sequences of docs/protocol.md, "A run, call by call" ([PG] p19–25)."""
 
     def test_versions_then_authenticate(self) -> None:
         """serverVersion and clientVersion are answered in NEW and leave it there."""

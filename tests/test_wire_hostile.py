@@ -555,7 +555,7 @@ class TestHostileCorpus:
 
 class TestSpecificRefusals:
     def test_soap_12_gets_version_mismatch(self, live: Live) -> None:
-        """A SOAP 1.2 envelope gets a soap:VersionMismatch fault (PROTOCOL.md §A.1)."""
+        """A SOAP 1.2 envelope gets a soap:VersionMismatch fault (docs/protocol.md)."""
         service, ticket, _ = live
         body = {n: b for n, b, _ in envelope_payloads(ticket)}["soap-1.2-authenticate"]
         status, answer = call_wsgi(make_wsgi_app(service), body)

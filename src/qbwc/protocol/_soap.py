@@ -124,7 +124,7 @@ XSD_NS: Final = "http://www.w3.org/2001/XMLSchema"
 WSDL_NS: Final = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS: Final = "http://schemas.xmlsoap.org/wsdl/soap/"
 
-# Nothing may precede the declaration (QBWC1042 otherwise: PROTOCOL.md §A.1).
+# Nothing may precede the declaration (QBWC1042 otherwise: docs/protocol.md, "The envelope").
 _DECLARATION: Final = b'<?xml version="1.0" encoding="utf-8"?>'
 _ENV: Final = f"{{{SOAP11_ENV_NS}}}Envelope"
 _BODY: Final = f"{{{SOAP11_ENV_NS}}}Body"
@@ -589,7 +589,8 @@ def encode_call(call: AnyCall) -> bytes:
 
 def _seconds_slots(postpone: int | None, min_run: int | None) -> list[str]:
     # [2] postpone, [3] minimum run interval ([PG] p62–63).  When only [3] is wanted,
-    # [2] is sent empty (UNCERTAIN how QBWC reads it; PROTOCOL.md §A.3.2).
+    # [2] is sent empty (how QBWC reads it is not documented; docs/protocol.md,
+    # "What each answer means").
     if min_run is not None:
         return ["" if postpone is None else str(postpone), str(min_run)]
     return [] if postpone is None else [str(postpone)]

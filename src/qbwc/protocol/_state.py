@@ -19,7 +19,7 @@ frozen value (:class:`SessionState`) that a store saves between calls.
 
 Like h11's ``SEND_RESPONSE``, every call moves the session to a ``*_DUE`` phase in which
 only that call's replies are legal; the reply then moves it to the phase that says which
-calls may come next.  The normal run ([PG] p19–25, PROTOCOL.md §A.4)::
+calls may come next.  The normal run ([PG] p19–25; docs/protocol.md, "A run, call by call")::
 
     NEW ─authenticate─► AUTH_DUE ─Authenticated─► READY ─sendRequestXML─► REQUEST_DUE
     REQUEST_DUE ─RequestXML─► AWAITING_RESPONSE ─receiveResponseXML─► PROGRESS_DUE
@@ -32,7 +32,7 @@ The other answers, with their sources:
   ([PG] p21, p62–63), so they lead to FINISHED.  ``InvalidUserReply`` ("nvu") carries no ticket
   ([QBPHP] Handlers.php l.486), so nothing can follow on this session: CLOSED.
 * ``NoRequest`` ("") and ``PauseRequest`` ("NoOp") from sendRequestXML both make QBWC call
-  getLastError ([PG] p23, p72, p80; PROTOCOL §F.2): AWAITING_LAST_ERROR.
+  getLastError ([PG] p23, p72, p80; docs/protocol.md, "Not documented"): AWAITING_LAST_ERROR.
 * ``Failed`` (negative) from receiveResponseXML: getLastError, then closeConnection
   ([PG] p24, p77).
 * From getLastError, ``LastErrorReply`` ends the run (closeConnection follows, [PG] p53, p72);
@@ -41,34 +41,35 @@ The other answers, with their sources:
 * connectionError replaces sendRequestXML when QuickBooks or the file cannot be opened
   ([PG] p22, p51–52, p69).  ``TryCompanyFile`` retries (READY again: another
   connectionError or, on success, sendRequestXML); ``GiveUp`` ("done") stops.  What QBWC
-  calls after "done" is not documented (PROTOCOL §F.3), so AWAITING_LAST_ERROR, which
-  accepts getLastError and closeConnection.
+  calls after "done" is not documented (docs/protocol.md, "Not documented"), so
+  AWAITING_LAST_ERROR, which accepts getLastError and closeConnection.
 * Interactive mode: ``InteractiveURL`` opens the browser (INTERACTIVE); QBWC polls
   interactiveDone until the session ends with closeConnection ([PG] p24, p44, p75; which
-  interactiveDone answer ends it is uncertain, PROTOCOL §F.1, so every answer stays in
-  INTERACTIVE); interactiveRejected shows our text, then closeConnection ([PG] p23, p76).
+  interactiveDone answer ends it is uncertain, docs/protocol.md, "Not documented", so every
+  answer stays in INTERACTIVE); interactiveRejected shows our text, then closeConnection
+  ([PG] p23, p76).
 * serverVersion and clientVersion come before authenticate and carry no ticket ([PG] p8,
   p66–67): legal only in NEW, answered, back to NEW.  ``ClientVersionErrorReply`` ("E:") and
   ``ClientVersionUpgrade`` ("O:") stop the run ([PG] p66): CLOSED.
 
 What real networks and Web Connectors add, and how the table answers it:
 
-* **closeConnection is legal in every phase.**  It "may arrive with a ticket you have
-  already dropped, so never fault" ([PG] p68; PROTOCOL §A.3.6).  The user can also stop a
-  run at any moment.
+* **closeConnection is legal in every phase.**  It may arrive with a ticket already
+  dropped, and is then answered, never faulted ([PG] p68; docs/protocol.md, "What each
+  answer means").  The user can also stop a run at any moment.
 * **authenticate is legal in every phase** and starts a new run on the same state (the
-  ticket, counters and per-run fields are reset when the new ticket is minted).  "authenticate
-  for the same user while waiting for closeConnection: ignore the missing call and drop the
-  old ticket" ([PG] p42).
+  ticket, counters and per-run fields are reset when the new ticket is minted).  An
+  authenticate by the same user while closeConnection is still due means that call will not
+  come: the old ticket is dropped ([PG] p42).
 * **Lost responses.**  A request is *in flight* from the moment a sendRequestXML call is
   received (REQUEST_DUE: the service may already have persisted and returned qbXML) until
   receiveResponseXML arrives.  Any other call in AWAITING_RESPONSE or REQUEST_DUE (a new
   sendRequestXML, connectionError, getLastError, closeConnection, authenticate) means
   QuickBooks' response will never reach us: it was lost, or QBWC gave up ([PG] p42, p53;
-  PROTOCOL §A.4, §C.3).  The step sets ``lost_response=True``, and it stays set (across a
-  restart by the same user) until the service has run error recovery and calls
-  ``Session.clear_lost_response()``.  ERROR counts as in flight too: after a bug we cannot
-  know.
+  docs/protocol.md, "A run, call by call" and "Error recovery").  The step sets
+  ``lost_response=True``, and it stays set (across a restart by the same user) until the
+  service has run error recovery and calls ``Session.clear_lost_response()``.  ERROR
+  counts as in flight too: after a bug we cannot know.
 * **Unknown, expired or closed tickets.**  A session the service has no record of starts in
   NEW; a finished one is CLOSED.  There, sendRequestXML, receiveResponseXML,
   connectionError and getLastError get the polite STALE_* path ("" / a negative code /

@@ -63,7 +63,7 @@ StatusClass = Literal["ok", "warning", "retry", "fix", "action"]
 #: Largest qbXML response accepted (QuickBooks query answers can be large).
 MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
 
-# --- status codes (PROTOCOL §D) ---------------------------------------------
+# --- status codes (docs/protocol.md, "Status codes") -----------------------
 
 # "There was an error when saving/modifying ... QuickBooks error message: This
 # list has been modified by another user." and the lock texts of 3175/3176.

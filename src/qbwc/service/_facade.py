@@ -19,7 +19,7 @@ is about to send qbXML and finds a set still in flight, the answer was lost
 (the Web Connector reported a connection error, gave up, timed out, crashed,
 or our process died), so instead of new work it sends QuickBooks' error
 recovery status query (``oldMessageSetID`` = ``newMessageSetID`` = the lost
-ID, no requests; PROTOCOL.md §C.3).  QuickBooks answers with the stored
+ID, no requests; docs/protocol.md, "Error recovery").  QuickBooks answers with the stored
 responses (recorded as if they had arrived: done or failed), or with
 ``messageSetStatusCode`` 600 (never processed: the jobs go back to pending
 and are sent again under a new ID), or with something that proves nothing
@@ -123,8 +123,10 @@ class WebConnectorService(_HTTP, _Queue):
         interactive_url: ``(username) -> URL | None``; when a sync finds the
             wrong company file and this returns a URL, the Web Connector offers
             to open it (e.g. a page that confirms relinking).
-        on_job_done, on_job_failed: called with the :class:`~qbwc.store.Job`
-            after it is stored as done or failed.
+        on_job_done: called with the :class:`~qbwc.store.Job` after it is
+            stored as done.
+        on_job_failed: called with the :class:`~qbwc.store.Job` after it is
+            stored as failed.
         on_query_page: ``(job, rets)``, called with a query job and the typed
             Rets of each page of its result once the page is stored (before
             *on_job_done*); :meth:`query_results` reads them later too.
@@ -209,7 +211,7 @@ class WebConnectorService(_HTTP, _Queue):
         # stamp are read: a bad value in a preference does not stop the session.
         # Parsed afresh each session: the Web Connector's AppLock stamp carries the
         # .NET ticks of the moment the session started, so no two sessions send the
-        # same text (PROTOCOL.md §B.4).
+        # same text (docs/protocol.md, "The company-file stamp").
         self._parse_hcp = parse_hcp_essentials
 
         self.store = store

@@ -17,7 +17,7 @@ log = logging.getLogger("qbwc.service")
 _REFERENCE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _REFERENCE: Final = re.compile(f"QBWC-[{_REFERENCE_ALPHABET}]{{6}}")
 
-# HRESULTs after which retrying the connection cannot help (PROTOCOL.md §A.6).
+# HRESULTs after which retrying the connection cannot help (docs/protocol.md, "HRESULTs").
 _CONNECTION_FINAL: Final = frozenset(
     {
         "0x80040400",
@@ -36,7 +36,8 @@ _CONNECTION_FINAL: Final = frozenset(
     }
 )
 
-# What a bookkeeper can do about the request processor's HRESULTs (PROTOCOL.md §A.6).
+# What a bookkeeper can do about the request processor's HRESULTs (docs/protocol.md,
+# "HRESULTs").
 _HRESULT_ADVICE: Final = {
     "0x80040400": "QuickBooks could not read the request.",
     "0x80040401": "QuickBooks could not be reached. Check that QuickBooks is installed and "

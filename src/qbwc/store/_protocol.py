@@ -50,6 +50,8 @@ __all__ = [
     "StoreTransaction",
 ]
 
+#: Where a job is in its lifecycle: ``pending`` → ``sent`` → ``done`` | ``failed``, or
+#: ``pending`` → ``cancelled`` (see :attr:`Job.status`).
 JobStatus = Literal["pending", "sent", "done", "failed", "cancelled"]
 
 #: Every job status, in lifecycle order.

@@ -126,6 +126,8 @@ class ChangePassword:
     app_name: str | None = None
 
 
+#: Every fault :class:`FaultInjector` can inject: the Web Connector double's own
+#: (lost reply, repeated call, lost QuickBooks response, crash) and the ones around it.
 Fault = (
     LoseQuickBooksResponse
     | LoseReply

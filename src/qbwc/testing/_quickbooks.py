@@ -2,7 +2,8 @@
 ``FakeQuickBooks``: an in-memory QuickBooks company file that executes qbXML.
 
 It answers the qbXML the library builds the way QuickBooks Desktop does
-(PROTOCOL.md §B.4, §C, §D): it validates each message set against the version
+(docs/protocol.md, "The company-file stamp", "qbXML message sets", "Error recovery",
+"Status codes"): it validates each message set against the version
 in its ``<?qbxml?>`` line, resolves Refs against its lists, computes amounts,
 assigns identifiers, keeps the error-recovery store, carries the Web
 Connector's FileID stamp, and can be told to fail in the ways real QuickBooks
@@ -636,7 +637,8 @@ class FakeQuickBooks:
                 :meth:`fail_open`), or a different file was asked for.
         """
         with self._lock:
-            # A new connection: the iterators of the last one are gone (PROTOCOL §G).
+            # A new connection: the iterators of the last one are gone (docs/protocol.md,
+            # "Queries and iterators").
             self._runner.queries.close()
             if self._open_faults:
                 hresult, message = self._open_faults.popleft()

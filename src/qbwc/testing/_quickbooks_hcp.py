@@ -1,7 +1,7 @@
 """
 ``FakeQuickBooks`` describing its company file: the HCP response (HostQueryRs,
 CompanyQueryRs, PreferencesQueryRs) and the GUIDs of the Web Connector's
-DataExt stamps (PROTOCOL.md §B.4; ``docs/testing.md``).
+DataExt stamps (docs/protocol.md, "The company-file stamp"; ``docs/testing.md``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 TxnVoid of any list or transaction object, driven by the generated registry
 (``_quickbooks_vocab``), with QuickBooks' status codes (3100 duplicate name,
 3120 unknown object, 3140 invalid reference, 3200 stale EditSequence;
-PROTOCOL.md §D, §G).  Queries are in ``_quickbooks_query``; amounts and
+docs/protocol.md, "Status codes" and "Queries and iterators").  Queries are in
+``_quickbooks_query``; amounts and
 balances in ``_quickbooks_money``.  See docs/testing.md.
 """
 

@@ -1,6 +1,6 @@
 """
 ``FakeQuickBooks`` answering any ``*QueryRq`` of the vocabulary: the common
-filters, MaxReturned, and iterators (PROTOCOL.md §G; docs/testing.md,
+filters, MaxReturned, and iterators (docs/protocol.md and docs/testing.md,
 "Queries and iterators").
 
 An iterator is a snapshot of the matching objects taken at ``Start``; each

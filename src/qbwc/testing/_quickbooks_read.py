@@ -1,7 +1,7 @@
 """
 ``FakeQuickBooks`` reading a request document the way the request processor
-does, and the HRESULTs it answers with (PROTOCOL.md §A.6, §B.4;
-``docs/testing.md``).
+does, and the HRESULTs it answers with (docs/protocol.md, "HRESULTs" and "The
+company-file stamp"; ``docs/testing.md``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from qbwc.testing._interface import RequestProcessorError
 from qbwc.testing._quickbooks_dispatch import executes
 from qbwc.testing._quickbooks_state import checksum
 
-#: The request processor's texts for the HRESULTs a double can raise (PROTOCOL §A.6).
+#: The request processor's texts for the HRESULTs a double can raise (docs/protocol.md,
+#: "HRESULTs").
 HRESULT_MESSAGES: Final = {
     "0x80040400": "QuickBooks found an error when parsing the provided XML text stream.",
     "0x80040401": "Could not access QuickBooks.",

@@ -1,6 +1,6 @@
 """
 ``FakeQuickBooks`` running a message set: executing its requests, injected
-status codes, error recovery (PROTOCOL.md §C.3), and shaping each answer to
+status codes, error recovery (docs/protocol.md, "Error recovery"), and shaping each answer to
 the request's qbXML version (``docs/testing.md``).
 """
 
@@ -154,7 +154,7 @@ class MessageSetRunner:
         self.queries = Queries()
 
     def run(self, ms: MessageSet, company: Company, app: str | None) -> bytes:
-        # Error recovery, PROTOCOL §C.3.  One slot per application (OwnerID)
+        # Error recovery (docs/protocol.md, "Error recovery").  One slot per application (OwnerID)
         # and company file: QuickBooks keeps the last recovery-enabled set.
         slot = company.recovery.get(app)
         if ms.status is not None:

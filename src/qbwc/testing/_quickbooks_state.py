@@ -280,7 +280,8 @@ class TransactionRecord:
 @attrs.frozen(kw_only=True)
 class RecoverySlot:
     """
-    The error-recovery state QuickBooks keeps for one application (PROTOCOL §C.3).
+    The error-recovery state QuickBooks keeps for one application (docs/protocol.md,
+    "Error recovery").
 
     ``responses`` are the ``Response`` values of the stored set, exactly as
     first answered; ``version`` is the qbXML version it was sent at.

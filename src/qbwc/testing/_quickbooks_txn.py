@@ -1,7 +1,8 @@
 """
 ``FakeQuickBooks`` creating a transaction: resolving Refs, computing lines and
 totals the way QuickBooks does, refusing with its status codes, and building
-the InvoiceRet/EstimateRet it stores (PROTOCOL.md §C, §D; ``docs/testing.md``).
+the InvoiceRet/EstimateRet it stores (docs/protocol.md, "qbXML message sets", "Status
+codes" and "Amounts on lines"; ``docs/testing.md``).
 """
 
 from __future__ import annotations
@@ -391,7 +392,7 @@ class Creation:
         return ret
 
     def company_country_allows_tax_included(self) -> bool:
-        return False  # US editions ignore IsTaxIncluded (PROTOCOL §C.7)
+        return False  # US editions ignore IsTaxIncluded (docs/qbxml.md, "Editions")
 
     def sales_tax_item(self, customer: Customer) -> Item | None:
         item = self.resolve(ListKind.ITEM, self.model.item_sales_tax_ref)

@@ -2,7 +2,8 @@
 A test double of the QuickBooks Web Connector: the real call sequence, over real SOAP.
 
 :class:`FakeWebConnector` plays what QBWC does during one scheduled update
-(PROTOCOL.md §A.4): ``serverVersion``, ``clientVersion``, ``authenticate``, opening
+(docs/protocol.md, "A run, call by call"): ``serverVersion``, ``clientVersion``,
+``authenticate``, opening
 QuickBooks (``connectionError`` when that fails), ``sendRequestXML`` with the
 host/company/preferences document on the first call, handing the qbXML to
 QuickBooks, ``receiveResponseXML``, ..., ``getLastError`` when asked,
@@ -129,6 +130,7 @@ class Crash:
     operation: str
 
 
+#: The faults the Web Connector double injects itself (:meth:`FakeWebConnector.inject`).
 Fault = LoseReply | RepeatCall | LoseQuickBooksResponse | Crash
 
 
