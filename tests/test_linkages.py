@@ -504,6 +504,15 @@ class TestEnqueueRules:
             rig.service.enqueue(USER, invoice_by_key(memo="x" * 5000))
         assert rig.service.jobs(USER) == ()
 
+    def test_link_on_an_add_that_creates_no_object(self) -> None:
+        rig = LinkRig()
+        request = model("DataExtDefAdd", owner_id="0", data_ext_name="Phase",
+                        data_ext_type="STR255TYPE", assign_to_object=("Customer",))  # fmt: skip
+        with pytest.raises(ConfigurationError) as caught:
+            rig.service.enqueue(USER, request, link="phase")
+        assert caught.value.field == "link"
+        assert "nothing to link" in str(caught.value)
+
     def test_a_del_without_its_type_fails_at_enqueue(self) -> None:
         rig = LinkRig()
         with pytest.raises(QBXMLValidationError):
