@@ -287,8 +287,10 @@ class _Accounts(_Core):
         Give the account *old* the username *new* (e.g. the customer's login email changed).
 
         The account keeps its password, FileID and company-file link, its jobs
-        (queued, sent and finished) and the message set in flight; sessions of
-        *old* end (their tickets go stale).  Its QWC file from :meth:`qwc` has
+        (queued, sent and finished), the message set in flight and its linkages,
+        pulls and delivered marks; sessions of *old* end (their tickets go stale:
+        a sync running under the old name stops, and the next one continues;
+        docs/service.md, "Renaming an account").  Its QWC file from :meth:`qwc` has
         the same FileID and OwnerID with the new UserName: added in the Web
         Connector, it replaces the application, and the company file's stamp
         still matches.  One transaction: all of it happens, or none.
