@@ -1,7 +1,7 @@
 """
 Accounts, passwords, lookups, job retention and pages, cancel: on every store.
 
-- one rule for usernames and keys (``qbwc.service._names.check_name``), the same error on
+- one rule for usernames and keys (``qbwc._names.check_name``), the same error on
   every entry point and every store;
 - no username enumeration by timing after ``password_cost`` changes: one scrypt per
   ``authenticate`` whatever the path, unknown names get a cost drawn from the stored
@@ -29,10 +29,10 @@ from hypothesis.stateful import invariant, precondition, rule
 from lxml import etree
 
 from qbwc import ConfigurationError, WebConnectorService
+from qbwc._names import MAX_NAME_LENGTH, check_name
 from qbwc.cli import main
 from qbwc.cli._tables import NEVER_CONNECTED, account_table, job_table, parse_age
 from qbwc.protocol import AuthenticateCall, InvalidUserReply
-from qbwc.service._names import MAX_NAME_LENGTH, check_name
 from qbwc.service._passwords import hash_password
 from qbwc.store import InFlight, MemoryStore, SQLiteStore, Store
 from qbwc.testing import LoseQuickBooksResponse

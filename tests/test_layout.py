@@ -123,6 +123,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
         "qbwc.exceptions",
         "qbwc._budget",
         "qbwc._direct",
+        "qbwc._names",
         "qbwc._resources",
         "qbwc._version",
         "qbwc._xml",

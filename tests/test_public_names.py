@@ -113,6 +113,7 @@ TOP_LEVEL = {
     "CompanyMismatch": "what the on_company_mismatch hook receives",
     "Account": "what add_account, account and accounts return",
     "Job": "what enqueue, job, jobs, retry and cancel return",
+    "Link": "what link and links return: the host's key for a QuickBooks object",
     "Store": "the storage protocol the service takes (write your own)",
     "MemoryStore": "the store for tests and one process",
     "SQLiteStore": "the embedded default store",

@@ -29,6 +29,7 @@ from qbwc.service import HTTPReply as HTTPReply
 from qbwc.service import WebConnectorService as WebConnectorService
 from qbwc.store import Account as Account
 from qbwc.store import Job as Job
+from qbwc.store import Link as Link
 from qbwc.store import MemoryStore as MemoryStore
 from qbwc.store import SQLiteStore as SQLiteStore
 from qbwc.store import Store as Store
@@ -44,6 +45,7 @@ __all__ = [
     "Disconnection",
     "HTTPReply",
     "Job",
+    "Link",
     "LocalProtocolError",
     "MemoryStore",
     "ProtocolError",

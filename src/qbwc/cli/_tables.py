@@ -1,7 +1,7 @@
 """
 What ``qbwc account list``, ``qbwc jobs`` and their manage.py twins share.
 
-The account and job tables, and the reading of ``--older-than`` ages.
+The account, job and linkage tables, and the reading of ``--older-than`` ages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from qbwc.exceptions import ConfigurationError
-from qbwc.store import Account, Job
+from qbwc.store import Account, Job, Link
 
 if TYPE_CHECKING:
     from qbwc.service import Disconnection
@@ -21,7 +21,9 @@ __all__ = [
     "ERROR_WIDTH",
     "NEVER_CONNECTED",
     "account_table",
+    "forgotten_line",
     "job_table",
+    "link_table",
     "parse_age",
     "shorten",
     "unconfirmed_lines",
@@ -107,6 +109,17 @@ def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> lis
     return lines
 
 
+def link_table(links: Iterable[Link]) -> list[str]:
+    """One line per linkage (key, type, ID, EditSequence, full name, when seen), after a heading."""
+    rows = [("KEY", "TYPE", "TXNID/LISTID", "EDITSEQUENCE", "FULL NAME", "SEEN")]
+    for link in links:
+        rows.append(
+            (link.key, link.type, link.txn_id or link.list_id or "", link.edit_sequence or "",
+             link.full_name or "", f"{link.seen_at:%Y-%m-%d %H:%M}")
+        )  # fmt: skip
+    return _lines(rows)
+
+
 def shorten(text: str, width: int) -> str:
     """
     *text* on one line, at most *width* characters: cut after a whole word, with "...".
@@ -121,6 +134,14 @@ def shorten(text: str, width: int) -> str:
     if text[room] != " " and " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:.") + _ELLIPSIS
+
+
+def forgotten_line(result: Disconnection) -> str:
+    """What ``disconnect`` prints about the linkages and pull state it removed."""
+    return (
+        f"removed {result.links} linkage(s) and {result.marks} delivered-change mark(s); "
+        f"reset {result.cursors} pull cursor(s) (pulls start from scratch with the next file)"
+    )
 
 
 def unconfirmed_lines(result: Disconnection) -> list[str]:
