@@ -47,8 +47,17 @@ def xml_safe(value: str) -> bool:
     return NOT_XML_CHAR.search(value) is None
 
 
-def escape_text(text: str) -> str:
-    """*text* as XML character data, escaped as libxml2 writes it (CR as ``&#13;``)."""
+def escape_text(text: str, *, attribute: bool = False, ascii_only: bool = False) -> str:
+    """
+    *text* escaped as libxml2 (lxml) serializes it: qbwc's one XML escaper.
+
+    Element content escapes ``&``, ``<``, ``>`` and CR (as ``&#13;``, which a parser
+    does not turn into LF); a double-quoted attribute value (*attribute*) also ``"``,
+    tab and LF.  With *ascii_only* every character beyond ASCII is a decimal character
+    reference (``é`` → ``&#233;``), as lxml writes with ``encoding="us-ascii"``: the
+    qbXML writer's output.  *text* must be XML-safe (see :func:`xml_safe`); the
+    callers check that, each with its own rule and message.
+    """
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -57,6 +66,15 @@ def escape_text(text: str) -> str:
         text = text.replace(">", "&gt;")
     if "\r" in text:
         text = text.replace("\r", "&#13;")
+    if attribute:
+        if '"' in text:
+            text = text.replace('"', "&quot;")
+        if "\t" in text:
+            text = text.replace("\t", "&#9;")
+        if "\n" in text:
+            text = text.replace("\n", "&#10;")
+    if ascii_only and not text.isascii():
+        text = text.encode("ascii", "xmlcharrefreplace").decode("ascii")
     return text
 
 
