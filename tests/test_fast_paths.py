@@ -37,7 +37,6 @@ from qbwc import (
     ServerVersionCall,
     SessionState,
 )
-from qbwc._events import _NOT_XML_CHAR, _xml_safe
 from qbwc._soap import _encode_reply_tree, encode_call, encode_reply
 from qbwc._state import INITIAL, Phase, apply_call, evolve
 from qbwc.exceptions import QBXMLError, XMLParseError
@@ -90,12 +89,7 @@ class TestSoapReplies:
 
 
 class TestXMLCharacterCheck:
-    """_xml_safe answers what the regex over XML 1.0's Char production answers."""
-
-    @given(any_text)
-    def test_equals_the_regex(self, text: str) -> None:
-        """For ASCII and non-ASCII text, with and without forbidden characters."""
-        assert _xml_safe(text) is (_NOT_XML_CHAR.search(text) is None)
+    """Text XML 1.0 cannot carry is refused, and the first such character named."""
 
     @pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\ud800"])
     def test_refused_in_a_long_document(self, char: str) -> None:
@@ -930,103 +924,6 @@ class TestTagFilteredChildren:
         assert full is not None
         for name in ("txn_id", "txn_number", "ref_number", "edit_sequence", "subtotal"):
             assert getattr(lean, name) == getattr(full, name)
-
-
-def _body_with_refs(call_type: type[Any], values: dict[str, Any]) -> bytes:
-    """A request body for *call_type*, every character of text written as a character reference."""
-    from qbwc._soap import _READER_BY_TYPE
-
-    reader = _READER_BY_TYPE[call_type]
-    parts = []
-    for param in reader.params:
-        value = values[param.field]
-        text = str(value) if type(value) is int else "".join(f"&#{ord(c)};" for c in value)
-        parts.append(f"<{param.wire}>{text}</{param.wire}>")
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-        f'<{call_type.operation} xmlns="http://developer.intuit.com/">{"".join(parts)}'
-        f"</{call_type.operation}></soap:Body></soap:Envelope>"
-    ).encode()
-
-
-def _any_fields(call_type: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Any str (controls, surrogates, U+FFFE included) and any xsd:int for each field."""
-    ints = st.integers(-(2**31), 2**31 - 1) | st.integers(-2, 2)
-    return st.fixed_dictionaries(
-        {
-            f.name: ints if f.type in ("int", int) else st.text(max_size=12)
-            for f in attrs.fields(call_type)
-        }
-    )
-
-
-class TestDecodedCallsFastPath:
-    """decode_call builds calls without re-running the XML-text check; nothing else changes."""
-
-    @given(data=st.data())
-    def test_valid_calls_equal(self, data: st.DataObject) -> None:
-        """For every call type, the decoder's constructor and decoding equal the public one."""
-        from qbwc._events import CALL_TYPES, FROM_PARSE
-        from qbwc._soap import decode_call, encode_call
-        from tests.protocol_strategies import CALLS
-
-        call_type = data.draw(st.sampled_from(CALL_TYPES))
-        call = data.draw(CALLS[call_type])
-        fields = attrs.asdict(call, recurse=False)
-        made = FROM_PARSE[call_type](**fields)
-        assert type(made) is call_type
-        assert made == call
-        assert hash(made) == hash(call)
-        assert repr(made) == repr(call)
-        decoded = decode_call(encode_call(call))
-        assert type(decoded) is call_type
-        assert decoded == call
-        assert decode_call(_body_with_refs(call_type, fields)) == call
-
-    @given(data=st.data())
-    def test_refusals_kept(self, data: st.DataObject) -> None:
-        """
-        Whatever the public constructor refuses, the decoder refuses too.
-
-        Text XML cannot carry is refused by libxml2 (RemoteProtocolError, as
-        before); a value libxml2 lets through but a validator refuses (a negative
-        qbXML version) is refused by the fast constructor with the same
-        LocalProtocolError, which decode_call turns into RemoteProtocolError.
-        """
-        from qbwc._events import CALL_TYPES, FROM_PARSE, _xml_safe
-        from qbwc._soap import decode_call
-        from qbwc.exceptions import LocalProtocolError, RemoteProtocolError
-
-        call_type = data.draw(st.sampled_from(CALL_TYPES))
-        fields = data.draw(_any_fields(call_type))
-        try:
-            expected: Any = call_type(**fields)
-        except LocalProtocolError as exc:
-            expected = exc
-        body = _body_with_refs(call_type, fields)
-        if isinstance(expected, LocalProtocolError):
-            with pytest.raises(RemoteProtocolError):
-                decode_call(body)
-            if all(type(v) is int or _xml_safe(v) for v in fields.values()):
-                # libxml2 lets this through: the fast constructor itself must refuse.
-                with pytest.raises(LocalProtocolError) as info:
-                    FROM_PARSE[call_type](**fields)
-                assert str(info.value) == str(expected)
-        else:
-            assert FROM_PARSE[call_type](**fields) == expected
-            assert decode_call(body) == expected
-
-    def test_only_the_text_check_is_skipped(self) -> None:
-        """Every validator but the plain XML-text one still runs in the decoder's constructor."""
-        from qbwc._events import CALL_TYPES, FROM_PARSE, _text
-
-        for call_type in CALL_TYPES:
-            source_checked = {
-                f.name for f in attrs.fields(call_type) if f.validator not in (None, _text)
-            }
-            names = FROM_PARSE[call_type].__code__.co_names
-            assert sum(n.startswith("_v") for n in names) == len(source_checked), call_type
 
 
 def _reference_apply_call(state: SessionState, call: Any) -> SessionState:
