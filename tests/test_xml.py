@@ -123,6 +123,21 @@ class TestParseUntrusted:
             parse_untrusted(data)
 
 
+class TestEmptyDocuments:
+    """White space only is refused as empty, before libxml2 reads it."""
+
+    @given(st.text(alphabet=" \t\r\n\x0b\x0c\u2003\u00a0", max_size=5), st.booleans())
+    def test_white_space_is_empty(self, blank: str, as_bytes: bool) -> None:
+        """White space only (as strip() sees it) is refused as empty, bytes or str."""
+        from qbwc._xml import parse_untrusted
+
+        data: bytes | str = blank.encode("utf-8") if as_bytes else blank
+        expected = not data.strip()
+        with pytest.raises(XMLParseError) as caught:
+            parse_untrusted(data, what="doc")
+        assert (str(caught.value) == "doc: empty") == expected
+
+
 class TestSharedXMLText:
     @given(st.text())
     def test_xml_safe_is_the_char_production(self, text: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Final
 
 from lxml import etree
 
@@ -91,8 +90,6 @@ def _starts_with_doctype(data: bytes | str) -> bool:
 
 
 _NO_DOCTYPE = "{what}: a DOCTYPE is not allowed (no DTDs or entity declarations)"
-#: Up to this size, a scan for "<!DOCTYPE" costs less than matching the prolog.
-_SCAN_BELOW: Final = 1024
 
 
 def _parser() -> etree.XMLParser:
@@ -139,26 +136,11 @@ def parse_untrusted(
         msg = f"{what}: {size:,} bytes, at most {max_bytes:,}"
         raise XMLParseError(msg)
     if isinstance(data, str):
-        # The declaration can only follow white space: skip the regex when neither starts it.
-        if data[:1].isspace() or data.startswith("<?xml"):
-            data = _DECLARATION.sub("", data, count=1)
-        doctype: bytes | str = _DOCTYPE_TEXT
-        bang: bytes | str = "!"
-    else:
-        doctype = _DOCTYPE_BYTES
-        bang = b"!"
-    # isspace() is strip()'s white space, without copying the document.
-    if not data or data.isspace():
+        data = _DECLARATION.sub("", data, count=1)
+    if not data or not data.strip():
         msg = f"{what}: empty"
         raise XMLParseError(msg)
-    # A DOCTYPE in the prolog needs the marker somewhere: on a small document one C
-    # scan usually settles it (first one for its "!", a memchr: without a "!" the
-    # search for "<!DOCTYPE" cannot succeed); on a larger one reading the prolog costs
-    # less.  Encodings these scans cannot read are checked after parsing (below).
-    if (
-        size > _SCAN_BELOW
-        or (data.find(bang) >= 0 and doctype in data)  # type: ignore[arg-type,operator]
-    ) and _starts_with_doctype(data):
+    if _starts_with_doctype(data):
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     if limits is not None:
         check_limits(data, limits, what)
@@ -170,9 +152,7 @@ def parse_untrusted(
     except ValueError as exc:  # e.g. lxml refusing odd str input
         msg = f"{what}: cannot be parsed ({exc})"
         raise XMLParseError(msg) from None
-    # Bytes are checked again after parsing, for encodings the prolog scan cannot
-    # read (UTF-16).  Text is already decoded and its declaration gone: a DOCTYPE
-    # in it is the literal "<!DOCTYPE" in the prolog, which the scan refused.
-    if doctype is _DOCTYPE_BYTES and root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
+    # Checked again after parsing, for encodings the prolog scan cannot read (UTF-16).
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     return root

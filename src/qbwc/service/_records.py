@@ -184,7 +184,3 @@ def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> No
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[text] = parsed
 
-
-# (call type, reply type) pairs of serverVersion/clientVersion that a fresh
-# Session has accepted (see WebConnectorService._stateless).
-_STATELESS_CHECKED: set[tuple[type, type]] = set()
