@@ -285,7 +285,7 @@ class TestHCP:
 
 
 class TestRequestsFromTheQueue:
-    """load builds models without re-running converters that would change nothing."""
+    """load reads back what dump wrote: the same model, the same qbXML."""
 
     @given(request_models("16.0"))
     def test_same_model_same_bytes(self, model: Any) -> None:
