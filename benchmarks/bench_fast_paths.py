@@ -64,19 +64,10 @@ def _swap(original: Any, replacement: Any) -> Iterator[None]:
             setattr(module, attr, value)
 
 
-@contextlib.contextmanager
-def _set_attr(owner: Any, name: str, value: Any) -> Iterator[None]:
-    old = owner.__dict__[name]
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, old)
-
-
 # --- the toggles: each installs one fast path's reference twin -------------------------
-# (Only the fast paths still in the tree have one; the deleted ones' figures are in
-# benchmarks/README.md.)
+# Only the fast paths still in the tree have one.  The deleted ones' toggles are in
+# this file as of commit cbbab4d; run that version with PYTHONPATH pointing at a
+# checkout of 55e8d37 (their figures are in benchmarks/README.md).
 
 
 def _soap_frames() -> contextlib.AbstractContextManager[None]:
@@ -107,21 +98,6 @@ def _hcp_essentials() -> contextlib.AbstractContextManager[None]:
         )
 
     return _swap(_hcp.parse_hcp_essentials, reference)
-
-
-def _xml_safe() -> contextlib.AbstractContextManager[None]:
-    """The C-level check of ASCII text -> the regex over XML 1.0's Char production."""
-    from qbwc import _xml
-
-    pattern = _xml.NOT_XML_CHAR
-    return _swap(_xml.xml_safe, lambda value: pattern.search(value) is None)
-
-
-def _record_json() -> contextlib.AbstractContextManager[None]:
-    """The hand-written JSON of the session record -> json (its _dump_record_json twin)."""
-    from qbwc.service import _records
-
-    return _swap(_records._dump_record, _records._dump_record_json)
 
 
 @contextlib.contextmanager
@@ -208,134 +184,12 @@ def _state_evolver() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def _decoded_calls() -> Iterator[None]:
-    """decode_call's constructors that skip the text check -> each call class itself."""
-    from qbwc import _soap
-
-    saved = [(reader, reader.make) for reader in _soap._READERS.values()]
-    try:
-        for reader, _ in saved:
-            object.__setattr__(reader, "make", None)  # decode_call then uses the class
-        yield
-    finally:
-        for reader, make in saved:
-            object.__setattr__(reader, "make", make)
-
-
-@contextlib.contextmanager
-def _stateless_once() -> Iterator[None]:
-    """clientVersion checked by the core once per type pair -> a fresh Session every call."""
-    from qbwc.service import _calls
-
-    class Never(set[tuple[type, type]]):
-        def __contains__(self, item: object) -> bool:
-            return False
-
-    with _swap(_calls._STATELESS_CHECKED, Never()):
-        yield
-
-
-@contextlib.contextmanager
-def _negotiated() -> Iterator[None]:
-    """The negotiated-version cache and the version-string memo -> negotiated every session."""
-    from qbwc.qbxml import _hcp
-    from qbwc.service import _company
-
-    def common_version(self: Any, supported: tuple[str, ...]) -> Any:
-        return self._highest_common_version(
-            [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
-        )
-
-    with (
-        _set_attr(_company._Company, "_common_version", common_version),
-        _swap(_hcp._VERSIONS_READ, {}),
-    ):
-        yield
-
-
-@contextlib.contextmanager
-def _wsgi_post() -> Iterator[None]:
-    """The WSGI app's handle_post (no HTTPReply in between) -> handle_http and its reply."""
-    from qbwc.service import _http
-
-    cls = _http._HTTP
-    direct = cls.handle_post
-
-    def handle_post(self: Any, body: bytes) -> tuple[int, bytes]:
-        reply = _http._xml_reply(*direct(self, body))  # what handle_http builds
-        list(reply.headers)
-        return reply.status, reply.body
-
-    with _set_attr(cls, "handle_post", handle_post):
-        yield
-
-
-@contextlib.contextmanager
-def _parse_untrusted() -> Iterator[None]:
-    """parse_untrusted's cheap emptiness and DOCTYPE checks -> strip() and the prolog regex."""
-    from lxml import etree
-
-    from qbwc import _xml
-    from qbwc._budget import check_limits
-    from qbwc.exceptions import XMLParseError
-
-    def reference(
-        data: Any, *, max_bytes: int = _xml.DEFAULT_MAX_BYTES, what: str = "document",
-        limits: Any = None,
-    ) -> Any:  # fmt: skip
-        if len(data) > max_bytes:
-            raise XMLParseError(f"{what}: too large")
-        if isinstance(data, str):
-            data = _xml._DECLARATION.sub("", data, count=1)
-        if not data or not data.strip():
-            raise XMLParseError(f"{what}: empty")
-        if _xml._starts_with_doctype(data):
-            raise XMLParseError(_xml._NO_DOCTYPE.format(what=what))
-        if limits is not None:
-            check_limits(data, limits, what)
-        try:
-            root = etree.fromstring(data, _xml._parser())
-        except etree.XMLSyntaxError as exc:
-            raise XMLParseError(f"{what}: not well-formed XML ({exc.msg})") from None
-        if root.getroottree().docinfo.doctype:
-            raise XMLParseError(_xml._NO_DOCTYPE.format(what=what))
-        return root
-
-    with _swap(_xml.parse_untrusted, reference):
-        yield
-
-
-@contextlib.contextmanager
-def _job_response_dict() -> Iterator[None]:
-    """JobResponse.to_dict spelled out -> attrs.asdict."""
-    import attrs
-
-    from qbwc.store import JobResponse
-
-    def to_dict(self: Any) -> dict[str, Any]:
-        out = attrs.asdict(self)
-        out["total"] = None if self.total is None else str(self.total)
-        return out
-
-    with _set_attr(JobResponse, "to_dict", to_dict):
-        yield
-
-
 TOGGLES: dict[str, Patch] = {
     "soap-frames": _soap_frames,
-    "response-summary": _response_summary,
-    "hcp-essentials": _hcp_essentials,
-    "xml-safe": _xml_safe,
-    "record-json": _record_json,
     "record-cache": _record_cache,
     "state-evolver": _state_evolver,
-    "decoded-calls": _decoded_calls,
-    "stateless-once": _stateless_once,
-    "negotiated-version": _negotiated,
-    "wsgi-post": _wsgi_post,
-    "parse-untrusted": _parse_untrusted,
-    "job-response-dict": _job_response_dict,
+    "response-summary": _response_summary,
+    "hcp-essentials": _hcp_essentials,
 }
 
 

@@ -66,8 +66,10 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
                 body = service.read_body(environ["wsgi.input"].read, length, limit=limit)
             except BodyRefused as refused:
                 return _send(start_response, refused.reply)
+        # The URL only goes into the WSDL (a GET); a POST does not need it.
+        url = "" if method == "POST" else _url(environ)
         reply = service.handle_http(
-            method, body, query=str(environ.get("QUERY_STRING", "")), url=_url(environ)
+            method, body, query=str(environ.get("QUERY_STRING", "")), url=url
         )
         return _send(start_response, reply)
 
