@@ -123,25 +123,70 @@ class TestParseUntrusted:
             parse_untrusted(data)
 
 
+class TestEmptyDocuments:
+    """White space only is refused as empty, before libxml2 reads it."""
+
+    @given(st.text(alphabet=" \t\r\n\x0b\x0c\u2003\u00a0", max_size=5), st.booleans())
+    def test_white_space_is_empty(self, blank: str, as_bytes: bool) -> None:
+        """White space only (as strip() sees it) is refused as empty, bytes or str."""
+        from qbwc._xml import parse_untrusted
+
+        data: bytes | str = blank.encode("utf-8") if as_bytes else blank
+        expected = not data.strip()
+        with pytest.raises(XMLParseError) as caught:
+            parse_untrusted(data, what="doc")
+        assert (str(caught.value) == "doc: empty") == expected
+
+
 class TestSharedXMLText:
-    @given(st.text())
-    def test_xml_safe_is_the_char_production(self, text: str) -> None:
-        """xml_safe agrees with NOT_XML_CHAR, the one definition of what XML 1.0 can carry."""
-        from qbwc._xml import NOT_XML_CHAR, xml_safe
+    """The one XML escaper writes what lxml writes."""
 
-        assert xml_safe(text) == (NOT_XML_CHAR.search(text) is None)
-
-    @given(st.text())
-    def test_escape_text_is_what_lxml_writes(self, text: str) -> None:
-        """escape_text gives the bytes lxml writes for the same element text."""
+    @pytest.mark.parametrize("encoding", ["unicode", "us-ascii"])
+    @given(text=st.text())
+    def test_escape_text_is_what_lxml_writes(self, text: str, encoding: str) -> None:
+        """escape_text gives what lxml writes for the same element text, in Unicode or ASCII."""
         from qbwc._xml import NOT_XML_CHAR, escape_text
 
         text = NOT_XML_CHAR.sub("", text)
         element = etree.Element("a")
         element.text = text or None
-        written = etree.tostring(element, encoding="unicode")
+        written = etree.tostring(element, encoding=encoding)
+        if isinstance(written, bytes):
+            written = written.decode("ascii")
 
-        assert f"<a>{escape_text(text)}</a>" == (written if text else "<a></a>")
+        escaped = escape_text(text, ascii_only=encoding == "us-ascii")
+        assert f"<a>{escaped}</a>" == (written if text else "<a></a>")
+
+    @pytest.mark.parametrize("encoding", ["unicode", "us-ascii"])
+    @given(text=st.text())
+    def test_escape_attribute_is_what_lxml_writes(self, text: str, encoding: str) -> None:
+        """With attribute=True, what lxml writes for a double-quoted attribute value."""
+        from qbwc._xml import NOT_XML_CHAR, escape_text
+
+        text = NOT_XML_CHAR.sub("", text)
+        element = etree.Element("a", b=text)
+        written = etree.tostring(element, encoding=encoding)
+        if isinstance(written, bytes):
+            written = written.decode("ascii")
+
+        escaped = escape_text(text, attribute=True, ascii_only=encoding == "us-ascii")
+        assert f'<a b="{escaped}"/>' == written
+
+    @pytest.mark.parametrize("attribute", [False, True])
+    @given(text=st.text(st.sampled_from("&<>\"'\r\n\t]>x\u00e9\U0001f600")))
+    def test_markup_characters(self, text: str, attribute: bool) -> None:
+        """Markup, white space and non-ASCII read back as the same text."""
+        from qbwc._xml import escape_text
+
+        for ascii_only in (False, True):
+            escaped = escape_text(text, attribute=attribute, ascii_only=ascii_only)
+            if attribute:
+                root = etree.fromstring(f'<a b="{escaped}"/>')
+                assert root.get("b") == text
+            else:
+                root = etree.fromstring(f"<a>{escaped}</a>")
+                assert (root.text or "") == text
+            assert escaped.isascii() or not ascii_only
 
 
 # --- the budget on elements, attributes and namespace declarations ---------------------------

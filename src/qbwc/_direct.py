@@ -4,7 +4,7 @@ make many instances from values already known to be right.
 
 attrs itself compiles each class's ``__init__`` from its field list; this does the
 same for the narrower jobs qbwc's hot paths need (a parsed value, a copy with a new
-phase, a call decoded from XML), and is the one place such code is generated.
+phase), and is the one place such code is generated.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Final
 
 from lxml import etree
 
@@ -30,25 +29,24 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: XML 1.0 § 2.2 Char, complemented: what an XML document cannot carry at all.
 NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# The ASCII characters XML 1.0 cannot carry: the C0 controls but tab, LF and CR.
-_ASCII_CONTROLS = bytes(set(range(32)) - {9, 10, 13})
 
 
 def xml_safe(value: str) -> bool:
-    """
-    Whether XML 1.0 can carry every character of *value* (``NOT_XML_CHAR`` finds none).
-
-    ASCII text (the qbXML documents that cross every call) is checked by deleting
-    the forbidden controls from its bytes in C, several times faster than the regex.
-    """
-    if value.isascii():
-        data = value.encode("ascii")
-        return len(data.translate(None, _ASCII_CONTROLS)) == len(data)
+    """Whether XML 1.0 can carry every character of *value* (``NOT_XML_CHAR`` finds none)."""
     return NOT_XML_CHAR.search(value) is None
 
 
-def escape_text(text: str) -> str:
-    """*text* as XML character data, escaped as libxml2 writes it (CR as ``&#13;``)."""
+def escape_text(text: str, *, attribute: bool = False, ascii_only: bool = False) -> str:
+    """
+    *text* escaped as libxml2 (lxml) serializes it: qbwc's one XML escaper.
+
+    Element content escapes ``&``, ``<``, ``>`` and CR (as ``&#13;``, which a parser
+    does not turn into LF); a double-quoted attribute value (*attribute*) also ``"``,
+    tab and LF.  With *ascii_only* every character beyond ASCII is a decimal character
+    reference (``é`` → ``&#233;``), as lxml writes with ``encoding="us-ascii"``: the
+    qbXML writer's output.  *text* must be XML-safe (see :func:`xml_safe`); the
+    callers check that, each with its own rule and message.
+    """
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -57,6 +55,15 @@ def escape_text(text: str) -> str:
         text = text.replace(">", "&gt;")
     if "\r" in text:
         text = text.replace("\r", "&#13;")
+    if attribute:
+        if '"' in text:
+            text = text.replace('"', "&quot;")
+        if "\t" in text:
+            text = text.replace("\t", "&#9;")
+        if "\n" in text:
+            text = text.replace("\n", "&#10;")
+    if ascii_only and not text.isascii():
+        text = text.encode("ascii", "xmlcharrefreplace").decode("ascii")
     return text
 
 
@@ -83,8 +90,6 @@ def _starts_with_doctype(data: bytes | str) -> bool:
 
 
 _NO_DOCTYPE = "{what}: a DOCTYPE is not allowed (no DTDs or entity declarations)"
-#: Up to this size, a scan for "<!DOCTYPE" costs less than matching the prolog.
-_SCAN_BELOW: Final = 1024
 
 
 def _parser() -> etree.XMLParser:
@@ -131,26 +136,11 @@ def parse_untrusted(
         msg = f"{what}: {size:,} bytes, at most {max_bytes:,}"
         raise XMLParseError(msg)
     if isinstance(data, str):
-        # The declaration can only follow white space: skip the regex when neither starts it.
-        if data[:1].isspace() or data.startswith("<?xml"):
-            data = _DECLARATION.sub("", data, count=1)
-        doctype: bytes | str = _DOCTYPE_TEXT
-        bang: bytes | str = "!"
-    else:
-        doctype = _DOCTYPE_BYTES
-        bang = b"!"
-    # isspace() is strip()'s white space, without copying the document.
-    if not data or data.isspace():
+        data = _DECLARATION.sub("", data, count=1)
+    if not data or not data.strip():
         msg = f"{what}: empty"
         raise XMLParseError(msg)
-    # A DOCTYPE in the prolog needs the marker somewhere: on a small document one C
-    # scan usually settles it (first one for its "!", a memchr: without a "!" the
-    # search for "<!DOCTYPE" cannot succeed); on a larger one reading the prolog costs
-    # less.  Encodings these scans cannot read are checked after parsing (below).
-    if (
-        size > _SCAN_BELOW
-        or (data.find(bang) >= 0 and doctype in data)  # type: ignore[arg-type,operator]
-    ) and _starts_with_doctype(data):
+    if _starts_with_doctype(data):
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     if limits is not None:
         check_limits(data, limits, what)
@@ -162,9 +152,7 @@ def parse_untrusted(
     except ValueError as exc:  # e.g. lxml refusing odd str input
         msg = f"{what}: cannot be parsed ({exc})"
         raise XMLParseError(msg) from None
-    # Bytes are checked again after parsing, for encodings the prolog scan cannot
-    # read (UTF-16).  Text is already decoded and its declaration gone: a DOCTYPE
-    # in it is the literal "<!DOCTYPE" in the prolog, which the scan refused.
-    if doctype is _DOCTYPE_BYTES and root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
+    # Checked again after parsing, for encodings the prolog scan cannot read (UTF-16).
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise XMLParseError(_NO_DOCTYPE.format(what=what))
     return root

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from qbwc.service import BodyRefused, WebConnectorService, request_url, xml_headers
+from qbwc.service import BodyRefused, WebConnectorService, request_url
 
 __all__ = ["make_wsgi_app"]
 
@@ -66,13 +66,10 @@ def make_wsgi_app(service: WebConnectorService, *, max_body_bytes: int | None = 
                 body = service.read_body(environ["wsgi.input"].read, length, limit=limit)
             except BodyRefused as refused:
                 return _send(start_response, refused.reply)
-            # handle_http(method, body) for a POST, without an HTTPReply in between
-            # (every Web Connector call comes this way; the URL only goes into the WSDL).
-            status, data = service.handle_post(body)
-            start_response(_STATUS_LINES[status], list(xml_headers(data)))
-            return [data]
+        # The URL only goes into the WSDL (a GET); a POST does not need it.
+        url = "" if method == "POST" else _url(environ)
         reply = service.handle_http(
-            method, body, query=str(environ.get("QUERY_STRING", "")), url=_url(environ)
+            method, body, query=str(environ.get("QUERY_STRING", "")), url=url
         )
         return _send(start_response, reply)
 

@@ -15,15 +15,11 @@ Don't subclass these: they are ``@final``, and the table keys on the exact type.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar, Final, TypeVar, final
+from typing import Any, ClassVar, Final, final
 
 import attrs
 
-from qbwc._direct import compile_constructor
 from qbwc._xml import NOT_XML_CHAR as _NOT_XML_CHAR
-from qbwc._xml import xml_safe as _xml_safe
 from qbwc.exceptions import LocalProtocolError
 
 # Everything in __all__ gets re-exported as part of qbwc.protocol, the public API.
@@ -82,8 +78,6 @@ def _text(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A str that XML 1.0 can carry."""
     if type(value) is not str:
         raise _fail(inst, attribute, f"expected str, got {type(value).__name__}")
-    if _xml_safe(value):
-        return
     bad = _NOT_XML_CHAR.search(value)
     if bad is not None:
         char = bad.group()
@@ -625,48 +619,4 @@ REPLY_TYPES: Final[tuple[type[Reply], ...]] = (
     InteractiveURL,
     InteractiveDoneReply,
     InteractiveRejectedReply,
-)
-
-
-_C = TypeVar("_C", bound=Call)
-
-
-def _from_parse(cls: type[_C]) -> Callable[..., _C]:
-    """
-    A constructor of call class *cls* for values read out of a parsed SOAP body.
-
-    Only ``_soap.decode_call`` uses it.  It takes every field by keyword and skips
-    exactly one validator, ``_text`` (a str XML 1.0 can carry), because the decoder
-    already guarantees both halves of it:
-
-    * every string is an element's text from lxml (``child.text or ""``) or the
-      ``""`` of an absent parameter: always a ``str``; every int comes from
-      ``_soap._int_of``: always an ``int``;
-    * libxml2 (``recover=False``) refuses a document holding any character outside
-      XML 1.0 ``Char``: raw, as a character reference, in any encoding, also under
-      ``version="1.1"``; so no element text it returns can contain one.
-
-    Every other validator still runs, in field order, raising the same
-    LocalProtocolError as ``__init__``: the int ranges (a negative qbXML version),
-    and any check added later that is not exactly ``_text`` (``_ticket`` or
-    ``_not_keyword`` call ``_text`` and then check more, so they would run in full).
-    Fields are set as attrs' own ``__init__`` sets them on a frozen slotted class
-    (``object.__setattr__``), so the value equals the public constructor's; a
-    property test holds the two to equality, refusals included.
-    """
-    fields = attrs.fields(cls)  # type: ignore[arg-type]  # every Call subclass is attrs
-    names = [f.name for f in fields]
-    make: Callable[..., _C] = compile_constructor(
-        cls,
-        signature=f"*, {', '.join(names)}" if names else "",
-        values={name: name for name in names},
-        checks=[f for f in fields if f.validator not in (None, _text)],
-        name="make",
-    )
-    return make
-
-
-#: Call type -> its constructor for decoded values (see :func:`_from_parse`).
-FROM_PARSE: Final[Mapping[type[Call], Callable[..., Call]]] = MappingProxyType(
-    {cls: _from_parse(cls) for cls in CALL_TYPES}
 )

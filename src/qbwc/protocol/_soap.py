@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, assert_never
 
@@ -46,7 +46,6 @@ from qbwc.exceptions import (
     XMLParseError,
 )
 from qbwc.protocol._events import (
-    FROM_PARSE,
     INT_MAX,
     INT_MIN,
     AnyCall,
@@ -183,9 +182,6 @@ class _Reader:
     # The tags as the Web Connector writes them ({INTUIT_NS}wire, or no namespace)
     # → parameter: one dict lookup for the usual case; others go through *lookup*.
     exact: Mapping[str, _Param] = MappingProxyType({})
-    # call_type's constructor for parsed values: skips only the XML-text check
-    # that libxml2 already made (see qbwc.protocol._events._from_parse).
-    make: Callable[..., Call] | None = None
 
 
 def _reader(call_type: type[Call], *params: _Param, any_children: bool = False) -> _Reader:
@@ -202,7 +198,6 @@ def _reader(call_type: type[Call], *params: _Param, any_children: bool = False) 
         MappingProxyType(lookup),
         any_children,
         MappingProxyType(exact),
-        FROM_PARSE[call_type],
     )
 
 
@@ -413,9 +408,8 @@ def decode_call(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> AnyCall:
                     raise _remote(msg)
                 value = ""
             kwargs[param.field] = value
-    make = reader.make or reader.call_type
     try:
-        call: AnyCall = make(**kwargs)  # type: ignore[assignment]
+        call: AnyCall = reader.call_type(**kwargs)  # type: ignore[assignment]
     except LocalProtocolError as exc:  # e.g. a negative qbXML version
         raise _remote(f"{local}: {exc}") from exc
     return call

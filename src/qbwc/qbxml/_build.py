@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from qbwc._direct import compile_function
+from qbwc._xml import escape_text
 from qbwc.qbxml._build_choices import (
     _exclusions,
     _path_of,
@@ -188,6 +189,7 @@ def _compile(cls: type, version: Version, tag: str, rq_level: bool, edition: str
         "_at": _at,
         "_attribute": _attribute,
         "_amount": _format_amount,
+        "_escape_text": escape_text,
         "_pqp": _format_pqp,
     }
     code = ["def body(obj, path, out, strict):"]
@@ -299,9 +301,7 @@ def _fast_path(  # noqa: PLR0917
             condition += f" and len(v) <= {max_len}"
         return [
             f"if {condition}:",
-            "    if '&' in v or '<' in v or '>' in v:",
-            "        v = v.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')",
-            f"    out({start!r} + v + {end!r})",
+            f"    out({start!r} + _escape_text(v) + {end!r})",
             "else:",
             f"    {call}",
         ]

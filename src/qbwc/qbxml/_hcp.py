@@ -208,10 +208,7 @@ def highest_common_version(supported: Iterable[str], *, ceiling: str = "16.0") -
     plain: list[tuple[tuple[int, int], str]] = []
     prefixed: list[tuple[tuple[int, int], str]] = []
     for text in supported:
-        read = _VERSIONS_READ.get(text) if type(text) is str else None
-        if read is None:
-            read = _read_version(text)
-        version, is_prefixed, candidate = read
+        version, is_prefixed, candidate = _read_version(text)
         if version is None or version > top:
             continue
         (prefixed if is_prefixed else plain).append((version, candidate))
@@ -219,24 +216,13 @@ def highest_common_version(supported: Iterable[str], *, ceiling: str = "16.0") -
     return max(pool)[1] if pool else None
 
 
-# SupportedQBXMLVersion text -> what _read_version makes of it.  The same few
-# strings come in every session; the bound keeps odd input from growing it.
-_VERSIONS_READ: dict[str, tuple[tuple[int, int] | None, bool, str]] = {}
-_VERSIONS_READ_MAX: Final = 256
-
-
 def _read_version(text: str) -> tuple[tuple[int, int] | None, bool, str]:
     """(version or None, has a country prefix, the stripped text) of one supported version."""
     candidate = text.strip()
     m = _VERSION.fullmatch(candidate)
-    read = (
-        (None, False, candidate)
-        if m is None
-        else ((int(m.group(2)), int(m.group(3))), bool(m.group(1)), candidate)
-    )
-    if len(_VERSIONS_READ) < _VERSIONS_READ_MAX:
-        _VERSIONS_READ[text] = read
-    return read
+    if m is None:
+        return None, False, candidate
+    return (int(m.group(2)), int(m.group(3))), bool(m.group(1)), candidate
 
 
 class _Node:

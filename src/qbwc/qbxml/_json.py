@@ -12,7 +12,7 @@ aggregates dicts, repeated fields lists; each entry of ``lines`` carries its
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -139,24 +139,14 @@ def load(data: Mapping[str, Any]) -> Any:
     return _load(data, cls, cls.__name__)
 
 
-# Each model's specs by field name, and a constructor that skips the attrs
-# converters, built once (load runs for every queued job that is sent).
-_PLANS: dict[type, tuple[dict[str, Spec], Callable[..., Any]]] = {}
-
-
-def _plan(cls: type) -> tuple[dict[str, Spec], Callable[..., Any]]:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        from qbwc.qbxml._parse import _constructor  # noqa: PLC0415
-
-        # _load_one gives every value its final type (Decimal, date, str, bool, a
-        # model, a tuple), on which each converter returns its input unchanged.
-        plan = _PLANS[cls] = (dict(specs(cls)), _constructor(cls))
-    return plan
+# Each model's specs by field name, built once per model.
+_FIELDS: dict[type, dict[str, Spec]] = {}
 
 
 def _load(data: Mapping[str, Any], cls: type, path: str) -> Any:
-    fields, construct = _PLANS.get(cls) or _plan(cls)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = dict(specs(cls))
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key == _TYPE:
@@ -185,7 +175,7 @@ def _load(data: Mapping[str, Any], cls: type, path: str) -> Any:
         else:
             values[key] = _load_one(value, spec, f"{path}.{key}")
     try:
-        return construct(**values)
+        return cls(**values)
     except (TypeError, ValueError) as exc:  # a converter refused a value
         raise _error(path, str(exc)) from None
 

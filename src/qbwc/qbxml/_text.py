@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Final, Literal
 
+from qbwc._xml import escape_text
 from qbwc.qbxml._rules import _at, _error
 
 __all__ = ["TEXT_POLICIES", "TextPolicy"]
@@ -107,70 +108,42 @@ def _careful(value: str, path: str, strict: bool, attribute: bool) -> tuple[str,
     """The stored text and its escaped form, for text beyond plain printable ASCII."""
     if not strict:
         value = _transliterate(value, path)
-    out: list[str] = []
     for index, char in enumerate(value, 1):
         code = ord(char)
-        if 0x20 <= code < 0x7F:
-            if char == "&":
-                out.append("&amp;")
-            elif char == "<":
-                out.append("&lt;")
-            elif char == ">":
-                out.append("&gt;")
-            elif char == '"' and attribute:
-                out.append("&quot;")
-            else:
-                out.append(char)
-        elif char == "\n":
-            out.append("&#10;" if attribute else "\n")
-        elif char == "\t":
-            out.append("&#9;" if attribute else "\t")
-        elif char == "\r":  # parsers turn a raw CR into LF; a reference survives
-            out.append("&#13;")
-        elif 0xA0 <= code <= 0xFF:
-            out.append(f"&#{code};")
-        elif code < 0x20 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+        if 0x20 <= code < 0x7F or char in "\n\t\r" or 0xA0 <= code <= 0xFF:
+            continue
+        if code < 0x20 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
             rule = f"character {index} is {_char_name(char)}, which XML does not allow"
             raise _error(path, rule)
-        elif code <= 0x9F:
+        if code <= 0x9F:
             rule = (
                 f"character {index} is {_char_name(char)}, a control character QuickBooks "
                 "cannot store (often a Windows-1252 character decoded as Latin-1; "
                 "text_policy='transliterate' maps it)"
             )
             raise _error(path, rule)
-        else:
-            rule = (
-                f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
-                "QuickBooks Desktop stores (text_policy='transliterate' maps punctuation "
-                "and accented letters to ASCII)"
-            )
-            raise _error(path, rule)
-    return value, "".join(out)
+        rule = (
+            f"character {index} is {_char_name(char)}: outside ISO-8859-1, which is all "
+            "QuickBooks Desktop stores (text_policy='transliterate' maps punctuation "
+            "and accented letters to ASCII)"
+        )
+        raise _error(path, rule)
+    # Latin-1 beyond ASCII as character references (é → &#233;), the rest as lxml
+    # writes it; a raw CR would reach QuickBooks as LF, its reference survives.
+    return value, escape_text(value, attribute=attribute, ascii_only=True)
 
 
 def _escape(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
     """``(stored text, escaped text)`` for element content of field *name* at *path*."""
     if value.isascii() and value.isprintable():
-        if "&" in value or "<" in value or ">" in value:
-            escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            return value, escaped
-        return value, value
+        return value, escape_text(value)
     return _careful(value, _at(path, name), strict, attribute=False)
 
 
 def _escape_attribute(value: str, path: str, name: str, strict: bool) -> tuple[str, str]:
     """``(stored text, escaped text)`` for a double-quoted attribute value."""
     if value.isascii() and value.isprintable():
-        if "&" in value or "<" in value or ">" in value or '"' in value:
-            escaped = (
-                value.replace("&", "&amp;")
-                .replace("<", "&lt;")
-                .replace(">", "&gt;")
-                .replace('"', "&quot;")
-            )
-            return value, escaped
-        return value, value
+        return value, escape_text(value, attribute=True)
     return _careful(value, _at(path, name), strict, attribute=True)
 
 

@@ -185,7 +185,6 @@ class _Core:
     public_url: str | None
     _clock: Callable[[], float]
     _token: Callable[[int], str]
-    _negotiated: dict[tuple[tuple[str, ...], str, frozenset[str]], str | None]
 
     # -- time, randomness, references -------------------------------------------------
 

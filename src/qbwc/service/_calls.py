@@ -67,12 +67,9 @@ from qbwc.service._recovery import _identity, _Recovery, _summary_of
 from qbwc.service._texts import _CONNECTION_FINAL, _REFERENCE
 from qbwc.store._protocol import Account, SessionRecord
 
-__all__ = ["_STATELESS_CHECKED", "_Calls", "_late_call"]
+__all__ = ["_Calls", "_late_call"]
 
 log = logging.getLogger("qbwc.service")
-
-# Session has accepted (see WebConnectorService._stateless).
-_STATELESS_CHECKED: set[tuple[type, type]] = set()
 
 
 def _late_call(call: AnyCall, phase: Phase) -> bool:
@@ -98,14 +95,10 @@ class _Calls(_Accounts, _Company, _Recovery):
 
     @staticmethod
     def _stateless(call: AnyCall, reply: AnyReply) -> AnyReply:
-        # A call before authenticate, in a fresh session: whether the core accepts
-        # the pair depends on the two types alone, so each pair is checked once.
-        pair = (type(call), type(reply))
-        if pair not in _STATELESS_CHECKED:
-            session = Session()
-            session.receive(call)
-            session.send(reply)
-            _STATELESS_CHECKED.add(pair)
+        # A call before authenticate: the core checks it in a fresh session.
+        session = Session()
+        session.receive(call)
+        session.send(reply)
         return reply
 
     def _client_version(self, version: str) -> AnyReply:

@@ -95,24 +95,10 @@ class _Company(_Core):
         return None
 
     def _common_version(self, supported: tuple[str, ...]) -> str | None:
-        """
-        The qbXML version to write, of those QuickBooks *supported*; None if none fits.
-
-        A function of the version list alone (never of the HCP text, whose AppLock
-        stamp differs every session), and every session of a QuickBooks sends the
-        same list: so each list is negotiated once (bounded: odd input cannot grow it).
-        """
-        key = (supported, self.max_qbxml_version, self._versions)
-        negotiated = self._negotiated
-        if key in negotiated:
-            return negotiated[key]
-        version = self._highest_common_version(
+        """The qbXML version to write, of those QuickBooks *supported*; None if none fits."""
+        return self._highest_common_version(
             [v for v in supported if v in self._versions], ceiling=self.max_qbxml_version
         )
-        if len(negotiated) >= 64:
-            negotiated.clear()
-        negotiated[key] = version
-        return version
 
     def _mismatch(
         self, ctx: _Context, stamp: uuid.UUID | None, open_name: str, open_path: str

@@ -279,9 +279,6 @@ class WebConnectorService(_HTTP, _Queue, _Links):
         self.public_url = check_public_url(public_url)
         self._clock = clock
         self._token = token
-        # (supported versions, max version, writable versions) -> the version to write:
-        # see _common_version.
-        self._negotiated: dict[tuple[tuple[str, ...], str, frozenset[str]], str | None] = {}
         # Last, once every setting is valid: the OwnerID and name have one home, the store.
         self.app_name = _record_identity(store, self.owner_id, app_name)
 

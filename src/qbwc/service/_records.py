@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import threading
-from json.encoder import encode_basestring_ascii as _quote
 from typing import Final
 
 import attrs
@@ -26,7 +25,6 @@ __all__ = [
     "_TICK",
     "_Tally",
     "_dump_record",
-    "_dump_record_json",
     "_load_record",
     "_remember",
     "_ticket_key",
@@ -92,57 +90,10 @@ _TICK: Final = dt.timedelta(microseconds=1)
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # json.dumps(..., separators=(",", ":")), without building an encoder per call.
 _COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
-_BOOL_TEXT: Final = {True: "true", False: "false"}
 
 
 def _dump_record(state: SessionState, tally: _Tally, seen_at: dt.datetime) -> str:
-    """
-    The stored text of a session: ``_dump_record_json`` byte for byte, written faster.
-
-    Every handled call writes one, so the JSON is spelled out here field by field
-    (strings through the json module's own escaper).  A property test holds it equal
-    to the json.dumps reference; a tally holding anything but the plain types it is
-    made of takes the reference path.
-    """
-    t = tally
-    if not (
-        type(t.done) is type(t.failed) is type(t.deferred) is int
-        and type(t.total) is type(t.pauses) is int
-        and type(t.verified) is type(t.pausing) is type(t.interactive) is bool
-        and type(t.tried_path) is bool
-        and type(t.message) is type(t.reference) is str
-        and (t.version is None or type(t.version) is str)
-    ):
-        return _dump_record_json(state, tally, seen_at)
-    q = _quote
-    b = _BOOL_TEXT
-    s = state
-    major = "null" if s.qbxml_major is None else s.qbxml_major
-    minor = "null" if s.qbxml_minor is None else s.qbxml_minor
-    data = ",".join([f"[{q(k)},{q(v)}]" for k, v in s.data])
-    version = "null" if t.version is None else q(t.version)
-    text = (
-        f'{{"core":{{"ticket":{q(s.ticket)},"username":{q(s.username)},'
-        f'"phase":{q(s.phase.value)},"seq":{s.seq},'
-        f'"company_file":{q(s.company_file)},"country":{q(s.country)},'
-        f'"qbxml_major":{major},"qbxml_minor":{minor},'
-        f'"hcp_received":{b[s.hcp_received]},"lost_response":{b[s.lost_response]},'
-        f'"connection_error_count":{s.connection_error_count},'
-        f'"last_error":{q(s.last_error)},"request_count":{s.request_count},'
-        f'"data":[{data}]}},'
-        f'"service":{{"version":{version},"verified":{b[t.verified]},'
-        f'"done":{t.done},"failed":{t.failed},"deferred":{t.deferred},'
-        f'"total":{t.total},"pauses":{t.pauses},"pausing":{b[t.pausing]},'
-        f'"message":{q(t.message)},"reference":{q(t.reference)},'
-        f'"interactive":{b[t.interactive]},"tried_path":{b[t.tried_path]},'
-        f'"seen_at":{q(seen_at.isoformat())}}}}}'
-    )
-    _remember(text, (state, tally, seen_at))
-    return text
-
-
-def _dump_record_json(state: SessionState, tally: _Tally, seen_at: dt.datetime) -> str:
-    """The stored text of a session, by way of json.dumps (the reference for _dump_record)."""
+    """The stored text of a session: its core state and the service's tally, as JSON."""
     service = {name: getattr(tally, name) for name in _TALLY_FIELDS}
     service["seen_at"] = seen_at.isoformat()
     text = _COMPACT_JSON.encode({"core": state.to_dict(), "service": service})
@@ -184,7 +135,3 @@ def _remember(text: str, parsed: tuple[SessionState, _Tally, dt.datetime]) -> No
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[text] = parsed
 
-
-# (call type, reply type) pairs of serverVersion/clientVersion that a fresh
-# Session has accepted (see WebConnectorService._stateless).
-_STATELESS_CHECKED: set[tuple[type, type]] = set()

@@ -703,20 +703,11 @@ def _full_name(ret: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-_LIST_IDS: dict[type, bool] = {}
-
-
 def _has_list_id(ret: Any, recovery: Any) -> bool:
-    """The Ret (or, without one, the ErrorRecovery) may carry a ListID (cached per class)."""
+    """The Ret (or, without one, the ErrorRecovery) may carry a ListID."""
     if ret is None or recovery is not None:
         return recovery is not None
-    cls = type(ret)
-    known = _LIST_IDS.get(cls)
-    if known is None:
-        known = hasattr(ret, "list_id")
-        if len(_LIST_IDS) < 4096:  # Ret classes: a few hundred
-            _LIST_IDS[cls] = known
-    return known
+    return hasattr(ret, "list_id")
 
 
 def _pick(ret: Any, recovery: Any, name: str) -> Any:

@@ -167,11 +167,8 @@ class _MemoryTransaction:
             self.undo.append(lambda: _insort(values, item))
 
     def _count(self, username: str, status: JobStatus, delta: int) -> None:
-        key = (username, status)
         counts = self.s._counts
-        old = counts.get(key, _ABSENT)
-        self.undo.append((counts, key, old))  # self._set, reading the entry once
-        counts[key] = (0 if old is _ABSENT else old) + delta
+        self._set(counts, (username, status), counts.get((username, status), 0) + delta)
 
     # -- accounts ---------------------------------------------------------
     def get_account(self, username: str, *, for_update: bool = False) -> Account | None:
@@ -346,8 +343,7 @@ class _MemoryTransaction:
         ):
             msg = f"job {job.id}: username, key, request, after and page_size cannot change"
             raise StoreError(msg)
-        self.undo.append((self.s._jobs, job.id, old))  # self._set, knowing the old value
-        self.s._jobs[job.id] = job
+        self._set(self.s._jobs, job.id, job)
         if old.status != job.status:
             self._count(job.username, old.status, -1)
             self._count(job.username, job.status, 1)

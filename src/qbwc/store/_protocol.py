@@ -193,27 +193,10 @@ class JobResponse:
     full_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (Decimal as str)."""
-        # Spelled out (not attrs.asdict): every job the service records goes through it.
-        return {
-            "status_code": self.status_code,
-            "status_severity": self.status_severity,
-            "status_message": self.status_message,
-            "txn_id": self.txn_id,
-            "txn_number": self.txn_number,
-            "ref_number": self.ref_number,
-            "edit_sequence": self.edit_sequence,
-            "total": None if self.total is None else str(self.total),
-            "list_id": self.list_id,
-            "ret_count": self.ret_count,
-            # A paged query's or a Mod's cursor (docs/queries.md).
-            "iterator_id": self.iterator_id,
-            "iterator_remaining": self.iterator_remaining,
-            "session": self.session,
-            "seen": self.seen,
-            "last_id": self.last_id,
-            "full_name": self.full_name,
-        }
+        """A JSON-safe dict (Decimal as str), a paged query's or a Mod's cursor included."""
+        data = attrs.asdict(self)
+        data["total"] = None if self.total is None else str(self.total)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobResponse:

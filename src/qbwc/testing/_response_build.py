@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 from lxml import etree
 
@@ -44,18 +44,6 @@ __all__ = [
     "format_value",
 ]
 
-_ATTR_ESCAPES: Final = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\t": "&#9;",
-        "\n": "&#10;",
-        "\r": "&#13;",
-    }
-)
-
 
 def _check_chars(text: str, path: str) -> None:
     bad = NOT_XML_CHAR.search(text)
@@ -73,7 +61,7 @@ def escape_text(text: str, path: str) -> str:
 def escape_attribute(text: str, path: str) -> str:
     """Escape *text* for a double-quoted attribute value (whitespace survives)."""
     _check_chars(text, path)
-    return text.translate(_ATTR_ESCAPES)
+    return _escape_text(text, attribute=True)
 
 
 def _decimal(value: Any, path: str, *, int_digits: int | None, places: int | None) -> str:
