@@ -5,8 +5,8 @@ Django allows one settings module per process, so each case runs in a
 subprocess: ``manage.py test`` of ``docs/examples/django`` (Django's test
 runner and test client: the endpoint, WSDL, CSRF exemption, a whole sync
 storing TxnIDs through the hooks, the management commands), ``manage.py
-migrate`` + ``qbwc_db status``, a version-1 or -2 database in use upgraded by
-``manage.py migrate``, and the settings errors a host can make.
+migrate`` + ``qbwc_db status``, a version-1, -2 or -3 database in use upgraded
+by ``manage.py migrate``, and the settings errors a host can make.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class TestExampleSite:
         assert "Applying qbwc.0001_initial... OK" in done.stdout + done.stderr
         assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout + done.stderr
         assert "Applying qbwc.0003_any_request... OK" in done.stdout + done.stderr
+        assert "Applying qbwc.0005_linkages_and_pulls... OK" in done.stdout + done.stderr
 
     def test_sqlite(self, tmp_path: Path) -> None:
         """The same tests pass with the site on SQLite and qbwc in a SQLite file of its own."""
@@ -403,12 +404,14 @@ _DJANGO_STORE = textwrap.dedent(
     def empty():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, "
-                           "qbwc_settings, qbwc_login_verifiers RESTART IDENTITY")
+                           "qbwc_settings, qbwc_login_verifiers, qbwc_links, qbwc_follows, "
+                           "qbwc_pull_marks RESTART IDENTITY")
 
     ran = []
     for cls in (contract.TestAccounts, contract.TestJobs, contract.TestSessions,
                 contract.TestInFlight, contract.TestSettings, contract.TestTransactions,
-                contract.TestRenameAccount, contract.TestLoginVerifiers):
+                contract.TestRenameAccount, contract.TestLoginVerifiers, contract.TestLinks,
+                contract.TestFollows, contract.TestPullMarks):
         for name, test in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("test_") and list(inspect.signature(test).parameters) == [
                 "self", "store"
@@ -416,7 +419,7 @@ _DJANGO_STORE = textwrap.dedent(
                 empty()
                 test(cls(), DjangoStore())
                 ran.append(name)
-    assert len(ran) >= 13, ran
+    assert len(ran) >= 23, ran
 
     # A job written in the host's transaction goes away with it.
     empty()
@@ -473,14 +476,14 @@ _UPGRADE_IN_USE = textwrap.dedent(
     from qbwc.django._conf import store_from_settings
     from qbwc.store import StoreError
     from tests.rig import OWNER
-    from tests.schema_in_use import DOWN_TO_1, DOWN_TO_2, finish, in_use, pg_columns
+    from tests.schema_in_use import down_to, finish, in_use, pg_columns
 
     version = int(sys.argv[1])
     rig, ids = in_use(store_from_settings())  # on Django's connection, as the site runs it
     rig.store.close()
     connections.close_all()
     with psycopg.connect("") as conn:  # the PG* variables: the site's database
-        for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
+        for statement in down_to(version):
             conn.execute(statement.format(p="qbwc_"))
     with psycopg.connect(dbname=os.environ["MADE_BY"]) as made, psycopg.connect("") as conn:
         assert pg_columns(conn) == pg_columns(made)  # exactly the old layout
@@ -498,7 +501,7 @@ _UPGRADE_IN_USE = textwrap.dedent(
     print(migrated.stdout, migrated.stderr)
     assert migrated.returncode == 0
     with psycopg.connect("") as conn:
-        assert conn.execute("SELECT version FROM qbwc_schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM qbwc_schema_version").fetchall() == [(4,)]
 
     # The service qbwc.django builds from settings.QBWC (store, app name, batch size,
     # hooks), with the OwnerID the rig's QuickBooks knows and the rig's clock.
@@ -515,7 +518,8 @@ _UPGRADE_IN_USE = textwrap.dedent(
 
 class TestSchemaUpgrade:
     @pytest.mark.parametrize(
-        ("version", "migrated"), [(1, "0001_initial"), (2, "0002_login_verifiers")]
+        ("version", "migrated"),
+        [(1, "0001_initial"), (2, "0002_login_verifiers"), (3, "0004_admin_models")],
     )
     def test_database_in_use_upgraded_by_migrate(self, version: int, migrated: str) -> None:
         """
@@ -541,7 +545,7 @@ class TestSchemaUpgrade:
         old = _manage(env, "migrate", "qbwc", migrated, "--noinput")
         assert old.returncode == 0, old.stdout + old.stderr
         assert f"Applying qbwc.{migrated}... OK" in old.stdout
-        assert "0003_any_request" not in old.stdout
+        assert "0005_linkages_and_pulls" not in old.stdout
 
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SITE), str(ROOT / "src")])
         env["DJANGO_SETTINGS_MODULE"] = "billing_site.settings"
@@ -556,7 +560,9 @@ class TestSchemaUpgrade:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "Applying qbwc.0003_any_request... OK" in done.stdout
+        assert "Applying qbwc.0005_linkages_and_pulls... OK" in done.stdout
+        if version <= 2:
+            assert "Applying qbwc.0003_any_request... OK" in done.stdout
         if version == 1:
             assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout
         assert f"FINISHED {version}" in done.stdout
