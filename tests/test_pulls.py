@@ -20,7 +20,7 @@ import pytest
 
 from qbwc import WebConnectorService
 from qbwc.exceptions import ConfigurationError
-from qbwc.qbxml import CustomerAdd, EntityFilter, Ref
+from qbwc.qbxml import CustomerAdd, EntityFilter
 from qbwc.store import MemoryStore, Store
 from qbwc.testing import (
     Crash,
@@ -122,7 +122,9 @@ class Pulls:
         line = {"account_ref": {"full_name": "Job Materials"}, "amount": amount}
         if job:
             line["customer_ref"] = {"full_name": job}
-        (ret,) = self.qb.seed(Bill=[{"vendor_ref": {"full_name": vendor}, "expense_line_add": [line]}])
+        (ret,) = self.qb.seed(
+            Bill=[{"vendor_ref": {"full_name": vendor}, "expense_line_add": [line]}]
+        )
         return ret
 
     def payment(self, amount: str = "5.00", customer: str = "Acme Corp") -> Any:
@@ -281,7 +283,8 @@ def test_items_of_every_kind_are_one_follow() -> None:
     rig.service.follow(USER, "Item")
     sale = {"sales_or_purchase": {"price": "8.00", "account_ref": {"full_name": "Job Materials"}}}
     rig.qb.seed(
-        ItemNonInventory=[{"name": "Drywall", **sale}], ItemOtherCharge=[{"name": "Freight", **sale}]
+        ItemNonInventory=[{"name": "Drywall", **sale}],
+        ItemOtherCharge=[{"name": "Freight", **sale}],
     )
     rig.run()
     expected = {i.list_id for i in rig.qb.records("Item")}
@@ -518,4 +521,3 @@ def test_ref_by_entity_filter_model_is_stored_as_json() -> None:
         USER, "ReceivePayment", filters={"entity_filter": EntityFilter(list_id=("8000001E-1",))}
     )
     assert json.loads(follow.spec)["query"]["entity_filter"] == {"list_id": ["8000001E-1"]}
-    assert Ref  # (imported for the docs' examples)
