@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from qbwc import WebConnectorService
+from qbwc import Done, ReceiveResponseXMLCall, WebConnectorService
 from qbwc.exceptions import ConfigurationError
 from qbwc.qbxml import CustomerAdd, EntityFilter
 from qbwc.store import MemoryStore, Store
@@ -521,3 +521,24 @@ def test_ref_by_entity_filter_model_is_stored_as_json() -> None:
         USER, "ReceivePayment", filters={"entity_filter": EntityFilter(list_id=("8000001E-1",))}
     )
     assert json.loads(follow.spec)["query"]["entity_filter"] == {"list_id": ["8000001E-1"]}
+
+
+def test_a_late_answer_to_a_pull_round_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """QuickBooks' answer to a round of a session since replaced: not used, no alarm."""
+    rig = Pulls()
+    rig.service.follow(USER, "Bill")
+    bill = rig.bill()
+    rig.wc.inject(LoseQuickBooksResponse())
+    cut = rig.run()
+    (request,) = cut.requests
+    late_answer = rig.qb.process_request(request)
+    rig.advance(rig.service.busy_timeout)
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id]
+    reply = rig.service.respond(
+        ReceiveResponseXMLCall(ticket=cut.ticket, response=late_answer, hresult="", message="")
+    )
+    assert isinstance(reply, Done)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id]

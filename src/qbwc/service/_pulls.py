@@ -444,6 +444,15 @@ class _Pulls(_Core):
             and state["run"].get("sent") == answer.message_set_id
         ]
         if not mine:
+            if answer.responses and all(_is_pull(r) for r in answer.responses):
+                # A round of a pull that was started again since (its session was
+                # replaced, or it was unfollowed): nothing to record, it is asked again.
+                log.info(
+                    "account %r: a late answer to pull round %s; not used",
+                    ctx.account.username,
+                    answer.message_set_id,
+                )
+                return True
             return False
         if ctx.late:
             return True  # a session that is over pulls nothing more: asked again next time
@@ -498,6 +507,8 @@ class _Pulls(_Core):
                     run["iterator"] = query.iterator_id
             else:
                 self._pull_failed(ctx, follow, state, query)
+        elif query is None and not run.get("query_done"):
+            run["attempts"] = int(run.get("attempts", 0)) + 1  # not processed: again
         removed = answer.get(f"{follow.type}-d")
         if removed is not None and not run.get("deleted_done"):
             if removed.ok or removed.status_code == 1:
@@ -518,6 +529,8 @@ class _Pulls(_Core):
                 run["deleted_done"] = True
             else:
                 self._pull_failed(ctx, follow, state, removed)
+        elif removed is None and not run.get("deleted_done"):
+            run["attempts"] = int(run.get("attempts", 0)) + 1
         finish: tuple[str | None, str | None] | None = None
         if state.get("run") is run and run.get("query_done") and run.get("deleted_done"):
             # The server's clock when this pull started: the next one asks from there
@@ -561,7 +574,9 @@ class _Pulls(_Core):
         self, ctx: _Context, follow: Follow, state: dict[str, Any], response: Any
     ) -> None:
         """A query of the pull failed: it starts again, or the pull waits for the next sync."""
-        run: dict[str, Any] = state["run"]
+        run = state.get("run")
+        if not isinstance(run, dict):
+            return  # (stopped already by its other query's failure)
         retry = response.status_code == _BAD_ITERATOR or response.retryable
         run["attempts"] = int(run.get("attempts", 0)) + 1
         if retry and run["attempts"] < self.max_attempts:
@@ -633,3 +648,8 @@ class _Pulls(_Core):
 
         return deliver
 
+
+def _is_pull(response: Any) -> bool:
+    """*response* answers a request of a pull (``<type>-q`` or ``<type>-d``)."""
+    rid = response.request_id or ""
+    return response.name.endswith("QueryRs") and rid.endswith(("-q", "-d"))
