@@ -542,3 +542,23 @@ def test_a_late_answer_to_a_pull_round_changes_nothing(caplog: pytest.LogCapture
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     rig.run()
     assert rig.host.ids("Bill") == [bill.txn_id]
+
+
+def test_pulled_objects_refresh_their_linkages_and_deleted_ones_lose_them() -> None:
+    rig = Pulls()
+    rig.service.follow(USER, "Customer")
+    rig.service.enqueue(USER, CustomerAdd(name="New Client"), key="client-1")
+    rig.run()
+    link = rig.service.link(USER, "client-1")
+    assert link is not None
+    assert link.list_id is not None
+    rig.advance(60)
+    renamed = rig.qb.change("Customer", link.list_id, name="Renamed Client")
+    rig.run()
+    fresh = rig.service.link(USER, "client-1")
+    assert fresh is not None
+    assert (fresh.full_name, fresh.edit_sequence) == ("Renamed Client", renamed.edit_sequence)
+    rig.qb.delete("Customer", link.list_id)
+    rig.run()
+    assert rig.service.link(USER, "client-1") is None
+    assert rig.host.deleted == [("Customer", link.list_id)]

@@ -32,6 +32,7 @@ import attrs
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.service._base import _Context, _Core, _positive, page_rets
+from qbwc.service._links import refresh_links
 from qbwc.service._paging import MAX_PAGE_SIZE
 from qbwc.store._protocol import Follow, PullMark
 
@@ -482,6 +483,8 @@ class _Pulls(_Core):
         if query is not None and not run.get("query_done"):
             if query.ok or query.status_code == 1:
                 page = page_rets(query.raw or "") if query.ok else ()
+                if page:  # the linkages to these objects (docs/linkages.md)
+                    refresh_links(ctx.tx, username, file_id, page, ctx.now)
                 ids = [i for i in (_object_id(r) for r in page) if i is not None]
                 known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
                 fresh = []
@@ -514,6 +517,7 @@ class _Pulls(_Core):
             if removed.ok or removed.status_code == 1:
                 gone = page_rets(removed.raw or "") if removed.ok else ()
                 ids = [i for i in (_object_id(r) for r in gone) if i is not None]
+                _unlink(ctx, file_id, ids)
                 known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
                 fresh_ids = []
                 for ret in gone:
@@ -653,3 +657,12 @@ def _is_pull(response: Any) -> bool:
     """*response* answers a request of a pull (``<type>-q`` or ``<type>-d``)."""
     rid = response.request_id or ""
     return response.name.endswith("QueryRs") and rid.endswith(("-q", "-d"))
+
+
+def _unlink(ctx: _Context, file_id: Any, ids: Sequence[str]) -> None:
+    """Remove the linkages to objects deleted in QuickBooks (docs/linkages.md)."""
+    username = ctx.account.username
+    for object_id in ids:
+        for link in ctx.tx.links_to(username, object_id):
+            if link.file_id == file_id:
+                ctx.tx.delete_link(username, link.key)
