@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ import pytest
 from qbwc import Done, ReceiveResponseXMLCall, WebConnectorService
 from qbwc.exceptions import ConfigurationError
 from qbwc.qbxml import CustomerAdd, EntityFilter
-from qbwc.store import MemoryStore, Store
+from qbwc.store import MemoryStore, SQLiteStore, Store
 from qbwc.testing import (
     Crash,
     FakeQuickBooks,
@@ -229,8 +230,20 @@ def test_following_again_keeps_the_cursor_unless_the_filters_change() -> None:
 # -- what is pulled ----------------------------------------------------------------------
 
 
-def test_changes_are_delivered_once_edits_again_deletions_once() -> None:
-    rig = Pulls()
+def _store(kind: str, tmp_path: Path) -> Store:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "pulls.sqlite")
+    if kind == "postgres":
+        from tests.postgres import fresh_store
+
+        store: Store = fresh_store()
+        return store
+    return MemoryStore()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_changes_are_delivered_once_edits_again_deletions_once(kind: str, tmp_path: Path) -> None:
+    rig = Pulls(_store(kind, tmp_path))
     for type_name in ("Bill", "ReceivePayment", "Customer"):
         rig.service.follow(USER, type_name)
     rig.run()
