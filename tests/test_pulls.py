@@ -575,3 +575,26 @@ def test_pulled_objects_refresh_their_linkages_and_deleted_ones_lose_them() -> N
     rig.run()
     assert rig.service.link(USER, "client-1") is None
     assert rig.host.deleted == [("Customer", link.list_id)]
+
+
+def test_a_hook_may_call_the_service() -> None:
+    """The hooks run outside the store's transaction: enqueueing from one works."""
+    rig = Pulls()
+    rig.service.follow(USER, "ReceivePayment")
+    queued: list[str] = []
+
+    def thank(username: str, type_name: str, rets: tuple[Any, ...]) -> None:
+        for ret in rets:
+            job = rig.service.enqueue(
+                username, CustomerAdd(name=f"Thanks {ret.txn_id}"), key=f"thanks-{ret.txn_id}"
+            )
+            queued.append(job.id)
+
+    rig.service._on_pulled = thank
+    paid = rig.payment()
+    result = rig.run()
+    assert len(queued) == 1
+    done = rig.service.job(queued[0])
+    assert done is not None
+    assert done.status == "done"  # sent in the same sync, after the pull's round
+    assert any(f"Thanks {paid.txn_id}" in r for r in result.requests)

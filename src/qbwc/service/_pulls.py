@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import attrs
 
+from qbwc._events import AnyReply, Done, Progress
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.service._base import _Context, _Core, _positive, page_rets
@@ -167,6 +168,8 @@ class _Pulls(_Core):
     _on_pulled: Callable[[str, str, tuple[Any, ...]], None] | None
     _on_deleted: Callable[[str, str, tuple[str, ...]], None] | None
     pull_overlap: dt.timedelta
+    # (_Recovery's: the reply to a recorded receiveResponseXML.)
+    _after: Callable[[_Context], AnyReply]
 
     # -- the host's API -----------------------------------------------------------------
 
@@ -430,14 +433,16 @@ class _Pulls(_Core):
             for rid, qtype, model in requests
         ]
 
-    def _pull_answer(self, ctx: _Context, answer: Any) -> bool:
+    def _pull_answer(self, ctx: _Context, answer: Any) -> AnyReply | None:
         """
-        Record the answer to a round of this session's pull (False: it is not one).
+        Record the answer to a round of this session's pull; the reply (None: it is not one).
 
-        New changes go to the host after the commit (see the module's docstring).
+        New changes go to the host after the commit (see the module's docstring); the
+        reply then asks for one more request, so that what the hooks enqueue is sent in
+        this session.
         """
         if answer.message_set_id is None:
-            return False
+            return None
         mine = [
             (follow, state)
             for follow, state in self._pull_follows(ctx)
@@ -453,19 +458,22 @@ class _Pulls(_Core):
                     ctx.account.username,
                     answer.message_set_id,
                 )
-                return True
-            return False
+                return self._after(ctx)
+            return None
         if ctx.late:
-            return True  # a session that is over pulls nothing more: asked again next time
+            return self._after(ctx)  # a session that is over pulls nothing more
         batches: list[_Batch] = []
         for follow, state in mine:
             batch = self._pull_record(ctx, follow, state, answer)
             if batch is not None:
                 batches.append(batch)
+        reply = self._after(ctx)
         if batches:
             deliver = self._pull_delivery(ctx.account.username, ctx.ticket, tuple(batches))
             ctx.notices.append((deliver, None))
-        return True
+            if isinstance(reply, Done):
+                reply = Progress(percent=99)  # (the hooks may enqueue writes)
+        return reply
 
     def _pull_record(
         self, ctx: _Context, follow: Follow, state: dict[str, Any], answer: Any
