@@ -33,7 +33,7 @@ from qbwc._events import AnyReply, Done, Progress
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.service._base import _Context, _Core, _positive, page_rets
-from qbwc.service._links import refresh_links
+from qbwc.service._links import page_objects, refresh_links
 from qbwc.service._paging import MAX_PAGE_SIZE
 from qbwc.store._protocol import Follow, PullMark
 
@@ -490,17 +490,15 @@ class _Pulls(_Core):
         query = answer.get(f"{follow.type}-q")
         if query is not None and not run.get("query_done"):
             if query.ok or query.status_code == 1:
-                page = page_rets(query.raw or "") if query.ok else ()
-                if page:  # the linkages to these objects (docs/linkages.md)
-                    refresh_links(ctx.tx, username, file_id, page, ctx.now)
-                ids = [i for i in (_object_id(r) for r in page) if i is not None]
-                known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
-                fresh = []
-                for ret in page:
-                    object_id = _object_id(ret)
-                    if object_id is None:
-                        continue
-                    sequence = getattr(ret, "edit_sequence", None)
+                # IDs and EditSequences first (lxml alone): the typed Rets are built only
+                # for a page that holds something new (the window is mostly known).
+                seen = page_objects(query.raw or "") if query.ok else []
+                if seen:  # the linkages to these objects (docs/linkages.md)
+                    refresh_links(ctx.tx, username, file_id, seen, ctx.now)
+                known = ctx.tx.get_marks(username, follow.type, [i for i, _, _ in seen])
+                wanted: dict[str, str | None] = {}
+                for object_id, text, _ in seen:
+                    sequence = text.strip() if text is not None else None
                     mark = known.get(object_id)
                     if (
                         mark is not None
@@ -508,8 +506,11 @@ class _Pulls(_Core):
                         and mark.edit_sequence in (None, sequence)
                     ):
                         continue  # delivered (or deleted) already
-                    fresh.append(ret)
+                    wanted[object_id] = sequence
                     marks.append(self._mark(follow, object_id, sequence, file_id, ctx.now))
+                fresh = []
+                if wanted:
+                    fresh = [r for r in page_rets(query.raw or "") if _object_id(r) in wanted]
                 rets = tuple(fresh)
                 remaining = query.iterator_remaining_count or 0
                 if query.iterator_id is None or remaining == 0:
@@ -528,15 +529,13 @@ class _Pulls(_Core):
                 _unlink(ctx, file_id, ids)
                 known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
                 fresh_ids = []
-                for ret in gone:
-                    object_id = _object_id(ret)
-                    mark = None if object_id is None else known.get(object_id)
+                for gone_id in ids:
+                    mark = known.get(gone_id)
                     # Only what was delivered is reported deleted (and only once).
                     if mark is None or mark.file_id != file_id or mark.edit_sequence is None:
                         continue
-                    assert object_id is not None
-                    fresh_ids.append(object_id)
-                    marks.append(self._mark(follow, object_id, None, file_id, ctx.now))
+                    fresh_ids.append(gone_id)
+                    marks.append(self._mark(follow, gone_id, None, file_id, ctx.now))
                 deleted = tuple(fresh_ids)
                 run["deleted_done"] = True
             else:
