@@ -294,9 +294,12 @@ _CHECKS = textwrap.dedent(
         # A write in flight at the disconnect: the command lists it (failed as unconfirmed).
         import datetime as dt
         import attrs
-        from qbwc.store import InFlight
+        import uuid
+        from qbwc.store import InFlight, Link
         job = get_service().enqueue("kristy.new", InvoiceAdd(customer_ref=Ref(full_name="Acme 2")))
         with memory.transaction() as tx:
+            tx.put_link(Link(username="kristy.new", key="p-1", type="Customer", list_id="8-1",
+                             file_id=uuid.uuid4(), seen_at=dt.datetime.now(dt.timezone.utc)))
             tx.put_job(attrs.evolve(job, status="sent"))
             tx.put_in_flight(InFlight(username="kristy.new", message_set_id="m1",
                                       job_ids=(job.id,), version="13.0", ticket="t",
@@ -304,6 +307,8 @@ _CHECKS = textwrap.dedent(
         out = io.StringIO()
         call_command("qbwc_account", "disconnect", "kristy.new", stdout=out)
         assert "1 job(s) were in flight with the old company file" in out.getvalue(), out.getvalue()
+        assert "removed 1 linkage(s) and 0 delivered-change mark(s); reset 0 pull cursor(s)" in (
+            out.getvalue()), out.getvalue()
         assert get_service().job(job.id).error.code == "unconfirmed"
         try:
             call_command("qbwc_account", "rename", "kristy", "x")
