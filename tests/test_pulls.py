@@ -598,3 +598,22 @@ def test_a_hook_may_call_the_service() -> None:
     assert done is not None
     assert done.status == "done"  # sent in the same sync, after the pull's round
     assert any(f"Thanks {paid.txn_id}" in r for r in result.requests)
+
+
+def test_after_a_disconnect_the_pulls_start_from_scratch() -> None:
+    """The support article's story: relinked, the payments and bills reappear, once."""
+    rig = Pulls()
+    rig.service.follow(USER, "Bill")
+    rig.service.follow(USER, "ReceivePayment")
+    bill, paid = rig.bill(), rig.payment()
+    rig.run()
+    rig.run()
+    assert (rig.host.ids("Bill"), rig.host.ids("ReceivePayment")) == ([bill.txn_id], [paid.txn_id])
+    gone = rig.service.disconnect(USER)
+    assert (gone.cursors, gone.marks) == (2, 2)
+    assert [f.type for f in rig.service.follows(USER)] == ["Bill", "ReceivePayment"]
+    rig.advance(3600)
+    rig.run()
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id] * 2
+    assert rig.host.ids("ReceivePayment") == [paid.txn_id] * 2
