@@ -206,6 +206,18 @@ def test_follow_refuses_bad_arguments_naming_the_field(
     assert rig.service.follows(USER) == ()
 
 
+def test_follows_and_unfollow_check_their_arguments() -> None:
+    rig = Pulls()
+    for call, field in (
+        (lambda: rig.service.follows(""), "username"),
+        (lambda: rig.service.unfollow("", "Bill"), "username"),
+        (lambda: rig.service.unfollow(USER, 7), "type"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            call()
+        assert caught.value.field == field
+
+
 def test_pull_overlap_is_checked() -> None:
     for bad in (dt.timedelta(seconds=-1), dt.timedelta(days=8), 600):
         with pytest.raises(ConfigurationError) as caught:

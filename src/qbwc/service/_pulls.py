@@ -230,14 +230,28 @@ class _Pulls(_Core):
         return follow
 
     def unfollow(self, username: str, type: str) -> bool:
-        """Stop pulling *type* for *username*; False when it was not followed."""
+        """
+        Stop pulling *type* for *username*; False when it was not followed.
+
+        Raises:
+            ConfigurationError: a bad username, or *type* is not a str.
+        """
+        username = check_name("username", username)
+        if not isinstance(type, str):
+            raise ConfigurationError("type", "must be an object type such as 'Bill'")
         with self.store.transaction() as tx:
             if tx.get_account(username, for_update=True) is None:
                 return False
             return tx.delete_follow(username, type)
 
     def follows(self, username: str) -> tuple[Follow, ...]:
-        """The types *username* follows, ordered by type."""
+        """
+        The types *username* follows (:class:`~qbwc.store.Follow`), ordered by type.
+
+        Raises:
+            ConfigurationError: a bad username.
+        """
+        username = check_name("username", username)
         with self.store.transaction() as tx:
             return tx.list_follows(username)
 
