@@ -220,6 +220,6 @@ def fresh_store(**options: Any) -> Any:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, qbwc_settings, "
-            "qbwc_login_verifiers RESTART IDENTITY"
+            "qbwc_login_verifiers, qbwc_links, qbwc_follows, qbwc_pull_marks RESTART IDENTITY"
         )
     return PostgresStore(dsn, **options)

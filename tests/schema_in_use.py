@@ -3,21 +3,32 @@ A database in use, for the schema-upgrade tests (test_schema_upgrade.py, test_dj
 
 :func:`in_use` makes a store hold an account linked to its company file, a done job,
 pending jobs and a message set in flight whose answer was lost (QuickBooks ran it);
-``DOWN_TO_2`` and ``DOWN_TO_1`` take its tables back to the layout of schema version 2
-or 1 (``{p}`` is the table prefix); :func:`finish` has a new service finish the sync on
-the upgraded database, exactly once, and then use version 3 (``after=``).
+``down_to(n)`` (``DOWN_TO_3``, ``DOWN_TO_2``, ``DOWN_TO_1``) takes its tables back to the
+layout of schema version 3, 2 or 1 (``{p}`` is the table prefix); :func:`finish` has a new
+service finish the sync on the upgraded database, exactly once, and then use version 3
+(``after=``) and version 4 (linkages, pulls, marks: kept through a rename).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import attrs
+
 from qbwc import RequestXML, WebConnectorService
-from qbwc.store import Store
+from qbwc.store import Follow, Link, PullMark, Store
 from tests.rig import USER, DirectWC, Rig, invoice
 
-__all__ = ["DOWN_TO_1", "DOWN_TO_2", "finish", "in_use", "pg_columns"]
+__all__ = ["DOWN_TO_1", "DOWN_TO_2", "DOWN_TO_3", "down_to", "finish", "in_use", "pg_columns"]
 
+# What version 4 added (docs/service.md, "Linkages and pulls").
+DOWN_TO_3 = (
+    "DROP TABLE {p}links",
+    "DROP TABLE {p}follows",
+    "DROP TABLE {p}pull_marks",
+    "UPDATE {p}schema_version SET version = 3",
+)
 # What version 3 added, and version 2 (docs/service.md, "Any request"; "Passwords").
 DOWN_TO_2 = (
     "DROP INDEX {p}jobs_after",
@@ -32,6 +43,11 @@ DOWN_TO_1 = (
     "DROP TABLE {p}login_verifiers",
     "UPDATE {p}schema_version SET version = 1",
 )
+
+
+def down_to(version: int) -> tuple[str, ...]:
+    """The statements that take a version-4 database back to *version* (3, 2 or 1)."""
+    return DOWN_TO_3 + (DOWN_TO_2 if version <= 2 else ()) + (DOWN_TO_1 if version <= 1 else ())
 
 
 def in_use(store: Store) -> tuple[Rig, list[str]]:
@@ -75,6 +91,29 @@ def finish(
     rig.run()
     assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
     assert sorted(rig.ref_numbers())[-2:] == ["U-5", "U-6"]
+    # Version 4: linkages, pulls and marks are kept, and move with a rename.
+    account = rig.service.account(USER)
+    assert account is not None
+    file_id = account.linked_file_id
+    assert file_id is not None
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    link = Link(username=USER, key="invoice-U-5", type="Invoice", txn_id=second.id,
+                file_id=file_id, seen_at=now)  # fmt: skip
+    follow = Follow(username=USER, type="Bill", spec="{}", state="{}", file_id=file_id,
+                    updated_at=now)  # fmt: skip
+    mark = PullMark(username=USER, type="Bill", object_id="1B-1", edit_sequence="1",
+                    file_id=file_id, seen_at=now)  # fmt: skip
+    with rig.service.store.transaction() as tx:
+        tx.put_link(link)
+        tx.put_follow(follow)
+        tx.put_marks([mark])
+    rig.service.rename_account(USER, "renamed@example.com")
+    new = "renamed@example.com"
+    with rig.service.store.transaction() as tx:
+        assert tx.list_links(new) == (attrs.evolve(link, username=new),)
+        assert tx.list_follows(new) == (attrs.evolve(follow, username=new),)
+        assert tx.get_marks(new, "Bill", ["1B-1"]) == {"1B-1": attrs.evolve(mark, username=new)}
+        assert (tx.list_links(USER), tx.list_follows(USER)) == ((), ())
 
 
 def pg_columns(conn: Any) -> list[tuple[Any, ...]]:

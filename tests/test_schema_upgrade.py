@@ -1,5 +1,5 @@
 """
-Schema version 3 from a version-2 (and a version-1) database in use.
+Schema version 4 from a version-3 (and a version-2, a version-1) database in use.
 
 A service works on a database until it holds an account linked to its company file,
 finished jobs, pending jobs, and a message set in flight whose answer was lost
@@ -8,8 +8,9 @@ version (the tables and columns a version-2 or version-1 qbwc made; the test che
 they are exactly those), the store is opened (SQLite upgrades on open; PostgreSQL
 with ``postgres_upgrade``), and a new service finishes the sync: the lost set is
 recovered from QuickBooks, every job is done once, nothing is written twice, and
-the new features (``after=``) work on the upgraded database.  The helpers are in
-tests/schema_in_use.py; the Django case (``manage.py migrate``) is in tests/test_django.py.
+the new features (``after=``; linkages, pulls and marks) work on the upgraded
+database.  The helpers are in tests/schema_in_use.py; the Django case (``manage.py
+migrate``) is in tests/test_django.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from qbwc.store import SQLiteStore, Store
-from tests.schema_in_use import DOWN_TO_1, DOWN_TO_2, finish, in_use, pg_columns
+from tests.schema_in_use import down_to, finish, in_use, pg_columns
 
 
 def _sqlite_columns(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -40,7 +41,9 @@ def _sqlite_made_by(version: int, path: Path) -> dict[str, list[tuple[Any, ...]]
     """The tables and columns a version-*version* qbwc makes in an empty SQLite file."""
     from qbwc.store import _sqlite
 
-    schema = _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_2_TO_3)
+    schema = _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_3_TO_4)
+    if version <= 2:
+        schema = schema.removesuffix(_sqlite._UPGRADE_2_TO_3)
     if version == 1:
         schema = schema.removesuffix(_sqlite._UPGRADE_1_TO_2)
     conn = sqlite3.connect(path)
@@ -50,13 +53,13 @@ def _sqlite_made_by(version: int, path: Path) -> dict[str, list[tuple[Any, ...]]
     return columns
 
 
-@pytest.mark.parametrize("version", [2, 1])
+@pytest.mark.parametrize("version", [3, 2, 1])
 def test_sqlite_database_in_use_upgraded(version: int, tmp_path: Path) -> None:
     path = tmp_path / "qbwc.sqlite"
     rig, ids = in_use(SQLiteStore(path))
     rig.store.close()
     conn = sqlite3.connect(path)
-    for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
+    for statement in down_to(version):
         conn.execute(statement.format(p=""))
     conn.commit()
     assert _sqlite_columns(conn) == _sqlite_made_by(version, tmp_path / "old.sqlite")
@@ -64,13 +67,13 @@ def test_sqlite_database_in_use_upgraded(version: int, tmp_path: Path) -> None:
 
     store = SQLiteStore(path)  # upgraded in place
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
     conn.close()
     finish(rig, ids, store=store)
     store.close()
 
 
-@pytest.mark.parametrize("version", [2, 1])
+@pytest.mark.parametrize("version", [3, 2, 1])
 def test_postgres_database_in_use_upgraded(version: int) -> None:
     from tests.postgres import create_database
 
@@ -88,10 +91,10 @@ def test_postgres_database_in_use_upgraded(version: int) -> None:
             conn.execute(statement)
         made = pg_columns(conn)
     with psycopg.connect(dsn) as conn:
-        for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
+        for statement in down_to(version):
             conn.execute(statement.format(p="qbwc_"))
         assert pg_columns(conn) == made
-    assert postgres_upgrade(dsn) == (version, 3)
+    assert postgres_upgrade(dsn) == (version, 4)
     upgraded = store()
     finish(rig, ids, store=upgraded)
     upgraded.close()

@@ -22,11 +22,14 @@ from hypothesis import strategies as st
 
 from qbwc.store import (
     Account,
+    Follow,
     InFlight,
     JobError,
     JobResponse,
+    Link,
     LoginVerifier,
     MemoryStore,
+    PullMark,
     SessionRecord,
     SQLiteStore,
     StaleSessionError,
@@ -498,6 +501,52 @@ class TestRenameAccount:
         with store.transaction() as tx:
             assert _add(tx, "u", key="a", n=6) not in ids  # the old name's keys are free
 
+    def test_links_follows_and_marks_move(self, store: Store) -> None:
+        """Schema version 4: the account's links, follows and marks move with it."""
+        self._fill(store)
+        with store.transaction() as tx:
+            tx.put_link(_link("proj-1"))
+            tx.put_link(_link("inv", type="Invoice", list_id=None, txn_id="1A-1"))
+            tx.put_link(_link("proj-1", username="other"))
+            tx.put_follow(_follow("Bill", state="{}", file_id=FILE_A))
+            tx.put_marks([_mark("1A-1"), _mark("1A-2", edit_sequence=None)])
+            tx.rename_account("u", "v")
+        with store.transaction() as tx:
+            assert tx.list_links("u") == ()
+            assert tx.list_follows("u") == ()
+            assert tx.get_marks("u", "Bill", ["1A-1", "1A-2"]) == {}
+            assert tx.list_links("v") == (
+                _link("inv", username="v", type="Invoice", list_id=None, txn_id="1A-1"),
+                _link("proj-1", username="v"),
+            )
+            assert [link.key for link in tx.links_to("v", "1A-1")] == ["inv"]
+            assert tx.list_follows("v") == (
+                _follow("Bill", username="v", state="{}", file_id=FILE_A),
+            )
+            assert tx.get_marks("v", "Bill", ["1A-1", "1A-2"]) == {
+                "1A-1": _mark("1A-1", username="v"),
+                "1A-2": _mark("1A-2", username="v", edit_sequence=None),
+            }
+            assert tx.get_link("other", "proj-1") == _link("proj-1", username="other")
+
+    @pytest.mark.parametrize("kind", ["link", "follow", "mark"])
+    def test_refused_onto_a_name_with_rows(self, store: Store, kind: str) -> None:
+        """A new name that already has links, follows or marks is refused; nothing moves."""
+        account, _, _, _ = self._fill(store)
+        with store.transaction() as tx:
+            tx.put_link(_link("mine"))
+            if kind == "link":
+                tx.put_link(_link("mine", username="taken"))
+            elif kind == "follow":
+                tx.put_follow(_follow("Bill", username="taken"))
+            else:
+                tx.put_marks([_mark("1A-1", username="taken")])
+        with store.transaction() as tx, pytest.raises(StoreError, match="already exists"):
+            tx.rename_account("u", "taken")
+        with store.transaction() as tx:
+            assert tx.get_account("u") == account
+            assert tx.list_links("u") == (_link("mine"),)
+
     def test_refused_changes_nothing(self, store: Store) -> None:
         """An unknown old name, a taken new name, or one that has jobs: StoreError."""
         account, _, ids, _ = self._fill(store)
@@ -537,6 +586,253 @@ class TestRenameAccount:
             assert tx.get_session("t1") is not None
             assert tx.get_in_flight("u") == in_flight
             assert tx.get_in_flight("v") is None
+
+
+FILE_A = uuid.UUID("0f6c7c3e-2f0a-4a4e-9a59-6b1f5d8f0a01")
+FILE_B = uuid.UUID("0f6c7c3e-2f0a-4a4e-9a59-6b1f5d8f0b02")
+
+
+def _link(key: str, username: str = "u", **changes: Any) -> Link:
+    fields: dict[str, Any] = {
+        "username": username,
+        "key": key,
+        "type": "Customer",
+        "list_id": f"80000001-{key}",
+        "edit_sequence": "1700000000",
+        "full_name": f"Acme:{key}",
+        "file_id": FILE_A,
+        "seen_at": T0,
+    }
+    fields.update(changes)
+    return Link(**fields)
+
+
+def _follow(type_: str, username: str = "u", **changes: Any) -> Follow:
+    fields: dict[str, Any] = {
+        "username": username,
+        "type": type_,
+        "spec": '{"page_size": 500}',
+        "updated_at": T0,
+    }
+    fields.update(changes)
+    return Follow(**fields)
+
+
+def _mark(object_id: str, username: str = "u", type_: str = "Bill", **changes: Any) -> PullMark:
+    fields: dict[str, Any] = {
+        "username": username,
+        "type": type_,
+        "object_id": object_id,
+        "edit_sequence": "1700000001",
+        "file_id": FILE_A,
+        "seen_at": T0,
+    }
+    fields.update(changes)
+    return PullMark(**fields)
+
+
+class TestLinks:
+    """Schema version 4: the host's keys for QuickBooks objects (docs/service.md)."""
+
+    def test_put_get_replace_delete(self, store: Store) -> None:
+        """A link round-trips exactly, put replaces it, delete says whether it was there."""
+        txn = _link("inv-7", type="Invoice", list_id=None, txn_id="1A-123", full_name=None)
+        bare = Link(username="u", key="bare", type="Vendor", file_id=FILE_B, seen_at=T0)
+        with store.transaction() as tx:
+            assert tx.get_link("u", "proj-1") is None
+            tx.put_link(_link("proj-1"))
+            tx.put_link(txn)
+            tx.put_link(bare)
+            tx.put_link(_link("proj-1", username="other"))
+        with store.transaction() as tx:
+            assert tx.get_link("u", "proj-1") == _link("proj-1")
+            assert tx.get_link("u", "inv-7") == txn
+            assert tx.get_link("u", "bare") == bare
+            assert tx.get_link("other", "proj-1") == _link("proj-1", username="other")
+            assert tx.get_link("nobody", "proj-1") is None
+            changed = _link("proj-1", edit_sequence="1700000099", full_name="Acme:Renamed",
+                            seen_at=T0 + dt.timedelta(hours=1), file_id=FILE_B)  # fmt: skip
+            tx.put_link(changed)
+        with store.transaction() as tx:
+            assert tx.get_link("u", "proj-1") == changed
+            assert tx.delete_link("u", "proj-1") is True
+            assert tx.delete_link("u", "proj-1") is False
+            assert tx.delete_link("nobody", "inv-7") is False
+        with store.transaction() as tx:
+            assert tx.get_link("u", "proj-1") is None
+            assert tx.get_link("other", "proj-1") is not None  # another account's stays
+
+    def test_list_by_key_and_type(self, store: Store) -> None:
+        """list_links orders by key (code points, as Python sorts), optionally of one type."""
+        keys = ["b", "B", "a-10", "a-9", "Z", "\u00e9t\u00e9", "\u4e2d"]
+        with store.transaction() as tx:
+            for n, key in enumerate(keys):
+                tx.put_link(_link(key, type="Invoice" if n % 2 else "Customer"))
+            tx.put_link(_link("zzz", username="other"))
+        with store.transaction() as tx:
+            assert [link.key for link in tx.list_links("u")] == sorted(keys)
+            assert [link.key for link in tx.list_links("u", type="Invoice")] == sorted(keys[1::2])
+            assert [link.key for link in tx.list_links("u", type="Customer")] == sorted(keys[::2])
+            assert tx.list_links("u", type="Bill") == ()
+            assert tx.list_links("nobody") == ()
+            assert tx.list_links("u")[0] == _link(sorted(keys)[0], type="Invoice")
+
+    def test_links_to_an_object(self, store: Store) -> None:
+        """links_to finds the account's links by ListID or by TxnID, ordered by key."""
+        with store.transaction() as tx:
+            tx.put_link(_link("job-2", list_id="80000001-X"))
+            tx.put_link(_link("job-1", list_id="80000001-X"))
+            tx.put_link(_link("inv", type="Invoice", list_id=None, txn_id="80000001-X"))
+            tx.put_link(_link("txn", type="Bill", list_id=None, txn_id="1B-2"))
+            tx.put_link(_link("job-1", username="other", list_id="80000001-X"))
+        with store.transaction() as tx:
+            assert [link.key for link in tx.links_to("u", "80000001-X")] == [
+                "inv",
+                "job-1",
+                "job-2",
+            ]
+            assert [link.key for link in tx.links_to("u", "1B-2")] == ["txn"]
+            assert tx.links_to("u", "nothing") == ()
+            assert [link.username for link in tx.links_to("other", "80000001-X")] == ["other"]
+
+    def test_drop_links(self, store: Store) -> None:
+        """drop_links forgets every link of one account and says how many."""
+        with store.transaction() as tx:
+            for key in ("a", "b", "c"):
+                tx.put_link(_link(key))
+            tx.put_link(_link("a", username="other"))
+        with store.transaction() as tx:
+            assert tx.drop_links("u") == 3
+            assert tx.drop_links("u") == 0
+            assert tx.drop_links("nobody") == 0
+        with store.transaction() as tx:
+            assert tx.list_links("u") == ()
+            assert tx.get_link("u", "a") is None
+            assert tx.links_to("u", "80000001-a") == ()
+            assert [link.key for link in tx.list_links("other")] == ["a"]
+            tx.put_link(_link("a"))  # the key is free again
+            assert tx.get_link("u", "a") == _link("a")
+
+
+class TestFollows:
+    """Schema version 4: declared pulls and their progress (docs/service.md)."""
+
+    def test_put_get_replace_delete_list(self, store: Store) -> None:
+        """A follow round-trips exactly, put replaces it, list orders by type, delete reports."""
+        running = _follow("Bill", state='{"cursor": "2024-05-01T12:00:00"}', file_id=FILE_A)
+        with store.transaction() as tx:
+            assert tx.get_follow("u", "Bill") is None
+            tx.put_follow(running)
+            tx.put_follow(_follow("ReceivePayment"))
+            tx.put_follow(_follow("Check"))
+            tx.put_follow(_follow("Bill", username="other"))
+        with store.transaction() as tx:
+            assert tx.get_follow("u", "Bill") == running
+            assert tx.get_follow("u", "Check") == _follow("Check")
+            assert [f.type for f in tx.list_follows("u")] == ["Bill", "Check", "ReceivePayment"]
+            assert tx.list_follows("nobody") == ()
+            later = _follow("Bill", spec='{"page_size": 50}', state='{"cursor": "x"}',
+                            file_id=FILE_B, updated_at=T0 + dt.timedelta(days=1))  # fmt: skip
+            tx.put_follow(later)
+        with store.transaction() as tx:
+            assert tx.get_follow("u", "Bill") == later
+            assert tx.delete_follow("u", "Bill") is True
+            assert tx.delete_follow("u", "Bill") is False
+            assert tx.delete_follow("nobody", "Bill") is False
+        with store.transaction() as tx:
+            assert [f.type for f in tx.list_follows("u")] == ["Check", "ReceivePayment"]
+            assert tx.get_follow("other", "Bill") == _follow("Bill", username="other")
+
+    def test_reset_keeps_declarations(self, store: Store) -> None:
+        """reset_follows clears state and file_id of every follow of one account; counts states."""
+        with store.transaction() as tx:
+            tx.put_follow(_follow("Bill", state='{"c": 1}', file_id=FILE_A))
+            tx.put_follow(_follow("Check", state='{"c": 2}', file_id=FILE_A))
+            tx.put_follow(_follow("ReceivePayment"))
+            tx.put_follow(_follow("Bill", username="other", state='{"c": 3}', file_id=FILE_A))
+        with store.transaction() as tx:
+            assert tx.reset_follows("u") == 2
+        with store.transaction() as tx:
+            assert tx.list_follows("u") == tuple(
+                _follow(t) for t in ("Bill", "Check", "ReceivePayment")
+            )
+            assert tx.reset_follows("u") == 0
+            assert tx.reset_follows("nobody") == 0
+            other = tx.get_follow("other", "Bill")
+            assert other is not None
+            assert (other.state, other.file_id) == ('{"c": 3}', FILE_A)
+
+
+class TestPullMarks:
+    """Schema version 4: changes already delivered, by ID and EditSequence (docs/service.md)."""
+
+    def test_put_get_replace(self, store: Store) -> None:
+        """Marks round-trip, are keyed by account, type and object id; put replaces."""
+        deleted = _mark("T-3", edit_sequence=None, file_id=FILE_B)
+        with store.transaction() as tx:
+            assert tx.get_marks("u", "Bill", ["T-1"]) == {}
+            tx.put_marks([_mark("T-1"), _mark("T-2"), deleted])
+            tx.put_marks([_mark("T-1", type_="Check"), _mark("T-1", username="other")])
+            tx.put_marks([])
+        with store.transaction() as tx:
+            assert tx.get_marks("u", "Bill", ["T-3", "T-1", "nope", "T-1"]) == {
+                "T-3": deleted,
+                "T-1": _mark("T-1"),
+            }
+            assert tx.get_marks("u", "Check", ["T-1", "T-2"]) == {
+                "T-1": _mark("T-1", type_="Check")
+            }
+            assert tx.get_marks("u", "Bill", []) == {}
+            assert tx.get_marks("nobody", "Bill", ["T-1"]) == {}
+            newer = _mark("T-1", edit_sequence="1700000999", seen_at=T0 + dt.timedelta(days=2))
+            # The same key twice in one call: the last wins.
+            tx.put_marks([_mark("T-2", edit_sequence="x"), newer, _mark("T-2", edit_sequence="y")])
+        with store.transaction() as tx:
+            assert tx.get_marks("u", "Bill", ["T-1", "T-2"]) == {
+                "T-1": newer,
+                "T-2": _mark("T-2", edit_sequence="y"),
+            }
+
+    def test_many_ids_and_drop(self, store: Store) -> None:
+        """10,000 marks in one call, read back by 10,000 ids; drop_marks counts one account's."""
+        ids = [f"{n:05d}-1700000000" for n in range(10_000)]
+        with store.transaction() as tx:
+            tx.put_marks([_mark(i) for i in ids[::2]])
+            tx.put_marks([_mark("x", username="other")])
+        with store.transaction() as tx:
+            found = tx.get_marks("u", "Bill", ids)
+            assert list(found) == ids[::2]  # in the order asked
+            assert all(mark == _mark(key) for key, mark in found.items())
+            assert tx.drop_marks("u") == 5_000
+            assert tx.drop_marks("u") == 0
+        with store.transaction() as tx:
+            assert tx.get_marks("u", "Bill", ids) == {}
+            assert tx.get_marks("other", "Bill", ["x"]) == {"x": _mark("x", username="other")}
+
+    def test_rolled_back_with_the_transaction(self, store: Store) -> None:
+        """Links, follows and marks changed in a failed transaction are as they were."""
+        with store.transaction() as tx:
+            tx.put_link(_link("kept"))
+            tx.put_follow(_follow("Bill", state="{}", file_id=FILE_A))
+            tx.put_marks([_mark("T-1")])
+
+        def change_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.put_link(_link("new"))
+                tx.put_link(_link("kept", full_name="changed"))
+                tx.put_follow(_follow("Check"))
+                tx.put_marks([_mark("T-2"), _mark("T-1", edit_sequence="2")])
+                assert tx.reset_follows("u") == 1
+                assert tx.drop_links("u") == 2
+                assert tx.drop_marks("u") == 2
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            change_then_fail()
+        with store.transaction() as tx:
+            assert tx.list_links("u") == (_link("kept"),)
+            assert tx.list_follows("u") == (_follow("Bill", state="{}", file_id=FILE_A),)
+            assert tx.get_marks("u", "Bill", ["T-1", "T-2"]) == {"T-1": _mark("T-1")}
 
 
 class TestSettings:
@@ -766,7 +1062,7 @@ class TestSQLite:
         SQLiteStore(path).close()
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE schema_version SET version = 7")
-        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 3"):
+        with pytest.raises(StoreError, match="schema version 7, but this qbwc reads version 4"):
             SQLiteStore(path)
 
     def test_version_1_file_upgraded_on_open(self, tmp_path: Path) -> None:
@@ -776,9 +1072,9 @@ class TestSQLite:
         path = tmp_path / "q.sqlite"
         with sqlite3.connect(path) as conn:  # as the version-1 release made it
             conn.executescript(
-                _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_2_TO_3).removesuffix(
-                    _sqlite._UPGRADE_1_TO_2
-                )
+                _sqlite._SCHEMA.removesuffix(_sqlite._UPGRADE_3_TO_4)
+                .removesuffix(_sqlite._UPGRADE_2_TO_3)
+                .removesuffix(_sqlite._UPGRADE_1_TO_2)
             )
             conn.execute(
                 "INSERT INTO accounts (username, password_hash, file_id) VALUES (?, ?, ?)",
@@ -791,8 +1087,25 @@ class TestSQLite:
             tx.put_login_verifier(LoginVerifier(username="kept", digest="d", expires_at=T0))
         store.close()
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
         conn.close()
+
+    def test_marks_in_few_statements(self, tmp_path: Path) -> None:
+        """10,000 marks are written in a few statements and read back by id in two."""
+        store = SQLiteStore(tmp_path / "q.sqlite")
+        ids = [f"{n:05d}-1700000000" for n in range(10_000)]
+        statements: list[str] = []
+        store._connection().set_trace_callback(statements.append)
+        with store.transaction() as tx:
+            tx.put_marks([_mark(i) for i in ids])
+        written = [sql for sql in statements if "pull_marks" in sql]
+        statements.clear()
+        with store.transaction() as tx:
+            assert len(tx.get_marks("u", "Bill", ids)) == 10_000
+        read = [sql for sql in statements if "pull_marks" in sql]
+        store.close()
+        assert len(written) <= 15
+        assert len(read) == 2
 
     def test_foreign_database_refused(self, tmp_path: Path) -> None:
         """A SQLite file that is not a qbwc database is refused, not modified."""

@@ -467,7 +467,7 @@ class TestCommandLine:
         assert main(["db", "status", "--dsn", dsn]) == 1
         assert "no qbwc schema" in capsys.readouterr().out
         assert main(["db", "upgrade", "--dsn", dsn]) == 0
-        assert "created the qbwc schema, version 3" in capsys.readouterr().out
+        assert "created the qbwc schema, version 4" in capsys.readouterr().out
         monkeypatch.setenv("QBWC_DSN", dsn)
         assert main(["db", "upgrade"]) == 0
         assert "nothing to do" in capsys.readouterr().out
@@ -510,6 +510,10 @@ class TestCommandLine:
         assert main(["db", "sql", "--since", "2"]) == 0
         assert "CREATE TABLE qbwc_query_pages" in capsys.readouterr().out
         assert main(["db", "sql", "--since", "3"]) == 0
+        step = capsys.readouterr().out
+        for table in ("qbwc_links", "qbwc_follows", "qbwc_pull_marks"):
+            assert f"CREATE TABLE {table} (" in step
+        assert main(["db", "sql", "--since", "4"]) == 0
         assert "nothing to run" in capsys.readouterr().out
 
 

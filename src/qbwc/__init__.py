@@ -62,6 +62,7 @@ from qbwc.service import CompanyMismatch as CompanyMismatch
 from qbwc.service import Disconnection as Disconnection
 from qbwc.service import HTTPReply as HTTPReply
 from qbwc.service import WebConnectorService as WebConnectorService
+from qbwc.store import Link as Link
 
 __all__ = [
     "AnyCall",
@@ -95,6 +96,7 @@ __all__ = [
     "InteractiveURL",
     "InvalidUser",
     "LastError",
+    "Link",
     "LocalProtocolError",
     "NoOp",
     "NoRequest",

@@ -15,12 +15,15 @@ from __future__ import annotations
 from qbwc.store._memory import MemoryStore as MemoryStore
 from qbwc.store._protocol import JOB_STATUSES as JOB_STATUSES
 from qbwc.store._protocol import Account as Account
+from qbwc.store._protocol import Follow as Follow
 from qbwc.store._protocol import InFlight as InFlight
 from qbwc.store._protocol import Job as Job
 from qbwc.store._protocol import JobError as JobError
 from qbwc.store._protocol import JobResponse as JobResponse
 from qbwc.store._protocol import JobStatus as JobStatus
+from qbwc.store._protocol import Link as Link
 from qbwc.store._protocol import LoginVerifier as LoginVerifier
+from qbwc.store._protocol import PullMark as PullMark
 from qbwc.store._protocol import SessionRecord as SessionRecord
 from qbwc.store._protocol import StaleSessionError as StaleSessionError
 from qbwc.store._protocol import Store as Store
@@ -73,13 +76,16 @@ __all__ = [
     "JOB_STATUSES",
     "SCHEMA_VERSION",
     "Account",
+    "Follow",
     "InFlight",
     "Job",
     "JobError",
     "JobResponse",
     "JobStatus",
+    "Link",
     "LoginVerifier",
     "MemoryStore",
+    "PullMark",
     "SQLiteStore",
     "SessionRecord",
     "StaleSessionError",

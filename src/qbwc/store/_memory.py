@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Final, NoReturn, final
 
@@ -15,10 +15,13 @@ from qbwc.store._protocol import (
     FINISHED_STATUSES,
     JOB_STATUSES,
     Account,
+    Follow,
     InFlight,
     Job,
     JobStatus,
+    Link,
     LoginVerifier,
+    PullMark,
     SessionRecord,
     StaleSessionError,
     StoreError,
@@ -67,6 +70,10 @@ class MemoryStore:
         self._after: dict[str, tuple[str, ...]] = {}  # job id -> the jobs waiting for it
         self._pages: dict[tuple[str, int], str] = {}  # (job id, page) -> Rets as text
         self._page_counts: dict[str, int] = {}  # job id -> how many pages it has
+        # Linkages and pulls (docs/service.md), per account: username -> its records.
+        self._links: dict[str, dict[str, Link]] = {}  # -> key -> link
+        self._follows: dict[str, dict[str, Follow]] = {}  # -> type -> follow
+        self._marks: dict[str, dict[tuple[str, str], PullMark]] = {}  # -> (type, id) -> mark
         self._next_id = 1
 
     def __repr__(self) -> str:
@@ -199,8 +206,10 @@ class _MemoryTransaction:
         if account is None:
             msg = f"no account {old!r}"
             raise StoreError(msg)
-        if new in s._accounts or s._by_user.get(new):
-            msg = f"account {new!r} already exists (or has jobs)"
+        if new in s._accounts or any(
+            m.get(new) for m in (s._by_user, s._links, s._follows, s._marks)
+        ):
+            msg = f"account {new!r} already exists (or has jobs, links, pulls or marks)"
             raise StoreError(msg)
         renamed = attrs.evolve(account, username=new)
         self._pop(s._accounts, old)
@@ -222,6 +231,12 @@ class _MemoryTransaction:
             self._pop(s._in_flight, old)
             self._set(s._in_flight, new, attrs.evolve(in_flight, username=new))
         self._pop(s._verifiers, old)
+        for records in (s._links, s._follows, s._marks):
+            mine: dict[Any, Any] | None = records.get(old)
+            self._pop(records, old)
+            if mine:
+                moved = {k: attrs.evolve(r, username=new) for k, r in mine.items()}
+                self._set(records, new, moved)
         return renamed
 
     def _move(self, mapping: dict[Any, Any], old: Any, new: Any) -> None:
@@ -527,6 +542,122 @@ class _MemoryTransaction:
         if self.closed:
             _ended()
         self._pop(self.s._in_flight, username)
+
+    # -- linkages (docs/service.md, "Linkages and pulls") ------------------
+    def _mine(self, mapping: dict[str, dict[Any, Any]], username: str) -> dict[Any, Any]:
+        values = mapping.get(username)
+        if values is None:
+            values = {}
+            self._set(mapping, username, values)
+        return values
+
+    def get_link(self, username: str, key: str) -> Link | None:
+        if self.closed:
+            _ended()
+        return self.s._links.get(username, {}).get(key)
+
+    def put_link(self, link: Link) -> None:
+        if self.closed:
+            _ended()
+        self._set(self._mine(self.s._links, link.username), link.key, link)
+
+    def delete_link(self, username: str, key: str) -> bool:
+        if self.closed:
+            _ended()
+        links = self.s._links.get(username, {})
+        if key not in links:
+            return False
+        self._pop(links, key)
+        return True
+
+    def list_links(self, username: str, *, type: str | None = None) -> tuple[Link, ...]:
+        if self.closed:
+            _ended()
+        links = self.s._links.get(username, {})
+        return tuple(links[key] for key in sorted(links) if type is None or links[key].type == type)
+
+    def links_to(self, username: str, object_id: str) -> tuple[Link, ...]:
+        if self.closed:
+            _ended()
+        links = self.s._links.get(username, {})
+        return tuple(
+            links[key]
+            for key in sorted(links)
+            if object_id in (links[key].list_id, links[key].txn_id)
+        )
+
+    def drop_links(self, username: str) -> int:
+        if self.closed:
+            _ended()
+        count = len(self.s._links.get(username, ()))
+        self._pop(self.s._links, username)
+        return count
+
+    # -- pulls ------------------------------------------------------------
+    def get_follow(self, username: str, type: str) -> Follow | None:
+        if self.closed:
+            _ended()
+        return self.s._follows.get(username, {}).get(type)
+
+    def put_follow(self, follow: Follow) -> None:
+        if self.closed:
+            _ended()
+        self._set(self._mine(self.s._follows, follow.username), follow.type, follow)
+
+    def delete_follow(self, username: str, type: str) -> bool:
+        if self.closed:
+            _ended()
+        follows = self.s._follows.get(username, {})
+        if type not in follows:
+            return False
+        self._pop(follows, type)
+        return True
+
+    def list_follows(self, username: str) -> tuple[Follow, ...]:
+        if self.closed:
+            _ended()
+        follows = self.s._follows.get(username, {})
+        return tuple(follows[name] for name in sorted(follows))
+
+    def reset_follows(self, username: str) -> int:
+        if self.closed:
+            _ended()
+        follows = self.s._follows.get(username, {})
+        count = 0
+        for name, follow in list(follows.items()):
+            if follow.state is not None or follow.file_id is not None:
+                count += follow.state is not None
+                self._set(follows, name, attrs.evolve(follow, state=None, file_id=None))
+        return count
+
+    def get_marks(
+        self,
+        username: str,
+        type: str,
+        object_ids: Sequence[str],
+    ) -> dict[str, PullMark]:
+        if self.closed:
+            _ended()
+        marks = self.s._marks.get(username, {})
+        found: dict[str, PullMark] = {}
+        for object_id in object_ids:
+            mark = marks.get((type, object_id))
+            if mark is not None:
+                found[object_id] = mark
+        return found
+
+    def put_marks(self, marks: Sequence[PullMark]) -> None:
+        if self.closed:
+            _ended()
+        for mark in marks:
+            self._set(self._mine(self.s._marks, mark.username), (mark.type, mark.object_id), mark)
+
+    def drop_marks(self, username: str) -> int:
+        if self.closed:
+            _ended()
+        count = len(self.s._marks.get(username, ()))
+        self._pop(self.s._marks, username)
+        return count
 
 
 def _cost(password_hash: str | None) -> int | None:

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The schema version this qbwc reads and writes.
-POSTGRES_SCHEMA_VERSION: Final = 3
+POSTGRES_SCHEMA_VERSION: Final = 4
 
 # Advisory lock class ids ("QBWC" and "QBWD"): accounts and schema upgrades.
 _ACCOUNT_LOCK: Final = 0x51425743
@@ -127,6 +127,42 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     PRIMARY KEY (job_id, page)
 )""",
         "UPDATE qbwc_schema_version SET version = 3",
+    ),
+    # 4: linkages, pulls, marks of delivered changes (docs/service.md, "Linkages and pulls").
+    (
+        """CREATE TABLE qbwc_links (
+    username      text NOT NULL,
+    key           text NOT NULL,
+    type          text NOT NULL,
+    list_id       text,
+    txn_id        text,
+    edit_sequence text,
+    full_name     text,
+    file_id       uuid NOT NULL,
+    seen_at       timestamptz NOT NULL,
+    PRIMARY KEY (username, key)
+)""",
+        "CREATE INDEX qbwc_links_list_id ON qbwc_links (username, list_id)",
+        "CREATE INDEX qbwc_links_txn_id ON qbwc_links (username, txn_id)",
+        """CREATE TABLE qbwc_follows (
+    username   text NOT NULL,
+    type       text NOT NULL,
+    spec       text NOT NULL,
+    state      text,
+    file_id    uuid,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (username, type)
+)""",
+        """CREATE TABLE qbwc_pull_marks (
+    username      text NOT NULL,
+    type          text NOT NULL,
+    object_id     text NOT NULL,
+    edit_sequence text,
+    file_id       uuid NOT NULL,
+    seen_at       timestamptz NOT NULL,
+    PRIMARY KEY (username, type, object_id)
+)""",
+        "UPDATE qbwc_schema_version SET version = 4",
     ),
 )
 assert len(_MIGRATIONS) == POSTGRES_SCHEMA_VERSION
@@ -259,6 +295,7 @@ _DIALECT: Final = _PostgresDialect(
     returning_id=True,
     hash_cost="split_part(password_hash, '$', 2)",
     in_flight_ids="SELECT unnest(job_ids)::bigint FROM qbwc_in_flight",
+    max_params=65_535,  # the protocol's limit
 )
 _CLAIM_ACCOUNT: Final = _DIALECT.get_account + " FOR UPDATE"
 _CLAIM_NAME: Final = f"SELECT pg_advisory_xact_lock({_ACCOUNT_LOCK}, hashtext(%s))"

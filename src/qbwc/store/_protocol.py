@@ -25,6 +25,7 @@ Three guarantees make a store correct (the contract suite in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol, final
@@ -38,11 +39,14 @@ __all__ = [
     "FINISHED_STATUSES",
     "JOB_STATUSES",
     "Account",
+    "Follow",
     "InFlight",
     "Job",
     "JobError",
     "JobResponse",
     "JobStatus",
+    "Link",
+    "PullMark",
     "SessionRecord",
     "StaleSessionError",
     "Store",
@@ -352,6 +356,85 @@ class InFlight:
     sent_at: dt.datetime
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Link:
+    """
+    A linkage: the host's key for a QuickBooks object, and QuickBooks' identity for it.
+
+    Kept per account and company file (docs/service.md, "Linkages and pulls").
+
+    Attributes:
+        username: the account.
+        key: the host's key (the same rule as job keys).
+        type: the object type: ``"Customer"``, ``"ItemService"``, ``"Invoice"``...
+            (the Ret's name without ``Ret``).
+        list_id: the ListID, for a list object.
+        txn_id: the TxnID, for a transaction.
+        edit_sequence: its EditSequence as last seen.
+        full_name: its FullName (or Name), for a list object that has one.
+        file_id: the company file it lives in (the account's ``linked_file_id``).
+        seen_at: when it was last written or seen in an answer (UTC).
+    """
+
+    username: str
+    key: str
+    type: str
+    list_id: str | None = None
+    txn_id: str | None = None
+    edit_sequence: str | None = None
+    full_name: str | None = None
+    file_id: UUID
+    seen_at: dt.datetime
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Follow:
+    """
+    A declared pull (``service.follow``) and its progress.
+
+    Attributes:
+        username: the account.
+        type: what is pulled: ``"ReceivePayment"``, ``"Bill"``, ``"Customer"``...
+        spec: the declaration as JSON text (filters, page size...), owned by the pull engine.
+        state: its progress as JSON text (cursor, running iterator...), owned by the pull
+            engine; None: the next pull starts from scratch.
+        file_id: the company file *state* belongs to (None when *state* is None).
+        updated_at: when it was last written (UTC).
+    """
+
+    username: str
+    type: str
+    spec: str
+    state: str | None = None
+    file_id: UUID | None = None
+    updated_at: dt.datetime
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PullMark:
+    """
+    A change already delivered to the host, recognised by ID and EditSequence.
+
+    Attributes:
+        username: the account.
+        type: the followed type it was pulled for.
+        object_id: its ListID or TxnID.
+        edit_sequence: the EditSequence delivered; None marks a delivered deletion.
+        file_id: the company file it came from.
+        seen_at: when it was delivered (UTC).
+    """
+
+    username: str
+    type: str
+    object_id: str
+    edit_sequence: str | None
+    file_id: UUID
+    seen_at: dt.datetime
+
+
 class StoreTransaction(Protocol):
     """**Protocol:** the operations available inside ``store.transaction()``."""
 
@@ -381,13 +464,14 @@ class StoreTransaction(Protocol):
         Give the account *old* the username *new*, and return it renamed.
 
         Everything else about the account stays (password hash, FileID,
-        company-file link); its jobs (with their idempotency keys) and its
-        in-flight message set move with it.  Its sessions are deleted: a
-        session never moves to another account, so their tickets go stale.
+        company-file link); its jobs (with their idempotency keys), its
+        in-flight message set, links, pulls and pull marks move with it.  Its
+        sessions are deleted: a session never moves to another account, so
+        their tickets go stale.
 
         Raises:
             StoreError: there is no account *old*, or *new* already has an
-                account or jobs.
+                account, jobs, links, pulls or marks.
         """
         ...
 
@@ -556,6 +640,68 @@ class StoreTransaction(Protocol):
 
     def clear_in_flight(self, username: str) -> None:
         """Forget the account's unanswered message set (no error if absent)."""
+        ...
+
+    # -- linkages (docs/service.md, "Linkages and pulls") -------------------
+    def get_link(self, username: str, key: str) -> Link | None:
+        """The account's link named *key*, or None."""
+        ...
+
+    def put_link(self, link: Link) -> None:
+        """Insert or replace the link (keyed by username and key)."""
+        ...
+
+    def delete_link(self, username: str, key: str) -> bool:
+        """Forget the link; False when there was none."""
+        ...
+
+    def list_links(self, username: str, *, type: str | None = None) -> tuple[Link, ...]:
+        """The account's links (of one *type*, if given), ordered by key."""
+        ...
+
+    def links_to(self, username: str, object_id: str) -> tuple[Link, ...]:
+        """The account's links whose ListID or TxnID is *object_id*, ordered by key."""
+        ...
+
+    def drop_links(self, username: str) -> int:
+        """Forget every link of the account; return how many there were."""
+        ...
+
+    # -- pulls -----------------------------------------------------------
+    def get_follow(self, username: str, type: str) -> Follow | None:
+        """The account's pull of *type*, or None."""
+        ...
+
+    def put_follow(self, follow: Follow) -> None:
+        """Insert or replace the pull (keyed by username and type)."""
+        ...
+
+    def delete_follow(self, username: str, type: str) -> bool:
+        """Forget the pull (not its marks); False when there was none."""
+        ...
+
+    def list_follows(self, username: str) -> tuple[Follow, ...]:
+        """The account's pulls, ordered by type."""
+        ...
+
+    def reset_follows(self, username: str) -> int:
+        """
+        Start every pull of the account from scratch (``state`` and ``file_id`` None).
+
+        The declarations (``spec``) and ``updated_at`` stay.  Returns how many had a state.
+        """
+        ...
+
+    def get_marks(self, username: str, type: str, object_ids: Sequence[str]) -> dict[str, PullMark]:
+        """The marks of those of *object_ids* that have one, by object id (few statements)."""
+        ...
+
+    def put_marks(self, marks: Sequence[PullMark]) -> None:
+        """Insert or replace marks (keyed by username, type and object id)."""
+        ...
+
+    def drop_marks(self, username: str) -> int:
+        """Forget every mark of the account; return how many there were."""
         ...
 
 

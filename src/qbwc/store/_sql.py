@@ -35,6 +35,7 @@ from qbwc.store._protocol import (
     StaleSessionError,
     StoreError,
 )
+from qbwc.store._sql_links import LinkOperations, LinkStatements
 
 __all__ = ["Dialect", "SQLTransaction"]
 
@@ -90,6 +91,7 @@ class Dialect:
         hash_cost: the SQL expression of a ``scrypt$n$…`` password hash's ``n``
             (as text).
         in_flight_ids: a query of the job ids of every in-flight message set.
+        max_params: the most parameters one statement may have.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Dialect:
         returning_id: bool,
         hash_cost: str,
         in_flight_ids: str,
+        max_params: int = 999,
     ) -> None:
         self.placeholder = placeholder
         self.prefix = prefix
@@ -202,6 +205,10 @@ class Dialect:
         )
         self.put_in_flight = self._upsert("in_flight", _IN_FLIGHT_COLUMNS)
         self.clear_in_flight = self.sql(f"DELETE FROM {prefix}in_flight WHERE username = ?")
+        # Schema version 4: linkages, pulls, pull marks (docs/service.md).
+        self.links = LinkStatements(
+            self, uuid_cast=uuid_cast, binary_order=binary_order, max_params=max_params
+        )
 
     def sql(self, text: str) -> str:
         """*text* with ``?`` parameter markers in this dialect's spelling."""
@@ -262,7 +269,7 @@ class Dialect:
         raise NotImplementedError
 
 
-class SQLTransaction:
+class SQLTransaction(LinkOperations):
     """
     The operations of one transaction in a SQL database.
 
@@ -325,10 +332,13 @@ class SQLTransaction:
         if account is None:
             msg = f"no account {old!r}"
             raise StoreError(msg)
-        if self.get_account(new) is not None or self._x(d.has_jobs, (new,)).fetchone() is not None:
-            msg = f"account {new!r} already exists (or has jobs)"
+        if self.get_account(new) is not None or any(
+            self._x(statement, (new,)).fetchone() is not None
+            for statement in (d.has_jobs, *d.links.has_rows)
+        ):
+            msg = f"account {new!r} already exists (or has jobs, links, pulls or marks)"
             raise StoreError(msg)
-        for statement in d.rename:
+        for statement in (*d.rename, *d.links.rename):
             self._x(statement, (new, old))
         self._x(d.delete_sessions_for, (old,))
         self._x(d.drop_login_verifier, (old,))

@@ -18,7 +18,7 @@ from qbwc.store._sql import Dialect, SQLTransaction
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 #: The layout this version of qbwc reads and writes.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 # Version 2: login verifiers (docs/service.md, "Passwords").  A version-1 file is
 # upgraded in place when it is opened.
@@ -46,6 +46,44 @@ CREATE TABLE query_pages (
     PRIMARY KEY (job_id, page)
 );
 UPDATE schema_version SET version = 3;
+"""
+
+# Version 4: linkages, pulls and the marks of changes already delivered
+# (docs/service.md, "Linkages and pulls").  Upgraded in place, after 2 -> 3.
+_UPGRADE_3_TO_4: Final = """
+CREATE TABLE links (
+    username      TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    list_id       TEXT,
+    txn_id        TEXT,
+    edit_sequence TEXT,
+    full_name     TEXT,
+    file_id       TEXT NOT NULL,
+    seen_at       INTEGER NOT NULL,
+    PRIMARY KEY (username, key)
+);
+CREATE INDEX links_list_id ON links (username, list_id);
+CREATE INDEX links_txn_id ON links (username, txn_id);
+CREATE TABLE follows (
+    username   TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    spec       TEXT NOT NULL,
+    state      TEXT,
+    file_id    TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (username, type)
+);
+CREATE TABLE pull_marks (
+    username      TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    object_id     TEXT NOT NULL,
+    edit_sequence TEXT,
+    file_id       TEXT NOT NULL,
+    seen_at       INTEGER NOT NULL,
+    PRIMARY KEY (username, type, object_id)
+);
+UPDATE schema_version SET version = 4;
 """
 
 _SCHEMA: Final = (
@@ -111,9 +149,19 @@ INSERT INTO schema_version (version) VALUES (1);
 """
     + _UPGRADE_1_TO_2
     + _UPGRADE_2_TO_3
+    + _UPGRADE_3_TO_4
 )
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _max_params() -> int:
+    """The most ``?`` parameters one statement may have in this SQLite library."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        return int(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    finally:
+        conn.close()
 
 
 def _micros(value: dt.datetime) -> int:
@@ -227,7 +275,7 @@ class SQLiteStore:
         row = conn.execute("SELECT version FROM schema_version").fetchone()
         version = None if row is None else row[0]
         # Inside the opening BEGIN IMMEDIATE: one process upgrades it.
-        for old, upgrade in ((1, _UPGRADE_1_TO_2), (2, _UPGRADE_2_TO_3)):
+        for old, upgrade in ((1, _UPGRADE_1_TO_2), (2, _UPGRADE_2_TO_3), (3, _UPGRADE_3_TO_4)):
             if version == old:
                 for statement in upgrade.split(";"):
                     if statement.strip():
@@ -295,6 +343,7 @@ _DIALECT: Final = _SQLiteDialect(
     returning_id=False,
     hash_cost="substr(password_hash, 8, instr(substr(password_hash, 8), '$') - 1)",
     in_flight_ids="SELECT CAST(j.value AS INTEGER) FROM in_flight, json_each(in_flight.job_ids) j",
+    max_params=_max_params(),
 )
 
 
