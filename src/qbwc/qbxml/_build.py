@@ -324,10 +324,10 @@ def _fast_path(  # noqa: PLR0917
         ]
     if kind is Kind.AGG and spec.model == (Ref,):
         return [
-            f"if type(v) is Ref and v.list_id is None and "
+            f"if type(v) is Ref and v.list_id is None and v.key is None and "
             f"{_plain('(f := v.full_name)', spec.max_len)} and f:",
             f"    out({start + '<FullName>'!r} + f + {'</FullName>' + end!r})",
-            f"elif type(v) is Ref and v.full_name is None and "
+            f"elif type(v) is Ref and v.full_name is None and v.key is None and "
             f"{_plain('(f := v.list_id)', _ID_MAX)} and f:",
             f"    out({start + '<ListID>'!r} + f + {'</ListID>' + end!r})",
             "else:",
@@ -552,13 +552,16 @@ def _aggregate_emitter(name: str, spec: Spec, version: Version, edition: str) ->
 
 def _ref_emitter(name: str, start: str, end: str, max_len: int | None, note: str = "") -> Emit:
     id_name, full_name_name = f"{name}.list_id", f"{name}.full_name"
+    key_name = f"{name}.key"
     if not name:
-        id_name, full_name_name = "list_id", "full_name"
+        id_name, full_name_name, key_name = "list_id", "full_name", "key"
 
     def emit_ref(value: Any, owner: Any, path: str, out: Out, strict: bool) -> None:
         if not isinstance(value, Ref):
             raise _error(_at(path, name), _type_rule(value, "Ref"))
         list_id, full_name = value.list_id, value.full_name
+        if value.key is not None:
+            raise _error(_at(path, key_name), _key_rule(value))
         if list_id is None and full_name is None:
             raise _error(_at(path, name), "give list_id or full_name")
         parts = [start]
@@ -585,6 +588,17 @@ def _ref_emitter(name: str, start: str, end: str, max_len: int | None, note: str
         out("".join(parts))
 
     return emit_ref
+
+
+def _key_rule(ref: Ref) -> str:
+    """Why a Ref by linkage key cannot be written as qbXML (docs/linkages.md)."""
+    if ref.list_id is not None or ref.full_name is not None:
+        return "give key alone (a Ref by linkage key names no list_id or full_name)"
+    return (
+        f"{ref.key!r} is a linkage key, not qbXML: only WebConnectorService.enqueue "
+        "resolves it (to the linked object's ListID, when the job is sent); give list_id "
+        "or full_name to build the request yourself"
+    )
 
 
 def _many_emitter(name: str, spec: Spec, version: Version, edition: str) -> Emit:

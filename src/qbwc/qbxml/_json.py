@@ -5,7 +5,8 @@ A JSON-safe form of the request models, for queues, files and ``qbwc build``.
 snake_case field names; fields that are None or empty are left out.  Decimals
 are strings (``"150.00"``, exactly as held), dates ISO strings, nested
 aggregates dicts, repeated fields lists; each entry of ``lines`` carries its
-``"type"``.  ``load`` reverses it exactly and names the key of anything wrong.
+``"type"``.  A Ref by linkage key (``Ref(key=...)``) carries ``"key"``.
+``load`` reverses it exactly and names the key of anything wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Final
 
 from qbwc.exceptions import QBXMLValidationError
 from qbwc.qbxml._requests import ADD_MODELS, LINE_MODELS
-from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Spec, specs, vocabulary
+from qbwc.qbxml._types import DECIMAL_KINDS, Kind, Ref, Spec, specs, vocabulary
 
 __all__ = ["dump", "load"]
 
@@ -74,6 +75,10 @@ def _dump(model: object, path: str, *, with_type: bool) -> dict[str, Any]:
             ]
         else:
             result[name] = _dump_one(value, spec, where)
+    if type(model) is Ref and model.key is not None:  # a linkage key (docs/linkages.md)
+        if type(model.key) is not str:
+            raise _error(f"{path}.key", f"expected str, got {type(model.key).__name__}")
+        result["key"] = model.key
     return result
 
 
@@ -160,6 +165,11 @@ def _load(data: Mapping[str, Any], cls: type, path: str) -> Any:
             continue
         spec = fields.get(key)
         if spec is None:
+            if cls is Ref and key == "key":  # a linkage key (docs/linkages.md)
+                if type(value) is not str:
+                    raise _error(f"{path}.key", f"expected a string, got {type(value).__name__}")
+                values[key] = value
+                continue
             raise _error(f"{path}.{key}", f"unknown key (not a field of {cls.__name__})")
         if value is None:
             continue

@@ -132,6 +132,7 @@ def _compile(cls: type) -> Reader:
         "_Ref": Ref,
         "_ref_list_id": attrs_slot(Ref, "list_id"),
         "_ref_full_name": attrs_slot(Ref, "full_name"),
+        "_ref_key": attrs_slot(Ref, "key"),
         "_fromisoformat": dt.datetime.fromisoformat,
         "_slow": _reference(cls),
     }
@@ -249,6 +250,7 @@ def _compile(cls: type) -> Reader:
                 f"{var} = _new(_Ref)",
                 f"_ref_list_id({var}, list_id)",
                 f"_ref_full_name({var}, full_name)",
+                f"_ref_key({var}, None)",
             ]
         else:
             namespace[f"_r{index}"] = reader(how)

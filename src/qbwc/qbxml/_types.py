@@ -482,10 +482,18 @@ class Ref:
     Give ``list_id`` (preferred: stable and unique) or ``full_name`` (the
     colon-separated path, e.g. ``"Acme Corp:Job 7"``).  The FullName length
     limit depends on the field the Ref sits in and is checked by the builder.
+
+    Or give ``key`` alone: the host's linkage key of the object
+    (``Ref(key="project-17")``, docs/linkages.md).  It is no qbXML field: a
+    request queued with ``WebConnectorService.enqueue`` has it replaced by the
+    linked object's ListID when it is sent; building or rendering a Ref with a
+    key is refused (QBXMLValidationError naming the field).
     """
 
     list_id: str | None = qbfield("ListID", Kind.ID, max_len=36)
     full_name: str | None = qbfield("FullName", Kind.STR)
+    #: The host's linkage key (not qbXML; docs/linkages.md): resolved by the service.
+    key: str | None = None
 
     @classmethod
     def by_name(cls, full_name: str) -> Ref:
@@ -496,6 +504,11 @@ class Ref:
     def by_id(cls, list_id: str) -> Ref:
         """A Ref by ListID."""
         return cls(list_id=list_id)
+
+    @classmethod
+    def by_key(cls, key: str) -> Ref:
+        """A Ref by the host's linkage key, resolved at send time (docs/linkages.md)."""
+        return cls(key=key)
 
 
 @attrs.frozen(kw_only=True)
