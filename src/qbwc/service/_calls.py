@@ -192,8 +192,10 @@ class _Calls(_Accounts, _Company, _Recovery):
                     attrs.evolve(old, expires_at=now - _TICK, active=False),
                     expected_seq=old.seq,
                 )
-            has_work = tx.get_in_flight(username) is not None or bool(
-                tx.next_pending(username, limit=1)
+            has_work = (
+                tx.get_in_flight(username) is not None
+                or bool(tx.next_pending(username, limit=1))
+                or bool(tx.list_follows(username))  # a pull (docs/pulls.md)
             )
             if not has_work:
                 reply = NoWork(ticket=ticket, min_run_every_seconds=self.min_run_every_seconds)

@@ -68,6 +68,7 @@ from qbwc.service._accounts import _DEFAULT_APP_NAME, _record_identity
 from qbwc.service._base import _positive, _setting_text, _version_key, _vkey
 from qbwc.service._company import CompanyMismatch
 from qbwc.service._http import _HTTP
+from qbwc.service._pulls import DEFAULT_PULL_OVERLAP, check_pull_overlap
 from qbwc.service._queue import _Queue
 from qbwc.store._protocol import Job, Store
 
@@ -129,6 +130,14 @@ class WebConnectorService(_HTTP, _Queue):
             Rets of each page of its result once the page is stored (before
             *on_job_done*); :meth:`query_results` reads them later too.
         on_company_mismatch: called with a :class:`CompanyMismatch`.
+        on_pulled: ``(username, type, rets)``, called with the typed Rets of
+            changes a pull found for a followed type (:meth:`follow`), each
+            change (ID and EditSequence) once per company file (docs/pulls.md).
+        on_deleted: ``(username, type, ids)``, called with the ListIDs or
+            TxnIDs of delivered objects deleted in QuickBooks, once each.
+        pull_overlap: how far before its cursor a pull asks again, so that
+            QuickBooks' clock or a late save cannot hide a change (10 minutes;
+            docs/pulls.md, "The cursor and the overlap window").
         text_policy: passed to :func:`qbwc.qbxml.build_request`.
         password_cost: scrypt ``n`` for new password hashes.
         login_secret: at least 32 bytes, kept out of the store, that key the
@@ -173,6 +182,9 @@ class WebConnectorService(_HTTP, _Queue):
         on_job_failed: Callable[[Job], None] | None = None,
         on_query_page: Callable[[Job, tuple[Any, ...]], None] | None = None,
         on_company_mismatch: Callable[[CompanyMismatch], None] | None = None,
+        on_pulled: Callable[[str, str, tuple[Any, ...]], None] | None = None,
+        on_deleted: Callable[[str, str, tuple[str, ...]], None] | None = None,
+        pull_overlap: dt.timedelta = DEFAULT_PULL_OVERLAP,
         text_policy: Literal["strict", "transliterate"] = "strict",
         password_cost: int = 2**14,
         login_secret: bytes | str | None = None,
@@ -263,6 +275,9 @@ class WebConnectorService(_HTTP, _Queue):
         self._on_job_failed = on_job_failed
         self._on_query_page = on_query_page
         self._on_company_mismatch = on_company_mismatch
+        self._on_pulled = on_pulled
+        self._on_deleted = on_deleted
+        self.pull_overlap = check_pull_overlap(pull_overlap)
         if text_policy not in ("strict", "transliterate"):
             raise ConfigurationError("text_policy", "expected 'strict' or 'transliterate'")
         self.text_policy = text_policy

@@ -15,6 +15,7 @@ from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolErro
 from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _vkey
 from qbwc.service._paging import _Paging
+from qbwc.service._pulls import _Pulls
 from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
 
 __all__ = ["_Recovery", "_identity", "_mismatch", "_newest_field", "_pick", "_summary_of"]
@@ -22,7 +23,7 @@ __all__ = ["_Recovery", "_identity", "_mismatch", "_newest_field", "_pick", "_su
 log = logging.getLogger("qbwc.service")
 
 
-class _Recovery(_Paging):
+class _Recovery(_Paging, _Pulls):
     """Message sets, error recovery, late answers and applying QuickBooks' answers."""
 
     def _next_message_set(self, ctx: _Context) -> str | None:
@@ -80,7 +81,8 @@ class _Recovery(_Paging):
                     chosen.append((job, rendered))
                     chosen_ids.add(job.id)
         if not chosen:
-            return None
+            # No writes left in this session: the pull (docs/pulls.md).
+            return self._pull_set(ctx, version)
         # The ID as generated, not as read back from the document: QuickBooks echoes
         # the attribute's value, which is this string even where it had to be escaped.
         message_set_id = self._new_message_set_id()
@@ -199,6 +201,10 @@ class _Recovery(_Paging):
             )
             ctx.fail(texts.UNREADABLE_ANSWER, reference)
             return Failed(code=-2)
+        if (
+            in_flight is None or answer.message_set_id != in_flight.message_set_id
+        ) and self._pull_answer(ctx, answer):
+            return self._after(ctx)  # a round of the pull (docs/pulls.md)
         # The answer is to the set in flight when it names its message-set ID, whichever
         # session holds the set now (a later session's status query carries the same ID);
         # an answer naming no ID counts only from the session that was handed the set.
@@ -515,7 +521,7 @@ class _Recovery(_Paging):
         more = ctx.tx.get_in_flight(username) is not None or bool(
             ctx.tx.next_pending(username, limit=1, exclude_ticket=ctx.ticket)
         )
-        if not more:
+        if not more and not self._pull_due(ctx):
             return Done()
         processed = ctx.tally.processed
         remaining = ctx.tx.count_jobs(username, "pending")

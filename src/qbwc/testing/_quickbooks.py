@@ -40,6 +40,8 @@ from qbwc.testing._interface import RequestProcessorError
 from qbwc.testing._quickbooks_hcp import guid, hcp_document
 from qbwc.testing._quickbooks_read import BUSY, HRESULT_MESSAGES, WRONG_FILE, read_message_set
 from qbwc.testing._quickbooks_run import MessageSetRunner, ProcessedRequest
+from qbwc.testing._quickbooks_seed import change as change_object
+from qbwc.testing._quickbooks_seed import delete as delete_object
 from qbwc.testing._quickbooks_seed import records as read_records
 from qbwc.testing._quickbooks_seed import seed as seed_records
 from qbwc.testing._quickbooks_seed import touch as touch_object
@@ -504,6 +506,32 @@ class FakeQuickBooks:
         """
         with self._lock:
             return touch_object(self._home, self._now(), object_type, object_id)
+
+    def change(self, object_type: str, object_id: str, /, **fields: Any) -> Any:
+        """
+        Change an object as someone working in QuickBooks would, e.g.
+        ``change("Customer", list_id, name="Acme Ltd")``: the fields are those of
+        its Mod in plain data (as :meth:`seed` takes them); EditSequence and
+        TimeModified move on.  Returns the new Ret.
+
+        Raises:
+            ConfigurationError: no such object, a field its Mod does not have,
+                or a change QuickBooks refuses (naming its status code).
+        """
+        with self._lock:
+            return change_object(self._home, self._now(), object_type, object_id, fields)
+
+    def delete(self, object_type: str, object_id: str) -> None:
+        """
+        Delete an object as someone working in QuickBooks would: it is gone, and
+        ``ListDeletedQuery`` / ``TxnDeletedQuery`` report it, stamped now.
+
+        Raises:
+            ConfigurationError: no object of *object_type* has *object_id*, or
+                QuickBooks refuses (a list object with sub-items: 3170).
+        """
+        with self._lock:
+            delete_object(self._home, self._now(), object_type, object_id)
 
     # --- introspection -------------------------------------------------------------
 

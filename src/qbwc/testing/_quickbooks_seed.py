@@ -28,7 +28,7 @@ from qbwc.testing._quickbooks_state import Company
 from qbwc.testing._quickbooks_txn import Refusal
 from qbwc.testing._quickbooks_vocab import ObjectType, object_type, object_types
 
-__all__ = ["records", "seed", "touch"]
+__all__ = ["change", "delete", "records", "seed", "touch"]
 
 #: Plain-data keys that name a type by a shorter word.
 ALIASES: Final = {"Item": "ItemService", "Job": "Customer", "Terms": "StandardTerms"}
@@ -119,3 +119,57 @@ def touch(company: Company, now: dt.datetime, key: str, object_id: str) -> str:
         company.replace_txn(otype.name, changed)
     sequence: str = changed.edit_sequence
     return sequence
+
+
+def change(
+    company: Company, now: dt.datetime, key: str, object_id: str, fields: Mapping[str, Any]
+) -> Any:
+    """
+    Change an object as a QuickBooks user would, with the fields of its Mod
+    (plain data, as :func:`seed` takes them); the new Ret.
+    """
+    otype = _type(key, "change")
+    current = company.objects.get(otype.name, {}).get(object_id)
+    if current is None:
+        raise ConfigurationError("object_id", f"no {otype.name} has the ID {object_id!r}")
+    try:
+        vocabulary().model(f"{otype.name}Mod")
+    except KeyError:
+        raise ConfigurationError("object_type", f"{otype.name} has no Mod in qbXML") from None
+    record = {otype.id_field: object_id, "edit_sequence": current.edit_sequence, **fields}
+    model = _model_of(f"{otype.name}Mod", record, "change")
+    try:
+        return with_balances(company, otype.name, Engine(company, now).mod(otype, model))
+    except Refusal as refusal:
+        raise ConfigurationError("change", f"{refusal.code}: {refusal.message}") from None
+
+
+def delete(company: Company, now: dt.datetime, key: str, object_id: str) -> None:
+    """Delete an object as a QuickBooks user would (ListDeletedQuery / TxnDeletedQuery see it)."""
+    otype = _type(key, "delete")
+    if object_id not in company.objects.get(otype.name, {}):
+        raise ConfigurationError("object_id", f"no {otype.name} has the ID {object_id!r}")
+    engine = Engine(company, now)
+    try:
+        if otype.is_list:
+            engine.list_del(otype.name, object_id)
+        else:
+            engine.txn_del(otype.name, object_id)
+    except Refusal as refusal:
+        raise ConfigurationError("delete", f"{refusal.code}: {refusal.message}") from None
+
+
+def _model_of(request: str, record: Mapping[str, Any], where: str) -> Any:
+    """The request *request* from plain data (Refs may be FullNames), checked as qbXML."""
+    fields = dict(specs(vocabulary().model(request)))
+    data: dict[str, Any] = {"type": request}
+    for key, value in record.items():
+        spec = fields.get(key)
+        is_ref = spec is not None and spec.kind is Kind.AGG and Ref in spec.model
+        data[key] = {"full_name": value} if is_ref and isinstance(value, str) else value
+    try:
+        model = load(data)
+        build_request([model])
+    except QBXMLValidationError as exc:
+        raise ConfigurationError(f"{where}.{exc.path}", exc.rule) from None
+    return model
