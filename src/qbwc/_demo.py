@@ -13,6 +13,8 @@ support finds under it.
 ``docs/troubleshooting.md``: ``password-changed``, ``new-user-email-or-computer``,
 ``different-company-file``, ``lost-response`` (an invoice not in QuickBooks) or
 ``reference-quoted``: what the user sees, what support sees, and how it recovers.
+``two-way`` runs the story of docs/two-way.md (linkages, pulls, actuals, Disconnect and
+relink; in ``qbwc._demo_two_way``).
 
 The exit code is 0 when everything behaved as designed, 1 otherwise.
 """
@@ -79,6 +81,7 @@ SCENARIOS: Final = (
     "different-company-file",
     "lost-response",
     "reference-quoted",
+    "two-way",
 )
 
 _OWNER_ID: Final = uuid.UUID("5D7C1E2A-3B4F-4A6D-9C8E-1F2A3B4C5D6E")
@@ -398,6 +401,8 @@ class _Rig:
             app_name=_APP,
             password_cost=2**10,
             clock=self.clock,
+            on_pulled=self._pulled,
+            on_deleted=self._deleted,
         )
         self.service.add_account(_USER, _PASSWORD)
         self.server: WSGIServer = make_server(
@@ -416,6 +421,18 @@ class _Rig:
         self.jobs: dict[str, Job] = {}
         self.work: dict[str, _Work] = {}
         self.refused: dict[str, str] = {}
+
+    #: The pull hooks a scenario sets (docs/two-way.md); none by default.
+    on_pulled: Callable[[str, str, tuple[Any, ...]], None] | None = None
+    on_deleted: Callable[[str, str, tuple[str, ...]], None] | None = None
+
+    def _pulled(self, username: str, type: str, rets: tuple[Any, ...]) -> None:
+        if self.on_pulled is not None:
+            self.on_pulled(username, type, rets)
+
+    def _deleted(self, username: str, type: str, ids: tuple[str, ...]) -> None:
+        if self.on_deleted is not None:
+            self.on_deleted(username, type, ids)
 
     def web_connector(self) -> FakeWebConnector:
         """A Web Connector (another one: a new computer) talking HTTP to the service."""
@@ -729,6 +746,12 @@ def _lost_response(rig: _Rig, checks: _Checks) -> None:
     rig.table()
 
 
+def _two_way(rig: _Rig, checks: _Checks) -> None:
+    from qbwc._demo_two_way import two_way_scenario  # noqa: PLC0415
+
+    two_way_scenario(rig, checks)
+
+
 _RUNNERS: Final[dict[str | None, Callable[[_Rig, _Checks], None]]] = {
     None: _main_scenario,
     "password-changed": _password_changed,
@@ -736,6 +759,7 @@ _RUNNERS: Final[dict[str | None, Callable[[_Rig, _Checks], None]]] = {
     "different-company-file": _different_company_file,
     "lost-response": _lost_response,
     "reference-quoted": _reference_quoted,
+    "two-way": _two_way,
 }
 
 
@@ -785,6 +809,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--scenario",
         choices=SCENARIOS,
-        help="replay a situation from the troubleshooting guide",
+        help="replay a situation from the troubleshooting guide (two-way: docs/two-way.md)",
     )
     parser.set_defaults(func=lambda args: run_demo(args.scenario))
