@@ -37,7 +37,7 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from qbwc import WebConnectorService
 from qbwc.actuals import Actuals
@@ -49,11 +49,10 @@ from tests.rig import OWNER, PASSWORD, USER, Clock
 
 #: The followed types, and the record type each one's objects are read back as.
 FOLLOWED = ("ReceivePayment", "Bill", "Customer", "Invoice")
-A, B = "A", "B"
-NAMES = {A: "Larkspur Landscaping", B: "Larkspur Landscaping 2025"}
 _EST = dt.timezone(dt.timedelta(hours=-5))
-#: B's clock runs 30 days behind A's: its IDs (``…-<seconds>``) never equal A's.
-_B_BEHIND = dt.timedelta(days=30)
+_BEHIND = dt.timedelta(days=30)
+#: How many company files a run may move through (the first included).
+_MAX_FILES = 3
 
 
 class Cutter:
@@ -98,34 +97,20 @@ class TwoWayMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = Clock()
         self.qb_now = dt.datetime.fromtimestamp(self.clock.now, _EST)
-        self.files = {
-            A: FakeQuickBooks.sample(company_name=NAMES[A], clock=lambda: self.qb_now),
-            B: FakeQuickBooks.sample(
-                company_name=NAMES[B], clock=lambda: self.qb_now - _B_BEHIND
-            ),
-        }
-        for books in self.files.values():
-            books.seed(
-                Account=[{"name": "Job Materials", "account_type": "CostOfGoodsSold"}],
-                Vendor=[{"name": "Lumber Yard"}],
-            )
+        self.files: dict[str, FakeQuickBooks] = {}
+        self.names: dict[str, str] = {}  # company name -> file
+        home = self.new_file()
         self.store = MemoryStore()
         self.service = WebConnectorService(
             store=self.store, owner_id=OWNER, app_name="Acme Billing", password_cost=2,
             clock=self.clock, on_pulled=self.on_pulled, on_deleted=self.on_deleted,
         )  # fmt: skip
         self.service.add_account(USER, PASSWORD)
-        self.cutter = Cutter(self.files[A])
+        self.cutter = Cutter(self.files[home])
         self.wc = FakeWebConnector(make_wsgi_app(self.service), self.cutter)
         self.cutter.wc = self.wc
-        qwc = self.service.qwc(
-            USER, app_url="https://localhost/qbwc", app_support="https://localhost/help"
-        )
-        self.files[A].switch_company(self.files[B])
-        self.wc.add_application(qwc, password=PASSWORD)  # stamps B
-        self.files[A].switch_company(None)
-        self.wc.add_application(qwc, password=PASSWORD)  # stamps A
-        self.open = A
+        self.wc.add_application(self.qwc(), password=PASSWORD)  # stamps the first file
+        self.open = self.current = home
         for type in FOLLOWED:
             self.service.follow(USER, type, page_size=3)
         # The host's side.
@@ -139,6 +124,28 @@ class TwoWayMachine(RuleBasedStateMachine):
         self.invoices: list[str] = []
         self.count = 0
 
+    def new_file(self) -> str:
+        """
+        Another company file (A, B, C...), never set up for the app.  Each runs its clock
+        30 days behind the previous one, so its IDs (``…-<seconds>``) are its own.
+        """
+        file = "ABCD"[len(self.files)]
+        behind = _BEHIND * len(self.files)
+        name = f"Larkspur Landscaping {file}"
+        books = FakeQuickBooks.sample(company_name=name, clock=lambda: self.qb_now - behind)
+        books.seed(
+            Account=[{"name": "Job Materials", "account_type": "CostOfGoodsSold"}],
+            Vendor=[{"name": "Lumber Yard"}],
+        )
+        self.files[file] = books
+        self.names[name] = file
+        return file
+
+    def qwc(self) -> bytes:
+        return self.service.qwc(
+            USER, app_url="https://localhost/qbwc", app_support="https://localhost/help"
+        )
+
     # -- helpers ------------------------------------------------------------------------
 
     def linked(self) -> str | None:
@@ -147,10 +154,7 @@ class TwoWayMachine(RuleBasedStateMachine):
         assert account is not None
         if account.linked_file_id is None:
             return None
-        for name, title in NAMES.items():
-            if account.company_name == title:
-                return name
-        raise AssertionError(account)
+        return self.names[account.company_name or ""]
 
     def records(self, file: str, type: str) -> dict[str, Any]:
         return {_object_id(ret): ret for ret in self.files[file].records(type)}
@@ -200,9 +204,7 @@ class TwoWayMachine(RuleBasedStateMachine):
             parent = parents[n % len(parents)]
             request = CustomerAdd(name=f"Job {n}", parent_ref=Ref(key=parent))
             key = f"job-{n}"
-            self.jobs[key] = self.service.enqueue(
-                USER, request, key=key, after=self.jobs[parent]
-            )
+            self.jobs[key] = self.service.enqueue(USER, request, key=key, after=self.jobs[parent])
         else:
             key = f"client-{n}"
             self.jobs[key] = self.service.enqueue(USER, CustomerAdd(name=f"Client {n}"), key=key)
@@ -217,9 +219,7 @@ class TwoWayMachine(RuleBasedStateMachine):
         line = InvoiceLineAdd(item_ref=Ref(full_name="Consulting"), quantity=Decimal(n % 5 + 1))
         request = InvoiceAdd(customer_ref=Ref(key=customer), ref_number=f"T{n}", lines=[line])
         key = f"invoice-{n}"
-        self.jobs[key] = self.service.enqueue(
-            USER, request, key=key, after=self.jobs[customer]
-        )
+        self.jobs[key] = self.service.enqueue(USER, request, key=key, after=self.jobs[customer])
         self.invoices.append(key)
 
     @precondition(lambda self: self.invoices)
@@ -233,22 +233,27 @@ class TwoWayMachine(RuleBasedStateMachine):
             after=self.jobs[invoice],
         )  # fmt: skip
 
-    # -- the bookkeeper, in either file ----------------------------------------------------------
+    # -- the bookkeeper, in any of the company files -----------------------------------------
 
-    @rule(file=st.sampled_from([A, B]), data=st.data(), cents=st.integers(1, 99_999))
-    def desk_records_payment(self, file: str, data: st.DataObject, cents: int) -> None:
-        customers = sorted(c.full_name for c in self.files[file].records("Customer"))
+    def pick_file(self, data: st.DataObject) -> FakeQuickBooks:
+        return self.files[data.draw(st.sampled_from(sorted(self.files)), label="file")]
+
+    @rule(data=st.data(), cents=st.integers(1, 99_999))
+    def desk_records_payment(self, data: st.DataObject, cents: int) -> None:
+        books = self.pick_file(data)
+        customers = sorted(c.full_name for c in books.records("Customer"))
         customer = data.draw(st.sampled_from(customers), label="customer")
-        self.files[file].seed(
+        books.seed(
             ReceivePayment=[
                 {"customer_ref": {"full_name": customer}, "is_auto_apply": True,
                  "total_amount": str(Decimal(cents) / 100)}
             ]
         )  # fmt: skip
 
-    @rule(file=st.sampled_from([A, B]), data=st.data(), cents=st.integers(1, 99_999))
-    def desk_enters_bill(self, file: str, data: st.DataObject, cents: int) -> None:
-        customers = sorted(c.full_name for c in self.files[file].records("Customer"))
+    @rule(data=st.data(), cents=st.integers(1, 99_999))
+    def desk_enters_bill(self, data: st.DataObject, cents: int) -> None:
+        books = self.pick_file(data)
+        customers = sorted(c.full_name for c in books.records("Customer"))
         job = data.draw(st.sampled_from([None, *customers]), label="job")
         line: dict[str, Any] = {
             "account_ref": {"full_name": "Job Materials"},
@@ -256,42 +261,45 @@ class TwoWayMachine(RuleBasedStateMachine):
         }
         if job is not None:
             line["customer_ref"] = {"full_name": job}
-        self.files[file].seed(
-            Bill=[{"vendor_ref": {"full_name": "Lumber Yard"}, "expense_line_add": [line]}]
-        )
+        books.seed(Bill=[{"vendor_ref": {"full_name": "Lumber Yard"}, "expense_line_add": [line]}])
 
-    @rule(file=st.sampled_from([A, B]), data=st.data(), cents=st.integers(1, 99_999))
-    def desk_edits_bill(self, file: str, data: st.DataObject, cents: int) -> None:
-        bills = list(self.files[file].records("Bill"))
-        if not bills:
-            return
-        bill = data.draw(st.sampled_from(bills), label="bill")
-        (line,) = bill.expense_line_ret
-        self.files[file].change(
-            "Bill", bill.txn_id,
-            expense_line_mod=[{"txn_line_id": line.txn_line_id,
-                               "amount": str(Decimal(cents) / 100)}],
-        )  # fmt: skip
-
-    @rule(file=st.sampled_from([A, B]), data=st.data())
-    def desk_deletes_bill(self, file: str, data: st.DataObject) -> None:
-        bills = list(self.files[file].records("Bill"))
+    @rule(data=st.data(), cents=st.integers(1, 99_999))
+    def desk_edits_bill(self, data: st.DataObject, cents: int) -> None:
+        books = self.pick_file(data)
+        bills = list(books.records("Bill"))
         if bills:
             bill = data.draw(st.sampled_from(bills), label="bill")
-            self.files[file].delete("Bill", bill.txn_id)
+            (line,) = bill.expense_line_ret
+            books.change(
+                "Bill", bill.txn_id,
+                expense_line_mod=[{"txn_line_id": line.txn_line_id,
+                                   "amount": str(Decimal(cents) / 100)}],
+            )  # fmt: skip
 
-    @rule(file=st.sampled_from([A, B]), data=st.data())
-    def desk_renames_customer(self, file: str, data: st.DataObject) -> None:
-        customers = list(self.files[file].records("Customer"))
-        customer = data.draw(st.sampled_from(customers), label="customer")
-        self.files[file].change("Customer", customer.list_id, name=f"Renamed {self.next()}")
+    @rule(data=st.data())
+    def desk_deletes_bill(self, data: st.DataObject) -> None:
+        books = self.pick_file(data)
+        bills = list(books.records("Bill"))
+        if bills:
+            bill = data.draw(st.sampled_from(bills), label="bill")
+            books.delete("Bill", bill.txn_id)
 
-    @rule(file=st.sampled_from([A, B]))
-    def desk_opens_file(self, file: str) -> None:
+    @rule(data=st.data())
+    def desk_renames_customer(self, data: st.DataObject) -> None:
+        books = self.pick_file(data)
+        customer = data.draw(st.sampled_from(list(books.records("Customer"))), label="customer")
+        books.change("Customer", customer.list_id, name=f"Renamed {self.next()}")
+
+    @rule(data=st.data())
+    def desk_opens_file(self, data: st.DataObject) -> None:
+        """The bookkeeper opens one of the files (one set up with an old QWC file: refused)."""
+        self.open_file(data.draw(st.sampled_from(sorted(self.files)), label="file"))
+
+    def open_file(self, file: str) -> None:
         self.open = file
-        self.files[A].switch_company(None if file == A else self.files[B])
+        self.cutter.inner.switch_company(self.files[file])
 
-    # -- syncs, time, disconnects ------------------------------------------------------------------
+    # -- syncs, time, disconnects ---------------------------------------------------------
 
     @rule(
         cut=st.none() | st.tuples(st.integers(1, 4), st.sampled_from(["lost", "crash"])),
@@ -305,21 +313,35 @@ class TwoWayMachine(RuleBasedStateMachine):
         self.cutter.cut = None
         self.wc.faults.clear()  # a cut that did not fire (a shorter session) is dropped
 
-    @rule()
-    def disconnect(self) -> None:
-        """The host's Disconnect: what it pulled belonged to the old link; it drops it."""
-        disconnection = self.service.disconnect(USER)
+    def dropped(self) -> None:
+        """The host drops what it pulled: it belonged to the link that ended."""
         assert self.service.links(USER) == ()
-        assert disconnection.links >= 0
         self.epoch += 1
         self.actuals = Actuals()
 
     @rule()
+    def disconnect(self) -> None:
+        """Disconnect: the next update links the open file if it carries the account's FileID."""
+        self.service.disconnect(USER)
+        self.dropped()
+
+    @precondition(lambda self: len(self.files) < _MAX_FILES)
+    @rule()
+    def move_to_another_file(self) -> None:
+        """
+        Disconnect with a new FileID, open a new company file and add the new QWC file
+        there (docs/two-way.md, "Disconnect and relink").
+        """
+        self.service.disconnect(USER, new_file_id=True)
+        self.dropped()
+        self.current = self.new_file()
+        self.open_file(self.current)
+        self.wc.add_application(self.qwc(), password=PASSWORD)
+
+    @rule()
     def settle(self) -> None:
         """A clean update in the linked file (or the open one, when none is linked)."""
-        linked = self.linked()
-        if linked is not None and linked != self.open:
-            self.desk_opens_file(linked)
+        self.open_file(self.linked() or self.current)
         self.tick(700)  # an interrupted session has expired
         for _ in range(3):
             self.wc.run_session()
@@ -336,7 +358,9 @@ class TwoWayMachine(RuleBasedStateMachine):
             now = self.service.job(job.id)
             assert now is not None
             if now.status == "failed":
-                assert now.error is not None and now.error.code and now.error.message, key
+                assert now.error is not None, key
+                assert now.error.code, key
+                assert now.error.message, key
         # Every live object of a followed type, in its current version, was delivered.
         for type in FOLLOWED:
             for object_id, ret in self.records(file, type).items():
@@ -360,7 +384,7 @@ class TwoWayMachine(RuleBasedStateMachine):
         assert _nonzero(self.actuals.cost_by_job()) == _nonzero(dict(cost))
         assert _nonzero(self.actuals.received_by_customer()) == _nonzero(dict(received))
 
-    # -- invariants ---------------------------------------------------------------------------------
+    # -- invariants -------------------------------------------------------------------------
 
     @invariant()
     def delivered_at_most_once_per_link(self) -> None:
