@@ -5,8 +5,8 @@ Django allows one settings module per process, so each case runs in a
 subprocess: ``manage.py test`` of ``docs/examples/django`` (Django's test
 runner and test client: the endpoint, WSDL, CSRF exemption, a whole sync
 storing TxnIDs through the hooks, the management commands), ``manage.py
-migrate`` + ``qbwc_db status``, a version-1 or -2 database in use upgraded by
-``manage.py migrate``, and the settings errors a host can make.
+migrate`` + ``qbwc_db status``, a version-1, -2 or -3 database in use upgraded
+by ``manage.py migrate``, and the settings errors a host can make.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class TestExampleSite:
         assert "Applying qbwc.0001_initial... OK" in done.stdout + done.stderr
         assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout + done.stderr
         assert "Applying qbwc.0003_any_request... OK" in done.stdout + done.stderr
+        assert "Applying qbwc.0005_linkages_and_pulls... OK" in done.stdout + done.stderr
 
     def test_sqlite(self, tmp_path: Path) -> None:
         """The same tests pass with the site on SQLite and qbwc in a SQLite file of its own."""
@@ -293,9 +294,12 @@ _CHECKS = textwrap.dedent(
         # A write in flight at the disconnect: the command lists it (failed as unconfirmed).
         import datetime as dt
         import attrs
-        from qbwc.store import InFlight
+        import uuid
+        from qbwc.store import InFlight, Link
         job = get_service().enqueue("kristy.new", InvoiceAdd(customer_ref=Ref(full_name="Acme 2")))
         with memory.transaction() as tx:
+            tx.put_link(Link(username="kristy.new", key="p-1", type="Customer", list_id="8-1",
+                             file_id=uuid.uuid4(), seen_at=dt.datetime.now(dt.timezone.utc)))
             tx.put_job(attrs.evolve(job, status="sent"))
             tx.put_in_flight(InFlight(username="kristy.new", message_set_id="m1",
                                       job_ids=(job.id,), version="13.0", ticket="t",
@@ -303,6 +307,8 @@ _CHECKS = textwrap.dedent(
         out = io.StringIO()
         call_command("qbwc_account", "disconnect", "kristy.new", stdout=out)
         assert "1 job(s) were in flight with the old company file" in out.getvalue(), out.getvalue()
+        assert "removed 1 linkage(s) and 0 delivered-change mark(s); reset 0 pull cursor(s)" in (
+            out.getvalue()), out.getvalue()
         assert get_service().job(job.id).error.code == "unconfirmed"
         try:
             call_command("qbwc_account", "rename", "kristy", "x")
@@ -403,12 +409,14 @@ _DJANGO_STORE = textwrap.dedent(
     def empty():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE qbwc_accounts, qbwc_jobs, qbwc_sessions, qbwc_in_flight, "
-                           "qbwc_settings, qbwc_login_verifiers RESTART IDENTITY")
+                           "qbwc_settings, qbwc_login_verifiers, qbwc_links, qbwc_follows, "
+                           "qbwc_pull_marks RESTART IDENTITY")
 
     ran = []
     for cls in (contract.TestAccounts, contract.TestJobs, contract.TestSessions,
                 contract.TestInFlight, contract.TestSettings, contract.TestTransactions,
-                contract.TestRenameAccount, contract.TestLoginVerifiers):
+                contract.TestRenameAccount, contract.TestLoginVerifiers, contract.TestLinks,
+                contract.TestFollows, contract.TestPullMarks):
         for name, test in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("test_") and list(inspect.signature(test).parameters) == [
                 "self", "store"
@@ -416,7 +424,7 @@ _DJANGO_STORE = textwrap.dedent(
                 empty()
                 test(cls(), DjangoStore())
                 ran.append(name)
-    assert len(ran) >= 13, ran
+    assert len(ran) >= 23, ran
 
     # A job written in the host's transaction goes away with it.
     empty()
@@ -473,14 +481,14 @@ _UPGRADE_IN_USE = textwrap.dedent(
     from qbwc.django._conf import store_from_settings
     from qbwc.store import StoreError
     from tests.rig import OWNER
-    from tests.schema_in_use import DOWN_TO_1, DOWN_TO_2, finish, in_use, pg_columns
+    from tests.schema_in_use import down_to, finish, in_use, pg_columns
 
     version = int(sys.argv[1])
     rig, ids = in_use(store_from_settings())  # on Django's connection, as the site runs it
     rig.store.close()
     connections.close_all()
     with psycopg.connect("") as conn:  # the PG* variables: the site's database
-        for statement in DOWN_TO_2 + (DOWN_TO_1 if version == 1 else ()):
+        for statement in down_to(version):
             conn.execute(statement.format(p="qbwc_"))
     with psycopg.connect(dbname=os.environ["MADE_BY"]) as made, psycopg.connect("") as conn:
         assert pg_columns(conn) == pg_columns(made)  # exactly the old layout
@@ -498,7 +506,7 @@ _UPGRADE_IN_USE = textwrap.dedent(
     print(migrated.stdout, migrated.stderr)
     assert migrated.returncode == 0
     with psycopg.connect("") as conn:
-        assert conn.execute("SELECT version FROM qbwc_schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM qbwc_schema_version").fetchall() == [(4,)]
 
     # The service qbwc.django builds from settings.QBWC (store, app name, batch size,
     # hooks), with the OwnerID the rig's QuickBooks knows and the rig's clock.
@@ -515,7 +523,8 @@ _UPGRADE_IN_USE = textwrap.dedent(
 
 class TestSchemaUpgrade:
     @pytest.mark.parametrize(
-        ("version", "migrated"), [(1, "0001_initial"), (2, "0002_login_verifiers")]
+        ("version", "migrated"),
+        [(1, "0001_initial"), (2, "0002_login_verifiers"), (3, "0004_admin_models")],
     )
     def test_database_in_use_upgraded_by_migrate(self, version: int, migrated: str) -> None:
         """
@@ -541,7 +550,7 @@ class TestSchemaUpgrade:
         old = _manage(env, "migrate", "qbwc", migrated, "--noinput")
         assert old.returncode == 0, old.stdout + old.stderr
         assert f"Applying qbwc.{migrated}... OK" in old.stdout
-        assert "0003_any_request" not in old.stdout
+        assert "0005_linkages_and_pulls" not in old.stdout
 
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SITE), str(ROOT / "src")])
         env["DJANGO_SETTINGS_MODULE"] = "billing_site.settings"
@@ -556,7 +565,9 @@ class TestSchemaUpgrade:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "Applying qbwc.0003_any_request... OK" in done.stdout
+        assert "Applying qbwc.0005_linkages_and_pulls... OK" in done.stdout
+        if version <= 2:
+            assert "Applying qbwc.0003_any_request... OK" in done.stdout
         if version == 1:
             assert "Applying qbwc.0002_login_verifiers... OK" in done.stdout
         assert f"FINISHED {version}" in done.stdout

@@ -978,6 +978,28 @@ _OPS = st.lists(
 )
 
 
+_USERS = st.sampled_from(["u", "v"])
+_IDS = st.sampled_from(["80-1", "80-2", "1A-1"])
+_LINK_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put_link"), _USERS, st.sampled_from(["k1", "k2", "K3"]), _IDS,
+                  st.booleans()),
+        st.tuples(st.just("delete_link"), _USERS, st.sampled_from(["k1", "k2", "K3"])),
+        st.tuples(st.just("drop_links"), _USERS),
+        st.tuples(st.just("put_follow"), _USERS, st.sampled_from(["Bill", "Check"]),
+                  st.sampled_from([None, "{}", '{"c": 1}'])),
+        st.tuples(st.just("delete_follow"), _USERS, st.sampled_from(["Bill", "Check"])),
+        st.tuples(st.just("reset_follows"), _USERS),
+        st.tuples(st.just("put_marks"), _USERS, st.lists(_IDS, max_size=4),
+                  st.sampled_from([None, "1", "2"])),
+        st.tuples(st.just("drop_marks"), _USERS),
+        st.tuples(st.just("rename"), _USERS, _USERS),
+        st.tuples(st.just("rollback"), _USERS),
+    ),
+    max_size=25,
+)  # fmt: skip
+
+
 class TestSameBehaviour:
     @given(ops=_OPS)
     def test_memory_and_sqlite_agree(
@@ -992,6 +1014,67 @@ class TestSameBehaviour:
         finally:
             for s in stores:
                 s.close()
+
+    @given(ops=_LINK_OPS)
+    def test_memory_and_sqlite_agree_on_links_and_pulls(
+        self, tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[Any, ...]]
+    ) -> None:
+        """Any sequence of link, follow, mark and rename operations: the same answers and state."""
+        path = tmp_path_factory.mktemp("agree")
+        stores: list[Store] = [MemoryStore(), SQLiteStore(path / "s.sqlite")]
+        try:
+            outcomes = [_replay_links(s, ops) for s in stores]
+            assert outcomes[0] == outcomes[1]
+        finally:
+            for s in stores:
+                s.close()
+
+
+def _replay_links(store: Store, ops: list[tuple[Any, ...]]) -> list[object]:
+    seen: list[object] = []
+    with store.transaction() as tx:
+        tx.put_account(_account("u"))
+    for op, user, *args in ops:
+        try:
+            with store.transaction() as tx:
+                if op == "put_link":
+                    key, object_id, is_txn = args
+                    ids = {"txn_id": object_id} if is_txn else {"list_id": object_id}
+                    tx.put_link(_link(key, username=user, **ids))
+                elif op == "delete_link":
+                    seen.append(tx.delete_link(user, args[0]))
+                elif op == "drop_links":
+                    seen.append(tx.drop_links(user))
+                elif op == "put_follow":
+                    type_, state = args
+                    file_id = None if state is None else FILE_A
+                    tx.put_follow(_follow(type_, username=user, state=state, file_id=file_id))
+                elif op == "delete_follow":
+                    seen.append(tx.delete_follow(user, args[0]))
+                elif op == "reset_follows":
+                    seen.append(tx.reset_follows(user))
+                elif op == "put_marks":
+                    ids, edit_sequence = args
+                    marks = [_mark(i, username=user, edit_sequence=edit_sequence) for i in ids]
+                    tx.put_marks(marks)
+                elif op == "drop_marks":
+                    seen.append(tx.drop_marks(user))
+                elif op == "rename":
+                    seen.append(tx.rename_account(user, args[0]).username)
+                else:
+                    tx.put_link(_link("lost", username=user))
+                    tx.drop_marks(user)
+                    tx.reset_follows(user)
+                    raise KeyError(user)
+        except (StoreError, KeyError) as exc:
+            seen.append(type(exc).__name__)
+    with store.transaction() as tx:
+        for user in ("u", "v"):
+            seen.append(tx.list_links(user))
+            seen.append([tx.links_to(user, i) for i in ("80-1", "80-2", "1A-1")])
+            seen.append(tx.list_follows(user))
+            seen.append(tx.get_marks(user, "Bill", ["80-1", "80-2", "1A-1"]))
+    return seen
 
 
 def _replay(store: Store, ops: list[tuple[Any, Any, Any]]) -> list[object]:

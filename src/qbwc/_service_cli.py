@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
 from qbwc._passwords import LOGIN_SECRET_ENV
-from qbwc._tables import account_table, job_table, parse_age, unconfirmed_lines
+from qbwc._tables import account_table, forgotten_line, job_table, parse_age, unconfirmed_lines
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -464,6 +464,7 @@ def _account_list(args: argparse.Namespace) -> int:
 def _account_disconnect(args: argparse.Namespace) -> int:
     result = _service(args).disconnect(args.user, new_file_id=args.new_file_id)
     print(f"{result.account.username!r} is no longer linked to a company file")
+    print(forgotten_line(result))
     if args.new_file_id:
         print("a new FileID was issued: download the QWC file again (qbwc account qwc)")
     for line in unconfirmed_lines(result):

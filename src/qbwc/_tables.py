@@ -21,6 +21,7 @@ __all__ = [
     "ERROR_WIDTH",
     "NEVER_CONNECTED",
     "account_table",
+    "forgotten_line",
     "job_table",
     "parse_age",
     "shorten",
@@ -121,6 +122,14 @@ def shorten(text: str, width: int) -> str:
     if text[room] != " " and " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:.") + _ELLIPSIS
+
+
+def forgotten_line(result: Disconnection) -> str:
+    """What ``disconnect`` prints about the linkages and pull state it removed."""
+    return (
+        f"removed {result.links} linkage(s) and {result.marks} delivered-change mark(s); "
+        f"reset {result.cursors} pull cursor(s) (pulls start from scratch with the next file)"
+    )
 
 
 def unconfirmed_lines(result: Disconnection) -> list[str]:

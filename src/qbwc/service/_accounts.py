@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from qbwc.service._base import _Core
 from qbwc.service._records import _LAST_SEEN_EVERY, _TICK
+from qbwc.service._relink import forget_company_state
 
 __all__ = [
     "APP_NAME_SETTING",
@@ -44,10 +45,16 @@ class Disconnection:
     file it was linked to: QuickBooks may have saved them there, so they were
     never sent anywhere else; each is now failed with code ``unconfirmed`` and
     a message naming that file (check there, then retry).  Usually empty.
+    ``links``, ``cursors`` and ``marks`` say how many linkages were removed, how
+    many pull cursors reset (the follow declarations stay: the pulls start from
+    scratch with the next linked file) and how many delivered-change marks removed.
     """
 
     account: Account
     unconfirmed_jobs: tuple[Job, ...] = ()
+    links: int = 0
+    cursors: int = 0
+    marks: int = 0
 
 
 _DEFAULT_APP_NAME: Final = "the application"
@@ -168,6 +175,10 @@ class _Accounts(_Core):
         with the old company file (QuickBooks' answer never arrived) are never
         sent to another file: they fail with code ``unconfirmed``, naming the
         old file, and come back in :attr:`Disconnection.unconfirmed_jobs`.
+        In the same transaction the account's linkages and delivered-change
+        marks are removed and its pulls' cursors reset (the declarations stay):
+        whichever file is linked next, pulls start from scratch and deliver
+        everything again, once (counted in the :class:`Disconnection`).
 
         Raises:
             ConfigurationError: there is no such account.
@@ -202,6 +213,7 @@ class _Accounts(_Core):
             )
             tx.put_account(account)
             tx.drop_login_verifier(username)
+            links, cursors, marks = forget_company_state(tx, username)
         if unconfirmed:
             log.warning(
                 "account %r disconnected from its company file; %d job(s) in flight with it "
@@ -212,9 +224,22 @@ class _Accounts(_Core):
             )
         else:
             log.info("account %r disconnected from its company file", username)
+        log.info(
+            "account %r: %d link(s) removed, %d pull cursor(s) reset, %d mark(s) removed",
+            username,
+            links,
+            cursors,
+            marks,
+        )
         if self._on_job_failed is not None:
             self._notify([(self._on_job_failed, job) for job in unconfirmed])
-        return Disconnection(account=account, unconfirmed_jobs=tuple(unconfirmed))
+        return Disconnection(
+            account=account,
+            unconfirmed_jobs=tuple(unconfirmed),
+            links=links,
+            cursors=cursors,
+            marks=marks,
+        )
 
     def _unconfirm_at_disconnect(
         self, tx: StoreTransaction, account: Account, in_flight: InFlight, now: dt.datetime
@@ -262,8 +287,10 @@ class _Accounts(_Core):
         Give the account *old* the username *new* (e.g. the customer's login email changed).
 
         The account keeps its password, FileID and company-file link, its jobs
-        (queued, sent and finished) and the message set in flight; sessions of
-        *old* end (their tickets go stale).  Its QWC file from :meth:`qwc` has
+        (queued, sent and finished), the message set in flight and its linkages,
+        pulls and delivered marks; sessions of *old* end (their tickets go stale:
+        a sync running under the old name stops, and the next one continues;
+        docs/service.md, "Renaming an account").  Its QWC file from :meth:`qwc` has
         the same FileID and OwnerID with the new UserName: added in the Web
         Connector, it replaces the application, and the company file's stamp
         still matches.  One transaction: all of it happens, or none.

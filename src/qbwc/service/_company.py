@@ -13,6 +13,7 @@ from qbwc._events import SendRequestXMLCall
 from qbwc.exceptions import QBXMLError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _Core
+from qbwc.service._relink import forget_company_state
 
 __all__ = ["CompanyMismatch", "_Company"]
 
@@ -80,6 +81,10 @@ class _Company(_Core):
                 linked_at=ctx.now,
             )
             log.info("account %r linked to %r (%s)", username, open_name, open_path)
+            # A new link starts from scratch: no linkage, pull cursor or delivered mark of
+            # an earlier link survives (disconnect removed them; this makes sure).
+            if any(forget_company_state(ctx.tx, username)):
+                log.warning("account %r: state of an earlier company file removed", username)
         elif account.linked_file_id is not None and stamp == account.linked_file_id:
             if (open_path, open_name) != (account.company_file, account.company_name):
                 log.info("account %r: company file now %r (%s)", username, open_name, open_path)

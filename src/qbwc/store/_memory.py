@@ -72,6 +72,7 @@ class MemoryStore:
         self._page_counts: dict[str, int] = {}  # job id -> how many pages it has
         # Linkages and pulls (docs/service.md), per account: username -> its records.
         self._links: dict[str, dict[str, Link]] = {}  # -> key -> link
+        self._linked: dict[str, dict[str, frozenset[str]]] = {}  # -> ListID/TxnID -> keys
         self._follows: dict[str, dict[str, Follow]] = {}  # -> type -> follow
         self._marks: dict[str, dict[tuple[str, str], PullMark]] = {}  # -> (type, id) -> mark
         self._next_id = 1
@@ -237,6 +238,7 @@ class _MemoryTransaction:
             if mine:
                 moved = {k: attrs.evolve(r, username=new) for k, r in mine.items()}
                 self._set(records, new, moved)
+        self._move(s._linked, old, new)
         return renamed
 
     def _move(self, mapping: dict[Any, Any], old: Any, new: Any) -> None:
@@ -559,14 +561,33 @@ class _MemoryTransaction:
     def put_link(self, link: Link) -> None:
         if self.closed:
             _ended()
-        self._set(self._mine(self.s._links, link.username), link.key, link)
+        links = self._mine(self.s._links, link.username)
+        old = links.get(link.key)
+        if old is not None:
+            self._index(old, add=False)
+        self._set(links, link.key, link)
+        self._index(link, add=True)
+
+    def _index(self, link: Link, *, add: bool) -> None:
+        """Add or remove *link* in the by-object index of ``links_to``."""
+        index = self._mine(self.s._linked, link.username)
+        for object_id in {link.list_id, link.txn_id} - {None}:
+            assert object_id is not None
+            keys = index.get(object_id, frozenset())
+            keys = keys | {link.key} if add else keys - {link.key}
+            if keys:
+                self._set(index, object_id, keys)
+            else:
+                self._pop(index, object_id)
 
     def delete_link(self, username: str, key: str) -> bool:
         if self.closed:
             _ended()
         links = self.s._links.get(username, {})
-        if key not in links:
+        old = links.get(key)
+        if old is None:
             return False
+        self._index(old, add=False)
         self._pop(links, key)
         return True
 
@@ -580,17 +601,15 @@ class _MemoryTransaction:
         if self.closed:
             _ended()
         links = self.s._links.get(username, {})
-        return tuple(
-            links[key]
-            for key in sorted(links)
-            if object_id in (links[key].list_id, links[key].txn_id)
-        )
+        keys = self.s._linked.get(username, {}).get(object_id, ())
+        return tuple(links[key] for key in sorted(keys))
 
     def drop_links(self, username: str) -> int:
         if self.closed:
             _ended()
         count = len(self.s._links.get(username, ()))
         self._pop(self.s._links, username)
+        self._pop(self.s._linked, username)
         return count
 
     # -- pulls ------------------------------------------------------------

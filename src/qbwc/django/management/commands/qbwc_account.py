@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand  # type: ignore[import-untyped]
 
-from qbwc._tables import account_table, unconfirmed_lines
+from qbwc._tables import account_table, forgotten_line, unconfirmed_lines
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import read_password, run
 from qbwc.django.management.commands.qbwc_qwc import add_qwc_arguments, write_qwc
@@ -68,6 +68,7 @@ class Command(BaseCommand):  # type: ignore[misc]
     def _disconnect(self, options: dict[str, Any]) -> None:
         result = get_service().disconnect(options["user"], new_file_id=options["new_file_id"])
         self.stdout.write(f"{result.account.username!r} is no longer linked to a company file")
+        self.stdout.write(forgotten_line(result))
         if options["new_file_id"]:
             self.stdout.write("a new FileID was issued: send the user a new QWC file (qbwc_qwc)")
         for line in unconfirmed_lines(result):
