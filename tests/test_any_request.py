@@ -487,6 +487,7 @@ def test_summary_of_a_del_answer(name: str, summary: bool) -> None:
         status_severity="Info",
         status_message="Status OK",
         ref_number=None if name == "ListDel" else "7",
+        full_name="A" if name == "ListDel" else None,
         **{field: "80000001-1"},
     )
     assert _mismatch(_job(name, {field: "80000001-1"}), response, found) is None

@@ -1,5 +1,6 @@
 """
-The service commands: ``qbwc serve``, ``qbwc account ...``, ``qbwc enqueue``, ``qbwc jobs``.
+The service commands: ``qbwc serve``, ``qbwc account ...``, ``qbwc enqueue``, ``qbwc jobs``,
+``qbwc links``.
 
 All of them work on one store, which also keeps the application's OwnerID and
 name (recorded by the first service started on it): a SQLite file (``--db``,
@@ -26,7 +27,14 @@ from typing import Any, TextIO
 
 from qbwc._db_cli import DSN_ENV
 from qbwc._passwords import LOGIN_SECRET_ENV
-from qbwc._tables import account_table, forgotten_line, job_table, parse_age, unconfirmed_lines
+from qbwc._tables import (
+    account_table,
+    forgotten_line,
+    job_table,
+    link_table,
+    parse_age,
+    unconfirmed_lines,
+)
 from qbwc.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -140,9 +148,31 @@ def register(subparsers: Any) -> None:
         metavar="JOB_ID",
         help="send only after this job is done; fail if it fails (docs/service.md, Ordering)",
     )
+    enqueue.add_argument(
+        "--link",
+        metavar="KEY",
+        help=(
+            "the linkage the write is about (one request only): an Add creates it (default: "
+            "--key); a Mod, ListDel, TxnDel or TxnVoid names its object by it "
+            "(docs/linkages.md)"
+        ),
+    )
     _page_size(enqueue)
     _db(enqueue)
     enqueue.set_defaults(func=_closing(_enqueue))
+
+    links = subparsers.add_parser(
+        "links",
+        help="list an account's linkages: its keys for QuickBooks objects",
+        description=(
+            "The linkages of an account (docs/linkages.md): each key, the object's type, "
+            "ListID or TxnID, EditSequence and full name, and when it was last seen."
+        ),
+    )
+    links.add_argument("user", help="the account")
+    links.add_argument("--type", metavar="TYPE", help="only objects of this type: Customer, ...")
+    _db(links)
+    links.set_defaults(func=_closing(_links))
 
     query = subparsers.add_parser(
         "query",
@@ -516,14 +546,34 @@ def _account_of(service: Any, user: str) -> None:
 
 def _enqueue(args: argparse.Namespace) -> int:
     models = _read_models(args)
+    if args.link is not None and len(models) > 1:
+        rule = f"names one object: give one request, not {len(models)}"
+        raise ConfigurationError("link", rule)
     service = _service(args)
     _account_of(service, args.user)
     for model in models:
         job = service.enqueue(
-            args.user, model, key=args.key, after=args.after, page_size=args.page_size
+            args.user,
+            model,
+            key=args.key,
+            after=args.after,
+            page_size=args.page_size,
+            link=args.link,
         )
         waits = "" if job.after is None else f" (after job {job.after})"
         print(f"job {job.id}: {job.request_type} for {job.username!r}, {job.status}{waits}")
+    return 0
+
+
+def _links(args: argparse.Namespace) -> int:
+    service = _service(args)
+    _account_of(service, args.user)
+    found = service.links(args.user, type=args.type)
+    if not found:
+        what = "" if args.type is None else f" to a {args.type}"
+        print(f"no linkages{what} for {args.user!r}")
+        return 0
+    print("\n".join(link_table(found)))
     return 0
 
 

@@ -1,7 +1,7 @@
 """
 What ``qbwc account list``, ``qbwc jobs`` and their manage.py twins share.
 
-The account and job tables, and the reading of ``--older-than`` ages.
+The account, job and linkage tables, and the reading of ``--older-than`` ages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from qbwc.exceptions import ConfigurationError
-from qbwc.store import Account, Job
+from qbwc.store import Account, Job, Link
 
 if TYPE_CHECKING:
     from qbwc.service import Disconnection
@@ -23,6 +23,7 @@ __all__ = [
     "account_table",
     "forgotten_line",
     "job_table",
+    "link_table",
     "parse_age",
     "shorten",
     "unconfirmed_lines",
@@ -106,6 +107,17 @@ def job_table(jobs: Iterable[Job], never_connected: Collection[str] = ()) -> lis
         for name in waiting
     )
     return lines
+
+
+def link_table(links: Iterable[Link]) -> list[str]:
+    """One line per linkage (key, type, ID, EditSequence, full name, when seen), after a heading."""
+    rows = [("KEY", "TYPE", "TXNID/LISTID", "EDITSEQUENCE", "FULL NAME", "SEEN")]
+    for link in links:
+        rows.append(
+            (link.key, link.type, link.txn_id or link.list_id or "", link.edit_sequence or "",
+             link.full_name or "", f"{link.seen_at:%Y-%m-%d %H:%M}")
+        )  # fmt: skip
+    return _lines(rows)
 
 
 def shorten(text: str, width: int) -> str:

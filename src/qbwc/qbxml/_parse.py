@@ -480,6 +480,7 @@ _SUMMARY_FIELDS: Final = frozenset(
         "txn_number",
         "ref_number",
         "edit_sequence",
+        "full_name",
         "total_amount",
         "subtotal",
         "sales_tax_total",

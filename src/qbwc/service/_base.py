@@ -335,6 +335,9 @@ class _Core:
                 done, pages=job.pages + 1, records=job.records + (summary.ret_count or 0)
             )
         ctx.tx.put_job(done)
+        from qbwc.service._links import record_links  # noqa: PLC0415
+
+        record_links(ctx, done, response, summary)  # docs/linkages.md
         ctx.tally = attrs.evolve(ctx.tally, done=ctx.tally.done + 1)
         if response.is_warning:
             log.info(

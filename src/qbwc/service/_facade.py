@@ -68,6 +68,7 @@ from qbwc.service._accounts import _DEFAULT_APP_NAME, _record_identity
 from qbwc.service._base import _positive, _setting_text, _version_key, _vkey
 from qbwc.service._company import CompanyMismatch
 from qbwc.service._http import _HTTP
+from qbwc.service._links import _Links
 from qbwc.service._pulls import DEFAULT_PULL_OVERLAP, check_pull_overlap
 from qbwc.service._queue import _Queue
 from qbwc.store._protocol import Job, Store
@@ -78,7 +79,7 @@ log = logging.getLogger("qbwc.service")
 
 
 # --- the service ----------------------------------------------------------------------
-class WebConnectorService(_HTTP, _Queue):
+class WebConnectorService(_HTTP, _Queue, _Links):
     """
     A QuickBooks Web Connector SOAP service over a :class:`~qbwc.store.Store`.
 

@@ -20,6 +20,7 @@ from lxml import etree
 
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.service._base import _Context, _Core, _positive
+from qbwc.service._links import linked_id, refresh_page_links
 from qbwc.service._records import _ticket_key
 from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
 
@@ -352,6 +353,7 @@ class _Paging(_Core):
         if kept:
             page = raw if skip == 0 else _drop_rets(raw, skip)
             ctx.tx.put_query_page(job.id, pages, page)
+            refresh_page_links(ctx, page)  # docs/linkages.md
             pages += 1
             records += len(kept)
         seen += len(ids)
@@ -439,6 +441,9 @@ def _requested(job: Job) -> str:
     except ValueError:
         data = {}
     value = data.get("list_id") or data.get("txn_id") if isinstance(data, dict) else None
+    if value is None and job.response is not None and linked_id(job) is not None:
+        by_list = job.response.list_id is not None  # a job by link (docs/linkages.md)
+        return f"ListID {job.response.list_id}" if by_list else f"TxnID {job.response.txn_id}"
     return f"ListID {value}" if isinstance(data, dict) and data.get("list_id") else f"TxnID {value}"
 
 
@@ -448,7 +453,7 @@ def _requested_id(job: Job) -> str | None:
     except ValueError:
         return None
     value = (data.get("list_id") or data.get("txn_id")) if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) else linked_id(job)
 
 
 def _changed_message(job: Job, last_id: str | None) -> str:

@@ -13,6 +13,7 @@ import attrs
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError
 from qbwc.service._base import _MAX_PAGE, _Core, _dependency_message, _positive, page_rets
+from qbwc.service._links import LINK_FIELD, prepare_links, request_data
 from qbwc.service._paging import check_auto_edit_sequence, check_page_size, needs_edit_sequence
 from qbwc.service._recovery import _newest_field
 from qbwc.store._protocol import JOB_STATUSES, Account, Job, JobStatus, StoreTransaction
@@ -35,6 +36,7 @@ class _Queue(_Core):
         key: str | None = None,
         after: Job | str | None = None,
         page_size: int | None = None,
+        link: str | None = None,
     ) -> Job:
         """
         Queue *request* (any request model: an Add, Mod, ListDel, TxnDel, TxnVoid, Query...).
@@ -56,6 +58,15 @@ class _Queue(_Core):
         current EditSequence just before sending it (and once more after a
         3200, "out of date"; docs/queries.md, "Mods").
 
+        *link* (docs/linkages.md): the linkage this write is about.  A done Add
+        creates or refreshes the linkage *link* (default: *key*) to the object it
+        created; a Mod, ListDel, TxnDel or TxnVoid may leave its ListID/TxnID (and
+        EditSequence) out and name its object by *link*: the service fills them in
+        when it is sent.  A ``Ref(key=...)`` anywhere in the request is replaced by
+        the linked object's ListID when it is sent; a key that names no linkage of
+        the account's company file then fails the job (code ``unlinked``) before
+        anything is sent, so give ``after=`` the job that creates it.
+
         *after* (a job of the same account, or its id): this job is not sent
         before that one is done; if that one fails or is cancelled, this one
         fails too (code ``dependency``) and is never sent (docs/service.md,
@@ -74,7 +85,9 @@ class _Queue(_Core):
                 *after* is no job of this account; a query sets ``iterator``;
                 *page_size* is not from 1 to 10,000, or the request is no query
                 with an iterator, or sets ``max_returned`` too; a Mod without
-                ``edit_sequence`` names no ListID or TxnID QuickBooks can query.
+                ``edit_sequence`` names no ListID or TxnID QuickBooks can query;
+                *link* is given for a request that is no Add, Mod, ListDel, TxnDel
+                or TxnVoid, or breaks the rule of keys.
         """
         from qbwc.qbxml._json import dump  # noqa: PLC0415
         from qbwc.qbxml._request_kinds import request_since  # noqa: PLC0415
@@ -88,10 +101,15 @@ class _Queue(_Core):
         ):
             rule = "the service runs iterators itself: leave iterator and iterator_id unset"
             raise ConfigurationError("request.iterator", rule)
+        if link is not None:
+            link = check_name("link", link)
         checked = check_page_size(request, page_size)
         rounds = checked is not request  # rendered for each round (docs/queries.md)
+        # Refs by key and objects named by link: rendered when sent (docs/linkages.md).
+        checked, by_link = prepare_links(type(request).__name__, checked, link)
+        rounds = rounds or by_link
         if needs_edit_sequence(type(request).__name__, request):
-            checked = check_auto_edit_sequence(request)
+            checked = check_auto_edit_sequence(checked)
             rounds = True
         # Checked and rendered once, here: a sync only puts the rendered text into
         # message sets (the same at every version that has the request's fields).
@@ -100,7 +118,10 @@ class _Queue(_Core):
         )
         if rounds:
             qbxml = None
-        text = json.dumps(dump(request), sort_keys=True, separators=(",", ":"))
+        data = dump(request)
+        if link is not None:
+            data[LINK_FIELD] = link
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         needs, _ = _newest_field(checked, type(request).__name__)
         needs = max(needs, request_since(type(request)))
         now = self._now()
@@ -358,7 +379,7 @@ class _Queue(_Core):
         """The job's request model, rebuilt from the queue."""
         from qbwc.qbxml._json import load  # noqa: PLC0415
 
-        return load(json.loads(job.request))
+        return load(request_data(job.request)[0])
 
 
 def _job_id_of(field: str, value: object) -> str | None:

@@ -14,6 +14,7 @@ from qbwc._events import AnyReply, Done, Failed, Progress, ReceiveResponseXMLCal
 from qbwc.exceptions import QBXMLError, QBXMLValidationError, RemoteProtocolError, XMLParseError
 from qbwc.service import _texts as texts
 from qbwc.service._base import _Context, _vkey
+from qbwc.service._links import link_job, linked_id, request_data, resolve_model
 from qbwc.service._paging import _Paging
 from qbwc.service._pulls import _Pulls
 from qbwc.store._protocol import InFlight, Job, JobError, JobResponse
@@ -66,6 +67,10 @@ class _Recovery(_Paging, _Pulls):
             if not fresh:
                 break
             for job in fresh[: self.batch_size - len(chosen)]:
+                linked = link_job(ctx, job, self._fail_job)  # docs/linkages.md
+                if linked is None:
+                    continue
+                job = linked  # noqa: PLW2901
                 if self._needs_read(ctx, job):
                     # A Mod without EditSequence: read it in a round of its own, just
                     # before the Mod is sent (docs/queries.md, "Mods").
@@ -160,11 +165,12 @@ class _Recovery(_Paging, _Pulls):
     def _stored_model(self, ctx: _Context, job: Job) -> object | None:
         """The job's request model, rebuilt from its JSON; if it cannot be, None (job failed)."""
         try:
-            model: object = self._load_request(json.loads(job.request))
+            model: object = self._load_request(request_data(job.request)[0])
         except (QBXMLError, ValueError) as exc:
             self._fail_job(ctx, job, "invalid", f"the stored request cannot be read: {exc}")
             return None
-        return model
+        resolved: object | None = resolve_model(ctx, job, model, self._fail_job)  # Refs by key
+        return resolved
 
     # -- receiveResponseXML --------------------------------------------------------------------
 
@@ -657,7 +663,7 @@ def _requested_id(job: Job) -> str | None:
         return None
     if not isinstance(data, dict):
         return None
-    value = data.get("txn_id") or data.get("list_id")
+    value = data.get("txn_id") or data.get("list_id") or linked_id(job)
     return value if isinstance(value, str) else None
 
 
@@ -689,11 +695,18 @@ def _summary_of(response: Any) -> JobResponse:
         edit_sequence=_pick(ret, recovery, "edit_sequence"),
         total=total,
         list_id=list_id,
+        full_name=_full_name(ret),
         # (A summary counts a query's Rets; a full parse has them.)
         ret_count=(len(response.rets) if response.ret_count is None else response.ret_count)
         if query
         else None,
     )
+
+
+def _full_name(ret: Any) -> str | None:
+    """The Ret's FullName (a list object's), for its linkage (docs/linkages.md)."""
+    value = getattr(ret, "full_name", None)
+    return value if isinstance(value, str) else None
 
 
 _LIST_IDS: dict[type, bool] = {}

@@ -169,6 +169,8 @@ class JobResponse:
         seen: how many records the running iterator has returned, to skip
             what was delivered before a cut-off (docs/queries.md).
         last_id: the ListID or TxnID of the last record delivered.
+        full_name: the FullName of the list object added or changed, when its
+            answer has one (what its linkage keeps; docs/linkages.md).
     """
 
     status_code: int
@@ -186,6 +188,7 @@ class JobResponse:
     session: str | None = None
     seen: int | None = None
     last_id: str | None = None
+    full_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (Decimal as str)."""
@@ -207,6 +210,7 @@ class JobResponse:
             "session": self.session,
             "seen": self.seen,
             "last_id": self.last_id,
+            "full_name": self.full_name,
         }
 
     @classmethod
@@ -229,6 +233,7 @@ class JobResponse:
             session=data.get("session"),
             seen=data.get("seen"),
             last_id=data.get("last_id"),
+            full_name=data.get("full_name"),
         )
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand  # type: ignore[import-untyp
 from qbwc._query_cli import read_requests
 from qbwc.django._conf import get_service
 from qbwc.django.management._common import run
+from qbwc.exceptions import ConfigurationError
 
 
 class Command(BaseCommand):  # type: ignore[misc]
@@ -26,6 +27,11 @@ class Command(BaseCommand):  # type: ignore[misc]
             "--after", metavar="JOB_ID", help="send only after this job is done; fail if it fails"
         )
         parser.add_argument(
+            "--link",
+            metavar="KEY",
+            help="the linkage the write is about: an Add creates it, a Mod/Del names its object",
+        )
+        parser.add_argument(
             "--page-size", type=int, metavar="N", help="a query: N records (1 to 10,000) per round"
         )
 
@@ -35,6 +41,9 @@ class Command(BaseCommand):  # type: ignore[misc]
             models = read_requests(
                 options["file"], stdin, key=options["key"], page_size=options["page_size"]
             )
+            if options.get("link") is not None and len(models) > 1:
+                rule = f"names one object: give one request, not {len(models)}"
+                raise ConfigurationError("link", rule)
             service = get_service()
             for model in models:
                 job = service.enqueue(
@@ -43,6 +52,7 @@ class Command(BaseCommand):  # type: ignore[misc]
                     key=options["key"],
                     after=options["after"],
                     page_size=options["page_size"],
+                    link=options.get("link"),
                 )
                 waits = "" if job.after is None else f" (after job {job.after})"
                 self.stdout.write(
