@@ -130,12 +130,6 @@ def _when(value: object) -> dt.datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
-def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)
-
-
 def _load(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
@@ -488,10 +482,6 @@ class _Pulls(_Core):
                         continue
                     sequence = getattr(ret, "edit_sequence", None)
                     mark = known.get(object_id)
-                    stamp = getattr(ret, "time_modified", None)
-                    if isinstance(stamp, dt.datetime):
-                        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
-                        run["max"] = _iso(_later(_when(run.get("max")), stamp))
                     if (
                         mark is not None
                         and mark.file_id == file_id
@@ -517,10 +507,6 @@ class _Pulls(_Core):
                 fresh_ids = []
                 for ret in gone:
                     object_id = _object_id(ret)
-                    stamp = getattr(ret, "time_deleted", None)
-                    if isinstance(stamp, dt.datetime):
-                        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
-                        run["dmax"] = _iso(_later(_when(run.get("dmax")), stamp))
                     mark = None if object_id is None else known.get(object_id)
                     # Only what was delivered is reported deleted (and only once).
                     if mark is None or mark.file_id != file_id or mark.edit_sequence is None:
@@ -534,12 +520,10 @@ class _Pulls(_Core):
                 self._pull_failed(ctx, follow, state, removed)
         finish: tuple[str | None, str | None] | None = None
         if state.get("run") is run and run.get("query_done") and run.get("deleted_done"):
-            started = _when(run.get("started")) or ctx.now
-            # QuickBooks' own stamps, never later than the server's clock at the start
-            # (a desk clock set ahead must not hide what comes later).
-            cursor = _later(_when(state.get("cursor")), _earlier(_when(run.get("max")), started))
-            since = _later(_when(state.get("deleted")), _earlier(_when(run.get("dmax")), started))
-            finish = (_iso(cursor), _iso(since)) if not run.get("failed") else None
+            # The server's clock when this pull started: the next one asks from there
+            # minus the overlap window (docs/pulls.md, "The cursor").
+            started = run.get("started") or _iso(ctx.now)
+            finish = None if run.get("failed") else (started, started)
             state.update(run=None, pulled=ctx.ticket, error=None)
         hooked = bool(rets and self._on_pulled is not None) or bool(
             deleted and self._on_deleted is not None
@@ -649,6 +633,3 @@ class _Pulls(_Core):
 
         return deliver
 
-
-def _earlier(a: dt.datetime | None, b: dt.datetime) -> dt.datetime | None:
-    return None if a is None else min(a, b)
