@@ -276,15 +276,28 @@ class _Narrator:
             code = answer.message_set_status_code
             return f"(recovery: status {code})" if code else "(recovery: cleared)"
         parts = []
+        pulled: list[str] | None = None  # a pull's answers (docs/two-way.md): not jobs
         for response in answer.responses:
+            if self.service.job(response.request_id or "") is None:
+                pulled = (pulled or []) + [
+                    type(r).__name__.removesuffix("Ret") for r in response.rets
+                ]
+                continue
             key = self._job_key(response.request_id or "")
             ret = response.ret
-            if response.ok and ret is not None:
+            job = self.service.job(response.request_id or "")
+            if response.ok and ret is not None and job is not None and "Mod" in job.request_type:
+                parts.append(f"({key}: changed)")
+            elif response.ok and ret is not None:
                 parts.append(f"({key}: created)")
             elif response.ok:
                 parts.append(f"({key}: saved earlier)")
             else:
                 parts.append(f"({key}: {response.status_code})")
+        if pulled is not None:
+            counts = {name: pulled.count(name) for name in dict.fromkeys(pulled)}
+            found = ", ".join(f"{n} {name}" for name, n in counts.items()) or "nothing new"
+            parts.append(f"(pull answered: {found})")
         return " ".join(parts)
 
     def _reply(self, reply: AnyReply | str) -> str:
@@ -329,9 +342,13 @@ class _Narrator:
             return "clear QuickBooks' stored answer"
         parts = []
         refs = _REF.findall(qbxml)
+        queries = [kind for kind, job_id in found if self.service.job(job_id) is None]
         for index, (kind, job_id) in enumerate(found):
-            ref = f" #{refs[index]}" if index < len(refs) else ""
-            parts.append(f"{kind}{ref} ({self._job_key(job_id)})")
+            if self.service.job(job_id) is not None:
+                ref = f" #{refs[index]}" if index < len(refs) else ""
+                parts.append(f"{kind}{ref} ({self._job_key(job_id)})")
+        if queries:  # a pull (docs/two-way.md): each followed type's query and deletions
+            parts.append(f"pull: {len(queries)} queries ({', '.join(dict.fromkeys(queries))})")
         return ", ".join(parts)
 
 

@@ -167,8 +167,9 @@ class _Story:
         }
         lines = f"materials {materials}"
         if item is not None:
-            record["item_line_add"] = [
+            record["lines"] = [
                 {
+                    "type": "ItemLineAdd",
                     "item_ref": {"full_name": _CODE},
                     "quantity": "10",
                     "cost": item,
@@ -292,6 +293,13 @@ def two_way_scenario(rig: _Rig, checks: _Checks) -> None:
     idle = rig.sync("nothing changed since")
     checks.expect(idle.completed, "the idle update did not complete")
     checks.expect(not data.rounds, "an idle pull delivered something")
+    p.wrapped(
+        "on_pulled received: nothing. QuickBooks answered the same versions again (the pull "
+        "asks from its cursor minus the overlap window, against clock skew); they are "
+        "recognised by ID and EditSequence and not delivered twice. One round, one message set.",
+        indent="  ",
+    )
+    checks.expect(idle.calls.count("sendRequestXML") == 1, "an idle pull took more than one round")
     checks.expect(
         all(count == 1 for count in data.delivered.values()), "a change was delivered twice"
     )
@@ -314,10 +322,17 @@ def two_way_scenario(rig: _Rig, checks: _Checks) -> None:
     new_file = _new_company_file(rig, story)
     p.heading(f'The bookkeeper moves to another company file, "{new_file.company_name}"')
     qb.switch_company(new_file)
-    disconnection = service.disconnect(user)
-    p.line(
-        f"  service.disconnect: {disconnection.links} linkages, {disconnection.cursors} pull "
-        f"cursors and {disconnection.marks} delivered marks removed; the follows are kept"
+    disconnection = service.disconnect(user, new_file_id=True)
+    p.wrapped(
+        f"service.disconnect(new_file_id=True): {disconnection.links} linkages, "
+        f"{disconnection.cursors} pull cursors and {disconnection.marks} delivered marks "
+        "removed; the follows are kept",
+        indent="  ",
+    )
+    p.wrapped(
+        "(A new FileID, because this is another company file: the old file keeps the old "
+        "stamp, so if it is opened by mistake later it is refused, not taken for the linked one.)",
+        indent="  ",
     )
     checks.expect(disconnection.links == 4, "Disconnect did not remove the four linkages")
     checks.expect(disconnection.cursors == len(_FOLLOWED), "Disconnect did not reset the cursors")
@@ -330,7 +345,7 @@ def two_way_scenario(rig: _Rig, checks: _Checks) -> None:
     )
     story.jobs["invoice-v3"] = late
     p.line("  queued   invoice-v3     InvoiceMod by link='invoice-1042' (linked in the old file)")
-    p.line("  The bookkeeper adds the account's QWC file with the new file open.")
+    p.line("  The bookkeeper adds the account's new QWC file with the new file open.")
     rig.wc.add_application(rig.qwc(), password=_PASSWORD)
     rig.sync("the new company file")
     account = service.account(user)
