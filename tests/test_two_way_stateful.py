@@ -43,14 +43,13 @@ from qbwc import WebConnectorService
 from qbwc.actuals import Actuals
 from qbwc.qbxml import CustomerAdd, InvoiceAdd, InvoiceLineAdd, InvoiceMod, Ref
 from qbwc.store import Job, MemoryStore
-from qbwc.testing import Crash, FakeQuickBooks, FakeWebConnector
+from qbwc.testing import Crash, FakeQuickBooks, FakeWebConnector, LoseQuickBooksResponse
 from qbwc.wsgi import make_wsgi_app
-from tests.rig import OWNER, PASSWORD, USER, Clock
+from tests.rig import OWNER, PASSWORD, USER, Clock, Rig
 
 #: The followed types, and the record type each one's objects are read back as.
 FOLLOWED = ("ReceivePayment", "Bill", "Customer", "Invoice")
 _EST = dt.timezone(dt.timedelta(hours=-5))
-_BEHIND = dt.timedelta(days=30)
 #: How many company files a run may move through (the first included).
 _MAX_FILES = 3
 
@@ -126,11 +125,12 @@ class TwoWayMachine(RuleBasedStateMachine):
 
     def new_file(self) -> str:
         """
-        Another company file (A, B, C...), never set up for the app.  Each runs its clock
-        30 days behind the previous one, so its IDs (``…-<seconds>``) are its own.
+        Another company file (A, B, C), never set up for the app.  File k runs its clock k
+        seconds behind the service's (a skew inside the pulls' overlap window); as time
+        moves by multiples of 5 seconds, its IDs (``…-<seconds>``) are its own.
         """
         file = "ABCD"[len(self.files)]
-        behind = _BEHIND * len(self.files)
+        behind = dt.timedelta(seconds=len(self.files))
         name = f"Larkspur Landscaping {file}"
         books = FakeQuickBooks.sample(company_name=name, clock=lambda: self.qb_now - behind)
         books.seed(
@@ -411,6 +411,33 @@ class TwoWayMachine(RuleBasedStateMachine):
             else:
                 assert link.type == "Invoice", link
                 assert link.txn_id in self.records(file, "Invoice"), link
+
+
+def test_a_job_waiting_for_one_unconfirmed_at_disconnect_fails_with_it() -> None:
+    """
+    Found by the machine: a job ``after=`` a write that was in flight when the account was
+    disconnected (so failed ``unconfirmed``) failed with code ``dependency``, not pending forever.
+    """
+    failed: list[str] = []
+    rig = Rig(on_job_failed=lambda job: failed.append(job.key or ""))
+    client = rig.service.enqueue(USER, CustomerAdd(name="Client 1"), key="client-1")
+    job = rig.service.enqueue(
+        USER, CustomerAdd(name="Job 2", parent_ref=Ref(key="client-1")), key="job-2", after=client
+    )
+    rig.wc.inject(LoseQuickBooksResponse())
+    rig.run()
+    assert [rig.job(j).status for j in (client, job)] == ["sent", "pending"]
+    disconnection = rig.service.disconnect(USER)
+    assert [j.key for j in disconnection.unconfirmed_jobs] == ["client-1"]
+    waited = rig.job(job)
+    assert waited.status == "failed"
+    assert waited.error is not None
+    assert waited.error.code == "dependency"
+    assert failed == ["client-1", "job-2"]
+    rig.clock.advance(700)
+    rig.run()
+    assert rig.job(job).status == "failed"  # never sent
+    assert [c.name for c in rig.qb.records("Customer")].count("Job 2") == 0
 
 
 TwoWayMachine.TestCase.settings = settings(
