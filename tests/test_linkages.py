@@ -490,9 +490,7 @@ class TestEnqueueRules:
     def test_a_bad_ref_by_key_fails_at_enqueue(self) -> None:
         rig = LinkRig()
         with pytest.raises(QBXMLValidationError) as caught:
-            rig.service.enqueue(
-                USER, InvoiceAdd(customer_ref=Ref(key="k", full_name="Acme Corp"))
-            )
+            rig.service.enqueue(USER, InvoiceAdd(customer_ref=Ref(key="k", full_name="Acme Corp")))
         assert caught.value.path == "InvoiceAdd.customer_ref.key"
         assert rig.service.jobs(USER) == ()
 
@@ -505,6 +503,15 @@ class TestEnqueueRules:
         with pytest.raises(QBXMLValidationError):
             rig.service.enqueue(USER, invoice_by_key(memo="x" * 5000))
         assert rig.service.jobs(USER) == ()
+
+    def test_link_on_an_add_that_creates_no_object(self) -> None:
+        rig = LinkRig()
+        request = model("DataExtDefAdd", owner_id="0", data_ext_name="Phase",
+                        data_ext_type="STR255TYPE", assign_to_object=("Customer",))  # fmt: skip
+        with pytest.raises(ConfigurationError) as caught:
+            rig.service.enqueue(USER, request, link="phase")
+        assert caught.value.field == "link"
+        assert "nothing to link" in str(caught.value)
 
     def test_a_del_without_its_type_fails_at_enqueue(self) -> None:
         rig = LinkRig()
@@ -614,3 +621,67 @@ def test_build_request_refuses_an_unresolved_key() -> None:
     with pytest.raises(QBXMLValidationError) as caught:
         build_request([invoice_by_key()])
     assert caught.value.path == "InvoiceAdd.customer_ref.key"
+
+
+def test_the_story_over_real_http(tmp_path: Path) -> None:
+    """
+    The Web Connector double over a real socket, SQLite store: a customer and an item by key,
+    an invoice referring to both by key, the customer changed at the desk and then by link
+    (3200, read, sent again), the invoice changed and deleted by link.
+    """
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from qbwc.testing import http_transport
+    from qbwc.wsgi import make_wsgi_app
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    rig = LinkRig(SQLiteStore(tmp_path / "story.sqlite"))
+    server = make_server("127.0.0.1", 0, make_wsgi_app(rig.service), handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rig.wc.transport = http_transport(f"http://127.0.0.1:{server.server_port}/qbwc")
+        customer = _add_customer(rig, "project-17", "Project Seventeen")
+        item = rig.service.enqueue(
+            USER,
+            model("ItemServiceAdd", name="Framing",
+                  sales_or_purchase=model("SalesOrPurchase", price=Decimal("40.00"),
+                                          account_ref=Ref(full_name="Services"))),
+            key="code-4",
+        )  # fmt: skip
+        invoice = rig.service.enqueue(
+            USER, invoice_by_key("project-17", "key:code-4"), key="inv-1", after=item
+        )
+        rig.sync()
+        for job in (customer, item, invoice):
+            rig.done(job)
+        list_id = rig.link("project-17").list_id or ""
+        rig.qb.touch("Customer", list_id)  # changed at the desk
+        mod = rig.service.enqueue(
+            USER, model("CustomerMod", name="Project 17 Ltd"), link="project-17"
+        )
+        memo = rig.service.enqueue(USER, model("InvoiceMod", memo="phase 2"), link="inv-1")
+        rig.sync()
+        rig.done(mod)
+        rig.done(memo)
+        txn_id = rig.link("inv-1").txn_id or ""
+        assert rig.customer(list_id).name == "Project 17 Ltd"
+        assert rig.qb.transaction(txn_id).memo == "phase 2"
+        assert rig.qb.transaction(txn_id).lines[0].item_ref.list_id == rig.link("code-4").list_id
+        delete = rig.service.enqueue(
+            USER, model("TxnDel", txn_del_type="Invoice"), link="inv-1", after=memo
+        )
+        rig.sync()
+        rig.done(delete)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [link.key for link in rig.service.links(USER)] == ["code-4", "project-17"]
+    assert rig.link("project-17").full_name == "Project 17 Ltd"
+    assert len(rig.sent("CustomerMod")) == 2  # 3200 once, then with the EditSequence read
+    assert len(rig.sent("InvoiceAdd")) == 1
+    assert not any(t.txn_id == txn_id for t in rig.qb.invoices)

@@ -82,6 +82,14 @@ def prepare_links(request_type: str, model: Any, link: str | None) -> tuple[Any,
     if link is None:
         return model, rounds
     if request_type.endswith("Add"):
+        from qbwc.service._recovery import _identity_rule  # noqa: PLC0415
+
+        if _identity_rule(request_type) is None:
+            rule = (
+                f"QuickBooks' answer to a {request_type} names no list object or "
+                "transaction (no ListID or TxnID): there is nothing to link"
+            )
+            raise ConfigurationError("link", rule)
         return model, rounds
     if not (request_type.endswith("Mod") or request_type in _BY_LINK):
         rule = (
