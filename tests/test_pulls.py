@@ -14,14 +14,15 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from qbwc import WebConnectorService
+from qbwc import Done, ReceiveResponseXMLCall, WebConnectorService
 from qbwc.exceptions import ConfigurationError
 from qbwc.qbxml import CustomerAdd, EntityFilter
-from qbwc.store import MemoryStore, Store
+from qbwc.store import MemoryStore, SQLiteStore, Store
 from qbwc.testing import (
     Crash,
     FakeQuickBooks,
@@ -205,6 +206,18 @@ def test_follow_refuses_bad_arguments_naming_the_field(
     assert rig.service.follows(USER) == ()
 
 
+def test_follows_and_unfollow_check_their_arguments() -> None:
+    rig = Pulls()
+    for call, field in (
+        (lambda: rig.service.follows(""), "username"),
+        (lambda: rig.service.unfollow("", "Bill"), "username"),
+        (lambda: rig.service.unfollow(USER, 7), "type"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            call()
+        assert caught.value.field == field
+
+
 def test_pull_overlap_is_checked() -> None:
     for bad in (dt.timedelta(seconds=-1), dt.timedelta(days=8), 600):
         with pytest.raises(ConfigurationError) as caught:
@@ -229,8 +242,20 @@ def test_following_again_keeps_the_cursor_unless_the_filters_change() -> None:
 # -- what is pulled ----------------------------------------------------------------------
 
 
-def test_changes_are_delivered_once_edits_again_deletions_once() -> None:
-    rig = Pulls()
+def _store(kind: str, tmp_path: Path) -> Store:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "pulls.sqlite")
+    if kind == "postgres":
+        from tests.postgres import fresh_store
+
+        store: Store = fresh_store()
+        return store
+    return MemoryStore()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_changes_are_delivered_once_edits_again_deletions_once(kind: str, tmp_path: Path) -> None:
+    rig = Pulls(_store(kind, tmp_path))
     for type_name in ("Bill", "ReceivePayment", "Customer"):
         rig.service.follow(USER, type_name)
     rig.run()
@@ -521,3 +546,86 @@ def test_ref_by_entity_filter_model_is_stored_as_json() -> None:
         USER, "ReceivePayment", filters={"entity_filter": EntityFilter(list_id=("8000001E-1",))}
     )
     assert json.loads(follow.spec)["query"]["entity_filter"] == {"list_id": ["8000001E-1"]}
+
+
+def test_a_late_answer_to_a_pull_round_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """QuickBooks' answer to a round of a session since replaced: not used, no alarm."""
+    rig = Pulls()
+    rig.service.follow(USER, "Bill")
+    bill = rig.bill()
+    rig.wc.inject(LoseQuickBooksResponse())
+    cut = rig.run()
+    (request,) = cut.requests
+    late_answer = rig.qb.process_request(request)
+    rig.advance(rig.service.busy_timeout)
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id]
+    reply = rig.service.respond(
+        ReceiveResponseXMLCall(ticket=cut.ticket, response=late_answer, hresult="", message="")
+    )
+    assert isinstance(reply, Done)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id]
+
+
+def test_pulled_objects_refresh_their_linkages_and_deleted_ones_lose_them() -> None:
+    rig = Pulls()
+    rig.service.follow(USER, "Customer")
+    rig.service.enqueue(USER, CustomerAdd(name="New Client"), key="client-1")
+    rig.run()
+    link = rig.service.link(USER, "client-1")
+    assert link is not None
+    assert link.list_id is not None
+    rig.advance(60)
+    renamed = rig.qb.change("Customer", link.list_id, name="Renamed Client")
+    rig.run()
+    fresh = rig.service.link(USER, "client-1")
+    assert fresh is not None
+    assert (fresh.full_name, fresh.edit_sequence) == ("Renamed Client", renamed.edit_sequence)
+    rig.qb.delete("Customer", link.list_id)
+    rig.run()
+    assert rig.service.link(USER, "client-1") is None
+    assert rig.host.deleted == [("Customer", link.list_id)]
+
+
+def test_a_hook_may_call_the_service() -> None:
+    """The hooks run outside the store's transaction: enqueueing from one works."""
+    rig = Pulls()
+    rig.service.follow(USER, "ReceivePayment")
+    queued: list[str] = []
+
+    def thank(username: str, type_name: str, rets: tuple[Any, ...]) -> None:
+        for ret in rets:
+            job = rig.service.enqueue(
+                username, CustomerAdd(name=f"Thanks {ret.txn_id}"), key=f"thanks-{ret.txn_id}"
+            )
+            queued.append(job.id)
+
+    rig.service._on_pulled = thank
+    paid = rig.payment()
+    result = rig.run()
+    assert len(queued) == 1
+    done = rig.service.job(queued[0])
+    assert done is not None
+    assert done.status == "done"  # sent in the same sync, after the pull's round
+    assert any(f"Thanks {paid.txn_id}" in r for r in result.requests)
+
+
+def test_after_a_disconnect_the_pulls_start_from_scratch() -> None:
+    """The support article's story: relinked, the payments and bills reappear, once."""
+    rig = Pulls()
+    rig.service.follow(USER, "Bill")
+    rig.service.follow(USER, "ReceivePayment")
+    bill, paid = rig.bill(), rig.payment()
+    rig.run()
+    rig.run()
+    assert (rig.host.ids("Bill"), rig.host.ids("ReceivePayment")) == ([bill.txn_id], [paid.txn_id])
+    gone = rig.service.disconnect(USER)
+    assert (gone.cursors, gone.marks) == (2, 2)
+    assert [f.type for f in rig.service.follows(USER)] == ["Bill", "ReceivePayment"]
+    rig.advance(3600)
+    rig.run()
+    rig.run()
+    assert rig.host.ids("Bill") == [bill.txn_id] * 2
+    assert rig.host.ids("ReceivePayment") == [paid.txn_id] * 2

@@ -29,9 +29,11 @@ from typing import Any, Final
 
 import attrs
 
+from qbwc._events import AnyReply, Done, Progress
 from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.service._base import _Context, _Core, _positive, page_rets
+from qbwc.service._links import page_objects, refresh_links
 from qbwc.service._paging import MAX_PAGE_SIZE
 from qbwc.store._protocol import Follow, PullMark
 
@@ -166,6 +168,8 @@ class _Pulls(_Core):
     _on_pulled: Callable[[str, str, tuple[Any, ...]], None] | None
     _on_deleted: Callable[[str, str, tuple[str, ...]], None] | None
     pull_overlap: dt.timedelta
+    # (_Recovery's: the reply to a recorded receiveResponseXML.)
+    _after: Callable[[_Context], AnyReply]
 
     # -- the host's API -----------------------------------------------------------------
 
@@ -226,14 +230,28 @@ class _Pulls(_Core):
         return follow
 
     def unfollow(self, username: str, type: str) -> bool:
-        """Stop pulling *type* for *username*; False when it was not followed."""
+        """
+        Stop pulling *type* for *username*; False when it was not followed.
+
+        Raises:
+            ConfigurationError: a bad username, or *type* is not a str.
+        """
+        username = check_name("username", username)
+        if not isinstance(type, str):
+            raise ConfigurationError("type", "must be an object type such as 'Bill'")
         with self.store.transaction() as tx:
             if tx.get_account(username, for_update=True) is None:
                 return False
             return tx.delete_follow(username, type)
 
     def follows(self, username: str) -> tuple[Follow, ...]:
-        """The types *username* follows, ordered by type."""
+        """
+        The types *username* follows (:class:`~qbwc.store.Follow`), ordered by type.
+
+        Raises:
+            ConfigurationError: a bad username.
+        """
+        username = check_name("username", username)
         with self.store.transaction() as tx:
             return tx.list_follows(username)
 
@@ -429,14 +447,16 @@ class _Pulls(_Core):
             for rid, qtype, model in requests
         ]
 
-    def _pull_answer(self, ctx: _Context, answer: Any) -> bool:
+    def _pull_answer(self, ctx: _Context, answer: Any) -> AnyReply | None:
         """
-        Record the answer to a round of this session's pull (False: it is not one).
+        Record the answer to a round of this session's pull; the reply (None: it is not one).
 
-        New changes go to the host after the commit (see the module's docstring).
+        New changes go to the host after the commit (see the module's docstring); the
+        reply then asks for one more request, so that what the hooks enqueue is sent in
+        this session.
         """
         if answer.message_set_id is None:
-            return False
+            return None
         mine = [
             (follow, state)
             for follow, state in self._pull_follows(ctx)
@@ -444,18 +464,30 @@ class _Pulls(_Core):
             and state["run"].get("sent") == answer.message_set_id
         ]
         if not mine:
-            return False
+            if answer.responses and all(_is_pull(r) for r in answer.responses):
+                # A round of a pull that was started again since (its session was
+                # replaced, or it was unfollowed): nothing to record, it is asked again.
+                log.info(
+                    "account %r: a late answer to pull round %s; not used",
+                    ctx.account.username,
+                    answer.message_set_id,
+                )
+                return self._after(ctx)
+            return None
         if ctx.late:
-            return True  # a session that is over pulls nothing more: asked again next time
+            return self._after(ctx)  # a session that is over pulls nothing more
         batches: list[_Batch] = []
         for follow, state in mine:
             batch = self._pull_record(ctx, follow, state, answer)
             if batch is not None:
                 batches.append(batch)
+        reply = self._after(ctx)
         if batches:
             deliver = self._pull_delivery(ctx.account.username, ctx.ticket, tuple(batches))
             ctx.notices.append((deliver, None))
-        return True
+            if isinstance(reply, Done):
+                reply = Progress(percent=99)  # (the hooks may enqueue writes)
+        return reply
 
     def _pull_record(
         self, ctx: _Context, follow: Follow, state: dict[str, Any], answer: Any
@@ -472,15 +504,15 @@ class _Pulls(_Core):
         query = answer.get(f"{follow.type}-q")
         if query is not None and not run.get("query_done"):
             if query.ok or query.status_code == 1:
-                page = page_rets(query.raw or "") if query.ok else ()
-                ids = [i for i in (_object_id(r) for r in page) if i is not None]
-                known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
-                fresh = []
-                for ret in page:
-                    object_id = _object_id(ret)
-                    if object_id is None:
-                        continue
-                    sequence = getattr(ret, "edit_sequence", None)
+                # IDs and EditSequences first (lxml alone): the typed Rets are built only
+                # for a page that holds something new (the window is mostly known).
+                seen = page_objects(query.raw or "") if query.ok else []
+                if seen:  # the linkages to these objects (docs/linkages.md)
+                    refresh_links(ctx.tx, username, file_id, seen, ctx.now)
+                known = ctx.tx.get_marks(username, follow.type, [i for i, _, _ in seen])
+                wanted: dict[str, str | None] = {}
+                for object_id, text, _ in seen:
+                    sequence = text.strip() if text is not None else None
                     mark = known.get(object_id)
                     if (
                         mark is not None
@@ -488,8 +520,11 @@ class _Pulls(_Core):
                         and mark.edit_sequence in (None, sequence)
                     ):
                         continue  # delivered (or deleted) already
-                    fresh.append(ret)
+                    wanted[object_id] = sequence
                     marks.append(self._mark(follow, object_id, sequence, file_id, ctx.now))
+                fresh = []
+                if wanted:
+                    fresh = [r for r in page_rets(query.raw or "") if _object_id(r) in wanted]
                 rets = tuple(fresh)
                 remaining = query.iterator_remaining_count or 0
                 if query.iterator_id is None or remaining == 0:
@@ -498,26 +533,29 @@ class _Pulls(_Core):
                     run["iterator"] = query.iterator_id
             else:
                 self._pull_failed(ctx, follow, state, query)
+        elif query is None and not run.get("query_done"):
+            run["attempts"] = int(run.get("attempts", 0)) + 1  # not processed: again
         removed = answer.get(f"{follow.type}-d")
         if removed is not None and not run.get("deleted_done"):
             if removed.ok or removed.status_code == 1:
                 gone = page_rets(removed.raw or "") if removed.ok else ()
                 ids = [i for i in (_object_id(r) for r in gone) if i is not None]
+                _unlink(ctx, file_id, ids)
                 known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
                 fresh_ids = []
-                for ret in gone:
-                    object_id = _object_id(ret)
-                    mark = None if object_id is None else known.get(object_id)
+                for gone_id in ids:
+                    mark = known.get(gone_id)
                     # Only what was delivered is reported deleted (and only once).
                     if mark is None or mark.file_id != file_id or mark.edit_sequence is None:
                         continue
-                    assert object_id is not None
-                    fresh_ids.append(object_id)
-                    marks.append(self._mark(follow, object_id, None, file_id, ctx.now))
+                    fresh_ids.append(gone_id)
+                    marks.append(self._mark(follow, gone_id, None, file_id, ctx.now))
                 deleted = tuple(fresh_ids)
                 run["deleted_done"] = True
             else:
                 self._pull_failed(ctx, follow, state, removed)
+        elif removed is None and not run.get("deleted_done"):
+            run["attempts"] = int(run.get("attempts", 0)) + 1
         finish: tuple[str | None, str | None] | None = None
         if state.get("run") is run and run.get("query_done") and run.get("deleted_done"):
             # The server's clock when this pull started: the next one asks from there
@@ -561,7 +599,9 @@ class _Pulls(_Core):
         self, ctx: _Context, follow: Follow, state: dict[str, Any], response: Any
     ) -> None:
         """A query of the pull failed: it starts again, or the pull waits for the next sync."""
-        run: dict[str, Any] = state["run"]
+        run = state.get("run")
+        if not isinstance(run, dict):
+            return  # (stopped already by its other query's failure)
         retry = response.status_code == _BAD_ITERATOR or response.retryable
         run["attempts"] = int(run.get("attempts", 0)) + 1
         if retry and run["attempts"] < self.max_attempts:
@@ -633,3 +673,17 @@ class _Pulls(_Core):
 
         return deliver
 
+
+def _is_pull(response: Any) -> bool:
+    """*response* answers a request of a pull (``<type>-q`` or ``<type>-d``)."""
+    rid = response.request_id or ""
+    return response.name.endswith("QueryRs") and rid.endswith(("-q", "-d"))
+
+
+def _unlink(ctx: _Context, file_id: Any, ids: Sequence[str]) -> None:
+    """Remove the linkages to objects deleted in QuickBooks (docs/linkages.md)."""
+    username = ctx.account.username
+    for object_id in ids:
+        for link in ctx.tx.links_to(username, object_id):
+            if link.file_id == file_id:
+                ctx.tx.delete_link(username, link.key)

@@ -207,10 +207,10 @@ class _Recovery(_Paging, _Pulls):
             )
             ctx.fail(texts.UNREADABLE_ANSWER, reference)
             return Failed(code=-2)
-        if (
-            in_flight is None or answer.message_set_id != in_flight.message_set_id
-        ) and self._pull_answer(ctx, answer):
-            return self._after(ctx)  # a round of the pull (docs/pulls.md)
+        if in_flight is None or answer.message_set_id != in_flight.message_set_id:
+            pulled = self._pull_answer(ctx, answer)  # a round of the pull (docs/pulls.md)
+            if pulled is not None:
+                return pulled
         # The answer is to the set in flight when it names its message-set ID, whichever
         # session holds the set now (a later session's status query carries the same ID);
         # an answer naming no ID counts only from the session that was handed the set.
