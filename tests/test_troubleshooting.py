@@ -568,7 +568,7 @@ class TestInvoiceChangedInQuickBooks:
         assert office.qb.transaction(txn_id).memo == "Gate code 4411"  # nothing overwritten
 
     def test_the_change_reaches_the_app_only_when_followed(self, two_way: TwoWayOffice) -> None:
-        """No follow, no news; following "Invoice", each change arrives once."""
+        """No follow, no news; following "Invoice", each change arrives once, the link refreshed."""
         office = two_way
         txn_id = self.linked_invoice(office)
         changed = office.bookkeeper_edits(txn_id, memo="Gate code 4411")
@@ -582,6 +582,9 @@ class TestInvoiceChangedInQuickBooks:
         assert office.take() == [("Invoice", txn_id, again.edit_sequence)]
         office.wc.run_session()
         assert office.take() == []
+        link = office.service.link(USER, "invoice-1001")  # the pulls refresh it too
+        assert link is not None
+        assert link.edit_sequence == again.edit_sequence
 
     def test_after_a_disconnect_a_mod_by_link_fails_unlinked(self, two_way: TwoWayOffice) -> None:
         """The linkage went with the Disconnect: the Mod fails before anything is sent."""
