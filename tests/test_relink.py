@@ -72,11 +72,16 @@ def _seed(store: Store, username: str, file_id: uuid.UUID) -> None:
                       for object_id in MARKED])  # fmt: skip
 
 
+#: The linkages _seed writes.  (The rig's keyed Adds are linked too, docs/linkages.md:
+#: ``inv-1``, ``inv-2``...; the counts of disconnect include them.)
+_SEEDED = ("inv-9", "project-17")
+
+
 def _held(store: Store, username: str) -> tuple[Any, ...]:
-    """What the store holds for *username*: links, follows, marks."""
+    """What the store holds for *username*: the seeded links, follows, marks."""
     with store.transaction() as tx:
         return (
-            tx.list_links(username),
+            tuple(link for link in tx.list_links(username) if link.key in _SEEDED),
             tx.list_follows(username),
             tx.get_marks(username, "Bill", MARKED),
         )
@@ -106,10 +111,12 @@ class TestDisconnect:
         _seed(store, USER, _file_id(rig))
         _seed(store, OTHER, uuid.uuid4())
         others = _held(store, OTHER)
+        # The two seeded, and the keyed Add's own (docs/linkages.md).
+        assert len(rig.service.links(USER)) == 3
 
         result = rig.service.disconnect(USER)
 
-        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
+        assert (result.links, result.cursors, result.marks) == (3, 1, 3)
         assert result.account.linked_file_id is None
         links, follows, marks = _held(store, USER)
         assert (links, marks) == ((), {})
@@ -173,7 +180,7 @@ class TestDisconnect:
         assert main(["account", "disconnect", USER, "--db", str(db)]) == 0
         out = capsys.readouterr().out
         assert (
-            "removed 2 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
+            "removed 3 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
         ), out
         assert "Traceback" not in out
 
@@ -226,7 +233,7 @@ class TestPaths:
         _seed(store, USER, old_file)
 
         result = rig.service.disconnect(USER, new_file_id=True)
-        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
+        assert (result.links, result.cursors, result.marks) == (3, 1, 3)  # with inv-1's
         other = FakeQuickBooks.sample(company_name="Other Co")
         rig.qb.switch_company(other)
         rig.wc.add_application(rig.qwc(), password=PASSWORD)  # stamps the new FileID there
