@@ -72,19 +72,42 @@ def _seed(store: Store, username: str, file_id: uuid.UUID) -> None:
                       for object_id in MARKED])  # fmt: skip
 
 
-#: The linkages _seed writes.  (The rig's keyed Adds are linked too, docs/linkages.md:
-#: ``inv-1``, ``inv-2``...; the counts of disconnect include them.)
-_SEEDED = ("inv-9", "project-17")
+def _enqueue(rig: Rig, ref: str) -> list[Any]:
+    """An invoice without a key: a keyed Add would make a linkage of its own."""
+    return [rig.service.enqueue(USER, invoice(ref))]
 
 
 def _held(store: Store, username: str) -> tuple[Any, ...]:
-    """What the store holds for *username*: the seeded links, follows, marks."""
+    """
+    What the store holds for *username*: links, follow declarations, marks.
+
+    (A sync runs the follows' pulls, which write their state: docs/pulls.md;
+    :func:`_cursor` says whose file it belongs to.)
+    """
     with store.transaction() as tx:
         return (
-            tuple(link for link in tx.list_links(username) if link.key in _SEEDED),
-            tx.list_follows(username),
+            tx.list_links(username),
+            tuple((f.type, f.spec) for f in tx.list_follows(username)),
             tx.get_marks(username, "Bill", MARKED),
         )
+
+
+SEEDED_STATE = '{"cursor": "2026-01-01T00:00:00"}'
+
+
+def _cursor(store: Store, username: str, type_name: str) -> tuple[uuid.UUID | None, bool]:
+    """The file a follow's state belongs to, and whether it holds a cursor."""
+    with store.transaction() as tx:
+        follow = tx.get_follow(username, type_name)
+    assert follow is not None
+    return follow.file_id, '"cursor"' in (follow.state or "")
+
+
+def _started_again(store: Store, username: str, file_id: uuid.UUID) -> bool:
+    """No follow holds the seeded (old) state; each is fresh or the pull of *file_id*."""
+    with store.transaction() as tx:
+        follows = tx.list_follows(username)
+    return all(f.state != SEEDED_STATE and f.file_id in (None, file_id) for f in follows)
 
 
 def _declarations(store: Store, username: str) -> list[tuple[str, str, str | None, Any]]:
@@ -96,7 +119,7 @@ def _renamed(held: tuple[Any, ...], username: str) -> tuple[Any, ...]:
     links, follows, marks = held
     return (
         tuple(attrs.evolve(link, username=username) for link in links),
-        tuple(attrs.evolve(follow, username=username) for follow in follows),
+        follows,
         {key: attrs.evolve(mark, username=username) for key, mark in marks.items()},
     )
 
@@ -105,21 +128,21 @@ class TestDisconnect:
     def test_removes_links_and_marks_resets_cursors(self, store: Store) -> None:
         """disconnect counts and removes the account's links and marks; declarations stay."""
         rig = Rig(store)
-        rig.enqueue("1")
+        _enqueue(rig, "1")
         assert rig.run().completed
         rig.service.add_account(OTHER, "pw")
         _seed(store, USER, _file_id(rig))
         _seed(store, OTHER, uuid.uuid4())
         others = _held(store, OTHER)
-        # The two seeded, and the keyed Add's own (docs/linkages.md).
-        assert len(rig.service.links(USER)) == 3
 
         result = rig.service.disconnect(USER)
 
-        assert (result.links, result.cursors, result.marks) == (3, 1, 3)
+        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
         assert result.account.linked_file_id is None
-        links, follows, marks = _held(store, USER)
+        links, _, marks = _held(store, USER)
         assert (links, marks) == ((), {})
+        with store.transaction() as tx:
+            follows = tx.list_follows(USER)
         assert [(f.type, f.spec, f.state, f.file_id, f.updated_at) for f in follows] == [
             ("Bill", '{"page_size": 500}', None, None, T0),
             ("ReceivePayment", "{}", None, None, T0),
@@ -132,7 +155,7 @@ class TestDisconnect:
         """A store failure while forgetting leaves the account linked and its state whole."""
         failing = _FailingMarks(MemoryStore())
         rig = Rig(failing)
-        rig.enqueue("1")
+        _enqueue(rig, "1")
         assert rig.run().completed
         file_id = _file_id(rig)
         _seed(rig.store, USER, file_id)
@@ -147,21 +170,19 @@ class TestDisconnect:
         """State left from another file when an account links is dropped in that transaction."""
         rig = Rig(store)
         _seed(store, USER, uuid.uuid4())  # e.g. written before an unlink outside the service
-        rig.enqueue("1")
+        _enqueue(rig, "1")
         assert rig.run().completed
         file_id = _file_id(rig)
         links, _, marks = _held(store, USER)
         assert (links, marks) == ((), {})
-        assert _declarations(store, USER) == [
-            ("Bill", '{"page_size": 500}', None, None),
-            ("ReceivePayment", "{}", None, None),
-        ]
+        assert _started_again(store, USER, file_id)
         # Later syncs with the linked file keep what belongs to it.
         _seed(store, USER, file_id)
         kept = _held(store, USER)
-        rig.enqueue("2")
+        _enqueue(rig, "2")
         assert rig.run().completed
         assert _held(store, USER) == kept
+        assert _cursor(store, USER, "Bill") == (file_id, True)
 
     def test_cli_prints_the_counts(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -172,7 +193,7 @@ class TestDisconnect:
         with sqlite_store.transaction() as tx:
             tx.put_setting("owner_id", str(OWNER))
         rig = Rig(sqlite_store)
-        rig.enqueue("1")
+        _enqueue(rig, "1")
         assert rig.run().completed
         _seed(sqlite_store, USER, _file_id(rig))
         sqlite_store.close()
@@ -180,7 +201,7 @@ class TestDisconnect:
         assert main(["account", "disconnect", USER, "--db", str(db)]) == 0
         out = capsys.readouterr().out
         assert (
-            "removed 3 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
+            "removed 2 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
         ), out
         assert "Traceback" not in out
 
@@ -191,7 +212,7 @@ class TestPaths:
     def test_same_file_reconfigure_keeps_everything(self, store: Store) -> None:
         """A new QWC file, a new computer, a rename: links, cursors and marks all stay."""
         rig = Rig(store)
-        (first,) = rig.enqueue("1")
+        (first,) = _enqueue(rig, "1")
         assert rig.run().completed
         file_id = _file_id(rig)
         _seed(store, USER, file_id)
@@ -199,26 +220,29 @@ class TestPaths:
 
         # A new QWC file for the same account, added on the same computer.
         rig.wc.add_application(rig.qwc(), password=PASSWORD)
-        (second,) = rig.enqueue("2")
+        (second,) = _enqueue(rig, "2")
         assert rig.run().completed
         assert _held(store, USER) == held
+        assert _cursor(store, USER, "Bill") == (file_id, True)
 
         # A new computer: another Web Connector, the same company file.
         computer = FakeWebConnector(make_wsgi_app(rig.service), rig.qb)
         computer.add_application(rig.qwc(), password=PASSWORD)
-        (third,) = rig.enqueue("3")
+        (third,) = _enqueue(rig, "3")
         assert computer.run_session().completed
         assert _held(store, USER) == held
+        assert _cursor(store, USER, "Bill") == (file_id, True)
 
         # A rename (a new login email), and its QWC file replacing the old one.
         new = "kristy@new.example.com"
         rig.service.rename_account(USER, new)
         rig.wc.add_application(rig.qwc(new), password=PASSWORD)
-        job = rig.service.enqueue(new, invoice("4"), key="inv-4")
+        job = rig.service.enqueue(new, invoice("4"))
         assert rig.run().completed
         assert _held(store, new) == _renamed(held, new)
         assert _held(store, USER) == ((), (), {})
         assert _file_id(rig, new) == file_id
+        assert _cursor(store, new, "Bill") == (file_id, True)
 
         done = [rig.service.job(j.id) for j in (first, second, third, job)]
         assert [j.status for j in done if j is not None] == ["done"] * 4
@@ -227,17 +251,21 @@ class TestPaths:
     def test_disconnect_and_reconnect_to_another_file(self, store: Store) -> None:
         """Another company file: the old file's linkages and pull state are gone."""
         rig = Rig(store)
-        (first,) = rig.enqueue("1")
+        (first,) = _enqueue(rig, "1")
         assert rig.run().completed
         old_file = _file_id(rig)
         _seed(store, USER, old_file)
 
         result = rig.service.disconnect(USER, new_file_id=True)
-        assert (result.links, result.cursors, result.marks) == (3, 1, 3)  # with inv-1's
+        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
+        assert _declarations(store, USER) == [
+            ("Bill", '{"page_size": 500}', None, None),
+            ("ReceivePayment", "{}", None, None),
+        ]
         other = FakeQuickBooks.sample(company_name="Other Co")
         rig.qb.switch_company(other)
         rig.wc.add_application(rig.qwc(), password=PASSWORD)  # stamps the new FileID there
-        (second,) = rig.enqueue("2")
+        (second,) = _enqueue(rig, "2")
         assert rig.run().completed
 
         account = rig.service.account(USER)
@@ -246,10 +274,7 @@ class TestPaths:
         assert account.linked_file_id not in (None, old_file)
         links, _, marks = _held(store, USER)
         assert (links, marks) == ((), {})
-        assert _declarations(store, USER) == [
-            ("Bill", '{"page_size": 500}', None, None),
-            ("ReceivePayment", "{}", None, None),
-        ]
+        assert _started_again(store, USER, account.linked_file_id)
         assert rig.service.job(first.id).status == "done"  # type: ignore[union-attr]
         assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
         assert [r.ref_number for r in other.invoices] == ["2"]
@@ -259,22 +284,23 @@ class TestPaths:
     def test_disconnect_and_reconnect_to_the_same_file(self, store: Store) -> None:
         """The same company file again: it starts from scratch all the same."""
         rig = Rig(store)
-        rig.enqueue("1")
+        _enqueue(rig, "1")
         assert rig.run().completed
         file_id = _file_id(rig)
         _seed(store, USER, file_id)
 
         rig.service.disconnect(USER)
-        (second,) = rig.enqueue("2")
+        assert _declarations(store, USER) == [
+            ("Bill", '{"page_size": 500}', None, None),
+            ("ReceivePayment", "{}", None, None),
+        ]
+        (second,) = _enqueue(rig, "2")
         assert rig.run().completed
 
         assert _file_id(rig) == file_id
         links, _, marks = _held(store, USER)
         assert (links, marks) == ((), {})
-        assert _declarations(store, USER) == [
-            ("Bill", '{"page_size": 500}', None, None),
-            ("ReceivePayment", "{}", None, None),
-        ]
+        assert _started_again(store, USER, file_id)
         assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
         assert rig.ref_numbers() == ["1", "2"]
 

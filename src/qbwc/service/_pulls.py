@@ -418,7 +418,9 @@ class _Pulls(_Core):
 
         requests: list[tuple[str, str, Any]] = []
         if not run.get("query_done"):
-            query = self._load_request(spec["query"])
+            stored = spec.get("query")
+            # (A spec without its query, written by hand: the type's query and defaults.)
+            query = self._load_request(stored) if stored else self._pull_query(follow.type, None)
             page = int(spec.get("page_size", 500))
             cursor = _when(state.get("cursor"))
             since = None if cursor is None else cursor - self.pull_overlap
