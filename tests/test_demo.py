@@ -122,6 +122,51 @@ class TestDemo:
         assert "clear QuickBooks' stored answer" in out
         assert "QuickBooks holds invoice #1187 1 time(s)." in out
 
+    def test_two_way(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Linkages, a Mod by link, pulls, actuals per job, Disconnect, the pulls restored."""
+        code = main(["demo", "--scenario", "two-way"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "Everything behaved as designed." in out
+        # Bounded: five updates, each at most the versions, authenticate, closeConnection and
+        # a send and a receive per round (four Adds, then one pull).
+        updates = len(re.findall(r"^Web Connector update \d+ ", out, re.MULTILINE))
+        assert updates == 5
+        assert len(re.findall(r"^  -> ", out, re.MULTILINE)) <= updates * (4 + 2 * 5)
+        # The linkages, each with QuickBooks' identity.
+        table = out.split("QuickBooks' identities\n")[1].split("\n\n")[0].splitlines()[1:]
+        links = {row.split()[0]: row.split()[1:3] for row in table}
+        assert {key: kind for key, (kind, _) in links.items()} == {
+            "client-4": "Customer",
+            "code-0610": "ItemService",
+            "invoice-1042": "Invoice",
+            "project-17": "Customer",
+        }
+        assert "Dune Co:Roof Replacement" in table[-1]
+        # The Mod by link changed the invoice; the pull brought back what the desk booked.
+        assert "(invoice-1042-v2: changed)" in out
+        pulled = re.findall(r"on_pulled received: (.*)", out)
+        assert sorted(pulled[0].split(", ")) == ["1 ReceivePayment", "3 Bill"]
+        assert pulled[1].startswith("nothing.")
+
+        def actuals(after: str) -> dict[str, tuple[str, str]]:
+            rows = out.split(after)[1].split("(pulled from")[0].splitlines()[2:]
+            block = [row for row in rows if row.strip()]
+            return {" ".join(r.split()[:-2]): (r.split()[-2], r.split()[-1]) for r in block}
+
+        assert actuals("fed by on_pulled)") == {
+            "Dune Co:Roof Replacement": ("5,425.50", "2,000.00"),
+            "Miller Residence:Kitchen Remodel": ("612.25", "0.00"),
+        }
+        # Disconnect: the linkages go; the pulls start again in the new file, and only its own.
+        assert re.search(r"4 linkages, 2 pull cursors and \d+ delivered marks removed", out)
+        assert "Linkages now\n  (no linkages)" in out
+        assert "invoice-v3: failed, unlinked" in out
+        assert actuals("from scratch in the new file") == {
+            "Dune Co:Roof Replacement": ("980.00", "750.00"),
+        }
+        assert '(pulled from "Summit Ridge Construction 2027")' in out
+
     def test_exit_code_1_when_something_misbehaves(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

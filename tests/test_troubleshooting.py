@@ -16,12 +16,16 @@ import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from qbwc import WebConnectorService
 from qbwc.protocol import Goodbye
+from qbwc.qbxml import InvoiceMod, build_request, parse_response
 from qbwc.qbxml._requests import InvoiceAdd, InvoiceLineAdd
+from qbwc.qbxml._responses import InvoiceRet
 from qbwc.qbxml._types import Ref
 from qbwc.store import Job, MemoryStore
 from qbwc.testing import (
@@ -410,6 +414,195 @@ class TestWebConnectorHasNotRun:
         assert shown("not-started").fullmatch(result.last_error), result.last_error
         assert office.job(job).status == "pending"
         assert office.wc.run_session().status == TEXTS["closed"]
+
+
+class TwoWayOffice(Office):
+    """The office, with an app that pulls from QuickBooks (docs/two-way.md)."""
+
+    def __init__(self) -> None:
+        self.pulled: list[tuple[str, str, str | None]] = []  # (type, ID, EditSequence)
+        self.deleted: list[tuple[str, str]] = []
+        super().__init__()
+
+    def new_service(self) -> WebConnectorService:
+        return WebConnectorService(
+            store=self.store, owner_id=OWNER, app_name=APP, password_cost=2, clock=self.clock,
+            on_pulled=self.on_pulled, on_deleted=self.on_deleted,
+        )  # fmt: skip
+
+    def on_pulled(self, username: str, type: str, rets: tuple[Any, ...]) -> None:
+        for ret in rets:
+            object_id = getattr(ret, "txn_id", None) or getattr(ret, "list_id", None)
+            self.pulled.append((type, object_id, ret.edit_sequence))
+
+    def on_deleted(self, username: str, type: str, ids: tuple[str, ...]) -> None:
+        self.deleted += [(type, i) for i in ids]
+
+    def take(self) -> list[tuple[str, str, str | None]]:
+        """What was delivered since the last call."""
+        taken, self.pulled = self.pulled, []
+        return taken
+
+    def payment(self, books: FakeQuickBooks, amount: str, customer: str = "Acme Corp") -> str:
+        """The bookkeeper records a payment in *books*; its TxnID."""
+        (ret,) = books.seed(
+            ReceivePayment=[
+                {"customer_ref": {"full_name": customer}, "total_amount": amount,
+                 "is_auto_apply": True}
+            ]
+        )  # fmt: skip
+        txn_id: str = ret.txn_id
+        return txn_id
+
+    def bookkeeper_edits(self, txn_id: str, **changes: Any) -> InvoiceRet:
+        """Someone changes the invoice in QuickBooks (an InvoiceMod with its EditSequence)."""
+        current = self.qb.transaction(txn_id)
+        mod = InvoiceMod(txn_id=txn_id, edit_sequence=current.edit_sequence, **changes)
+        (answer,) = parse_response(self.qb.process_request(build_request([mod]).decode())).responses
+        assert answer.status_code == 0, answer.status_message
+        (ret,) = answer.rets
+        assert isinstance(ret, InvoiceRet)
+        return ret
+
+
+@pytest.fixture
+def two_way() -> TwoWayOffice:
+    return TwoWayOffice()
+
+
+class TestPaymentsDisappeared:
+    def test_another_file_pulls_its_own_payments(self, two_way: TwoWayOffice) -> None:
+        """Disconnect removes what belonged to the old file; the new file's payments are pulled."""
+        office = two_way
+        office.service.follow(USER, "ReceivePayment")
+        old = office.payment(office.qb, "150.00")
+        office.wc.run_session()
+        assert office.take() == [("ReceivePayment", old, ANY)]
+        new_year = FakeQuickBooks.sample(company_name="Larkspur Landscaping 2025")
+        new = office.payment(new_year, "90.00")
+        office.faults.inject(OpenCompanyFile(quickbooks=new_year))
+        disconnection = office.service.disconnect(USER)
+        assert (disconnection.cursors, disconnection.marks) == (1, 1)
+        office.wc.add_application(office.qwc(), password=PASSWORD)  # with the new file open
+        assert office.wc.run_session().completed
+        assert office.take() == [("ReceivePayment", new, ANY)]  # not the old file's
+        office.wc.run_session()
+        assert office.take() == []
+
+    def test_relinking_the_same_file_brings_them_back(self, two_way: TwoWayOffice) -> None:
+        """Disconnect, then the old file again: linked again, its payments pulled again, once."""
+        office = two_way
+        office.service.follow(USER, "ReceivePayment")
+        paid = [office.payment(office.qb, "150.00"), office.payment(office.qb, "40.00")]
+        office.wc.run_session()
+        assert sorted(i for _, i, _ in office.take()) == sorted(paid)
+        office.service.disconnect(USER)
+        office.wc.run_session()  # the old file carries the account's FileID: linked again
+        assert sorted(i for _, i, _ in office.take()) == sorted(paid)
+        office.wc.run_session()
+        assert office.take() == []
+
+    def test_same_file_reconfigured_keeps_everything(self, two_way: TwoWayOffice) -> None:
+        """New QWC file, renamed account, new computer: nothing removed, nothing pulled twice."""
+        office = two_way
+        office.service.follow(USER, "ReceivePayment")
+        office.enqueue("1001")
+        paid = office.payment(office.qb, "150.00")
+        office.wc.run_session()
+        assert office.take() == [("ReceivePayment", paid, ANY)]
+        linked = office.service.link(USER, "invoice-1001")
+        assert linked is not None
+        office.service.rename_account(USER, "kristy.new@example.com")
+        laptop = FakeWebConnector(make_wsgi_app(office.service), office.qb)
+        laptop.add_application(office.qwc("kristy.new@example.com"), password=PASSWORD)
+        laptop.run_session()
+        assert office.take() == []
+        kept = office.service.link("kristy.new@example.com", "invoice-1001")
+        assert kept is not None
+        assert (kept.txn_id, kept.edit_sequence, kept.file_id) == (
+            linked.txn_id, linked.edit_sequence, linked.file_id,
+        )  # fmt: skip
+        more = office.payment(office.qb, "60.00")
+        laptop.run_session()
+        assert office.take() == [("ReceivePayment", more, ANY)]
+
+
+class TestInvoiceChangedInQuickBooks:
+    def linked_invoice(self, office: TwoWayOffice) -> str:
+        job = office.enqueue("1001")
+        office.wc.run_session()
+        link = office.service.link(USER, "invoice-1001")
+        assert link is not None
+        assert link.txn_id == office.job(job).txn_id
+        return link.txn_id
+
+    def test_a_mod_by_link_overwrites_the_fields_it_names(self, two_way: TwoWayOffice) -> None:
+        """A Mod by link without EditSequence wins over the bookkeeper's change, field by field."""
+        office = two_way
+        txn_id = self.linked_invoice(office)
+        office.bookkeeper_edits(txn_id, memo="Gate code 4411", po_number="PO-77")
+        mod = office.service.enqueue(USER, InvoiceMod(memo="Phase 2"), link="invoice-1001")
+        office.wc.run_session()
+        assert office.job(mod).status == "done"
+        now = office.qb.transaction(txn_id)
+        assert (now.memo, now.po_number) == ("Phase 2", "PO-77")  # overwritten / kept
+        link = office.service.link(USER, "invoice-1001")
+        assert link is not None
+        assert link.edit_sequence == now.edit_sequence
+
+    def test_a_conditional_mod_is_refused_instead(self, two_way: TwoWayOffice) -> None:
+        """With the EditSequence the app last saw, a changed invoice refuses the Mod (3200)."""
+        office = two_way
+        txn_id = self.linked_invoice(office)
+        seen = office.service.link(USER, "invoice-1001")
+        assert seen is not None
+        office.bookkeeper_edits(txn_id, memo="Gate code 4411")
+        mod = office.service.enqueue(
+            USER, InvoiceMod(memo="Phase 2", edit_sequence=seen.edit_sequence),
+            link="invoice-1001",
+        )  # fmt: skip
+        office.wc.run_session()
+        failed = office.job(mod)
+        assert failed.status == "failed"
+        assert failed.error is not None
+        assert failed.error.code == "3200"
+        assert office.qb.transaction(txn_id).memo == "Gate code 4411"  # nothing overwritten
+
+    def test_the_change_reaches_the_app_only_when_followed(self, two_way: TwoWayOffice) -> None:
+        """No follow, no news; following "Invoice", each change arrives once, the link refreshed."""
+        office = two_way
+        txn_id = self.linked_invoice(office)
+        changed = office.bookkeeper_edits(txn_id, memo="Gate code 4411")
+        office.wc.run_session()
+        assert office.take() == []
+        office.service.follow(USER, "Invoice")
+        office.wc.run_session()
+        assert office.take() == [("Invoice", txn_id, changed.edit_sequence)]
+        again = office.bookkeeper_edits(txn_id, memo="Gate code 5522")
+        office.wc.run_session()
+        assert office.take() == [("Invoice", txn_id, again.edit_sequence)]
+        office.wc.run_session()
+        assert office.take() == []
+        link = office.service.link(USER, "invoice-1001")  # the pulls refresh it too
+        assert link is not None
+        assert link.edit_sequence == again.edit_sequence
+
+    def test_after_a_disconnect_a_mod_by_link_fails_unlinked(self, two_way: TwoWayOffice) -> None:
+        """The linkage went with the Disconnect: the Mod fails before anything is sent."""
+        office = two_way
+        txn_id = self.linked_invoice(office)
+        disconnection = office.service.disconnect(USER)
+        assert disconnection.links == 1
+        mod = office.service.enqueue(USER, InvoiceMod(memo="Phase 2"), link="invoice-1001")
+        sent = len(office.qb.history)
+        office.wc.run_session()
+        failed = office.job(mod)
+        assert failed.status == "failed"
+        assert failed.error is not None
+        assert failed.error.code == "unlinked"
+        assert "invoice-1001" in failed.error.message
+        assert len(office.qb.history) == sent
+        assert office.qb.transaction(txn_id).memo is None
 
 
 class TestThePage:

@@ -13,6 +13,8 @@ support finds under it.
 ``docs/troubleshooting.md``: ``password-changed``, ``new-user-email-or-computer``,
 ``different-company-file``, ``lost-response`` (an invoice not in QuickBooks) or
 ``reference-quoted``: what the user sees, what support sees, and how it recovers.
+``two-way`` runs the story of docs/two-way.md (linkages, pulls, actuals, Disconnect and
+relink; in ``qbwc.cli._demo_two_way``).
 
 The exit code is 0 when everything behaved as designed, 1 otherwise.
 """
@@ -79,6 +81,7 @@ SCENARIOS: Final = (
     "different-company-file",
     "lost-response",
     "reference-quoted",
+    "two-way",
 )
 
 _OWNER_ID: Final = uuid.UUID("5D7C1E2A-3B4F-4A6D-9C8E-1F2A3B4C5D6E")
@@ -273,15 +276,28 @@ class _Narrator:
             code = answer.message_set_status_code
             return f"(recovery: status {code})" if code else "(recovery: cleared)"
         parts = []
+        pulled: list[str] | None = None  # a pull's answers (docs/two-way.md): not jobs
         for response in answer.responses:
+            if self.service.job(response.request_id or "") is None:
+                pulled = (pulled or []) + [
+                    type(r).__name__.removesuffix("Ret") for r in response.rets
+                ]
+                continue
             key = self._job_key(response.request_id or "")
             ret = response.ret
-            if response.ok and ret is not None:
+            job = self.service.job(response.request_id or "")
+            if response.ok and ret is not None and job is not None and "Mod" in job.request_type:
+                parts.append(f"({key}: changed)")
+            elif response.ok and ret is not None:
                 parts.append(f"({key}: created)")
             elif response.ok:
                 parts.append(f"({key}: saved earlier)")
             else:
                 parts.append(f"({key}: {response.status_code})")
+        if pulled is not None:
+            counts = {name: pulled.count(name) for name in dict.fromkeys(pulled)}
+            found = ", ".join(f"{n} {name}" for name, n in counts.items()) or "nothing new"
+            parts.append(f"(pull answered: {found})")
         return " ".join(parts)
 
     def _reply(self, reply: AnyReply | str) -> str:
@@ -326,9 +342,13 @@ class _Narrator:
             return "clear QuickBooks' stored answer"
         parts = []
         refs = _REF.findall(qbxml)
+        queries = [kind for kind, job_id in found if self.service.job(job_id) is None]
         for index, (kind, job_id) in enumerate(found):
-            ref = f" #{refs[index]}" if index < len(refs) else ""
-            parts.append(f"{kind}{ref} ({self._job_key(job_id)})")
+            if self.service.job(job_id) is not None:
+                ref = f" #{refs[index]}" if index < len(refs) else ""
+                parts.append(f"{kind}{ref} ({self._job_key(job_id)})")
+        if queries:  # a pull (docs/two-way.md): each followed type's query and deletions
+            parts.append(f"pull: {len(queries)} queries ({', '.join(dict.fromkeys(queries))})")
         return ", ".join(parts)
 
 
@@ -398,6 +418,8 @@ class _Rig:
             app_name=_APP,
             password_cost=2**10,
             clock=self.clock,
+            on_pulled=self._pulled,
+            on_deleted=self._deleted,
         )
         self.service.add_account(_USER, _PASSWORD)
         self.server: WSGIServer = make_server(
@@ -416,6 +438,18 @@ class _Rig:
         self.jobs: dict[str, Job] = {}
         self.work: dict[str, _Work] = {}
         self.refused: dict[str, str] = {}
+
+    #: The pull hooks a scenario sets (docs/two-way.md); none by default.
+    on_pulled: Callable[[str, str, tuple[Any, ...]], None] | None = None
+    on_deleted: Callable[[str, str, tuple[str, ...]], None] | None = None
+
+    def _pulled(self, username: str, type: str, rets: tuple[Any, ...]) -> None:
+        if self.on_pulled is not None:
+            self.on_pulled(username, type, rets)
+
+    def _deleted(self, username: str, type: str, ids: tuple[str, ...]) -> None:
+        if self.on_deleted is not None:
+            self.on_deleted(username, type, ids)
 
     def web_connector(self) -> FakeWebConnector:
         """A Web Connector (another one: a new computer) talking HTTP to the service."""
@@ -729,6 +763,12 @@ def _lost_response(rig: _Rig, checks: _Checks) -> None:
     rig.table()
 
 
+def _two_way(rig: _Rig, checks: _Checks) -> None:
+    from qbwc.cli._demo_two_way import two_way_scenario  # noqa: PLC0415
+
+    two_way_scenario(rig, checks)
+
+
 _RUNNERS: Final[dict[str | None, Callable[[_Rig, _Checks], None]]] = {
     None: _main_scenario,
     "password-changed": _password_changed,
@@ -736,6 +776,7 @@ _RUNNERS: Final[dict[str | None, Callable[[_Rig, _Checks], None]]] = {
     "different-company-file": _different_company_file,
     "lost-response": _lost_response,
     "reference-quoted": _reference_quoted,
+    "two-way": _two_way,
 }
 
 
@@ -785,6 +826,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--scenario",
         choices=SCENARIOS,
-        help="replay a situation from the troubleshooting guide",
+        help="replay a situation from the troubleshooting guide (two-way: docs/two-way.md)",
     )
     parser.set_defaults(func=lambda args: run_demo(args.scenario))

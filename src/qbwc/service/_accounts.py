@@ -188,6 +188,7 @@ class _Accounts(_Core):
         username = check_name("username", username)
         now = self._now()
         unconfirmed: list[Job] = []
+        waiting: list[Job] = []  # jobs waiting for an unconfirmed one fail with it (dependency)
         with self.store.transaction() as tx:
             account = tx.get_account(username, for_update=True)
             if account is None:
@@ -195,6 +196,7 @@ class _Accounts(_Core):
             in_flight = tx.get_in_flight(username)
             if in_flight is not None:
                 unconfirmed = self._unconfirm_at_disconnect(tx, account, in_flight, now)
+                waiting = [w for job in unconfirmed for w in self._fail_waiting(tx, job, now)]
                 tx.clear_in_flight(username)
             for record in tx.sessions_for(username):
                 if record.expires_at >= now:
@@ -232,7 +234,7 @@ class _Accounts(_Core):
             marks,
         )
         if self._on_job_failed is not None:
-            self._notify([(self._on_job_failed, job) for job in unconfirmed])
+            self._notify([(self._on_job_failed, job) for job in [*unconfirmed, *waiting]])
         return Disconnection(
             account=account,
             unconfirmed_jobs=tuple(unconfirmed),
