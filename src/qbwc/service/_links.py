@@ -140,8 +140,8 @@ def _unlinked(key: str, what: str, after: str | None) -> str:
     )
     return (
         f"No linkage {key!r} in the company file this account is linked to ({what}), so "
-        f"nothing was sent: {wait}. Link it (an Add with this key, or service.link) and "
-        "retry the job."
+        f"nothing was sent: {wait}. Link it (an Add with this key, or a Mod of the existing "
+        "object by its ListID or TxnID with link= this key) and retry the job."
     )
 
 
