@@ -1126,3 +1126,16 @@ class TestWithGeneratedRequests:
         grand = ret.balance_remaining if isinstance(ret, InvoiceRet) else ret.total_amount
         assert grand == ret.subtotal + ret.sales_tax_total
         assert len(qb.transactions) == 1
+
+
+def test_a_ref_number_of_non_ascii_digits_is_kept_not_counted() -> None:
+    """RefNumber "¹" (str.isdigit() says yes; int() refuses) is kept; numbering goes on."""
+    qb = make()
+    first, second = run(qb, invoice(ref_number="\u00b9"), invoice()).responses
+    assert first.status_code == second.status_code == 0
+    assert first.ret is not None
+    assert second.ret is not None
+    assert first.ret.ref_number == "\u00b9"
+    assert second.ret.ref_number is not None
+    assert second.ret.ref_number.isascii()
+    assert second.ret.ref_number.isdigit()

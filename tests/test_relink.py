@@ -22,10 +22,10 @@ import attrs
 import pytest
 
 from qbwc.cli import main
-from qbwc.store import Follow, Link, MemoryStore, PullMark, SQLiteStore, Store, StoreTransaction
+from qbwc.store import Link, MemoryStore, PullMark, SQLiteStore, Store, StoreTransaction
 from qbwc.testing import FakeQuickBooks, FakeWebConnector
 from qbwc.wsgi import make_wsgi_app
-from tests.rig import OWNER, PASSWORD, USER, Rig, invoice
+from tests.rig import OWNER, PASSWORD, USER, Rig
 
 OTHER = "aaron@example.com"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -54,72 +54,50 @@ def _file_id(rig: Rig, username: str = USER) -> uuid.UUID:
     return account.linked_file_id
 
 
-def _seed(store: Store, username: str, file_id: uuid.UUID) -> None:
+def _seed(rig: Rig, username: str, file_id: uuid.UUID) -> None:
     """Two linkages, a running pull and a declared one, three delivered marks."""
+    rig.service.follow(username, "Bill", page_size=500)
+    rig.service.follow(username, "ReceivePayment")
+    store = rig.service.store
     with store.transaction() as tx:
         tx.put_link(Link(username=username, key="project-17", type="Customer",
                          list_id="80000001-1", full_name="Acme Corp:Job 17",
                          edit_sequence="1", file_id=file_id, seen_at=T0))  # fmt: skip
         tx.put_link(Link(username=username, key="inv-9", type="Invoice", txn_id="1A-9",
                          edit_sequence="2", file_id=file_id, seen_at=T0))  # fmt: skip
-        tx.put_follow(Follow(username=username, type="Bill", spec='{"page_size": 500}',
-                             state='{"cursor": "2026-01-01T00:00:00"}', file_id=file_id,
-                             updated_at=T0))  # fmt: skip
-        tx.put_follow(Follow(username=username, type="ReceivePayment", spec="{}",
-                             updated_at=T0))  # fmt: skip
+        bills = tx.get_follow(username, "Bill")
+        assert bills is not None
+        tx.put_follow(attrs.evolve(bills, state='{"cursor": "2026-01-01T00:00:00"}',
+                                   file_id=file_id))  # fmt: skip
         tx.put_marks([PullMark(username=username, type="Bill", object_id=object_id,
                                edit_sequence="1", file_id=file_id, seen_at=T0)
                       for object_id in MARKED])  # fmt: skip
 
 
-def _enqueue(rig: Rig, ref: str) -> list[Any]:
-    """An invoice without a key: a keyed Add would make a linkage of its own."""
-    return [rig.service.enqueue(USER, invoice(ref))]
-
-
 def _held(store: Store, username: str) -> tuple[Any, ...]:
-    """
-    What the store holds for *username*: links, follow declarations, marks.
-
-    (A sync runs the follows' pulls, which write their state: docs/pulls.md;
-    :func:`_cursor` says whose file it belongs to.)
-    """
+    """What the store holds for *username*: links, follows, marks."""
     with store.transaction() as tx:
         return (
             tx.list_links(username),
-            tuple((f.type, f.spec) for f in tx.list_follows(username)),
+            tx.list_follows(username),
             tx.get_marks(username, "Bill", MARKED),
         )
 
 
-SEEDED_STATE = '{"cursor": "2026-01-01T00:00:00"}'
-
-
-def _cursor(store: Store, username: str, type_name: str) -> tuple[uuid.UUID | None, bool]:
-    """The file a follow's state belongs to, and whether it holds a cursor."""
+def _declarations(store: Store, username: str) -> list[tuple[str, str | None, Any]]:
     with store.transaction() as tx:
-        follow = tx.get_follow(username, type_name)
-    assert follow is not None
-    return follow.file_id, '"cursor"' in (follow.state or "")
+        return [(f.type, f.state, f.file_id) for f in tx.list_follows(username)]
 
 
-def _started_again(store: Store, username: str, file_id: uuid.UUID) -> bool:
-    """No follow holds the seeded (old) state; each is fresh or the pull of *file_id*."""
-    with store.transaction() as tx:
-        follows = tx.list_follows(username)
-    return all(f.state != SEEDED_STATE and f.file_id in (None, file_id) for f in follows)
-
-
-def _declarations(store: Store, username: str) -> list[tuple[str, str, str | None, Any]]:
-    with store.transaction() as tx:
-        return [(f.type, f.spec, f.state, f.file_id) for f in tx.list_follows(username)]
+#: What the follows are after a reset: declared, from scratch.
+FROM_SCRATCH = [("Bill", None, None), ("ReceivePayment", None, None)]
 
 
 def _renamed(held: tuple[Any, ...], username: str) -> tuple[Any, ...]:
     links, follows, marks = held
     return (
         tuple(attrs.evolve(link, username=username) for link in links),
-        follows,
+        tuple(attrs.evolve(follow, username=username) for follow in follows),
         {key: attrs.evolve(mark, username=username) for key, mark in marks.items()},
     )
 
@@ -128,25 +106,23 @@ class TestDisconnect:
     def test_removes_links_and_marks_resets_cursors(self, store: Store) -> None:
         """disconnect counts and removes the account's links and marks; declarations stay."""
         rig = Rig(store)
-        _enqueue(rig, "1")
+        rig.enqueue("1")  # key inv-1: its Add is linked too
         assert rig.run().completed
         rig.service.add_account(OTHER, "pw")
-        _seed(store, USER, _file_id(rig))
-        _seed(store, OTHER, uuid.uuid4())
+        _seed(rig, USER, _file_id(rig))
+        _seed(rig, OTHER, uuid.uuid4())
         others = _held(store, OTHER)
+        specs = [f.spec for f in rig.service.follows(USER)]
+        assert [link.key for link in rig.service.links(USER)] == ["inv-1", "inv-9", "project-17"]
 
         result = rig.service.disconnect(USER)
 
-        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
+        assert (result.links, result.cursors, result.marks) == (3, 1, 3)
         assert result.account.linked_file_id is None
-        links, _, marks = _held(store, USER)
+        links, follows, marks = _held(store, USER)
         assert (links, marks) == ((), {})
-        with store.transaction() as tx:
-            follows = tx.list_follows(USER)
-        assert [(f.type, f.spec, f.state, f.file_id, f.updated_at) for f in follows] == [
-            ("Bill", '{"page_size": 500}', None, None, T0),
-            ("ReceivePayment", "{}", None, None, T0),
-        ]
+        assert _declarations(store, USER) == FROM_SCRATCH
+        assert [f.spec for f in follows] == specs  # the declarations are kept as they were
         assert _held(store, OTHER) == others  # another account's are its own
         again = rig.service.disconnect(USER)
         assert (again.links, again.cursors, again.marks) == (0, 0, 0)
@@ -155,10 +131,10 @@ class TestDisconnect:
         """A store failure while forgetting leaves the account linked and its state whole."""
         failing = _FailingMarks(MemoryStore())
         rig = Rig(failing)
-        _enqueue(rig, "1")
+        rig.enqueue("1")
         assert rig.run().completed
         file_id = _file_id(rig)
-        _seed(rig.store, USER, file_id)
+        _seed(rig, USER, file_id)
         before = _held(rig.store, USER)
         failing.fail = True
         with pytest.raises(RuntimeError, match="drop_marks"):
@@ -169,20 +145,26 @@ class TestDisconnect:
     def test_linking_a_file_starts_from_scratch(self, store: Store) -> None:
         """State left from another file when an account links is dropped in that transaction."""
         rig = Rig(store)
-        _seed(store, USER, uuid.uuid4())  # e.g. written before an unlink outside the service
-        _enqueue(rig, "1")
+        _seed(rig, USER, uuid.uuid4())  # e.g. written before an unlink outside the service
+        rig.enqueue("1")
         assert rig.run().completed
         file_id = _file_id(rig)
-        links, _, marks = _held(store, USER)
-        assert (links, marks) == ((), {})
-        assert _started_again(store, USER, file_id)
+        assert [(k.key, k.file_id) for k in rig.service.links(USER)] == [("inv-1", file_id)]
+        with store.transaction() as tx:
+            assert tx.get_marks(USER, "Bill", MARKED) == {}
+        assert {f.file_id for f in rig.service.follows(USER)} <= {None, file_id}
         # Later syncs with the linked file keep what belongs to it.
-        _seed(store, USER, file_id)
-        kept = _held(store, USER)
-        _enqueue(rig, "2")
+        with store.transaction() as tx:
+            tx.put_marks([PullMark(username=USER, type="Bill", object_id="1B-1",
+                                   edit_sequence="1", file_id=file_id, seen_at=T0)])  # fmt: skip
+            kept = (tx.list_links(USER), tx.get_marks(USER, "Bill", MARKED))
+        rig.enqueue("2")
         assert rig.run().completed
-        assert _held(store, USER) == kept
-        assert _cursor(store, USER, "Bill") == (file_id, True)
+        with store.transaction() as tx:
+            links = tx.list_links(USER)
+            assert links[: len(kept[0])] == kept[0]
+            assert [k.key for k in links] == ["inv-1", "inv-2"]
+            assert tx.get_marks(USER, "Bill", MARKED) == kept[1]
 
     def test_cli_prints_the_counts(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -193,116 +175,167 @@ class TestDisconnect:
         with sqlite_store.transaction() as tx:
             tx.put_setting("owner_id", str(OWNER))
         rig = Rig(sqlite_store)
-        _enqueue(rig, "1")
+        rig.enqueue("1")
         assert rig.run().completed
-        _seed(sqlite_store, USER, _file_id(rig))
+        _seed(rig, USER, _file_id(rig))
         sqlite_store.close()
         capsys.readouterr()
         assert main(["account", "disconnect", USER, "--db", str(db)]) == 0
         out = capsys.readouterr().out
         assert (
-            "removed 2 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
+            "removed 3 linkage(s) and 3 delivered-change mark(s); reset 1 pull cursor(s)" in out
         ), out
         assert "Traceback" not in out
 
 
+class _Host:
+    """What the host's on_pulled hook received: (type, id, EditSequence), in order."""
+
+    def __init__(self) -> None:
+        self.pulled: list[tuple[str, str, str]] = []
+
+    def on_pulled(self, username: str, type_name: str, rets: tuple[Any, ...]) -> None:
+        for ret in rets:
+            self.pulled.append((type_name, ret.txn_id, ret.edit_sequence))
+
+    def ids(self, type_name: str) -> list[str]:
+        return [i for t, i, _ in self.pulled if t == type_name]
+
+
+def _company(rig: Rig, **kwargs: Any) -> FakeQuickBooks:
+    """A sample company on the rig's clock, with a vendor and an expense account."""
+    qb = FakeQuickBooks.sample(clock=lambda: dt.datetime.fromtimestamp(rig.clock.now, dt.UTC),
+                               **kwargs)  # fmt: skip
+    qb.seed(
+        Account=[{"name": "Job Materials", "account_type": "CostOfGoodsSold"}],
+        Vendor=[{"name": "Lumber Yard"}],
+    )
+    return qb
+
+
+def _paid_and_billed(qb: FakeQuickBooks) -> tuple[str, str]:
+    """A client payment and a bill against a job, made inside QuickBooks; their TxnIDs."""
+    (paid,) = qb.seed(ReceivePayment=[{"customer_ref": {"full_name": "Acme Corp"},
+                                       "total_amount": "5.00", "is_auto_apply": True}])  # fmt: skip
+    line = {"account_ref": {"full_name": "Job Materials"}, "amount": "10.00",
+            "customer_ref": {"full_name": "Acme Corp:Job 7"}}  # fmt: skip
+    (bill,) = qb.seed(Bill=[{"vendor_ref": {"full_name": "Lumber Yard"},
+                             "expense_line_add": [line]}])  # fmt: skip
+    return paid.txn_id, bill.txn_id
+
+
+def _pulling(store: Store) -> tuple[Rig, _Host]:
+    """A rig whose service pulls payments and bills, on a company with its own clock."""
+    host = _Host()
+    rig = Rig(store, on_pulled=host.on_pulled)
+    rig.qb = _company(rig)
+    rig.wc = FakeWebConnector(make_wsgi_app(rig.service), rig.qb)
+    rig.wc.add_application(rig.qwc(), password=PASSWORD)
+    rig.service.follow(USER, "ReceivePayment")
+    rig.service.follow(USER, "Bill")
+    return rig, host
+
+
+def _sync(rig: Rig, wc: FakeWebConnector | None = None) -> None:
+    for _ in range(2):
+        assert (wc or rig.wc).run_session().completed
+        rig.clock.advance(60)
+
+
+def _pull_state(rig: Rig, username: str, ids: dict[str, str]) -> tuple[Any, ...]:
+    """Through the service: links (key, ids, file), follows (type, file); marks from the store."""
+    links = [(k.key, k.type, k.list_id, k.txn_id, k.file_id) for k in rig.service.links(username)]
+    follows = [(f.type, f.state is not None, f.file_id) for f in rig.service.follows(username)]
+    with rig.service.store.transaction() as tx:
+        marks = {t: sorted(tx.get_marks(username, t, [i])) for t, i in ids.items()}
+    return links, follows, marks
+
+
 class TestPaths:
-    """The three paths of the support article, with the Web Connector double."""
+    """
+    The three paths of the support article, with the Web Connector double.
+
+    Linkages are made by keyed Adds, payments and bills are pulled by the service
+    (``follow``) and delivered to the host's ``on_pulled``, as the host sees them.
+    """
 
     def test_same_file_reconfigure_keeps_everything(self, store: Store) -> None:
-        """A new QWC file, a new computer, a rename: links, cursors and marks all stay."""
-        rig = Rig(store)
-        (first,) = _enqueue(rig, "1")
-        assert rig.run().completed
+        rig, host = _pulling(store)
+        paid, bill = _paid_and_billed(rig.qb)
+        (first,) = rig.enqueue("1")  # key inv-1: the Add links it
+        _sync(rig)
         file_id = _file_id(rig)
-        _seed(store, USER, file_id)
-        held = _held(store, USER)
+        ids = {"ReceivePayment": paid, "Bill": bill}
+        held = _pull_state(rig, USER, ids)
+        links, follows, marks = held
+        assert [(key, file) for key, *_, file in links] == [("inv-1", file_id)]
+        assert follows == [("Bill", True, file_id), ("ReceivePayment", True, file_id)]
+        assert marks == {"ReceivePayment": [paid], "Bill": [bill]}
+        delivered = list(host.pulled)
+        assert (host.ids("ReceivePayment"), host.ids("Bill")) == ([paid], [bill])
 
-        # A new QWC file for the same account, added on the same computer.
-        rig.wc.add_application(rig.qwc(), password=PASSWORD)
-        (second,) = _enqueue(rig, "2")
-        assert rig.run().completed
-        assert _held(store, USER) == held
-        assert _cursor(store, USER, "Bill") == (file_id, True)
-
-        # A new computer: another Web Connector, the same company file.
-        computer = FakeWebConnector(make_wsgi_app(rig.service), rig.qb)
+        rig.wc.add_application(rig.qwc(), password=PASSWORD)  # a new QWC file
+        _sync(rig)
+        assert _pull_state(rig, USER, ids) == held
+        computer = FakeWebConnector(make_wsgi_app(rig.service), rig.qb)  # a new computer
         computer.add_application(rig.qwc(), password=PASSWORD)
-        (third,) = _enqueue(rig, "3")
-        assert computer.run_session().completed
-        assert _held(store, USER) == held
-        assert _cursor(store, USER, "Bill") == (file_id, True)
-
-        # A rename (a new login email), and its QWC file replacing the old one.
+        _sync(rig, computer)
+        assert _pull_state(rig, USER, ids) == held
         new = "kristy@new.example.com"
-        rig.service.rename_account(USER, new)
+        rig.service.rename_account(USER, new)  # a new login email
         rig.wc.add_application(rig.qwc(new), password=PASSWORD)
-        job = rig.service.enqueue(new, invoice("4"))
-        assert rig.run().completed
-        assert _held(store, new) == _renamed(held, new)
-        assert _held(store, USER) == ((), (), {})
-        assert _file_id(rig, new) == file_id
-        assert _cursor(store, new, "Bill") == (file_id, True)
-
-        done = [rig.service.job(j.id) for j in (first, second, third, job)]
-        assert [j.status for j in done if j is not None] == ["done"] * 4
-        assert sorted(rig.ref_numbers()) == ["1", "2", "3", "4"]  # each once, in one file
-
-    def test_disconnect_and_reconnect_to_another_file(self, store: Store) -> None:
-        """Another company file: the old file's linkages and pull state are gone."""
-        rig = Rig(store)
-        (first,) = _enqueue(rig, "1")
-        assert rig.run().completed
-        old_file = _file_id(rig)
-        _seed(store, USER, old_file)
-
-        result = rig.service.disconnect(USER, new_file_id=True)
-        assert (result.links, result.cursors, result.marks) == (2, 1, 3)
-        assert _declarations(store, USER) == [
-            ("Bill", '{"page_size": 500}', None, None),
-            ("ReceivePayment", "{}", None, None),
-        ]
-        other = FakeQuickBooks.sample(company_name="Other Co")
-        rig.qb.switch_company(other)
-        rig.wc.add_application(rig.qwc(), password=PASSWORD)  # stamps the new FileID there
-        (second,) = _enqueue(rig, "2")
-        assert rig.run().completed
-
-        account = rig.service.account(USER)
-        assert account is not None
-        assert account.company_name == "Other Co"
-        assert account.linked_file_id not in (None, old_file)
-        links, _, marks = _held(store, USER)
-        assert (links, marks) == ((), {})
-        assert _started_again(store, USER, account.linked_file_id)
+        _sync(rig)
+        assert _pull_state(rig, new, ids) == held
+        assert host.pulled == delivered  # nothing delivered twice
         assert rig.service.job(first.id).status == "done"  # type: ignore[union-attr]
-        assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
-        assert [r.ref_number for r in other.invoices] == ["2"]
-        rig.qb.switch_company(None)
         assert rig.ref_numbers() == ["1"]
 
-    def test_disconnect_and_reconnect_to_the_same_file(self, store: Store) -> None:
-        """The same company file again: it starts from scratch all the same."""
-        rig = Rig(store)
-        _enqueue(rig, "1")
-        assert rig.run().completed
-        file_id = _file_id(rig)
-        _seed(store, USER, file_id)
+    def test_disconnect_and_reconnect_to_another_file(self, store: Store) -> None:
+        rig, host = _pulling(store)
+        paid, bill = _paid_and_billed(rig.qb)
+        rig.enqueue("1")
+        _sync(rig)
+        old_file = _file_id(rig)
 
-        rig.service.disconnect(USER)
-        assert _declarations(store, USER) == [
-            ("Bill", '{"page_size": 500}', None, None),
-            ("ReceivePayment", "{}", None, None),
-        ]
-        (second,) = _enqueue(rig, "2")
-        assert rig.run().completed
+        gone = rig.service.disconnect(USER, new_file_id=True)
+        assert (gone.links, gone.cursors, gone.marks) == (1, 2, 2)
+        other = _company(rig, company_name="Other Co")
+        other_paid, other_bill = _paid_and_billed(other)
+        rig.qb.switch_company(other)
+        rig.wc.add_application(rig.qwc(), password=PASSWORD)
+        before = len(host.pulled)
+        rig.enqueue("2")
+        _sync(rig)
+
+        new_file = _file_id(rig)
+        assert new_file != old_file
+        assert rig.service.link(USER, "inv-1") is None  # the old file's linkage is gone
+        assert [(k.key, k.file_id) for k in rig.service.links(USER)] == [("inv-2", new_file)]
+        assert {f.file_id for f in rig.service.follows(USER)} == {new_file}
+        # Pulled from the new file from scratch: each of its changes once, nothing else.
+        assert sorted((t, i) for t, i, _ in host.pulled[before:]) == sorted(
+            [("ReceivePayment", other_paid), ("Bill", other_bill)]
+        )
+        assert (host.ids("ReceivePayment")[:1], host.ids("Bill")[:1]) == ([paid], [bill])
+
+    def test_disconnect_and_reconnect_to_the_same_file(self, store: Store) -> None:
+        rig, host = _pulling(store)
+        paid, bill = _paid_and_billed(rig.qb)
+        rig.enqueue("1")
+        _sync(rig)
+        file_id = _file_id(rig)
+
+        gone = rig.service.disconnect(USER)
+        assert (gone.links, gone.cursors, gone.marks) == (1, 2, 2)
+        _sync(rig)
 
         assert _file_id(rig) == file_id
-        links, _, marks = _held(store, USER)
-        assert (links, marks) == ((), {})
-        assert _started_again(store, USER, file_id)
-        assert rig.service.job(second.id).status == "done"  # type: ignore[union-attr]
-        assert rig.ref_numbers() == ["1", "2"]
+        assert rig.service.links(USER) == ()
+        # The payment and the bill reappear, exactly once more.
+        assert (host.ids("ReceivePayment"), host.ids("Bill")) == ([paid] * 2, [bill] * 2)
+        _sync(rig)
+        assert (host.ids("ReceivePayment"), host.ids("Bill")) == ([paid] * 2, [bill] * 2)
+        assert rig.ref_numbers() == ["1"]
 
 
 class _FailingMarks:

@@ -85,7 +85,7 @@ def _text_match(criterion: str, value: str, wanted: str) -> bool:
 
 
 def _in_range(value: str, low: str | None, high: str | None) -> bool:
-    if value.isdigit() and (low or "0").isdigit() and (high or "0").isdigit():
+    if all(v.isascii() and v.isdigit() for v in (value, low or "0", high or "0")):
         number = int(value)
         return (low is None or number >= int(low)) and (high is None or number <= int(high))
     key = value.casefold()

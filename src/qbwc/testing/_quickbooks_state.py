@@ -378,7 +378,13 @@ class Company:
 
     def note_ref_number(self, txn_type: str, ref_number: str | None) -> None:
         """Remember a numeric RefNumber so automatic numbering continues after it."""
-        if ref_number is not None and ref_number.isdigit() and len(ref_number) <= 11:
+        # ASCII digits only: "¹".isdigit() is true, but int() refuses it.
+        if (
+            ref_number is not None
+            and ref_number.isascii()
+            and ref_number.isdigit()
+            and len(ref_number) <= 11
+        ):
             self.last_ref_number[txn_type] = int(ref_number)
 
     # -- lists ---------------------------------------------------------------------
@@ -391,7 +397,7 @@ class Company:
     def next_edit_sequence(self, now: dt.datetime, previous: str | None = None) -> str:
         """A new EditSequence: the clock's seconds, always above every earlier one."""
         value = max(int(now.timestamp()), self._edit_sequence + 1)
-        if previous is not None and previous.isdigit():
+        if previous is not None and previous.isascii() and previous.isdigit():
             value = max(value, int(previous) + 1)
         self._edit_sequence = value
         return str(value)
