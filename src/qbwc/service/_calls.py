@@ -406,9 +406,7 @@ class _Calls(_Accounts, _Company, _Recovery):
 
     def _summary(self, ctx: _Context, *, closing: bool = False) -> str:
         tally = ctx.tally
-        waiting = ctx.tx.count_jobs(ctx.account.username, "pending") + ctx.tx.count_jobs(
-            ctx.account.username, "sent"
-        )
+        waiting = ctx.tx.count_jobs(ctx.account.username, "pending", "sent")
         return texts.summary(tally.done, tally.failed, waiting, self.app_name, closing=closing)
 
     def _interactive_url_call(self, ctx: _Context) -> AnyReply:
