@@ -29,6 +29,7 @@ from qbwc import (
 )
 from qbwc.protocol import (
     AuthenticateCall,
+    Authenticated,
     ClientVersionCall,
     ClientVersionErrorReply,
     ClientVersionOK,
@@ -43,7 +44,9 @@ from qbwc.protocol import (
     InvalidUserReply,
     LastErrorReply,
     NoRequest,
+    Progress,
     ReceiveResponseXMLCall,
+    RequestXML,
     SendRequestXMLCall,
     ServerVersion,
     ServerVersionCall,
@@ -1219,3 +1222,52 @@ class TestMessageSetIdAsGenerated:
         assert 'oldMessageSetID="a&amp;b&lt;' in second.requests[0]
         assert len(quickbooks.invoices) == 1
         assert quickbooks.invoices[0].txn_id == service.job(job.id).txn_id
+
+
+class TestStatementsPerSession:
+    """
+    The SQLite statements of one session (issue 14, "Done when": no worse than before):
+    nothing read twice in one transaction, nothing read for nothing.
+    """
+
+    def test_one_add(self, tmp_path: Path) -> None:
+        """A session that sends one InvoiceAdd, statement by statement, call by call."""
+        from tests.rig import DirectWC
+
+        rig = _sqlite_rig(tmp_path)
+        rig.enqueue("1")
+        assert rig.run().progress == (100,)  # the first login's chores are done
+        rig.service.enqueue(USER, invoice("2"))  # no key: it links nothing
+        rig.service.enqueue(USER, invoice("3"))  # left for the next session
+        wc = DirectWC(rig)
+        statements: list[str] = []
+        assert isinstance(rig.store, SQLiteStore)
+        rig.store._connection().set_trace_callback(statements.append)
+        by_call: dict[str, list[str]] = {}
+        for name, step, expected in (
+            ("authenticate", wc.authenticate, Authenticated),
+            ("sendRequestXML", wc.request, RequestXML),
+            ("receiveResponseXML", lambda: (wc.run_quickbooks(), wc.answer())[1], Progress),
+            ("closeConnection", wc.close, Goodbye),
+        ):
+            statements.clear()
+            reply = step()
+            by_call[name] = [" ".join(sql.split()) for sql in statements]
+            assert isinstance(reply, expected), (name, reply)
+        assert rig.ref_numbers() == ["1", "2"]
+        assert reply == Goodbye(message="Connection Closed: 1 done, 0 failed, 1 waiting.")
+
+        def count(call: str, fragment: str) -> int:
+            return sum(sql.startswith("SELECT") and fragment in sql for sql in by_call[call])
+
+        # The count of pending jobs at login was kept in the session and never read.
+        assert count("authenticate", "count(*)") == 0
+        # An Add's object is new: no other linkage can name it, none is read.
+        assert count("receiveResponseXML", "links") == 0
+        # The set in flight is read once, not again after this transaction cleared it.
+        assert count("receiveResponseXML", "FROM in_flight") == 1
+        # "1 done, 1 waiting": pending and sent jobs in one count.
+        assert count("closeConnection", "count(*)") == 1
+        # authenticate: the password is checked in a transaction of its own, then the
+        # session starts (account, sessions, in flight, a job waiting, the new session).
+        assert [len(by_call[call]) for call in by_call] == [10, 9, 11, 6]

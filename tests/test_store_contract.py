@@ -7,6 +7,7 @@ A new store (PostgreSQL, ...) joins by adding a factory to ``STORES``.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import sqlite3
 import uuid
@@ -21,11 +22,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qbwc.store import (
+    JOB_STATUSES,
     Account,
     Follow,
     InFlight,
     JobError,
     JobResponse,
+    JobStatus,
     Link,
     LoginVerifier,
     MemoryStore,
@@ -55,6 +58,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s = STORES[request.param](tmp_path)
     yield s
     s.close()
+
+
+_STATUSES = JOB_STATUSES
 
 
 def _account(name: str = "kristy@example.com") -> Account:
@@ -253,6 +259,30 @@ class TestJobs:
             assert tx.count_jobs("u", "pending") == 5
             assert tx.count_jobs("u", "sent") == 0
             assert tx.count_jobs("nobody", "pending") == 0
+
+    @pytest.mark.parametrize(
+        "statuses",
+        [c for n in range(1, 6) for c in itertools.combinations(_STATUSES, n)],
+        ids="+".join,
+    )
+    def test_count_jobs_of_several_statuses(
+        self, store: Store, statuses: tuple[JobStatus, ...]
+    ) -> None:
+        """count_jobs of several statuses (any set of them) is the sum of their counts."""
+        with store.transaction() as tx:
+            # One job of each status for u (two pending), one pending job for another.
+            for n, status in enumerate(("pending", *_STATUSES)):
+                job = tx.get_job(_add(tx, n=n))
+                assert job is not None
+                tx.put_job(attrs.evolve(job, status=status))
+            _add(tx, username="other", n=9)
+        with store.transaction() as tx:
+            each = {status: tx.count_jobs("u", status) for status in _STATUSES}
+            assert each == {"pending": 2, "sent": 1, "done": 1, "failed": 1, "cancelled": 1}
+            assert tx.count_jobs("u", *statuses) == sum(each[s] for s in statuses)
+            # A status named twice counts once.
+            assert tx.count_jobs("u", statuses[0], *statuses) == sum(each[s] for s in statuses)
+            assert tx.count_jobs("nobody", *statuses) == 0
 
     def test_list_jobs_filters(self, store: Store) -> None:
         """list_jobs filters by account and status, oldest first, with a limit."""

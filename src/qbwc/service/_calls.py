@@ -203,7 +203,7 @@ class _Calls(_Accounts, _Company, _Recovery):
                 min_run_every_seconds=self.min_run_every_seconds,
             )
             session.send(reply)
-            tally = _Tally(total=tx.count_jobs(username, "pending"))
+            tally = _Tally()
             # Stored under the ticket's hash: the clear ticket leaves only in the reply.
             stored = _evolve_state(session.state, {"ticket": _ticket_key(ticket)})
             tx.put_session(self._record(stored, tally, now, None), expected_seq=None)
@@ -406,9 +406,7 @@ class _Calls(_Accounts, _Company, _Recovery):
 
     def _summary(self, ctx: _Context, *, closing: bool = False) -> str:
         tally = ctx.tally
-        waiting = ctx.tx.count_jobs(ctx.account.username, "pending") + ctx.tx.count_jobs(
-            ctx.account.username, "sent"
-        )
+        waiting = ctx.tx.count_jobs(ctx.account.username, "pending", "sent")
         return texts.summary(tally.done, tally.failed, waiting, self.app_name, closing=closing)
 
     def _interactive_url_call(self, ctx: _Context) -> AnyReply:

@@ -325,9 +325,11 @@ def record_links(ctx: _Context, job: Job, response: Any, summary: JobResponse) -
                 seen_at=ctx.now,
             )
         )
-    # Other linkages to the same object see its new EditSequence too.
-    objects = [(object_id, summary.edit_sequence, summary.full_name)]
-    refresh_links(tx, username, file_id, objects, ctx.now, skip=key)
+    if kind.endswith("Mod"):
+        # Other linkages to the same object see its new EditSequence too.  An Add's
+        # object is new: no other linkage can name it yet (docs/linkages.md).
+        objects = [(object_id, summary.edit_sequence, summary.full_name)]
+        refresh_links(tx, username, file_id, objects, ctx.now, skip=key)
 
 
 def _same(link: Link, summary: JobResponse) -> bool:

@@ -62,6 +62,8 @@ class _Tally:
     done: int = 0
     failed: int = 0
     deferred: int = 0
+    # Nothing reads it (nor fills it any more: a count at each login for nothing); kept
+    # so that the stored sessions of earlier versions, which carry it, still load.
     total: int = 0
     pauses: int = 0
     pausing: bool = False

@@ -219,6 +219,7 @@ class _Recovery(_Paging, _Pulls):
             or (answer.message_set_id is None and holder)
         ):
             return self._unmatched(ctx, answer, in_flight)
+        cleared = False  # this transaction clears the set in flight
         if not holder:
             if in_flight.kind == "clear":  # already recorded (from a later status query)
                 return self._unmatched(ctx, answer, in_flight)
@@ -232,6 +233,7 @@ class _Recovery(_Paging, _Pulls):
             self._recovered(ctx, in_flight, answer)
         elif in_flight.kind == "clear":
             ctx.tx.clear_in_flight(username)
+            cleared = True
         elif in_flight.kind == "check":
             self._recovered(ctx, in_flight, answer)
         else:
@@ -239,6 +241,7 @@ class _Recovery(_Paging, _Pulls):
             if code not in (None, 0) and not answer.responses:
                 self._unconfirmed(ctx, in_flight, code)
                 ctx.tx.clear_in_flight(username)
+                cleared = True
             else:
                 unmatched = self._apply(ctx, in_flight.job_ids, answer)
                 if unmatched:
@@ -250,11 +253,12 @@ class _Recovery(_Paging, _Pulls):
                     )
                 else:
                     ctx.tx.clear_in_flight(username)
-        return self._after(ctx)
+                    cleared = True
+        return self._after(ctx, cleared=cleared)
 
-    def _after(self, ctx: _Context) -> AnyReply:
+    def _after(self, ctx: _Context, *, cleared: bool = False) -> AnyReply:
         """The answer to a receiveResponseXML that was recorded (Done for a late one)."""
-        return Done() if ctx.late else self._progress(ctx)
+        return Done() if ctx.late else self._progress(ctx, cleared=cleared)
 
     def _unmatched(self, ctx: _Context, answer: Any, in_flight: InFlight | None) -> AnyReply:
         """
@@ -521,12 +525,16 @@ class _Recovery(_Paging, _Pulls):
             self._fail_job(ctx, job, code, message, response=summary)
         return unmatched
 
-    def _progress(self, ctx: _Context) -> AnyReply:
-        """Progress (0-99) while there is more to do in this session, else Done."""
+    def _progress(self, ctx: _Context, *, cleared: bool = False) -> AnyReply:
+        """
+        Progress (0-99) while there is more to do in this session, else Done.
+
+        *cleared*: this transaction has just cleared the set in flight (so it is not
+        read again).
+        """
         username = ctx.account.username
-        more = ctx.tx.get_in_flight(username) is not None or bool(
-            ctx.tx.next_pending(username, limit=1, exclude_ticket=ctx.ticket)
-        )
+        in_flight = not cleared and ctx.tx.get_in_flight(username) is not None
+        more = in_flight or bool(ctx.tx.next_pending(username, limit=1, exclude_ticket=ctx.ticket))
         if not more and not self._pull_due(ctx):
             return Done()
         processed = ctx.tally.processed

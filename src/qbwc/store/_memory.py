@@ -405,10 +405,11 @@ class _MemoryTransaction:
             self._pop(s._page_counts, job_id)
         return count
 
-    def count_jobs(self, username: str, status: JobStatus) -> int:
+    def count_jobs(self, username: str, status: JobStatus, *more: JobStatus) -> int:
         if self.closed:
             _ended()
-        return self.s._counts.get((username, status), 0)
+        counts = self.s._counts
+        return sum(counts.get((username, one), 0) for one in dict.fromkeys((status, *more)))
 
     def list_jobs(
         self,

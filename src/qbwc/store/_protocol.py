@@ -534,8 +534,8 @@ class StoreTransaction(Protocol):
         """Forget every page of the job's result (a query run again); return how many."""
         ...
 
-    def count_jobs(self, username: str, status: JobStatus) -> int:
-        """How many of the account's jobs have *status*."""
+    def count_jobs(self, username: str, status: JobStatus, *more: JobStatus) -> int:
+        """How many of the account's jobs have *status* (or any of *more*), in one read."""
         ...
 
     def list_jobs(

@@ -174,6 +174,14 @@ class Dialect:
         self.get_query_page = self.sql(f"SELECT rets FROM {pages} WHERE job_id = ? AND page = ?")
         self.drop_query_pages = self.sql(f"DELETE FROM {pages} WHERE job_id = ?")
         self.count_jobs = self.sql(f"SELECT count(*) FROM {jobs} WHERE username = ? AND status = ?")
+        # Several statuses in one statement (at most the five there are).
+        self.count_jobs_in = {
+            n: self.sql(
+                f"SELECT count(*) FROM {jobs} WHERE username = ? "
+                f"AND status IN ({', '.join('?' * n)})"
+            )
+            for n in range(2, 6)
+        }
         # Finished jobs only; never one of a set in flight (its answer is still awaited).
         prunable = (
             "status IN ('done', 'failed', 'cancelled') "
@@ -483,8 +491,10 @@ class SQLTransaction(LinkOperations):
             return 0
         return int(self._x(self.dialect.drop_query_pages, (number,)).rowcount)
 
-    def count_jobs(self, username: str, status: JobStatus) -> int:
-        row = self._x(self.dialect.count_jobs, (username, status)).fetchone()
+    def count_jobs(self, username: str, status: JobStatus, *more: JobStatus) -> int:
+        statuses = tuple(dict.fromkeys((status, *more)))
+        sql = self.dialect.count_jobs_in.get(len(statuses), self.dialect.count_jobs)
+        row = self._x(sql, (username, *statuses)).fetchone()
         return 0 if row is None else int(row[0])
 
     def list_jobs(
