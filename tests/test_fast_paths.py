@@ -209,7 +209,6 @@ _TALLIES = st.builds(
     done=st.integers(0, 10**6),
     failed=st.integers(0, 10**6),
     deferred=st.integers(0, 10**6),
-    total=st.integers(0, 10**6),
     pauses=st.integers(0, 100),
     pausing=st.booleans(),
     message=st.text(),
@@ -230,6 +229,16 @@ class TestStoredSession:
 
         assert _load_record(text) == (state, tally, seen)
         assert json.loads(text)["service"]["seen_at"] == seen.isoformat()
+
+    def test_a_record_with_the_retired_total_still_loads(self) -> None:
+        """Records written before 0.1.0 carry a ``total`` the tally no longer has."""
+        tally = _Tally(done=2)
+        text = _dump_record(SessionState(), tally, dt.datetime(2026, 1, 2, tzinfo=UTC))
+        data = json.loads(text)
+        data["service"]["total"] = 7
+        _PARSED.clear()
+
+        assert _load_record(json.dumps(data))[1] == tally
 
     def test_unreadable_service_part(self) -> None:
         """A stored session whose service part is not an object cannot be read."""

@@ -157,11 +157,10 @@ def link_job(
     if LINK_FIELD not in job.request or job.request_type.endswith("Add"):
         return job
     try:
-        data = json.loads(job.request)
+        data, key = request_data(job.request)
     except ValueError:
         return job  # _stored_model fails it
-    key = data.get(LINK_FIELD) if isinstance(data, dict) else None
-    if not isinstance(key, str):
+    if key is None or not isinstance(data, dict):
         return job
     field = _model_id_field(job.request_type)
     if field is None:  # pragma: no cover - refused at enqueue
@@ -301,8 +300,7 @@ def record_links(ctx: _Context, job: Job, response: Any, summary: JobResponse) -
     object_id = summary.txn_id or summary.list_id
     if kind in _DELETES:
         if object_id is not None:
-            for link in tx.links_to(username, object_id):
-                tx.delete_link(username, link.key)
+            drop_links_to(tx, username, file_id, [object_id])
         return
     if not kind.endswith(("Add", "Mod")) or object_id is None:
         return
@@ -340,11 +338,9 @@ def _link_of(job: Job) -> str | None:
     if LINK_FIELD not in job.request:
         return None
     try:
-        data = json.loads(job.request)
+        return request_data(job.request)[1]
     except ValueError:
         return None
-    link = data.get(LINK_FIELD) if isinstance(data, dict) else None
-    return link if isinstance(link, str) else None
 
 
 #: ``(ListID or TxnID, EditSequence, FullName)`` of one object in an answer.
@@ -381,6 +377,22 @@ def page_objects(raw: str) -> list[Seen]:
     return found
 
 
+def object_id_of(ret: Any) -> str | None:
+    """The TxnID of a transaction's Ret, the ListID of a list object's; None without one."""
+    value = getattr(ret, "txn_id", None) or getattr(ret, "list_id", None)
+    return value if isinstance(value, str) else None
+
+
+def drop_links_to(
+    tx: StoreTransaction, username: str, file_id: UUID, object_ids: Iterable[str]
+) -> None:
+    """Remove the linkages of *file_id* to objects deleted in QuickBooks (docs/linkages.md)."""
+    for object_id in object_ids:
+        for link in tx.links_to(username, object_id):
+            if link.file_id == file_id:
+                tx.delete_link(username, link.key)
+
+
 def refresh_links(
     tx: StoreTransaction,
     username: str,
@@ -402,7 +414,7 @@ def refresh_links(
         if isinstance(ret, tuple):
             object_id, edit_sequence, full_name = ret
         else:
-            object_id = getattr(ret, "txn_id", None) or getattr(ret, "list_id", None)
+            object_id = object_id_of(ret)
             edit_sequence = getattr(ret, "edit_sequence", None)
             full_name = getattr(ret, "full_name", None)
         if isinstance(object_id, str) and object_id:

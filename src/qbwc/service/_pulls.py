@@ -33,7 +33,7 @@ from qbwc._names import check_name
 from qbwc.exceptions import ConfigurationError, QBXMLError, QBXMLValidationError
 from qbwc.protocol._events import AnyReply, Done, Progress
 from qbwc.service._base import _Context, _Core, _positive, page_rets
-from qbwc.service._links import page_objects, refresh_links
+from qbwc.service._links import drop_links_to, object_id_of, page_objects, refresh_links
 from qbwc.service._paging import MAX_PAGE_SIZE
 from qbwc.store._protocol import Follow, PullMark
 
@@ -144,11 +144,6 @@ def _load(text: str | None) -> dict[str, Any]:
 
 def _dump(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def _object_id(ret: Any) -> str | None:
-    value = getattr(ret, "txn_id", None) or getattr(ret, "list_id", None)
-    return value if isinstance(value, str) else None
 
 
 @attrs.frozen
@@ -526,7 +521,7 @@ class _Pulls(_Core):
                     marks.append(self._mark(follow, object_id, sequence, file_id, ctx.now))
                 fresh = []
                 if wanted:
-                    fresh = [r for r in page_rets(query.raw or "") if _object_id(r) in wanted]
+                    fresh = [r for r in page_rets(query.raw or "") if object_id_of(r) in wanted]
                 rets = tuple(fresh)
                 remaining = query.iterator_remaining_count or 0
                 if query.iterator_id is None or remaining == 0:
@@ -541,8 +536,8 @@ class _Pulls(_Core):
         if removed is not None and not run.get("deleted_done"):
             if removed.ok or removed.status_code == 1:
                 gone = page_rets(removed.raw or "") if removed.ok else ()
-                ids = [i for i in (_object_id(r) for r in gone) if i is not None]
-                _unlink(ctx, file_id, ids)
+                ids = [i for i in (object_id_of(r) for r in gone) if i is not None]
+                drop_links_to(ctx.tx, username, file_id, ids)
                 known = ctx.tx.get_marks(username, follow.type, ids) if ids else {}
                 fresh_ids = []
                 for gone_id in ids:
@@ -680,12 +675,3 @@ def _is_pull(response: Any) -> bool:
     """*response* answers a request of a pull (``<type>-q`` or ``<type>-d``)."""
     rid = response.request_id or ""
     return response.name.endswith("QueryRs") and rid.endswith(("-q", "-d"))
-
-
-def _unlink(ctx: _Context, file_id: Any, ids: Sequence[str]) -> None:
-    """Remove the linkages to objects deleted in QuickBooks (docs/linkages.md)."""
-    username = ctx.account.username
-    for object_id in ids:
-        for link in ctx.tx.links_to(username, object_id):
-            if link.file_id == file_id:
-                ctx.tx.delete_link(username, link.key)

@@ -62,9 +62,6 @@ class _Tally:
     done: int = 0
     failed: int = 0
     deferred: int = 0
-    # Nothing reads it (nor fills it any more: a count at each login for nothing); kept
-    # so that the stored sessions of earlier versions, which carry it, still load.
-    total: int = 0
     pauses: int = 0
     pausing: bool = False
     message: str = ""
@@ -123,6 +120,7 @@ def _load_record(text: str) -> tuple[SessionState, _Tally, dt.datetime]:
             raise TypeError(msg)
         service = dict(service)
         seen_at = _to_datetime(service.pop("seen_at", _EPOCH))
+        service.pop("total", None)  # a retired count, in records written before 0.1.0
         parsed = SessionState.from_dict(data["core"]), _Tally(**service), seen_at
     except (ValueError, KeyError, TypeError) as exc:
         msg = f"a stored session cannot be read ({exc})"
