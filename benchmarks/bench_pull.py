@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import make_server
+
+import bench_query  # beside this file (run as a script)
+from bench_query import _Measured, _Quiet, _store
 
 from qbwc import WebConnectorService
-from qbwc.store import MemoryStore, SQLiteStore, Store
+from qbwc.store import Store
 from qbwc.testing import FakeQuickBooks, FakeWebConnector, SessionResult, http_transport
 from qbwc.wsgi import make_wsgi_app
 
@@ -43,50 +45,6 @@ USER = "kristy@example.com"
 PASSWORD = "correct horse battery staple"
 PAGE = 500
 JOBS = ("Acme Corp:Job 7", "Cole Properties:Deck", "Cole Properties:Roof")
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _Measured:
-    """The company file; each call of QuickBooks marks a phase (as bench_query.py)."""
-
-    def __init__(self, inner: FakeQuickBooks, on_call: Callable[[str], None]) -> None:
-        self.inner = inner
-        self.on_call = on_call
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def process_request(self, qbxml: str) -> str:
-        self.on_call("service")
-        try:
-            return str(self.inner.process_request(qbxml))
-        finally:
-            self.on_call("quickbooks")
-
-
-_SERVER: Any = None
-
-
-def _store(kind: str, folder: Path, name: str) -> Store:
-    if kind == "memory":
-        return MemoryStore()
-    if kind == "sqlite":
-        return SQLiteStore(folder / f"bench-pull-{name}.sqlite")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.postgres import ThrowawayServer
-
-    from qbwc.store import PostgresStore, postgres_upgrade
-
-    global _SERVER  # noqa: PLW0603
-    if _SERVER is None:
-        _SERVER = ThrowawayServer()
-    dsn = _SERVER.create_database(f"bench_pull_{name}")
-    postgres_upgrade(dsn)
-    return PostgresStore(dsn)
 
 
 def _seed(records: int) -> FakeQuickBooks:
@@ -205,7 +163,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         tracemalloc.reset_peak()
         base[0] = current
 
-    traced = _Rig(_Measured(company, mark), _store(args.store, folder, "traced"))
+    traced = _Rig(_Measured(company, mark), _store(args.store, folder, "pull_traced"))
     try:
         tracemalloc.start()
         try:
@@ -218,7 +176,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     service_peak = max(p for name, p in phases if name == "service")
     qb_peak = max(p for name, p in phases if name == "quickbooks")
 
-    rig = _Rig(company, _store(args.store, folder, "timed"))
+    rig = _Rig(company, _store(args.store, folder, "pull_timed"))
     try:
         seconds, wire, delivered, result = rig.sync()
         assert delivered == total, (delivered, total)
@@ -264,8 +222,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         )
     finally:
         rig.close()
-    if _SERVER is not None:
-        _SERVER.stop()
+    if bench_query._SERVER is not None:
+        bench_query._SERVER.stop()
 
 
 if __name__ == "__main__":

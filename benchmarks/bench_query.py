@@ -69,11 +69,12 @@ class _Measured:
             self.on_call("quickbooks")
 
 
-def _store(kind: str, folder: Path, run: int) -> Store:
+def _store(kind: str, folder: Path, name: str) -> Store:
+    """A fresh store of *kind* named *name* (benchmarks/bench_pull.py uses it too)."""
     if kind == "memory":
         return MemoryStore()
     if kind == "sqlite":
-        return SQLiteStore(folder / f"bench-{run}.sqlite")
+        return SQLiteStore(folder / f"bench-{name}.sqlite")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.postgres import ThrowawayServer
 
@@ -82,7 +83,7 @@ def _store(kind: str, folder: Path, run: int) -> Store:
     global _SERVER  # noqa: PLW0603
     if _SERVER is None:
         _SERVER = ThrowawayServer()
-    dsn = _SERVER.create_database(f"bench_query_{run}")
+    dsn = _SERVER.create_database(f"bench_{name}")
     postgres_upgrade(dsn)
     return PostgresStore(dsn)
 
@@ -209,7 +210,8 @@ def main(argv: Iterable[str] | None = None) -> None:
 
         return handler
 
-    seconds, records = _run(company, _store(args.store, folder, 1), wrap=timed, bodies=bodies)
+    store = _store(args.store, folder, "query_1")
+    seconds, records = _run(company, store, wrap=timed, bodies=bodies)
     print(
         f"{args.store}: {records:,} records in {seconds:.2f} s = {records / seconds:,.0f} "
         f"records/s ({-(-records // PAGE)} pages of {PAGE}, one session, over HTTP); "
@@ -239,7 +241,7 @@ def main(argv: Iterable[str] | None = None) -> None:
 
     tracemalloc.start()
     try:
-        _run(company, _store(args.store, folder, 2), on_page=on_page, on_call=mark)
+        _run(company, _store(args.store, folder, "query_2"), on_page=on_page, on_call=mark)
         peak_all = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -269,7 +271,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     client_profile = cProfile.Profile()
     client_profile.enable()
     try:
-        _run(company, _store(args.store, folder, 3), wrap=wrap)
+        _run(company, _store(args.store, folder, "query_3"), wrap=wrap)
     finally:
         client_profile.disable()
     shares = _shares(pstats.Stats(server_profile), pstats.Stats(client_profile))
